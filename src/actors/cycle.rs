@@ -1,0 +1,186 @@
+//! One poll cycle of one target, outside any actor: ask the breaker, fetch with
+//! retries (in a task of its own, so a panic is caught), record the outcome in the
+//! breaker, and commit the observations through the status actor.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::status::StatusHandle;
+use crate::breaker::Breaker;
+use crate::config::{Policy, RecoverAction};
+use crate::model::{CircuitState, Observation, ObservationKind, TargetMeta, Ts};
+use crate::retry::{self, RetryPolicy};
+use crate::sources::client::SourceSpec;
+
+/// What a poller polls and how.
+#[derive(Clone, Debug)]
+pub struct TargetSpec {
+    pub meta: TargetMeta,
+    pub source: SourceSpec,
+    pub policy: Policy,
+    pub recover: Option<RecoverAction>,
+}
+
+impl TargetSpec {
+    /// The retry policy of this target.
+    pub fn retry(&self) -> RetryPolicy {
+        RetryPolicy {
+            retry: self.policy.retry.clone(),
+            timeout: self.policy.timeout,
+            interval: self.policy.interval,
+        }
+    }
+}
+
+/// Poller state that outlives a restart of the poller actor.
+pub struct Shared {
+    pub breaker: Mutex<Breaker>,
+    pub enabled: AtomicBool,
+}
+
+impl Shared {
+    /// A closed breaker, polling enabled or not.
+    pub fn new(spec: &TargetSpec, enabled: bool) -> Shared {
+        Shared { breaker: Mutex::new(Breaker::new(&spec.policy.circuit)), enabled: AtomicBool::new(enabled) }
+    }
+
+    /// The breaker (a poisoned lock is recovered: the breaker has no invariant a
+    /// panic elsewhere could break).
+    pub fn breaker(&self) -> MutexGuard<'_, Breaker> {
+        self.breaker.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn enabled(&self) -> bool {
+        self.enabled.load(Ordering::SeqCst)
+    }
+}
+
+/// How a poll ended, as reported to admin callers.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct PollReport {
+    /// `success`, `failed`, `skipped`.
+    pub result: &'static str,
+    pub error: Option<String>,
+    pub circuit_state: CircuitState,
+    pub next_attempt_at: Option<Ts>,
+}
+
+/// The end of a cycle, for the poller's scheduling.
+pub enum CycleEnd {
+    Done(PollReport),
+    /// The fetch task panicked; the poller must be restarted.
+    Panicked(String),
+}
+
+/// Runs one cycle. `panic` makes the fetch task panic (used to test supervision).
+pub async fn run(
+    spec: Arc<TargetSpec>,
+    shared: Arc<Shared>,
+    status: StatusHandle,
+    client: reqwest::Client,
+    panic: bool,
+) -> CycleEnd {
+    let id = spec.meta.id.clone();
+    let before = shared.breaker().state();
+    if !shared.breaker().permit() {
+        return CycleEnd::Done(report("skipped", Some("circuit open".into()), before));
+    }
+    let mut obs = Vec::new();
+    let probing = shared.breaker().state();
+    if probing.0 != before.0 {
+        obs.push(circuit(&id, probing));
+    }
+    let task = tokio::spawn(fetch(spec.clone(), client, panic));
+    let fetched = match task.await {
+        Ok(r) => r,
+        Err(e) => return CycleEnd::Panicked(panic_text(e)),
+    };
+    let (kind, result, error) = match fetched {
+        Ok(payload) => {
+            shared.breaker().success();
+            (ObservationKind::Fetched(payload), "success", None)
+        }
+        Err(e) => {
+            shared.breaker().failure();
+            (ObservationKind::FetchFailed { error: e.message.clone() }, "failed", Some(e.message))
+        }
+    };
+    obs.push(Observation { target: id.clone(), at: Ts::now(), kind });
+    let after = shared.breaker().state();
+    if after.0 != probing.0 {
+        obs.push(circuit(&id, after));
+    }
+    if let Err(e) = status.observe(obs).await {
+        tracing::warn!(target_id = %id, error = %e, "poll result not recorded");
+    }
+    CycleEnd::Done(report(result, error, after))
+}
+
+fn report(result: &'static str, error: Option<String>, state: (CircuitState, Option<Ts>)) -> PollReport {
+    PollReport { result, error, circuit_state: state.0, next_attempt_at: state.1 }
+}
+
+/// An observation of a breaker state.
+pub fn circuit(target: &str, (state, next_attempt_at): (CircuitState, Option<Ts>)) -> Observation {
+    Observation {
+        target: target.to_string(),
+        at: Ts::now(),
+        kind: ObservationKind::Circuit { state, next_attempt_at },
+    }
+}
+
+async fn fetch(
+    spec: Arc<TargetSpec>,
+    client: reqwest::Client,
+    panic: bool,
+) -> Result<crate::model::Payload, crate::sources::FetchError> {
+    if panic {
+        panic!("injected panic in the poller of {}", spec.meta.id);
+    }
+    let timeout = spec.policy.timeout;
+    retry::run(&spec.retry(), || spec.source.fetch(&client, timeout)).await
+}
+
+fn panic_text(e: tokio::task::JoinError) -> String {
+    if !e.is_panic() {
+        return "the fetch task was cancelled".into();
+    }
+    let payload = e.into_panic();
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "panic".into())
+}
+
+/// Runs a recovery command with its timeout; the outcome as event data.
+pub async fn run_recovery(action: Option<&RecoverAction>, trigger: &str) -> serde_json::Value {
+    let Some(action) = action else {
+        return serde_json::json!({"trigger": trigger, "action": null,
+                                  "detail": "no recover command configured; circuit reset only"});
+    };
+    let started = std::time::Instant::now();
+    let (ok, detail, exit_code) = run_command(&action.command, action.timeout).await;
+    serde_json::json!({"trigger": trigger, "action": action.command, "ok": ok, "exit_code": exit_code,
+                       "detail": detail, "duration_ms": started.elapsed().as_millis() as u64})
+}
+
+async fn run_command(argv: &[String], timeout: Duration) -> (bool, String, Option<i32>) {
+    let Some((program, args)) = argv.split_first() else {
+        return (false, "empty command".into(), None);
+    };
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args).kill_on_drop(true).stdin(std::process::Stdio::null());
+    match tokio::time::timeout(timeout, cmd.output()).await {
+        Err(_) => (false, format!("timed out after {}", humantime::format_duration(timeout)), None),
+        Ok(Err(e)) => (false, format!("cannot run {program}: {e}"), None),
+        Ok(Ok(out)) => {
+            let text = String::from_utf8_lossy(if out.status.success() { &out.stdout } else { &out.stderr });
+            let tail: String = text.chars().rev().take(500).collect::<Vec<_>>().into_iter().rev().collect();
+            (out.status.success(), tail.trim().to_string(), out.status.code())
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! The fleet: the supervisor actor. It registers the configured targets with the
+//! status actor, starts one poller per target, restarts a poller that stops or
+//! panics (counting the restart), follows `backends = "*"` sources by discovery, and
+//! routes admin commands to the right poller.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use actix::prelude::*;
+
+use super::cycle::{self, Shared, TargetSpec};
+use super::poller::{InjectPanic, PollNow, Poller, PollerExited, ResetCircuit, SetPolling, Stop};
+use super::specs;
+use super::status::StatusHandle;
+use crate::config::{Backends, Config, HaproxyConfig, HaproxySourceKind};
+use crate::model::{Observation, ObservationKind, Ts};
+use crate::sources::client;
+
+/// An admin command for one target.
+#[derive(Clone, Debug)]
+pub enum AdminCmd {
+    ResetCircuit,
+    Recover,
+    SetPolling(bool),
+    #[doc(hidden)]
+    InjectPanic,
+}
+
+/// Why an admin command could not be carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("unknown target {0}")]
+    UnknownTarget(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// An admin command; answers what was done.
+#[derive(Message)]
+#[rtype(result = "Result<serde_json::Value, AdminError>")]
+pub struct Admin {
+    pub target: String,
+    pub cmd: AdminCmd,
+}
+
+/// Stop every poller (shutdown).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct StopAll;
+
+struct Entry {
+    addr: Addr<Poller>,
+    spec: Arc<TargetSpec>,
+    shared: Arc<Shared>,
+    generation: u64,
+}
+
+/// The supervisor.
+pub struct Fleet {
+    config: Arc<Config>,
+    status: StatusHandle,
+    client: reqwest::Client,
+    pollers: HashMap<String, Entry>,
+}
+
+impl Fleet {
+    pub fn new(config: Arc<Config>, status: StatusHandle, client: reqwest::Client) -> Fleet {
+        Fleet { config, status, client, pollers: HashMap::new() }
+    }
+
+    fn spawn_poller(&self, spec: Arc<TargetSpec>, shared: Arc<Shared>, generation: u64, me: &Addr<Fleet>) -> Addr<Poller> {
+        let poller = Poller::new(spec, shared, self.status.clone(), self.client.clone(), me.clone().recipient(), generation);
+        poller.start()
+    }
+
+    /// Registers targets (committed first), then starts their pollers.
+    fn add_targets(&mut self, specs: Vec<Arc<TargetSpec>>, ctx: &mut Context<Self>) {
+        let specs: Vec<_> = specs.into_iter().filter(|s| !self.pollers.contains_key(&s.meta.id)).collect();
+        if specs.is_empty() {
+            return;
+        }
+        let obs = specs
+            .iter()
+            .map(|s| Observation { target: s.meta.id.clone(), at: Ts::now(), kind: ObservationKind::Registered(s.meta.clone()) })
+            .collect();
+        let status = self.status.clone();
+        let fut = async move { status.observe(obs).await };
+        ctx.wait(fut.into_actor(self).map(move |res, act, ctx| {
+            if let Err(e) = res {
+                tracing::error!(error = %e, "cannot register targets");
+            }
+            let snap = act.status.snapshot();
+            for spec in specs {
+                let enabled = snap.targets.get(&spec.meta.id).is_none_or(|t| t.enable_polling);
+                let shared = Arc::new(Shared::new(&spec, enabled));
+                let addr = act.spawn_poller(spec.clone(), shared.clone(), 0, &ctx.address());
+                act.pollers.insert(spec.meta.id.clone(), Entry { addr, spec, shared, generation: 0 });
+            }
+        }));
+    }
+
+    /// Stops pollers and removes their targets, with a reason.
+    fn remove_targets(&mut self, ids: Vec<String>, reason: &str) {
+        let mut obs = Vec::new();
+        for id in ids {
+            if let Some(e) = self.pollers.remove(&id) {
+                e.addr.do_send(Stop);
+            }
+            let kind = ObservationKind::Removed { reason: reason.to_string() };
+            obs.push(Observation { target: id, at: Ts::now(), kind });
+        }
+        if !obs.is_empty() {
+            let status = self.status.clone();
+            actix::spawn(async move {
+                let _ = status.observe(obs).await;
+            });
+        }
+    }
+
+    /// Stored targets that the config no longer has (discovered ones are left to
+    /// their discovery).
+    fn stale_targets(&self, fixed: &[Arc<TargetSpec>]) -> Vec<String> {
+        let wanted: BTreeSet<&str> = fixed.iter().map(|s| s.meta.id.as_str()).collect();
+        let discovering: Vec<&HaproxyConfig> =
+            self.config.haproxy.iter().filter(|h| h.backends == Backends::All).collect();
+        let snap = self.status.snapshot();
+        snap.targets
+            .values()
+            .filter(|t| !wanted.contains(t.id.as_str()))
+            .filter(|t| !discovering.iter().any(|h| h.name == t.group && t.id.starts_with("haproxy/")))
+            .map(|t| t.id.clone())
+            .collect()
+    }
+
+    fn start_discovery(&self, h: &HaproxyConfig, ctx: &mut Context<Self>) {
+        if h.source != HaproxySourceKind::Agent {
+            tracing::warn!(source = h.name, "backend discovery needs source = \"agent\" in this version");
+            return;
+        }
+        let h = Arc::new(h.clone());
+        self.discover_now(h.clone(), ctx);
+        ctx.run_interval(h.policy.interval, move |act, ctx| act.discover_now(h.clone(), ctx));
+    }
+
+    fn discover_now(&self, h: Arc<HaproxyConfig>, ctx: &mut Context<Self>) {
+        let Ok(agent) = specs::agent_endpoint(&h) else { return };
+        let (client, h2) = (self.client.clone(), h.clone());
+        let fut = async move { client::agent_backends(&client, &agent, &h2.agent_instance, h2.policy.timeout).await };
+        ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
+            Ok(list) => act.discovered(&h, list, ctx),
+            Err(e) => tracing::warn!(source = h.name, error = %e, "backend discovery failed; keeping the current backends"),
+        }));
+    }
+
+    fn discovered(&mut self, h: &HaproxyConfig, list: Vec<String>, ctx: &mut Context<Self>) {
+        let prefix = specs::haproxy_id(&h.name, "");
+        let snap = self.status.snapshot();
+        let current: BTreeSet<String> = self.pollers.keys().chain(snap.targets.keys())
+            .filter(|id| id.starts_with(&prefix)).cloned().collect();
+        let listed: BTreeSet<String> = list.iter().map(|b| specs::haproxy_id(&h.name, b)).collect();
+        let running = |id: &String| self.pollers.contains_key(id);
+        let new: Vec<_> = list.iter().filter(|b| !running(&specs::haproxy_id(&h.name, b)))
+            .map(|b| Arc::new(specs::haproxy_target(h, b))).collect();
+        let gone: Vec<String> = current.difference(&listed).cloned().collect();
+        self.remove_targets(gone, "backend no longer reported by the agent");
+        self.add_targets(new, ctx);
+    }
+
+    fn restart(&mut self, msg: PollerExited, ctx: &mut Context<Self>) {
+        let Some(entry) = self.pollers.get(&msg.id) else { return };
+        if entry.generation != msg.generation {
+            return;
+        }
+        let (spec, shared, generation) = (entry.spec.clone(), entry.shared.clone(), entry.generation + 1);
+        tracing::warn!(target_id = %msg.id, reason = %msg.reason, restart = generation, "restarting poller");
+        let addr = self.spawn_poller(spec.clone(), shared.clone(), generation, &ctx.address());
+        self.pollers.insert(msg.id.clone(), Entry { addr, spec, shared, generation });
+        let obs = Observation { target: msg.id, at: Ts::now(), kind: ObservationKind::Restarted { reason: msg.reason } };
+        let status = self.status.clone();
+        actix::spawn(async move {
+            let _ = status.observe(vec![obs]).await;
+        });
+    }
+}
+
+impl Actor for Fleet {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let fixed = specs::fixed_targets(&self.config);
+        let stale = self.stale_targets(&fixed);
+        self.remove_targets(stale, "no longer in the configuration");
+        self.add_targets(fixed, ctx);
+        let config = self.config.clone();
+        for h in config.haproxy.iter().filter(|h| h.backends == Backends::All) {
+            self.start_discovery(h, ctx);
+        }
+    }
+}
+
+impl Handler<PollerExited> for Fleet {
+    type Result = ();
+    fn handle(&mut self, msg: PollerExited, ctx: &mut Context<Self>) {
+        self.restart(msg, ctx);
+    }
+}
+
+impl Handler<StopAll> for Fleet {
+    type Result = ();
+    fn handle(&mut self, _: StopAll, ctx: &mut Context<Self>) {
+        for (_, e) in self.pollers.drain() {
+            e.addr.do_send(Stop);
+        }
+        ctx.stop();
+    }
+}
+
+impl Handler<Admin> for Fleet {
+    type Result = ResponseFuture<Result<serde_json::Value, AdminError>>;
+
+    fn handle(&mut self, msg: Admin, _: &mut Context<Self>) -> Self::Result {
+        let Some(entry) = self.pollers.get(&msg.target) else {
+            return Box::pin(async move { Err(AdminError::UnknownTarget(msg.target)) });
+        };
+        let (addr, spec, status) = (entry.addr.clone(), entry.spec.clone(), self.status.clone());
+        Box::pin(admin(addr, spec, status, msg.cmd))
+    }
+}
+
+fn mailbox(e: MailboxError) -> AdminError {
+    AdminError::Failed(format!("the poller did not answer: {e}"))
+}
+
+async fn admin(addr: Addr<Poller>, spec: Arc<TargetSpec>, status: StatusHandle, cmd: AdminCmd) -> Result<serde_json::Value, AdminError> {
+    match cmd {
+        AdminCmd::SetPolling(on) => {
+            addr.send(SetPolling(on)).await.map_err(mailbox)?;
+            Ok(serde_json::json!({"enable_polling": on}))
+        }
+        AdminCmd::InjectPanic => {
+            addr.send(InjectPanic).await.map_err(mailbox)?;
+            Ok(serde_json::json!({}))
+        }
+        AdminCmd::ResetCircuit => {
+            addr.send(ResetCircuit).await.map_err(mailbox)?;
+            let poll = addr.send(PollNow).await.map_err(mailbox)?.map_err(AdminError::Failed)?;
+            Ok(serde_json::json!({"poll": poll}))
+        }
+        AdminCmd::Recover => {
+            let outcome = cycle::run_recovery(spec.recover.as_ref(), "admin").await;
+            let obs = Observation { target: spec.meta.id.clone(), at: Ts::now(), kind: ObservationKind::Recovery { outcome: outcome.clone() } };
+            status.observe(vec![obs]).await.map_err(|e| AdminError::Failed(e.to_string()))?;
+            addr.send(ResetCircuit).await.map_err(mailbox)?;
+            let poll = addr.send(PollNow).await.map_err(mailbox)?.map_err(AdminError::Failed)?;
+            Ok(serde_json::json!({"recovery": outcome, "poll": poll}))
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! The actors: the fleet supervisor, one poller per target, and the status actor
+//! with its redb store.
+
+pub mod cycle;
+pub mod fleet;
+pub mod poller;
+pub mod specs;
+pub mod status;
+pub mod store;

@@ -1,0 +1,252 @@
+//! The poller actor of one target: a timer (first poll spread by a hash of the id,
+//! then the interval with ±10% jitter, or the end of the open period while the
+//! circuit is open) that runs [`cycle::run`], and admin messages (poll now, reset the
+//! circuit, recover, enable/disable). All decisions live in `cycle` and `breaker`;
+//! this file only schedules.
+
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use actix::prelude::*;
+use rand::Rng;
+use tokio::sync::oneshot;
+
+use super::cycle::{self, CycleEnd, PollReport, Shared, TargetSpec};
+use super::status::StatusHandle;
+use crate::model::{Observation, ObservationKind, Ts};
+
+/// Sent to the fleet when a poller stops without being asked to.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct PollerExited {
+    pub id: String,
+    pub generation: u64,
+    pub reason: String,
+}
+
+/// Poll now and answer with the result.
+#[derive(Message)]
+#[rtype(result = "Result<PollReport, String>")]
+pub struct PollNow;
+
+/// Stop for good (target removed or shutdown).
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Stop;
+
+/// Makes the next fetch panic, to exercise supervision.
+#[doc(hidden)]
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct InjectPanic;
+
+/// A poller actor.
+pub struct Poller {
+    pub spec: Arc<TargetSpec>,
+    pub shared: Arc<Shared>,
+    pub status: StatusHandle,
+    pub client: reqwest::Client,
+    pub fleet: Recipient<PollerExited>,
+    pub generation: u64,
+    timer: Option<SpawnHandle>,
+    in_flight: bool,
+    waiters: Vec<oneshot::Sender<PollReport>>,
+    next_waiters: Vec<oneshot::Sender<PollReport>>,
+    stopping: bool,
+    crash: Option<String>,
+    panic_next: bool,
+}
+
+impl Poller {
+    /// A poller for `spec`, using the breaker and flags in `shared`.
+    pub fn new(
+        spec: Arc<TargetSpec>,
+        shared: Arc<Shared>,
+        status: StatusHandle,
+        client: reqwest::Client,
+        fleet: Recipient<PollerExited>,
+        generation: u64,
+    ) -> Poller {
+        Poller {
+            spec, shared, status, client, fleet, generation,
+            timer: None, in_flight: false, waiters: Vec::new(), next_waiters: Vec::new(),
+            stopping: false, crash: None, panic_next: false,
+        }
+    }
+
+    fn schedule(&mut self, ctx: &mut Context<Self>, delay: Duration) {
+        if let Some(t) = self.timer.take() {
+            ctx.cancel_future(t);
+        }
+        self.timer = Some(ctx.run_later(delay, |act, ctx| {
+            act.timer = None;
+            act.start_cycle(ctx);
+        }));
+    }
+
+    fn start_cycle(&mut self, ctx: &mut Context<Self>) {
+        if self.in_flight {
+            return;
+        }
+        if !self.shared.enabled() {
+            let circuit_state = self.shared.breaker().state().0;
+            let error = Some("polling disabled".to_string());
+            self.answer(PollReport { result: "skipped", error, circuit_state, next_attempt_at: None });
+            return;
+        }
+        self.in_flight = true;
+        let panic = std::mem::take(&mut self.panic_next);
+        let fut = cycle::run(self.spec.clone(), self.shared.clone(), self.status.clone(), self.client.clone(), panic);
+        ctx.spawn(fut.into_actor(self).map(|end, act, ctx| act.finish(end, ctx)));
+    }
+
+    fn finish(&mut self, end: CycleEnd, ctx: &mut Context<Self>) {
+        self.in_flight = false;
+        let report = match end {
+            CycleEnd::Done(r) => r,
+            CycleEnd::Panicked(why) => {
+                tracing::error!(target_id = %self.spec.meta.id, reason = %why, "poller crashed; restarting");
+                self.crash = Some(why);
+                ctx.stop();
+                return;
+            }
+        };
+        if report.circuit_state == crate::model::CircuitState::Open && report.result == "failed" {
+            self.maybe_auto_recover(ctx);
+        }
+        self.answer(report);
+        if !self.next_waiters.is_empty() {
+            self.waiters = std::mem::take(&mut self.next_waiters);
+            self.start_cycle(ctx);
+            return;
+        }
+        let delay = self.next_delay();
+        self.schedule(ctx, delay);
+    }
+
+    fn answer(&mut self, report: PollReport) {
+        for w in self.waiters.drain(..) {
+            let _ = w.send(report.clone());
+        }
+    }
+
+    fn next_delay(&self) -> Duration {
+        if let Some(wait) = self.shared.breaker().wait_left(Ts::now()) {
+            return wait + Duration::from_millis(5);
+        }
+        self.spec.policy.interval.mul_f64(rand::thread_rng().gen_range(0.9..=1.1))
+    }
+
+    fn first_delay(&self) -> Duration {
+        let mut h = DefaultHasher::new();
+        self.spec.meta.id.hash(&mut h);
+        let interval = self.spec.policy.interval.as_millis().max(1) as u64;
+        Duration::from_millis(h.finish() % interval)
+    }
+
+    fn maybe_auto_recover(&self, ctx: &mut Context<Self>) {
+        let (Some(action), true) = (self.spec.recover.clone(), self.spec.policy.auto_recover) else {
+            return;
+        };
+        let (status, id) = (self.status.clone(), self.spec.meta.id.clone());
+        ctx.spawn(
+            async move {
+                let outcome = cycle::run_recovery(Some(&action), "circuit_opened").await;
+                let obs = Observation { target: id, at: Ts::now(), kind: ObservationKind::Recovery { outcome } };
+                let _ = status.observe(vec![obs]).await;
+            }
+            .into_actor(self),
+        );
+    }
+}
+
+impl Actor for Poller {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        let delay = if self.generation == 0 { self.first_delay() } else { self.next_delay() };
+        self.schedule(ctx, delay);
+    }
+
+    fn stopped(&mut self, _: &mut Context<Self>) {
+        if !self.stopping {
+            let reason = self.crash.take().unwrap_or_else(|| "stopped unexpectedly".into());
+            let msg = PollerExited { id: self.spec.meta.id.clone(), generation: self.generation, reason };
+            let _ = self.fleet.do_send(msg);
+        }
+    }
+}
+
+impl Handler<PollNow> for Poller {
+    type Result = ResponseFuture<Result<PollReport, String>>;
+
+    fn handle(&mut self, _: PollNow, ctx: &mut Context<Self>) -> Self::Result {
+        let (tx, rx) = oneshot::channel();
+        if self.in_flight {
+            self.next_waiters.push(tx);
+        } else {
+            self.waiters.push(tx);
+            self.start_cycle(ctx);
+        }
+        Box::pin(async move { rx.await.map_err(|_| "the poller stopped before the poll ended".to_string()) })
+    }
+}
+
+impl Handler<Stop> for Poller {
+    type Result = ();
+    fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
+        self.stopping = true;
+        ctx.stop();
+    }
+}
+
+impl Handler<InjectPanic> for Poller {
+    type Result = ();
+    fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {
+        self.panic_next = true;
+    }
+}
+
+/// Enables or disables polling; the change is committed before the answer.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct SetPolling(pub bool);
+
+impl Handler<SetPolling> for Poller {
+    type Result = ResponseActFuture<Self, ()>;
+    fn handle(&mut self, msg: SetPolling, _: &mut Context<Self>) -> Self::Result {
+        self.shared.enabled.store(msg.0, Ordering::SeqCst);
+        let obs = Observation {
+            target: self.spec.meta.id.clone(),
+            at: Ts::now(),
+            kind: ObservationKind::Polling { enabled: msg.0 },
+        };
+        let status = self.status.clone();
+        Box::pin(async move { let _ = status.observe(vec![obs]).await; }.into_actor(self).map(
+            move |_, act, ctx| {
+                if msg.0 {
+                    act.schedule(ctx, Duration::ZERO);
+                }
+            },
+        ))
+    }
+}
+
+/// Closes the breaker and clears its counters; committed before the answer.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct ResetCircuit;
+
+impl Handler<ResetCircuit> for Poller {
+    type Result = ResponseFuture<()>;
+    fn handle(&mut self, _: ResetCircuit, _: &mut Context<Self>) -> Self::Result {
+        self.shared.breaker().reset();
+        let obs = Observation { target: self.spec.meta.id.clone(), at: Ts::now(), kind: ObservationKind::CircuitReset };
+        let status = self.status.clone();
+        Box::pin(async move {
+            let _ = status.observe(vec![obs]).await;
+        })
+    }
+}

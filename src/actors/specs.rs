@@ -1,0 +1,104 @@
+//! From the validated config to one [`TargetSpec`] per target.
+
+use std::sync::Arc;
+
+use reqwest::Url;
+
+use super::cycle::TargetSpec;
+use crate::config::{Backends, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig, HaproxySourceKind};
+use crate::model::{TargetKind, TargetMeta};
+use crate::sources::client::{Endpoint, SourceSpec};
+
+/// The id of an HAProxy backend target.
+pub fn haproxy_id(group: &str, backend: &str) -> String {
+    format!("haproxy/{group}/{backend}")
+}
+
+/// The id of a Eureka server target.
+pub fn eureka_id(server: &str) -> String {
+    format!("eureka/{server}")
+}
+
+/// Every target with a fixed identity: named backends and Eureka servers. Backends
+/// of `backends = "*"` sources come from discovery.
+pub fn fixed_targets(config: &Config) -> Vec<Arc<TargetSpec>> {
+    let mut out = Vec::new();
+    for h in &config.haproxy {
+        if let Backends::Named(names) = &h.backends {
+            out.extend(names.iter().map(|b| Arc::new(haproxy_target(h, b))));
+        }
+    }
+    out.extend(config.eureka.iter().map(|e| Arc::new(eureka_target(e))));
+    out
+}
+
+fn endpoint(what: &str, name: &str, url: Option<&str>) -> Result<Endpoint, SourceSpec> {
+    match url.map(Url::parse) {
+        Some(Ok(base)) => Ok(Endpoint::new(what, name, base)),
+        _ => Err(SourceSpec::Invalid { message: format!("{what} {name} has no valid URL") }),
+    }
+}
+
+/// The agent endpoint of an HAProxy source.
+pub fn agent_endpoint(h: &HaproxyConfig) -> Result<Endpoint, SourceSpec> {
+    endpoint("agent", &h.name, h.url.as_deref())
+}
+
+/// The target of one backend of an HAProxy source.
+pub fn haproxy_target(h: &HaproxyConfig, backend: &str) -> TargetSpec {
+    let source = match h.source {
+        HaproxySourceKind::Agent => match agent_endpoint(h) {
+            Ok(agent) => SourceSpec::HaproxyAgent {
+                agent,
+                instance: h.agent_instance.clone(),
+                backend: backend.to_string(),
+            },
+            Err(invalid) => invalid,
+        },
+        other => SourceSpec::Invalid {
+            message: format!("HAProxy source \"{}\" of {} is not supported by this version", other.as_str(), h.name),
+        },
+    };
+    TargetSpec {
+        meta: TargetMeta {
+            id: haproxy_id(&h.name, backend),
+            kind: TargetKind::HaproxyBackend,
+            group: h.name.clone(),
+            source: h.source.as_str().to_string(),
+            backend_name: Some(backend.to_string()),
+            failure_threshold: h.policy.circuit.failure_threshold,
+        },
+        source,
+        policy: h.policy.clone(),
+        recover: h.recover.clone(),
+    }
+}
+
+fn eureka_target(e: &EurekaConfig) -> TargetSpec {
+    let what = match e.source {
+        EurekaSourceKind::Eureka => "eureka",
+        EurekaSourceKind::Agent => "agent",
+    };
+    let source = match (endpoint(what, &e.name, Some(&e.url)), e.source) {
+        (Err(invalid), _) => invalid,
+        (Ok(server), EurekaSourceKind::Eureka) => SourceSpec::EurekaNative {
+            server,
+            username: e.username.clone(),
+            password: e.password.clone(),
+        },
+        (Ok(agent), EurekaSourceKind::Agent) => SourceSpec::EurekaAgent { agent },
+    };
+    TargetSpec {
+        meta: TargetMeta {
+            id: eureka_id(&e.name),
+            kind: TargetKind::EurekaServer,
+            group: e.name.clone(),
+            source: e.source.as_str().to_string(),
+            backend_name: None,
+            failure_threshold: e.policy.circuit.failure_threshold,
+        },
+        source,
+        policy: e.policy.clone(),
+        recover: e.recover.clone(),
+    }
+}

@@ -1,0 +1,202 @@
+//! The status actor: the one owner of target state. It takes observations from the
+//! pollers and the fleet, applies [`crate::diff::diff`], commits the new states and
+//! their events to redb in one transaction per batch (group commit), and only then
+//! publishes: a new immutable snapshot for HTTP readers and the events for live
+//! subscribers.
+//!
+//! It runs on a thread of its own because a commit waits for fsync; nothing else
+//! waits behind it but the senders of the batch being committed.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, RwLock};
+
+use tokio::sync::{broadcast, mpsc, oneshot};
+
+use super::store::{Change, Store, StoreError};
+use crate::diff::diff;
+use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
+
+/// Most messages taken into one transaction.
+const MAX_BATCH: usize = 4096;
+/// Capacity of the inbox; senders wait when it is full.
+const INBOX: usize = 16 * 1024;
+/// Capacity of the live event channel.
+const HUB_CAPACITY: usize = 16 * 1024;
+
+/// The committed state at one point in the event sequence.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    /// Every event up to this one is reflected in `targets`.
+    pub seq: u64,
+    pub targets: BTreeMap<String, Arc<TargetState>>,
+    /// Whether the last commit succeeded.
+    pub storage_ok: bool,
+    pub storage_error: Option<String>,
+}
+
+/// A batch could not be committed; nothing of it was applied.
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct CommitFailed(pub String);
+
+struct Msg {
+    observations: Vec<Observation>,
+    done: Option<oneshot::Sender<Result<(), CommitFailed>>>,
+}
+
+/// A cheap, cloneable handle to the status actor.
+#[derive(Clone)]
+pub struct StatusHandle {
+    inbox: mpsc::Sender<Msg>,
+    snapshot: Arc<RwLock<Arc<Snapshot>>>,
+    hub: broadcast::Sender<Arc<Event>>,
+    store: Arc<Store>,
+}
+
+impl StatusHandle {
+    /// Loads the stored state and starts the actor's thread.
+    pub fn start(store: Store) -> Result<StatusHandle, StoreError> {
+        let store = Arc::new(store);
+        let targets = store
+            .load_targets()?
+            .into_iter()
+            .map(|t| (t.id.clone(), Arc::new(t)))
+            .collect();
+        let first = Snapshot { seq: store.last_seq(), targets, storage_ok: true, storage_error: None };
+        let snapshot = Arc::new(RwLock::new(Arc::new(first)));
+        let (inbox, rx) = mpsc::channel(INBOX);
+        let (hub, _) = broadcast::channel(HUB_CAPACITY);
+        let actor = Actor { rx, store: store.clone(), snapshot: snapshot.clone(), hub: hub.clone() };
+        std::thread::Builder::new()
+            .name("watchpost-status".into())
+            .spawn(move || actor.run())
+            .map_err(|e| StoreError::Write(format!("cannot start the status thread: {e}")))?;
+        Ok(StatusHandle { inbox, snapshot, hub, store })
+    }
+
+    /// Applies observations and waits until they are committed and published.
+    pub async fn observe(&self, observations: Vec<Observation>) -> Result<(), CommitFailed> {
+        let (done, wait) = oneshot::channel();
+        let msg = Msg { observations, done: Some(done) };
+        if self.inbox.send(msg).await.is_err() {
+            return Err(CommitFailed("the status actor has stopped".into()));
+        }
+        wait.await.unwrap_or_else(|_| Err(CommitFailed("the status actor has stopped".into())))
+    }
+
+    /// The current committed state.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot.read().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Live events, each delivered after its commit.
+    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
+        self.hub.subscribe()
+    }
+
+    /// The store, for reading the event log.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+struct Actor {
+    rx: mpsc::Receiver<Msg>,
+    store: Arc<Store>,
+    snapshot: Arc<RwLock<Arc<Snapshot>>>,
+    hub: broadcast::Sender<Arc<Event>>,
+}
+
+impl Actor {
+    fn run(mut self) {
+        let mut batch = Vec::new();
+        while let Some(first) = self.rx.blocking_recv() {
+            batch.push(first);
+            while batch.len() < MAX_BATCH {
+                match self.rx.try_recv() {
+                    Ok(m) => batch.push(m),
+                    Err(_) => break,
+                }
+            }
+            self.process(std::mem::take(&mut batch));
+        }
+        tracing::debug!("status actor stopped");
+    }
+
+    fn process(&self, batch: Vec<Msg>) {
+        let current = self.current();
+        let mut working: BTreeMap<String, Option<Arc<TargetState>>> = BTreeMap::new();
+        let mut drafts: Vec<EventDraft> = Vec::new();
+        for obs in batch.iter().flat_map(|m| &m.observations) {
+            let prev = match working.get(&obs.target) {
+                Some(p) => p.clone(),
+                None => current.targets.get(&obs.target).cloned(),
+            };
+            let t = diff(prev.as_deref(), obs);
+            working.insert(obs.target.clone(), t.next.map(Arc::new));
+            drafts.extend(t.events);
+        }
+        let changes: Vec<Change> = working
+            .iter()
+            .filter(|(id, next)| changed(current.targets.get(*id), next.as_ref()))
+            .map(|(id, next)| (id.clone(), next.as_deref().cloned()))
+            .collect();
+        let result = self.store.commit(&changes, drafts, Ts::now());
+        self.publish(&current, working, result, batch);
+    }
+
+    fn current(&self) -> Arc<Snapshot> {
+        self.snapshot.read().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn publish(
+        &self,
+        current: &Snapshot,
+        working: BTreeMap<String, Option<Arc<TargetState>>>,
+        result: Result<Vec<Event>, StoreError>,
+        batch: Vec<Msg>,
+    ) {
+        let reply = match result {
+            Ok(events) => {
+                let mut targets = current.targets.clone();
+                for (id, next) in working {
+                    match next {
+                        Some(s) => targets.insert(id, s),
+                        None => targets.remove(&id),
+                    };
+                }
+                let seq = events.last().map(|e| e.seq).unwrap_or(current.seq);
+                self.set(Snapshot { seq, targets, storage_ok: true, storage_error: None });
+                for e in events {
+                    let _ = self.hub.send(Arc::new(e));
+                }
+                Ok(())
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "commit failed; the batch is not applied");
+                let targets = current.targets.clone();
+                let error = Some(e.to_string());
+                self.set(Snapshot { seq: current.seq, targets, storage_ok: false, storage_error: error });
+                Err(CommitFailed(e.to_string()))
+            }
+        };
+        for m in batch {
+            if let Some(done) = m.done {
+                let _ = done.send(reply.clone());
+            }
+        }
+    }
+
+    fn set(&self, snap: Snapshot) {
+        let mut guard = self.snapshot.write().unwrap_or_else(|p| p.into_inner());
+        *guard = Arc::new(snap);
+    }
+}
+
+fn changed(before: Option<&Arc<TargetState>>, after: Option<&Arc<TargetState>>) -> bool {
+    match (before, after) {
+        (None, None) => false,
+        (Some(a), Some(b)) => a != b,
+        _ => true,
+    }
+}

@@ -1,0 +1,247 @@
+//! The redb store: target states, the event log and the event sequence.
+//!
+//! One writer (the status actor) commits a batch of state changes and the events they
+//! cause in one write transaction, with `Durability::Immediate`. Readers (the HTTP API)
+//! open read transactions, which never wait for the writer.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+
+use crate::model::{Event, EventDraft, TargetState, Ts};
+
+const TARGETS: TableDefinition<&str, &[u8]> = TableDefinition::new("targets");
+const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
+const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+const NEXT_SEQ: &str = "next_seq";
+
+/// Why the store could not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "storage file {0} is already in use by another watchpost process; stop it or set a different [storage] path"
+    )]
+    AlreadyOpen(PathBuf),
+    #[error("cannot open storage file {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
+    #[error("storage write failed: {0}")]
+    Write(String),
+    #[error("storage read failed: {0}")]
+    Read(String),
+}
+
+fn write_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Write(e.to_string())
+}
+
+fn read_err(e: impl std::fmt::Display) -> StoreError {
+    StoreError::Read(e.to_string())
+}
+
+/// A state change to write: the new state, or `None` to delete the target.
+pub type Change = (String, Option<TargetState>);
+
+/// The storage file.
+pub struct Store {
+    db: Database,
+    retention: u64,
+    next_seq: AtomicU64,
+}
+
+impl Store {
+    /// Opens (or creates) the file. A second daemon on the same file gets
+    /// [`StoreError::AlreadyOpen`].
+    pub fn open(path: &Path, retention: u64) -> Result<Store, StoreError> {
+        let open_err = |reason: String| StoreError::Open { path: path.to_path_buf(), reason };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
+        }
+        let db = match Database::create(path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(StoreError::AlreadyOpen(path.to_path_buf()));
+            }
+            Err(e) => return Err(open_err(e.to_string())),
+        };
+        let store = Store { db, retention: retention.max(1), next_seq: AtomicU64::new(1) };
+        store.init()?;
+        Ok(store)
+    }
+
+    fn init(&self) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(write_err)?;
+        let next = {
+            tx.open_table(TARGETS).map_err(write_err)?;
+            tx.open_table(EVENTS).map_err(write_err)?;
+            let meta = tx.open_table(META).map_err(write_err)?;
+            let stored = meta.get(NEXT_SEQ).map_err(write_err)?.map(|v| v.value());
+            stored.unwrap_or(1)
+        };
+        tx.commit().map_err(write_err)?;
+        self.next_seq.store(next, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The sequence number the next event will get.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq.load(Ordering::SeqCst)
+    }
+
+    /// The highest committed sequence number (0 if none yet).
+    pub fn last_seq(&self) -> u64 {
+        self.next_seq() - 1
+    }
+
+    /// Every stored target state.
+    pub fn load_targets(&self) -> Result<Vec<TargetState>, StoreError> {
+        let tx = self.db.begin_read().map_err(read_err)?;
+        let table = tx.open_table(TARGETS).map_err(read_err)?;
+        let mut out = Vec::new();
+        for row in table.iter().map_err(read_err)? {
+            let (key, value) = row.map_err(read_err)?;
+            match serde_json::from_slice::<TargetState>(value.value()) {
+                Ok(state) => out.push(state),
+                Err(e) => tracing::warn!(target_id = key.value(), error = %e, "skipping unreadable stored target"),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Writes the changes and numbers and writes the events, in one durable
+    /// transaction. Returns the committed events; nothing is committed on error.
+    pub fn commit(&self, changes: &[Change], drafts: Vec<EventDraft>, ts: Ts) -> Result<Vec<Event>, StoreError> {
+        let first = self.next_seq();
+        let events: Vec<Event> = drafts
+            .into_iter()
+            .zip(first..)
+            .map(|(d, seq)| Event { seq, ts, kind: d.kind, target: d.target, data: d.data })
+            .collect();
+        let next = first + events.len() as u64;
+        let tx = self.db.begin_write().map_err(write_err)?;
+        write_changes(&tx, changes)?;
+        write_events(&tx, &events, next, self.retention)?;
+        tx.commit().map_err(write_err)?;
+        self.next_seq.store(next, Ordering::SeqCst);
+        Ok(events)
+    }
+
+    /// Stored events with `seq > since`, oldest first, at most `limit`, optionally of
+    /// one target only.
+    pub fn events(&self, since: u64, limit: usize, target: Option<&str>) -> Result<Vec<Event>, StoreError> {
+        let tx = self.db.begin_read().map_err(read_err)?;
+        let table = tx.open_table(EVENTS).map_err(read_err)?;
+        let mut out = Vec::new();
+        for row in table.range(since.saturating_add(1)..).map_err(read_err)? {
+            if out.len() >= limit {
+                break;
+            }
+            let (_, value) = row.map_err(read_err)?;
+            let event: Event = serde_json::from_slice(value.value()).map_err(read_err)?;
+            if target.is_none_or(|t| t == event.target) {
+                out.push(event);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The oldest stored sequence number, or `None` if the log is empty.
+    pub fn oldest_seq(&self) -> Result<Option<u64>, StoreError> {
+        let tx = self.db.begin_read().map_err(read_err)?;
+        let table = tx.open_table(EVENTS).map_err(read_err)?;
+        let first = table.first().map_err(read_err)?;
+        Ok(first.map(|(k, _)| k.value()))
+    }
+
+    /// Checks that a write transaction can be committed.
+    pub fn probe_write(&self) -> Result<(), StoreError> {
+        let tx = self.db.begin_write().map_err(write_err)?;
+        tx.commit().map_err(write_err)
+    }
+}
+
+fn write_changes(tx: &redb::WriteTransaction, changes: &[Change]) -> Result<(), StoreError> {
+    let mut table = tx.open_table(TARGETS).map_err(write_err)?;
+    for (id, state) in changes {
+        match state {
+            Some(s) => {
+                let bytes = serde_json::to_vec(s).map_err(write_err)?;
+                table.insert(id.as_str(), bytes.as_slice()).map_err(write_err)?;
+            }
+            None => {
+                table.remove(id.as_str()).map_err(write_err)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write_events(tx: &redb::WriteTransaction, events: &[Event], next: u64, retention: u64) -> Result<(), StoreError> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let mut table = tx.open_table(EVENTS).map_err(write_err)?;
+    for e in events {
+        let bytes = serde_json::to_vec(e).map_err(write_err)?;
+        table.insert(e.seq, bytes.as_slice()).map_err(write_err)?;
+    }
+    let cutoff = (next - 1).saturating_sub(retention);
+    if cutoff > 0 {
+        table.retain_in(..=cutoff, |_, _| false).map_err(write_err)?;
+    }
+    let mut meta = tx.open_table(META).map_err(write_err)?;
+    meta.insert(NEXT_SEQ, next).map_err(write_err)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{EventType, TargetKind, TargetMeta};
+
+    fn draft(target: &str) -> EventDraft {
+        EventDraft { kind: EventType::FetchFailed, target: target.into(), data: serde_json::json!({}) }
+    }
+
+    fn state(id: &str) -> TargetState {
+        TargetState::new(&TargetMeta {
+            id: id.into(),
+            kind: TargetKind::HaproxyBackend,
+            group: "g".into(),
+            source: "agent".into(),
+            backend_name: Some("b".into()),
+            failure_threshold: 3,
+        })
+    }
+
+    #[test]
+    fn sequence_continues_after_reopen_and_retention_prunes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/w.redb");
+        {
+            let store = Store::open(&path, 3).unwrap();
+            let ev = store.commit(&[("t".into(), Some(state("t")))], vec![draft("t"), draft("u")], Ts(1)).unwrap();
+            assert_eq!(ev.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
+            store.commit(&[], vec![draft("t"), draft("t"), draft("t")], Ts(2)).unwrap();
+        }
+        let store = Store::open(&path, 3).unwrap();
+        assert_eq!(store.next_seq(), 6);
+        assert_eq!(store.oldest_seq().unwrap(), Some(3));
+        assert_eq!(store.load_targets().unwrap(), vec![state("t")]);
+        let ev = store.events(0, 10, Some("t")).unwrap();
+        assert_eq!(ev.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4, 5]);
+        assert_eq!(store.events(3, 1, None).unwrap()[0].seq, 4);
+        store.commit(&[("t".into(), None)], vec![], Ts(3)).unwrap();
+        assert!(store.load_targets().unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_second_open_of_the_same_file_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.redb");
+        let _first = Store::open(&path, 10).unwrap();
+        let err = Store::open(&path, 10).err().unwrap();
+        assert!(matches!(err, StoreError::AlreadyOpen(_)), "{err}");
+        assert!(err.to_string().contains("already in use"));
+    }
+}

@@ -1,0 +1,184 @@
+//! The state-transition function: `diff(previous, observation)` gives the next state
+//! of a target and the events the change causes. Pure code: no clocks, no I/O. Every
+//! rule of SPEC §1.3 and §3 lives here.
+//!
+//! - A failed fetch marks the target (and, for Eureka, every application) failed; the
+//!   servers and instances keep their last known values with `state: unknown` and
+//!   `status: "no data"`. It is never reported as them being down.
+//! - `fetch_failed` fires on the edge from `success`/`unknown` to `failed`, and
+//!   `fetch_recovered` on the edge back.
+//! - Per-server and per-instance events compare against the last state actually read
+//!   from the source, so an outage in between neither hides nor invents a transition.
+//! - The first successful fetch of a target is its baseline: it adds no per-server or
+//!   per-instance events.
+
+use serde_json::json;
+
+use crate::model::{
+    CircuitState, EventDraft, EventType, FetchStatus, Observation, ObservationKind, Payload,
+    TargetState,
+};
+
+mod eureka;
+mod haproxy;
+
+/// Placeholder status of a server or instance whose source could not be read.
+pub const NO_DATA: &str = "no data";
+
+/// The result of applying one observation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Transition {
+    /// The new state, or `None` if the target does not exist (any more).
+    pub next: Option<TargetState>,
+    pub events: Vec<EventDraft>,
+}
+
+/// Applies `obs` to `prev` (the target's current state, if it exists).
+pub fn diff(prev: Option<&TargetState>, obs: &Observation) -> Transition {
+    let mut events = Vec::new();
+    let next = match (&obs.kind, prev) {
+        (ObservationKind::Registered(meta), None) => {
+            let data = json!({"kind": meta.kind, "group": meta.group, "source": meta.source,
+                              "backend": meta.backend_name});
+            push(&mut events, EventType::TargetAdded, &obs.target, data);
+            Some(TargetState::new(meta))
+        }
+        (ObservationKind::Registered(meta), Some(p)) => {
+            let mut next = p.clone();
+            next.circuit.failure_threshold = meta.failure_threshold;
+            next.source = meta.source.clone();
+            Some(next)
+        }
+        (ObservationKind::Removed { reason }, Some(_)) => {
+            push(&mut events, EventType::TargetRemoved, &obs.target, json!({"reason": reason}));
+            None
+        }
+        (_, None) => None,
+        (kind, Some(p)) => {
+            let mut next = p.clone();
+            apply(&mut next, kind, obs, &mut events);
+            Some(next)
+        }
+    };
+    Transition { next, events }
+}
+
+fn push(events: &mut Vec<EventDraft>, kind: EventType, target: &str, data: serde_json::Value) {
+    events.push(EventDraft {
+        kind,
+        target: target.to_string(),
+        data,
+    });
+}
+
+fn apply(next: &mut TargetState, kind: &ObservationKind, obs: &Observation, ev: &mut Vec<EventDraft>) {
+    match kind {
+        ObservationKind::Fetched(payload) => fetched(next, payload, obs, ev),
+        ObservationKind::FetchFailed { error } => fetch_failed(next, error, obs, ev),
+        ObservationKind::Circuit {
+            state,
+            next_attempt_at,
+        } => circuit(next, *state, *next_attempt_at, obs, ev),
+        ObservationKind::CircuitReset => {
+            next.consecutive_failures = 0;
+            circuit(next, CircuitState::Closed, None, obs, ev);
+        }
+        ObservationKind::Polling { enabled } => {
+            if next.enable_polling != *enabled {
+                next.enable_polling = *enabled;
+                let kind = if *enabled {
+                    EventType::PollingEnabled
+                } else {
+                    EventType::PollingDisabled
+                };
+                push(ev, kind, &obs.target, json!({}));
+            }
+        }
+        ObservationKind::Recovery { outcome } => {
+            next.recovery_attempts += 1;
+            next.last_recovery = Some(outcome.clone());
+            push(ev, EventType::RecoveryAttempted, &obs.target, outcome.clone());
+        }
+        ObservationKind::Restarted { .. } => next.restarts += 1,
+        ObservationKind::Registered(_) | ObservationKind::Removed { .. } => {}
+    }
+}
+
+fn fetched(next: &mut TargetState, payload: &Payload, obs: &Observation, ev: &mut Vec<EventDraft>) {
+    let baseline = next.last_success_at.is_none();
+    let target_was_ok = next.last_fetch_status == FetchStatus::Success;
+    if next.last_fetch_status == FetchStatus::Failed {
+        let data = json!({"previous_error": next.last_fetch_error,
+                          "consecutive_failures": next.consecutive_failures});
+        push(ev, EventType::FetchRecovered, &obs.target, data);
+    }
+    next.last_fetch_status = FetchStatus::Success;
+    next.last_fetch_error = None;
+    next.last_fetch_at = Some(obs.at);
+    next.last_success_at = Some(obs.at);
+    next.consecutive_failures = 0;
+    match payload {
+        Payload::Servers(samples) => {
+            haproxy::merge(&mut next.servers, samples, !baseline, &obs.target, ev)
+        }
+        Payload::Applications(apps) => {
+            let ctx = eureka::Ctx {
+                at: obs.at,
+                emit_members: !baseline,
+                target_was_ok,
+                target: &obs.target,
+            };
+            eureka::merge(&mut next.applications, apps, &ctx, ev)
+        }
+    }
+}
+
+fn fetch_failed(next: &mut TargetState, error: &str, obs: &Observation, ev: &mut Vec<EventDraft>) {
+    next.consecutive_failures += 1;
+    if next.last_fetch_status != FetchStatus::Failed {
+        let data = json!({"error": error, "consecutive_failures": next.consecutive_failures});
+        push(ev, EventType::FetchFailed, &obs.target, data);
+    }
+    next.last_fetch_status = FetchStatus::Failed;
+    next.last_fetch_error = Some(error.to_string());
+    next.last_fetch_at = Some(obs.at);
+    next.last_failure_at = Some(obs.at);
+    haproxy::mark_no_data(&mut next.servers);
+    eureka::mark_failed(&mut next.applications, error, obs.at);
+}
+
+fn circuit(
+    next: &mut TargetState,
+    state: CircuitState,
+    next_attempt_at: Option<crate::model::Ts>,
+    obs: &Observation,
+    ev: &mut Vec<EventDraft>,
+) {
+    let info = &mut next.circuit;
+    info.next_attempt_at = if state == CircuitState::Open {
+        next_attempt_at
+    } else {
+        None
+    };
+    if info.state == state {
+        return;
+    }
+    let from = info.state;
+    info.state = state;
+    info.last_state_change = Some(obs.at);
+    let kind = match state {
+        CircuitState::Open => {
+            info.opened_count += 1;
+            EventType::CircuitOpened
+        }
+        CircuitState::HalfOpen => EventType::CircuitHalfOpen,
+        CircuitState::Closed => EventType::CircuitClosed,
+    };
+    let data = json!({"from": from, "consecutive_failures": next.consecutive_failures,
+                      "next_attempt_at": info.next_attempt_at});
+    push(ev, kind, &obs.target, data);
+}
+
+#[cfg(test)]
+#[path = "diff_tests.rs"]
+mod tests;

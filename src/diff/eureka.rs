@@ -1,0 +1,179 @@
+//! Merging a Eureka server's applications and instances into the stored ones.
+
+use std::collections::{HashMap, HashSet};
+
+use serde_json::json;
+
+use super::{NO_DATA, push};
+use crate::model::{
+    AppRecord, AppSample, EventDraft, EventType, FetchStatus, InstanceRecord, InstanceSample,
+    InstanceState, Ts,
+};
+
+/// How long an instance absent from the registry is kept, with `removed_at`, before it
+/// is forgotten.
+pub const REMOVED_RETENTION_MS: u64 = 24 * 60 * 60 * 1000;
+
+/// What the merge needs to know about the fetch.
+pub(super) struct Ctx<'a> {
+    pub at: Ts,
+    /// False for a target's first successful fetch: it is the baseline, no
+    /// `instance_added` flood.
+    pub emit_members: bool,
+    /// The target's previous fetch succeeded, so application-level failures and
+    /// recoveries are their own (not the whole server's).
+    pub target_was_ok: bool,
+    pub target: &'a str,
+}
+
+/// Applies a successful registry fetch.
+pub(super) fn merge(apps: &mut Vec<AppRecord>, samples: &[AppSample], ctx: &Ctx, ev: &mut Vec<EventDraft>) {
+    let mut seen = HashSet::new();
+    for sample in samples {
+        if !seen.insert(sample.name.as_str()) {
+            continue;
+        }
+        let i = match apps.iter().position(|a| a.name == sample.name) {
+            Some(i) => i,
+            None => {
+                apps.push(new_app(&sample.name));
+                apps.len() - 1
+            }
+        };
+        merge_app(&mut apps[i], sample, ctx, ev);
+    }
+    for app in apps.iter_mut().filter(|a| !seen.contains(a.name.as_str())) {
+        app.last_fetch_status = FetchStatus::Success;
+        app.last_fetch_error = None;
+        app.last_fetch_at = Some(ctx.at);
+        merge_instances(app, &[], ctx, ev);
+    }
+    apps.retain(|a| !a.instances.is_empty() || seen.contains(a.name.as_str()));
+}
+
+fn new_app(name: &str) -> AppRecord {
+    AppRecord {
+        name: name.to_string(),
+        last_fetch_status: FetchStatus::Unknown,
+        last_fetch_error: None,
+        last_fetch_at: None,
+        instances: Vec::new(),
+    }
+}
+
+fn merge_app(app: &mut AppRecord, sample: &AppSample, ctx: &Ctx, ev: &mut Vec<EventDraft>) {
+    let was = app.last_fetch_status;
+    app.last_fetch_at = Some(ctx.at);
+    match &sample.instances {
+        Ok(list) => {
+            if was == FetchStatus::Failed && ctx.target_was_ok {
+                let data = json!({"application": app.name, "previous_error": app.last_fetch_error});
+                push(ev, EventType::FetchRecovered, ctx.target, data);
+            }
+            app.last_fetch_status = FetchStatus::Success;
+            app.last_fetch_error = None;
+            merge_instances(app, list, ctx, ev);
+        }
+        Err(error) => {
+            if was != FetchStatus::Failed {
+                let data = json!({"application": app.name, "error": error});
+                push(ev, EventType::FetchFailed, ctx.target, data);
+            }
+            app.last_fetch_status = FetchStatus::Failed;
+            app.last_fetch_error = Some(error.clone());
+            mark_no_data(&mut app.instances);
+        }
+    }
+}
+
+fn merge_instances(app: &mut AppRecord, samples: &[InstanceSample], ctx: &Ctx, ev: &mut Vec<EventDraft>) {
+    let mut old: Vec<Option<InstanceRecord>> = std::mem::take(&mut app.instances).into_iter().map(Some).collect();
+    let index: HashMap<String, usize> = old
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.as_ref().map(|r| (r.instance_id.clone(), i)))
+        .collect();
+    let mut seen = HashSet::new();
+    for sample in samples {
+        if !seen.insert(sample.instance_id.as_str()) {
+            continue;
+        }
+        let rec = record_of(sample);
+        let prev = index.get(&sample.instance_id).and_then(|&i| old[i].take());
+        match prev {
+            Some(p) if p.removed_at.is_some() => member(ev, ctx, EventType::InstanceAdded, &rec, None),
+            Some(p) if p.last_known_state != rec.state => {
+                member(ev, ctx, EventType::InstanceStateChanged, &rec, Some(&p))
+            }
+            Some(_) => {}
+            None if ctx.emit_members => member(ev, ctx, EventType::InstanceAdded, &rec, None),
+            None => {}
+        }
+        app.instances.push(rec);
+    }
+    for mut gone in old.into_iter().flatten() {
+        if gone.removed_at.is_none() {
+            gone.removed_at = Some(ctx.at);
+            restore_last_known(&mut gone);
+            member(ev, ctx, EventType::InstanceRemoved, &gone, None);
+        }
+        if gone.removed_at.is_some_and(|t| ctx.at.since(t) < REMOVED_RETENTION_MS) {
+            app.instances.push(gone);
+        }
+    }
+}
+
+fn member(ev: &mut Vec<EventDraft>, ctx: &Ctx, kind: EventType, now: &InstanceRecord, prev: Option<&InstanceRecord>) {
+    let mut data = json!({"instance_id": now.instance_id, "app": now.app,
+                          "state": now.state, "status": now.status});
+    if let Some(p) = prev {
+        data["from"] = json!(p.last_known_state);
+        data["to"] = json!(now.state);
+        data["previous_status"] = json!(p.last_known_status);
+    }
+    push(ev, kind, ctx.target, data);
+}
+
+fn restore_last_known(rec: &mut InstanceRecord) {
+    if let Some(status) = &rec.last_known_status {
+        rec.status = status.clone();
+    }
+    rec.state = rec.last_known_state;
+}
+
+fn record_of(s: &InstanceSample) -> InstanceRecord {
+    let state = InstanceState::from_eureka_status(&s.status);
+    InstanceRecord {
+        instance_id: s.instance_id.clone(),
+        app: s.app.clone(),
+        host_name: s.host_name.clone(),
+        ip_addr: s.ip_addr.clone(),
+        port: s.port,
+        status: s.status.clone(),
+        state,
+        last_known_status: Some(s.status.clone()),
+        last_known_state: state,
+        health_check_url: s.health_check_url.clone(),
+        home_page_url: s.home_page_url.clone(),
+        status_page_url: s.status_page_url.clone(),
+        metadata: s.metadata.clone(),
+        removed_at: None,
+    }
+}
+
+fn mark_no_data(instances: &mut [InstanceRecord]) {
+    for i in instances.iter_mut().filter(|i| i.removed_at.is_none()) {
+        i.status = NO_DATA.to_string();
+        i.state = InstanceState::Unknown;
+    }
+}
+
+/// Marks every application failed with the server's error.
+pub(super) fn mark_failed(apps: &mut [AppRecord], error: &str, at: Ts) {
+    for app in apps {
+        app.last_fetch_status = FetchStatus::Failed;
+        app.last_fetch_error = Some(error.to_string());
+        app.last_fetch_at = Some(at);
+        mark_no_data(&mut app.instances);
+    }
+}

@@ -1,0 +1,89 @@
+//! Admin endpoints: bearer-token auth (constant-time compare), then a command to the
+//! fleet. Order of checks: admin API disabled (403), token missing or wrong (401),
+//! unknown target (404), bad body (400).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::api::target_id;
+use super::{ApiError, AppState, views};
+use crate::actors::fleet::{Admin, AdminCmd, AdminError};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/admin/targets/{id:.+}/reset-circuit", web::post().to(reset_circuit))
+        .route("/api/admin/targets/{id:.+}/recover", web::post().to(recover))
+        .route("/api/admin/targets/{id:.+}/polling", web::post().to(polling));
+}
+
+/// Checks the bearer token of an admin request.
+pub fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    let Some(token) = &state.config.server.admin_token else {
+        return Err(ApiError::new(StatusCode::FORBIDDEN, "admin_disabled",
+            "the admin API is disabled: set [server] admin_token in the configuration"));
+    };
+    let given = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or("");
+    if given.is_empty() || !bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
+        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized",
+            "missing or wrong admin token (send Authorization: Bearer <token>)"));
+    }
+    Ok(())
+}
+
+async fn command(req: &HttpRequest, state: &AppState, cmd: AdminCmd) -> Result<serde_json::Value, ApiError> {
+    let target = target_id(req);
+    let answer = state.fleet.send(Admin { target: target.clone(), cmd }).await.map_err(|e| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("the fleet did not answer: {e}"))
+    })?;
+    let mut body = answer.map_err(|e| match e {
+        AdminError::UnknownTarget(id) => ApiError::not_found(format!("unknown target {id}")),
+        AdminError::Failed(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "admin_failed", m),
+    })?;
+    if let Some(t) = state.status.snapshot().targets.get(&target) {
+        body["target"] = views::target(t);
+    }
+    Ok(body)
+}
+
+fn known(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
+    let id = target_id(req);
+    match state.status.snapshot().targets.contains_key(&id) {
+        true => Ok(()),
+        false => Err(ApiError::not_found(format!("unknown target {id}"))),
+    }
+}
+
+async fn reset_circuit(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    known(&req, &state)?;
+    let body = command(&req, &state, AdminCmd::ResetCircuit).await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+async fn recover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    known(&req, &state)?;
+    let body = command(&req, &state, AdminCmd::Recover).await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PollingBody {
+    enabled: bool,
+}
+
+async fn polling(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    known(&req, &state)?;
+    let parsed: PollingBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("body must be {{\"enabled\": true|false}}: {e}")))?;
+    let body = command(&req, &state, AdminCmd::SetPolling(parsed.enabled)).await?;
+    Ok(HttpResponse::Ok().json(body))
+}

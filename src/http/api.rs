@@ -1,0 +1,107 @@
+//! Read endpoints. They read the committed snapshot (or the event log through a redb
+//! read transaction) and never wait behind a write.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{ApiError, AppState, percent_decode, views};
+use crate::model::{TargetKind, Ts};
+
+/// Largest page of `/api/events`.
+const MAX_EVENTS: usize = 10_000;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/healthz", web::get().to(healthz))
+        .route("/api/health", web::get().to(health))
+        .route("/api/haproxy/backends", web::get().to(backends))
+        .route("/api/eureka/instances", web::get().to(instances))
+        .route("/api/eureka/applications", web::get().to(applications))
+        .route("/api/targets", web::get().to(targets))
+        .route("/api/targets/{id:.+}", web::get().to(target))
+        .route("/api/events", web::get().to(events))
+        .route("/metrics", web::get().to(super::metrics::metrics));
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"status": "ok"}))
+}
+
+async fn health(state: web::Data<AppState>) -> HttpResponse {
+    let snap = state.status.snapshot();
+    let (counts, verdict) = views::health_counts(snap.targets.values().map(|t| t.as_ref()));
+    let verdict = if snap.storage_ok { verdict } else { "unhealthy" };
+    let body = json!({
+        "status": verdict, "timestamp": Ts::now(), "targets": counts,
+        "storage": if snap.storage_ok { "ok" } else { "error" },
+        "storage_error": snap.storage_error, "last_seq": snap.seq,
+    });
+    let code = if verdict == "unhealthy" { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    HttpResponse::build(code).json(body)
+}
+
+fn of_kind(state: &AppState, kind: TargetKind) -> Vec<std::sync::Arc<crate::model::TargetState>> {
+    let snap = state.status.snapshot();
+    snap.targets.values().filter(|t| t.kind == kind).cloned().collect()
+}
+
+async fn backends(state: web::Data<AppState>) -> HttpResponse {
+    let list: Vec<_> = of_kind(&state, TargetKind::HaproxyBackend).iter().map(|t| views::backend(t)).collect();
+    HttpResponse::Ok().json(json!({"backends": list}))
+}
+
+async fn instances(state: web::Data<AppState>) -> HttpResponse {
+    let targets = of_kind(&state, TargetKind::EurekaServer);
+    let list: Vec<_> = targets.iter().flat_map(|t| views::instances(t)).collect();
+    HttpResponse::Ok().json(json!({"instances": list}))
+}
+
+async fn applications(state: web::Data<AppState>) -> HttpResponse {
+    let targets = of_kind(&state, TargetKind::EurekaServer);
+    let list: Vec<_> = targets.iter().flat_map(|t| views::applications(t)).collect();
+    HttpResponse::Ok().json(json!({"applications": list}))
+}
+
+async fn targets(state: web::Data<AppState>) -> HttpResponse {
+    let snap = state.status.snapshot();
+    let list: Vec<_> = snap.targets.values().map(|t| views::target(t)).collect();
+    HttpResponse::Ok().json(json!({"targets": list, "seq": snap.seq}))
+}
+
+/// The target id of a request: the `{id}` segment, percent-decoded.
+pub fn target_id(req: &HttpRequest) -> String {
+    percent_decode(req.match_info().get("id").unwrap_or(""))
+}
+
+async fn target(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let id = target_id(&req);
+    let snap = state.status.snapshot();
+    let t = snap.targets.get(&id).ok_or_else(|| ApiError::not_found(format!("unknown target {id}")))?;
+    Ok(HttpResponse::Ok().json(views::target_detail(t)))
+}
+
+#[derive(Deserialize)]
+struct EventsQuery {
+    since: Option<u64>,
+    limit: Option<usize>,
+    target: Option<String>,
+}
+
+async fn events(q: web::Query<EventsQuery>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let limit = q.limit.unwrap_or(100);
+    if limit == 0 || limit > MAX_EVENTS {
+        return Err(ApiError::bad_request(format!("limit must be between 1 and {MAX_EVENTS}")));
+    }
+    let store = state.status.store();
+    let storage = |e: crate::actors::store::StoreError| {
+        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_error", e.to_string())
+    };
+    let since = q.since.unwrap_or(0);
+    let events = store.events(since, limit, q.target.as_deref()).map_err(storage)?;
+    let oldest = store.oldest_seq().map_err(storage)?;
+    let next_since = events.last().map(|e| e.seq).unwrap_or(since);
+    Ok(HttpResponse::Ok().json(json!({
+        "events": events, "next_since": next_since, "oldest_seq": oldest, "last_seq": store.last_seq(),
+    })))
+}

@@ -1,0 +1,114 @@
+//! The HTTP API (actix-web): read endpoints served from the status actor's committed
+//! snapshot, and admin endpoints that become messages to the fleet.
+
+use std::sync::Arc;
+
+use actix::Addr;
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+
+use crate::actors::fleet::Fleet;
+use crate::actors::status::StatusHandle;
+use crate::config::Config;
+
+mod admin;
+mod api;
+mod metrics;
+mod views;
+
+/// Largest request body accepted.
+pub const MAX_BODY: usize = 16 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub status: StatusHandle,
+    pub fleet: Addr<Fleet>,
+    pub config: Arc<Config>,
+}
+
+/// An API error: `{"error":{"code","message"}}` with its HTTP status.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
+        ApiError { status, code, message: message.into() }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiError {
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        HttpResponse::build(self.status).json(body)
+    }
+}
+
+/// Registers every route and the JSON error handlers.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let json = web::JsonConfig::default()
+        .limit(MAX_BODY)
+        .error_handler(|e, _| ApiError::bad_request(format!("invalid JSON body: {e}")).into());
+    let query = web::QueryConfig::default()
+        .error_handler(|e, _| ApiError::bad_request(format!("invalid query: {e}")).into());
+    cfg.app_data(json)
+        .app_data(query)
+        .app_data(web::PayloadConfig::new(MAX_BODY))
+        .configure(api::routes)
+        .configure(admin::routes)
+        .default_service(web::to(not_found));
+}
+
+async fn not_found(req: HttpRequest) -> HttpResponse {
+    ApiError::not_found(format!("no such endpoint: {} {}", req.method(), req.path())).error_response()
+}
+
+/// Decodes `%XX` escapes (target ids arrive as `haproxy%2Ffdmz01%2Fjurws`).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(v)) => {
+                out.push(v);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percent_decode;
+
+    #[test]
+    fn decodes_target_ids() {
+        assert_eq!(percent_decode("haproxy%2Ffdmz01%2Fjurws"), "haproxy/fdmz01/jurws");
+        assert_eq!(percent_decode("haproxy/fdmz01/jurws"), "haproxy/fdmz01/jurws");
+        assert_eq!(percent_decode("a%2fb%zz%"), "a/b%zz%");
+    }
+}

@@ -1,0 +1,29 @@
+//! watchpost: a resilient polling daemon for HAProxy backends and Eureka registries.
+//!
+//! The flow of data:
+//!
+//! ```text
+//! config ─► Fleet (supervisor) ─► one Poller per target ─► Source::fetch
+//!                                         │ Observation
+//!                                         ▼
+//!                              Status actor: diff ─► redb commit ─► publish
+//!                                                                 ├─► snapshot (HTTP reads)
+//!                                                                 └─► event hub (WebSocket)
+//! ```
+//!
+//! - [`config`]: the TOML file, validated with every error at once.
+//! - [`sources`]: protocol code, bytes in, typed samples or a typed error out.
+//! - [`diff`]: the pure state-transition function.
+//! - [`actors`]: the fleet supervisor, pollers and the status actor with its store.
+//! - [`http`]: the REST API.
+//! - [`sim`]: simulated FAgent and Eureka servers for the demo and the tests.
+
+pub mod config;
+pub mod diff;
+pub mod model;
+pub mod sources;
+pub mod sim;
+pub mod actors;
+pub mod breaker;
+pub mod retry;
+pub mod http;

@@ -1,0 +1,401 @@
+//! Domain types shared by the sources, the state-transition function, the store and
+//! the HTTP API: what a source reports (samples), what we keep per target (state),
+//! what changes it (observations) and what we tell the world (events).
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// A point in time, in milliseconds since the Unix epoch, written as RFC 3339 UTC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Ts(pub u64);
+
+impl Ts {
+    /// The current wall-clock time.
+    pub fn now() -> Ts {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        Ts(ms)
+    }
+
+    /// This time plus a duration.
+    pub fn plus(self, d: Duration) -> Ts {
+        Ts(self.0.saturating_add(d.as_millis() as u64))
+    }
+
+    /// Milliseconds from `earlier` to `self`, zero if `earlier` is later.
+    pub fn since(self, earlier: Ts) -> u64 {
+        self.0.saturating_sub(earlier.0)
+    }
+}
+
+impl fmt::Display for Ts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = UNIX_EPOCH + Duration::from_millis(self.0);
+        write!(f, "{}", humantime::format_rfc3339_millis(t))
+    }
+}
+
+impl Serialize for Ts {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for Ts {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Ts, D::Error> {
+        let text = String::deserialize(d)?;
+        let t = humantime::parse_rfc3339(&text).map_err(serde::de::Error::custom)?;
+        let ms = t
+            .duration_since(UNIX_EPOCH)
+            .map_err(serde::de::Error::custom)?
+            .as_millis() as u64;
+        Ok(Ts(ms))
+    }
+}
+
+/// What a target is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetKind {
+    /// One backend of one HAProxy instance: `haproxy/<instance>/<backend>`.
+    HaproxyBackend,
+    /// One Eureka server with all its applications: `eureka/<server>`.
+    EurekaServer,
+}
+
+/// Outcome of the last fetch of a target or application.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FetchStatus {
+    /// Not polled yet.
+    #[default]
+    Unknown,
+    Success,
+    Failed,
+}
+
+/// Circuit breaker state of a poller.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum CircuitState {
+    #[default]
+    Closed,
+    Open,
+    HalfOpen,
+}
+
+impl CircuitState {
+    /// The snake_case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CircuitState::Closed => "closed",
+            CircuitState::Open => "open",
+            CircuitState::HalfOpen => "half_open",
+        }
+    }
+}
+
+/// Normalised state of an HAProxy server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ServerState {
+    Up,
+    Down,
+    Maint,
+    Drain,
+    #[default]
+    Unknown,
+}
+
+impl ServerState {
+    /// Normalises a status string as HAProxy writes it (`UP 1/3`, `DOWN (agent)`,
+    /// `MAINT (via be/srv)`, `NOLB`, `no check`, ...).
+    pub fn from_haproxy_status(status: &str) -> ServerState {
+        let s = status.trim().to_ascii_uppercase();
+        let word = s.split([' ', '(']).next().unwrap_or("");
+        match word {
+            "UP" => ServerState::Up,
+            "DOWN" => ServerState::Down,
+            "MAINT" => ServerState::Maint,
+            // NOLB: alive but taking no new load-balanced traffic, like a drain.
+            "DRAIN" | "NOLB" => ServerState::Drain,
+            // A server without health checks is considered up by HAProxy.
+            "NO" if s == "NO CHECK" => ServerState::Up,
+            _ => ServerState::Unknown,
+        }
+    }
+}
+
+/// Normalised state of a Eureka instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum InstanceState {
+    Up,
+    Down,
+    Starting,
+    OutOfService,
+    #[default]
+    Unknown,
+}
+
+impl InstanceState {
+    /// Normalises a Eureka `status` (`UP`, `DOWN`, `STARTING`, `OUT_OF_SERVICE`,
+    /// `UNKNOWN`; anything else is `unknown`).
+    pub fn from_eureka_status(status: &str) -> InstanceState {
+        match status.trim().to_ascii_uppercase().as_str() {
+            "UP" => InstanceState::Up,
+            "DOWN" => InstanceState::Down,
+            "STARTING" => InstanceState::Starting,
+            "OUT_OF_SERVICE" => InstanceState::OutOfService,
+            _ => InstanceState::Unknown,
+        }
+    }
+}
+
+/// One server row as a source reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct ServerSample {
+    pub name: String,
+    /// Status exactly as HAProxy writes it.
+    pub status: String,
+    pub weight: Option<u32>,
+    pub check_status: Option<String>,
+    /// Seconds since the last UP/DOWN transition (`lastchg`).
+    pub last_change_s: Option<u64>,
+    pub addr: Option<String>,
+}
+
+/// One Eureka instance as a source reports it.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct InstanceSample {
+    pub instance_id: String,
+    pub app: String,
+    pub host_name: Option<String>,
+    pub ip_addr: Option<String>,
+    pub port: Option<u16>,
+    /// Status exactly as Eureka writes it.
+    pub status: String,
+    pub health_check_url: Option<String>,
+    pub home_page_url: Option<String>,
+    pub status_page_url: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+/// One application of a Eureka fetch: its instances, or why they could not be used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AppSample {
+    pub name: String,
+    pub instances: Result<Vec<InstanceSample>, String>,
+}
+
+/// What one successful fetch returned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Payload {
+    /// The servers of one HAProxy backend.
+    Servers(Vec<ServerSample>),
+    /// Every application of one Eureka server.
+    Applications(Vec<AppSample>),
+}
+
+/// A server of a backend as we keep and show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerRecord {
+    pub name: String,
+    /// As HAProxy wrote it, or `no data` while the backend's fetch fails.
+    pub status: String,
+    pub state: ServerState,
+    pub weight: Option<u32>,
+    pub check_status: Option<String>,
+    pub last_change_s: Option<u64>,
+    pub addr: Option<String>,
+    /// The last status actually read from the source.
+    pub last_known_status: Option<String>,
+    /// The last state actually read from the source.
+    pub last_known_state: ServerState,
+}
+
+/// A Eureka instance as we keep and show it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceRecord {
+    pub instance_id: String,
+    pub app: String,
+    pub host_name: Option<String>,
+    pub ip_addr: Option<String>,
+    pub port: Option<u16>,
+    /// As Eureka wrote it, or `no data` while its application's fetch fails.
+    pub status: String,
+    pub state: InstanceState,
+    pub last_known_status: Option<String>,
+    pub last_known_state: InstanceState,
+    pub health_check_url: Option<String>,
+    pub home_page_url: Option<String>,
+    pub status_page_url: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    /// Set while the instance is absent from successful fetches.
+    pub removed_at: Option<Ts>,
+}
+
+/// A Eureka application with its own fetch status.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppRecord {
+    pub name: String,
+    pub last_fetch_status: FetchStatus,
+    pub last_fetch_error: Option<String>,
+    pub last_fetch_at: Option<Ts>,
+    pub instances: Vec<InstanceRecord>,
+}
+
+/// Circuit breaker details of a target, mirrored from its poller.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CircuitInfo {
+    pub state: CircuitState,
+    pub failure_threshold: u32,
+    pub last_state_change: Option<Ts>,
+    pub next_attempt_at: Option<Ts>,
+    /// How many times the circuit has opened since the target was added.
+    pub opened_count: u32,
+}
+
+/// Where a target comes from, fixed when it is added.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetMeta {
+    pub id: String,
+    pub kind: TargetKind,
+    /// The `[[haproxy]]` or `[[eureka]]` name.
+    pub group: String,
+    /// `agent`, `stats`, `socket` or `eureka`.
+    pub source: String,
+    /// The backend, for HAProxy targets.
+    pub backend_name: Option<String>,
+    pub failure_threshold: u32,
+}
+
+/// Everything we know about one target. Stored in redb and served by the API.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetState {
+    pub id: String,
+    pub kind: TargetKind,
+    pub group: String,
+    pub source: String,
+    pub backend_name: Option<String>,
+    pub enable_polling: bool,
+    pub last_fetch_status: FetchStatus,
+    pub last_fetch_error: Option<String>,
+    pub last_fetch_at: Option<Ts>,
+    pub last_success_at: Option<Ts>,
+    pub last_failure_at: Option<Ts>,
+    pub consecutive_failures: u32,
+    pub circuit: CircuitInfo,
+    pub restarts: u32,
+    pub recovery_attempts: u32,
+    pub last_recovery: Option<serde_json::Value>,
+    pub servers: Vec<ServerRecord>,
+    pub applications: Vec<AppRecord>,
+}
+
+impl TargetState {
+    /// A target that has never been polled.
+    pub fn new(meta: &TargetMeta) -> TargetState {
+        TargetState {
+            id: meta.id.clone(),
+            kind: meta.kind,
+            group: meta.group.clone(),
+            source: meta.source.clone(),
+            backend_name: meta.backend_name.clone(),
+            enable_polling: true,
+            last_fetch_status: FetchStatus::Unknown,
+            last_fetch_error: None,
+            last_fetch_at: None,
+            last_success_at: None,
+            last_failure_at: None,
+            consecutive_failures: 0,
+            circuit: CircuitInfo {
+                failure_threshold: meta.failure_threshold,
+                ..CircuitInfo::default()
+            },
+            restarts: 0,
+            recovery_attempts: 0,
+            last_recovery: None,
+            servers: Vec::new(),
+            applications: Vec::new(),
+        }
+    }
+}
+
+/// The kinds of event, SPEC §3.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventType {
+    FetchFailed,
+    FetchRecovered,
+    CircuitOpened,
+    CircuitHalfOpen,
+    CircuitClosed,
+    ServerStateChanged,
+    InstanceStateChanged,
+    InstanceAdded,
+    InstanceRemoved,
+    TargetAdded,
+    TargetRemoved,
+    PollingDisabled,
+    PollingEnabled,
+    RecoveryAttempted,
+}
+
+/// An event before it is numbered by the store.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EventDraft {
+    pub kind: EventType,
+    pub target: String,
+    pub data: serde_json::Value,
+}
+
+/// A committed event.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub seq: u64,
+    pub ts: Ts,
+    #[serde(rename = "type")]
+    pub kind: EventType,
+    pub target: String,
+    pub data: serde_json::Value,
+}
+
+/// Something that happened to a target; the input of [`crate::diff::diff`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct Observation {
+    pub target: String,
+    pub at: Ts,
+    pub kind: ObservationKind,
+}
+
+/// What happened.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ObservationKind {
+    /// The target is (re)configured; creates it if new.
+    Registered(TargetMeta),
+    /// The target left the configuration or its backend vanished.
+    Removed { reason: String },
+    /// A poll returned data.
+    Fetched(Payload),
+    /// A poll failed (after its retries).
+    FetchFailed { error: String },
+    /// The poller's breaker changed state.
+    Circuit {
+        state: CircuitState,
+        next_attempt_at: Option<Ts>,
+    },
+    /// An operator reset the circuit: counters cleared.
+    CircuitReset,
+    /// Polling enabled or disabled by an operator.
+    Polling { enabled: bool },
+    /// A recovery action ran.
+    Recovery { outcome: serde_json::Value },
+    /// The poller was restarted by its supervisor.
+    Restarted { reason: String },
+}

@@ -1,0 +1,137 @@
+//! Retries inside one poll: exponential backoff (the `backoff` crate, kept behind this
+//! module) for transient errors only, bounded so that a poll with all its retries
+//! ends before the next one is due.
+
+use std::future::Future;
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use backoff::backoff::Backoff;
+use backoff::{ExponentialBackoff, ExponentialBackoffBuilder};
+
+use crate::config::RetryConfig;
+use crate::sources::FetchError;
+
+/// How one poller retries.
+#[derive(Clone, Debug)]
+pub struct RetryPolicy {
+    pub retry: RetryConfig,
+    /// Timeout of one request.
+    pub timeout: Duration,
+    /// The poll interval; retries stop in time for the next poll.
+    pub interval: Duration,
+}
+
+impl RetryPolicy {
+    /// The time a poll may spend, retries included: `max_elapsed`, and never more
+    /// than 90% of the interval.
+    pub fn budget(&self) -> Duration {
+        self.retry.max_elapsed.min(self.interval.mul_f64(0.9))
+    }
+
+    fn backoff(&self) -> ExponentialBackoff {
+        ExponentialBackoffBuilder::new()
+            .with_initial_interval(self.retry.initial)
+            .with_max_interval(self.retry.max)
+            .with_multiplier(self.retry.multiplier)
+            .with_randomization_factor(0.2)
+            .with_max_elapsed_time(Some(self.budget()))
+            .build()
+    }
+}
+
+/// Runs `op` until it succeeds, fails with a permanent error, or the budget would be
+/// exceeded by another attempt. The last error names the number of attempts.
+pub async fn run<T, F, Fut>(policy: &RetryPolicy, mut op: F) -> Result<T, FetchError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, FetchError>>,
+{
+    let started = Instant::now();
+    let budget = policy.budget();
+    let mut backoff = policy.backoff();
+    let mut attempts = 0u32;
+    loop {
+        attempts += 1;
+        let err = match op().await {
+            Ok(v) => return Ok(v),
+            Err(e) => e,
+        };
+        let delay = if err.transient { backoff.next_backoff() } else { None };
+        let fits = delay.is_some_and(|d| started.elapsed() + d + policy.timeout <= budget);
+        match delay {
+            Some(d) if fits => tokio::time::sleep(d).await,
+            _ => return Err(with_attempts(err, attempts)),
+        }
+    }
+}
+
+fn with_attempts(mut err: FetchError, attempts: u32) -> FetchError {
+    if attempts > 1 {
+        err.message = format!("{} (after {attempts} attempts)", err.message);
+    }
+    err
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    use super::*;
+
+    fn policy(max_elapsed_ms: u64) -> RetryPolicy {
+        RetryPolicy {
+            retry: RetryConfig {
+                initial: Duration::from_millis(1),
+                max: Duration::from_millis(2),
+                multiplier: 2.0,
+                max_elapsed: Duration::from_millis(max_elapsed_ms),
+            },
+            timeout: Duration::from_millis(1),
+            interval: Duration::from_secs(10),
+        }
+    }
+
+    fn err(transient: bool) -> FetchError {
+        FetchError { message: "boom".into(), transient }
+    }
+
+    #[tokio::test]
+    async fn transient_errors_are_retried_until_success() {
+        let calls = AtomicU32::new(0);
+        let out = run(&policy(5_000), || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 { Err(err(true)) } else { Ok(7) }
+        })
+        .await;
+        assert_eq!(out, Ok(7));
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    #[tokio::test]
+    async fn permanent_errors_are_not_retried() {
+        let calls = AtomicU32::new(0);
+        let out: Result<(), _> = run(&policy(5_000), || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Err(err(false))
+        })
+        .await;
+        assert_eq!(out.unwrap_err().message, "boom");
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+    }
+
+    #[tokio::test]
+    async fn retries_stop_within_the_budget_and_say_how_many() {
+        let out: Result<(), _> = run(&policy(30), || async { Err(err(true)) }).await;
+        let msg = out.unwrap_err().message;
+        assert!(msg.starts_with("boom (after "), "{msg}");
+    }
+
+    #[test]
+    fn budget_is_below_the_interval() {
+        let mut p = policy(60_000);
+        assert_eq!(p.budget(), Duration::from_secs(9));
+        p.retry.max_elapsed = Duration::from_secs(2);
+        assert_eq!(p.budget(), Duration::from_secs(2));
+    }
+}

@@ -1,0 +1,82 @@
+//! The instances a simulator serves, with the timestamps Eureka reports for them, and
+//! Eureka's reconcile hashcode.
+
+use std::collections::BTreeMap;
+
+use super::{SimInstance, epoch_ms};
+
+/// One served instance.
+#[derive(Clone, Debug)]
+pub(crate) struct Entry {
+    pub(crate) sim: SimInstance,
+    /// When it registered (ms since the epoch).
+    pub(crate) registered_ms: u64,
+    /// When its status last changed (ms since the epoch).
+    pub(crate) updated_ms: u64,
+}
+
+/// Instances in registration order, unique by instance id.
+#[derive(Debug, Default)]
+pub(crate) struct Registry {
+    entries: Vec<Entry>,
+}
+
+impl Registry {
+    pub(crate) fn new(instances: Vec<SimInstance>) -> Registry {
+        let mut registry = Registry::default();
+        for instance in instances {
+            registry.add(instance);
+        }
+        registry
+    }
+
+    /// Registers an instance, replacing one with the same id.
+    pub(crate) fn add(&mut self, sim: SimInstance) {
+        let now = epoch_ms();
+        let entry = Entry {
+            sim,
+            registered_ms: now,
+            updated_ms: now,
+        };
+        match self.position(&entry.sim.instance_id) {
+            Some(i) => self.entries[i] = entry,
+            None => self.entries.push(entry),
+        }
+    }
+
+    /// Cancels an instance; unknown ids are ignored.
+    pub(crate) fn remove(&mut self, instance_id: &str) {
+        self.entries.retain(|e| e.sim.instance_id != instance_id);
+    }
+
+    /// Changes an instance's status; unknown ids are ignored.
+    pub(crate) fn set_status(&mut self, instance_id: &str, status: &str) {
+        if let Some(i) = self.position(instance_id) {
+            let entry = &mut self.entries[i];
+            if entry.sim.status != status {
+                entry.sim.status = status.to_string();
+                entry.updated_ms = epoch_ms();
+            }
+        }
+    }
+
+    pub(crate) fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    fn position(&self, instance_id: &str) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.sim.instance_id == instance_id)
+    }
+}
+
+/// Eureka's reconcile hashcode: `<STATUS>_<count>_` for every status present, in
+/// alphabetical order of the status, e.g. `DOWN_1_UP_2_`; empty for no instances.
+pub(crate) fn reconcile_hashcode<'a>(statuses: impl Iterator<Item = &'a str>) -> String {
+    let mut counts: BTreeMap<&str, u32> = BTreeMap::new();
+    for status in statuses {
+        *counts.entry(status).or_insert(0) += 1;
+    }
+    counts.iter().map(|(s, n)| format!("{s}_{n}_")).collect()
+}

@@ -1,0 +1,215 @@
+//! The HTTP side of every source: building requests, bounding answers, and turning
+//! every failure into a [`FetchError`] that names the source and the cause.
+
+use std::error::Error as _;
+use std::time::Duration;
+
+use reqwest::{StatusCode, Url};
+
+use super::{AgentError, FetchError, eureka, haproxy};
+use crate::config::Secret;
+use crate::model::Payload;
+
+/// Largest answer read from any source; a larger one is a fetch error.
+pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
+
+/// One source endpoint, fully resolved from the config.
+#[derive(Clone, Debug)]
+pub enum SourceSpec {
+    /// One backend through FAgent.
+    HaproxyAgent { agent: Endpoint, instance: Option<String>, backend: String },
+    /// A Eureka server's REST API.
+    EurekaNative { server: Endpoint, username: Option<String>, password: Option<Secret> },
+    /// Eureka through FAgent.
+    EurekaAgent { agent: Endpoint },
+    /// A source this version cannot poll; every fetch fails with `message`.
+    Invalid { message: String },
+}
+
+/// A base URL and the words used to name it in errors.
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    /// e.g. `agent fdmz01 (127.0.0.1:11011)`.
+    pub label: String,
+    pub base: Url,
+}
+
+impl Endpoint {
+    /// `what` is `agent` or `eureka`, `name` the config name.
+    pub fn new(what: &str, name: &str, base: Url) -> Endpoint {
+        let host = base.host_str().unwrap_or("?");
+        let port = base.port_or_known_default().map(|p| format!(":{p}")).unwrap_or_default();
+        Endpoint { label: format!("{what} {name} ({host}{port})"), base }
+    }
+
+    /// The base URL with path segments appended (each one percent-encoded).
+    pub fn url(&self, segments: &[&str]) -> Url {
+        let mut url = self.base.clone();
+        if let Ok(mut path) = url.path_segments_mut() {
+            path.pop_if_empty().extend(segments);
+        }
+        url
+    }
+}
+
+impl SourceSpec {
+    /// Fetches once (no retries).
+    pub async fn fetch(&self, client: &reqwest::Client, timeout: Duration) -> Result<Payload, FetchError> {
+        match self {
+            SourceSpec::HaproxyAgent { agent, instance, backend } => {
+                let url = agent.url(&agent_path(instance, &["backends", backend, "servers"]));
+                let (status, body) = get(client, agent, url, timeout, None, true).await?;
+                let servers =
+                    haproxy::agent::parse_servers(&body).map_err(|e| agent_error(agent, status, e))?;
+                Ok(Payload::Servers(servers))
+            }
+            SourceSpec::EurekaAgent { agent } => {
+                let url = agent.url(&["api", "v1", "eureka", "apps"]);
+                let (status, body) = get(client, agent, url, timeout, None, true).await?;
+                let apps = eureka::agent::parse_apps(&body).map_err(|e| agent_error(agent, status, e))?;
+                Ok(Payload::Applications(apps))
+            }
+            SourceSpec::Invalid { message } => Err(permanent(message.clone())),
+            SourceSpec::EurekaNative { server, username, password } => {
+                let auth = username.as_deref().map(|u| (u, password.as_ref().map(|p| p.expose())));
+                let (_, body) = get(client, server, server.url(&["apps"]), timeout, auth, false).await?;
+                let apps = eureka::json::parse_apps(&body)
+                    .map_err(|e| permanent(format!("{} sent an unreadable registry: {e}", server.label)))?;
+                Ok(Payload::Applications(apps))
+            }
+        }
+    }
+}
+
+/// Lists the backends an agent knows (for `backends = "*"`).
+pub async fn agent_backends(
+    client: &reqwest::Client,
+    agent: &Endpoint,
+    instance: &Option<String>,
+    timeout: Duration,
+) -> Result<Vec<String>, FetchError> {
+    let url = agent.url(&agent_path(instance, &["backends"]));
+    let (status, body) = get(client, agent, url, timeout, None, true).await?;
+    haproxy::agent::parse_backends(&body).map_err(|e| agent_error(agent, status, e))
+}
+
+fn agent_path<'a>(instance: &'a Option<String>, rest: &[&'a str]) -> Vec<&'a str> {
+    let mut path = vec!["api", "v1", "haproxy"];
+    if let Some(i) = instance {
+        path.push(i.as_str());
+    }
+    path.extend_from_slice(rest);
+    path
+}
+
+/// The HTTP client shared by every poller: explicit timeouts, no proxies from the
+/// environment, no redirects.
+pub fn http_client() -> Result<reqwest::Client, String> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("watchpost/", env!("CARGO_PKG_VERSION")))
+        .pool_idle_timeout(Duration::from_secs(60))
+        .build()
+        .map_err(|e| format!("cannot build the HTTP client: {e}"))
+}
+
+fn permanent(message: String) -> FetchError {
+    FetchError { message, transient: false }
+}
+
+fn agent_error(agent: &Endpoint, http: StatusCode, err: AgentError) -> FetchError {
+    match err {
+        AgentError::Envelope { status_code, error } => {
+            let code = status_code.map(|c| format!(" {c}")).unwrap_or_default();
+            FetchError {
+                message: format!("{} reported error{code}: {error}", agent.label),
+                transient: matches!(status_code, Some(502 | 503)) || http.is_server_error(),
+            }
+        }
+        AgentError::Malformed(why) => permanent(format!("{} sent an unreadable answer: {why}", agent.label)),
+    }
+}
+
+async fn get(
+    client: &reqwest::Client,
+    ep: &Endpoint,
+    url: Url,
+    timeout: Duration,
+    auth: Option<(&str, Option<&str>)>,
+    envelopes: bool,
+) -> Result<(StatusCode, Vec<u8>), FetchError> {
+    let mut req = client.get(url).timeout(timeout).header("Accept", "application/json");
+    if let Some((user, pass)) = auth {
+        req = req.basic_auth(user, pass);
+    }
+    let resp = req.send().await.map_err(|e| transport_error(ep, &e, timeout))?;
+    let status = resp.status();
+    let body = read_body(resp, ep, timeout).await?;
+    if status.is_success() || (envelopes && looks_like_envelope(&body)) {
+        return Ok((status, body));
+    }
+    Err(status_error(ep, status))
+}
+
+fn looks_like_envelope(body: &[u8]) -> bool {
+    let head = &body[..body.len().min(256)];
+    head.windows(9).any(|w| w == b"\"success\"")
+}
+
+fn status_error(ep: &Endpoint, status: StatusCode) -> FetchError {
+    let hint = match status.as_u16() {
+        401 | 403 => ": check the credentials",
+        300..=399 => " (redirects are not followed: fix the URL)",
+        _ => "",
+    };
+    FetchError {
+        message: format!("{} answered HTTP {status}{hint}", ep.label),
+        transient: status.is_server_error(),
+    }
+}
+
+async fn read_body(mut resp: reqwest::Response, ep: &Endpoint, timeout: Duration) -> Result<Vec<u8>, FetchError> {
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(ep, &e, timeout))? {
+        if body.len() + chunk.len() > MAX_BODY_BYTES {
+            let mib = MAX_BODY_BYTES / (1024 * 1024);
+            return Err(permanent(format!("{} sent an answer larger than {mib} MiB", ep.label)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn transport_error(ep: &Endpoint, err: &reqwest::Error, timeout: Duration) -> FetchError {
+    let message = if err.is_timeout() {
+        format!("timeout after {} waiting for {}", humantime::format_duration(timeout), ep.label)
+    } else if err.is_connect() && is_refused(err) {
+        format!("connection refused to {}", ep.label)
+    } else if err.is_connect() {
+        format!("cannot connect to {}: {}", ep.label, root_cause(err))
+    } else {
+        format!("request to {} failed: {}", ep.label, root_cause(err))
+    };
+    FetchError { message, transient: true }
+}
+
+fn is_refused(err: &reqwest::Error) -> bool {
+    let mut source = err.source();
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        source = s.source();
+    }
+    false
+}
+
+fn root_cause(err: &reqwest::Error) -> String {
+    let mut last: &dyn std::error::Error = err;
+    while let Some(s) = last.source() {
+        last = s;
+    }
+    last.to_string()
+}

@@ -1,0 +1,3 @@
+//! Eureka sources: the native REST API and FAgent.
+pub mod agent;
+pub mod json;

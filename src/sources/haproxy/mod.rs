@@ -1,0 +1,2 @@
+//! HAProxy sources.
+pub mod agent;
