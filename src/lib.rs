@@ -27,3 +27,5 @@ pub mod actors;
 pub mod breaker;
 pub mod retry;
 pub mod http;
+pub mod daemon;
+pub mod demo;

@@ -1,1 +1,147 @@
-fn main() {}
+//! The `watchpost` command: `run`, `check-config` and `demo`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use tokio::signal::unix::{SignalKind, signal};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::prelude::*;
+
+use watchpost::config;
+use watchpost::daemon::Daemon;
+use watchpost::demo;
+use watchpost::sim::demo::DemoSources;
+
+#[derive(Parser)]
+#[command(name = "watchpost", version, about = "Resilient polling of HAProxy backends and Eureka registries")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the daemon.
+    Run {
+        #[arg(long, default_value = "config/watchpost.toml")]
+        config: PathBuf,
+    },
+    /// Validate a configuration file: exit 0 with a summary, or 2 with every error.
+    CheckConfig {
+        #[arg(long, default_value = "config/watchpost.toml")]
+        config: PathBuf,
+    },
+    /// Run a self-contained demo: simulated FAgent and Eureka servers that fail and
+    /// recover on a schedule, and the daemon polling them.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: SocketAddr,
+    },
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+    match cli.command {
+        Command::CheckConfig { config } => check_config(&config),
+        Command::Run { config } => {
+            let Some(cfg) = load(&config) else { return ExitCode::from(2) };
+            finish(actix_web::rt::System::new().block_on(run(cfg)))
+        }
+        Command::Demo { listen } => finish(actix_web::rt::System::new().block_on(run_demo(listen))),
+    }
+}
+
+fn init_logging() {
+    let filter = std::env::var("RUST_LOG").ok().and_then(|v| Targets::from_str(&v).ok());
+    let filter = filter.unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().with_target(false)).with(filter).init();
+}
+
+fn finish(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("watchpost: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(path: &Path) -> Option<config::Config> {
+    match config::load(path) {
+        Ok(cfg) => Some(cfg),
+        Err(errors) => {
+            eprintln!("{errors}");
+            eprintln!("{} error(s) in {}", errors.len(), path.display());
+            None
+        }
+    }
+}
+
+fn check_config(path: &Path) -> ExitCode {
+    match load(path) {
+        Some(cfg) => {
+            println!("{}", cfg.summary());
+            ExitCode::SUCCESS
+        }
+        None => ExitCode::from(2),
+    }
+}
+
+async fn run(cfg: config::Config) -> anyhow::Result<()> {
+    let daemon = Daemon::start(cfg).await.context("cannot start")?;
+    wait_for_shutdown().await?;
+    daemon.shutdown().await;
+    Ok(())
+}
+
+async fn run_demo(listen: SocketAddr) -> anyhow::Result<()> {
+    let sources = DemoSources::start().await.context("cannot start the simulated sources")?;
+    let storage = demo::demo_storage();
+    let cfg = demo::demo_config(&sources, listen, storage.clone());
+    let daemon = Daemon::start(cfg).await.context("cannot start the demo daemon (is the port in use? try --listen)")?;
+    print_demo_banner(&daemon, &sources);
+    let schedule = actix_web::rt::spawn(async move { sources.run_schedule().await });
+    wait_for_shutdown().await?;
+    schedule.abort();
+    daemon.shutdown().await;
+    if let Some(dir) = storage.parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+    Ok(())
+}
+
+fn print_demo_banner(daemon: &Daemon, sources: &DemoSources) {
+    let a = daemon.addr;
+    println!("watchpost demo running: dashboard and API on http://{a}/");
+    println!("  simulated FAgent: {}   simulated Eureka: {}", sources.agent.url(), sources.eureka.url());
+    println!("  try: curl -s http://{a}/api/haproxy/backends");
+    println!("       curl -s http://{a}/api/eureka/applications");
+    println!("       curl -s http://{a}/api/events?since=0");
+    println!("  admin token: {}   e.g.", demo::DEMO_TOKEN);
+    println!(
+        "       curl -s -X POST -H 'Authorization: Bearer {}' http://{a}/api/admin/targets/haproxy%2Ffdmz01%2Fbilling/reset-circuit",
+        demo::DEMO_TOKEN
+    );
+    println!("  Ctrl-C to stop.");
+}
+
+async fn wait_for_shutdown() -> anyhow::Result<()> {
+    let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
+    let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
+    let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
+    loop {
+        tokio::select! {
+            _ = term.recv() => break,
+            _ = int.recv() => break,
+            _ = hup.recv() => tracing::warn!("SIGHUP: configuration reload is not supported by this version; restart to apply changes"),
+        }
+    }
+    tracing::info!("shutting down");
+    Ok(())
+}

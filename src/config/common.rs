@@ -17,11 +17,18 @@ pub(super) struct Names {
 /// Reads the required `name`: `[A-Za-z0-9_.-]+`, unique within its list.
 pub(super) fn name(r: &mut Reader<'_>, node: &Node<'_>, names: &mut Names) -> Option<String> {
     let Some(entry) = r.entry(node, "name") else {
-        r.missing(node, "name", "give each source a unique name such as \"fdmz01\"");
+        r.missing(
+            node,
+            "name",
+            "give each source a unique name such as \"fdmz01\"",
+        );
         return None;
     };
     let name = r.non_empty_string(&entry)?;
-    if !name.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
         let message = format!(
             "{} cannot be used as a name: names become part of target ids \
              (such as haproxy/<name>/<backend>), so use only letters, digits, `_`, `.` and `-`",
@@ -38,7 +45,9 @@ pub(super) fn name(r: &mut Reader<'_>, node: &Node<'_>, names: &mut Names) -> Op
         r.error(entry.line, entry.path, message);
         return None;
     }
-    names.seen.insert(name.clone(), (node.path.clone(), node.line));
+    names
+        .seen
+        .insert(name.clone(), (node.path.clone(), node.line));
     Some(name)
 }
 
@@ -70,7 +79,10 @@ pub(super) fn url(r: &mut Reader<'_>, entry: &Entry<'_>) -> Option<String> {
     let problem = match reqwest::Url::parse(text.trim()) {
         Err(e) => format!("not a valid URL ({e}); write e.g. \"http://127.0.0.1:11011\""),
         Ok(u) if !matches!(u.scheme(), "http" | "https") => {
-            format!("URL scheme `{}` is not supported; use http or https", u.scheme())
+            format!(
+                "URL scheme `{}` is not supported; use http or https",
+                u.scheme()
+            )
         }
         Ok(u) if u.host_str().is_none_or(str::is_empty) => "URL has no host".to_string(),
         Ok(_) => return Some(text.trim().to_string()),
@@ -86,7 +98,9 @@ pub(super) fn credentials(
     gate: (bool, &str),
 ) -> Option<(Option<String>, Option<Secret>)> {
     let username = optional(r, node, "username", gate, |r, e| r.non_empty_string(e));
-    let password = optional(r, node, "password", gate, |r, e| r.string(e).map(Secret::new));
+    let password = optional(r, node, "password", gate, |r, e| {
+        r.string(e).map(Secret::new)
+    });
     if !node.table.contains_key("username")
         && let Some(e) = r.entry(node, "password").filter(|_| gate.0)
     {
@@ -116,7 +130,11 @@ pub(super) fn recover(r: &mut Reader<'_>, node: &Node<'_>) -> Option<Option<Reco
     };
     let command = match r.entry(&table, "command") {
         None => {
-            r.missing(&table, "command", "write e.g. command = [\"systemctl\", \"reload\", \"haproxy\"]");
+            r.missing(
+                &table,
+                "command",
+                "write e.g. command = [\"systemctl\", \"reload\", \"haproxy\"]",
+            );
             None
         }
         Some(e) => command(r, &e),
@@ -128,13 +146,13 @@ pub(super) fn recover(r: &mut Reader<'_>, node: &Node<'_>) -> Option<Option<Reco
 }
 
 fn command(r: &mut Reader<'_>, entry: &Entry<'_>) -> Option<Vec<String>> {
-    let items = r.string_list(entry)?;
-    if items.is_empty() {
+    let list = r.string_list(entry)?;
+    if list.complete && list.items.is_empty() {
         let message = "is empty; give the program and its arguments, e.g. [\"systemctl\", \"reload\", \"haproxy\"]";
         r.error(entry.line, entry.path.clone(), message);
         return None;
     }
-    Some(items.into_iter().map(|i| i.value).collect())
+    Some(list.all()?.into_iter().map(|i| i.value).collect())
 }
 
 /// The effective policy of a source: its own keys over `defaults`.

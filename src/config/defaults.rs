@@ -9,10 +9,8 @@ use super::types::{
 };
 
 /// Default `[server] listen`.
-pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(
-    std::net::IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)),
-    8080,
-);
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)), 8080);
 /// Default `[storage] path`, relative to the working directory.
 pub const DEFAULT_STORAGE_PATH: &str = "data/watchpost.redb";
 /// Default `[storage] event_retention`.

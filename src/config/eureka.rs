@@ -5,7 +5,9 @@ use super::policy::{Layer, POLICY_KEYS};
 use super::reader::{Node, Reader};
 use super::types::{EurekaConfig, EurekaSourceKind};
 
-const KEYS: [&str; 7] = ["name", "source", "url", "delta", "username", "password", "recover"];
+const KEYS: [&str; 7] = [
+    "name", "source", "url", "delta", "username", "password", "recover",
+];
 
 /// Reads one `[[eureka]]` table; `None` when it has errors (all recorded).
 pub(super) fn read(
@@ -46,7 +48,9 @@ fn source(r: &mut Reader<'_>, node: &Node<'_>) -> Option<EurekaSourceKind> {
         return Some(EurekaSourceKind::Eureka);
     };
     let text = r.string(&entry)?;
-    let kind = EurekaSourceKind::ALL.into_iter().find(|k| k.as_str() == text);
+    let kind = EurekaSourceKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == text);
     if kind.is_none() {
         let message = format!("unknown source {}; allowed: eureka, agent", entry.shown());
         r.error(entry.line, entry.path, message);

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use super::common::{self, Names};
 use super::policy::{Layer, POLICY_KEYS};
-use super::reader::{Entry, Node, Reader};
+use super::reader::{Entry, ListItem, Node, Reader};
 use super::types::{Backends, HaproxyConfig, HaproxySourceKind};
 
 const KEYS: [&str; 9] = [
@@ -61,13 +61,22 @@ pub(super) fn read(
 
 fn source(r: &mut Reader<'_>, node: &Node<'_>) -> Option<HaproxySourceKind> {
     let Some(entry) = r.entry(node, "source") else {
-        r.missing(node, "source", "set source = \"agent\", \"stats\" or \"socket\"");
+        r.missing(
+            node,
+            "source",
+            "set source = \"agent\", \"stats\" or \"socket\"",
+        );
         return None;
     };
     let text = r.string(&entry)?;
-    let kind = HaproxySourceKind::ALL.into_iter().find(|k| k.as_str() == text);
+    let kind = HaproxySourceKind::ALL
+        .into_iter()
+        .find(|k| k.as_str() == text);
     if kind.is_none() {
-        let message = format!("unknown source {}; allowed: agent, stats, socket", entry.shown());
+        let message = format!(
+            "unknown source {}; allowed: agent, stats, socket",
+            entry.shown()
+        );
         r.error(entry.line, entry.path, message);
     }
     kind
@@ -86,9 +95,18 @@ fn endpoint(
     let url = common::optional(r, node, "url", url_gate, common::url);
     let instance_gate = (is(&[Agent]), "source = \"agent\"");
     let agent_instance = common::optional(r, node, "agent_instance", instance_gate, agent_instance);
-    let socket = common::optional(r, node, "socket", (is(&[Socket]), "source = \"socket\""), socket);
+    let socket = common::optional(
+        r,
+        node,
+        "socket",
+        (is(&[Socket]), "source = \"socket\""),
+        socket,
+    );
     let required = match source {
-        Some(Agent | Stats) => Some(("url", "agent and stats sources need a base URL or stats page URL")),
+        Some(Agent | Stats) => Some((
+            "url",
+            "agent and stats sources need a base URL or stats page URL",
+        )),
         Some(Socket) => Some(("socket", "write a unix socket path or \"tcp://host:port\"")),
         None => None,
     };
@@ -120,7 +138,10 @@ fn trim_agent_url(url: String, source: Option<HaproxySourceKind>) -> String {
 
 fn agent_instance(r: &mut Reader<'_>, entry: &Entry<'_>) -> Option<String> {
     let value = r.non_empty_string(entry)?;
-    if value.chars().all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c)) {
+    if value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
         return Some(value);
     }
     let message = format!(
@@ -140,7 +161,10 @@ fn socket(r: &mut Reader<'_>, entry: &Entry<'_>) -> Option<String> {
             Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0) => {
                 return Some(value);
             }
-            _ => format!("{} is not a valid TCP address; write \"tcp://host:port\"", entry.shown()),
+            _ => format!(
+                "{} is not a valid TCP address; write \"tcp://host:port\"",
+                entry.shown()
+            ),
         },
         Some((scheme, _)) => format!(
             "socket scheme `{scheme}` is not supported; write a unix socket path or \"tcp://host:port\""
@@ -153,7 +177,11 @@ fn socket(r: &mut Reader<'_>, entry: &Entry<'_>) -> Option<String> {
 /// `backends = ["a", "b"]` or `backends = "*"`.
 fn backends(r: &mut Reader<'_>, node: &Node<'_>) -> Option<Backends> {
     let Some(entry) = r.entry(node, "backends") else {
-        r.missing(node, "backends", "list backend names, e.g. [\"jurws\"], or write \"*\" for all");
+        r.missing(
+            node,
+            "backends",
+            "list backend names, e.g. [\"jurws\"], or write \"*\" for all",
+        );
         return None;
     };
     if entry.item.is_str() {
@@ -172,21 +200,25 @@ fn backends(r: &mut Reader<'_>, node: &Node<'_>) -> Option<Backends> {
         r.wrong_type(&entry, "an array of backend names or \"*\"");
         return None;
     }
-    let items = r.string_list(&entry)?;
-    if items.is_empty() {
+    let list = r.string_list(&entry)?;
+    if list.complete && list.items.is_empty() {
         let message = "lists no backends; name at least one or write \"*\" for all";
         r.error(entry.line, entry.path, message);
         return None;
     }
-    backend_names(r, items)
+    let names = backend_names(r, list.items)?;
+    list.complete.then_some(names)
 }
 
-fn backend_names(r: &mut Reader<'_>, items: Vec<super::reader::ListItem>) -> Option<Backends> {
+fn backend_names(r: &mut Reader<'_>, items: Vec<ListItem>) -> Option<Backends> {
     let mut seen: HashMap<String, usize> = HashMap::new();
     let mut names = Vec::new();
     let mut ok = true;
     for item in items {
-        let valid = item.value.chars().all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
+        let valid = item
+            .value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
         if !valid {
             let message = format!(
                 "{} is not an HAProxy backend name; names use letters, digits, `_`, `.`, `:` and `-`",
@@ -195,7 +227,10 @@ fn backend_names(r: &mut Reader<'_>, items: Vec<super::reader::ListItem>) -> Opt
             r.error(item.line, item.path, message);
             ok = false;
         } else if let Some(first) = seen.get(&item.value) {
-            let message = format!("backend {} is listed twice (first on line {first})", item.shown);
+            let message = format!(
+                "backend {} is listed twice (first on line {first})",
+                item.shown
+            );
             r.error(item.line, item.path, message);
             ok = false;
         } else {

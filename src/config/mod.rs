@@ -26,12 +26,16 @@ mod types;
 mod tests;
 #[cfg(test)]
 mod tests_bad;
+#[cfg(test)]
+mod tests_sources;
 
 use std::path::{Path, PathBuf};
 
 use toml_edit::{Document, TomlError};
 
-pub use defaults::{DEFAULT_EVENT_RETENTION, DEFAULT_LISTEN, DEFAULT_RECOVER_TIMEOUT, DEFAULT_STORAGE_PATH};
+pub use defaults::{
+    DEFAULT_EVENT_RETENTION, DEFAULT_LISTEN, DEFAULT_RECOVER_TIMEOUT, DEFAULT_STORAGE_PATH,
+};
 pub use error::{ConfigError, ConfigErrors};
 pub use types::{
     Backends, CircuitConfig, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig,
@@ -79,7 +83,10 @@ pub fn parse(
     let haproxy = sources(&mut r, &root, "haproxy", &defaults, haproxy::read);
     let eureka = sources(&mut r, &root, "eureka", &defaults, eureka::read);
     let errors = r.into_errors();
-    let config = || {
+    if !errors.is_empty() {
+        return Err(ConfigErrors(errors));
+    }
+    let assemble = || {
         Some(Config {
             file: PathBuf::from(file),
             server: server?,
@@ -88,16 +95,17 @@ pub fn parse(
             eureka: eureka?,
         })
     };
-    match config() {
-        Some(config) if errors.is_empty() => Ok(config),
-        _ if !errors.is_empty() => Err(ConfigErrors(errors)),
-        _ => Err(ConfigErrors(vec![ConfigError {
-            file: file.to_string(),
-            line: 0,
-            key: "(file)".to_string(),
-            message: "the configuration was rejected without a specific reason".to_string(),
-        }])),
-    }
+    assemble().ok_or_else(|| unexplained(file))
+}
+
+/// Guards the invariant that every rejected part recorded an error.
+fn unexplained(file: &str) -> ConfigErrors {
+    ConfigErrors(vec![ConfigError {
+        file: file.to_string(),
+        line: 0,
+        key: "(file)".to_string(),
+        message: "the configuration was rejected without a specific reason".to_string(),
+    }])
 }
 
 type ReadSource<T> = fn(&mut Reader<'_>, &Node<'_>, &Layer, &mut Names) -> Option<T>;
@@ -124,10 +132,15 @@ fn sources<T>(
 
 fn syntax_error(text: &str, file: &str, error: &TomlError) -> ConfigErrors {
     let reader = Reader::new(text, file, &|_| None);
-    let mut message = format!("invalid TOML: {}", error.message().trim());
-    let snippet = reader.snippet(error.span()).filter(|s| !s.is_empty() && !s.contains('\n'));
+    let detail = error.message().trim().replace('\n', "; ");
+    let mut message = format!("invalid TOML: {detail}");
+    let snippet = reader
+        .snippet(error.span())
+        .filter(|s| !s.is_empty() && !s.contains('\n'));
     if let Some(key) = snippet.filter(|_| message.contains("duplicate key")) {
-        message.push_str(&format!(" `{key}`; each key may be set only once per table"));
+        message.push_str(&format!(
+            " `{key}`; each key may be set only once per table"
+        ));
     }
     ConfigErrors(vec![ConfigError {
         file: file.to_string(),

@@ -7,7 +7,8 @@ use super::reader::{Entry, Node, Reader};
 use super::types::{CircuitConfig, Policy, RetryConfig};
 
 /// The policy keys allowed in `[defaults]` and in every source.
-pub(super) const POLICY_KEYS: [&str; 5] = ["interval", "timeout", "retry", "circuit", "auto_recover"];
+pub(super) const POLICY_KEYS: [&str; 5] =
+    ["interval", "timeout", "retry", "circuit", "auto_recover"];
 const RETRY_KEYS: [&str; 4] = ["initial", "max", "multiplier", "max_elapsed"];
 const CIRCUIT_KEYS: [&str; 3] = ["failure_threshold", "open_base", "open_max"];
 
@@ -173,10 +174,22 @@ impl Layer {
         order(r, timeout, interval, true, why);
         let initial = Side::new("retry.initial", &self.initial, d.retry.initial);
         let max = Side::new("retry.max", &self.max, d.retry.max);
-        order(r, initial, max, false, "the first retry delay cannot exceed the longest");
+        order(
+            r,
+            initial,
+            max,
+            false,
+            "the first retry delay cannot exceed the longest",
+        );
         let base = Side::new("circuit.open_base", &self.open_base, d.circuit.open_base);
         let top = Side::new("circuit.open_max", &self.open_max, d.circuit.open_max);
-        order(r, base, top, false, "the first open period cannot exceed the longest");
+        order(
+            r,
+            base,
+            top,
+            false,
+            "the first open period cannot exceed the longest",
+        );
     }
 }
 
@@ -216,7 +229,9 @@ impl<'l> Side<'l> {
         let value = humantime::format_duration(self.value);
         match self.set {
             None => format!("{} {value} (built-in default)", self.name),
-            Some(s) if s.inherited => format!("{} {value} (from {}, line {})", self.name, s.key, s.line),
+            Some(s) if s.inherited => {
+                format!("{} {value} (from {}, line {})", self.name, s.key, s.line)
+            }
             Some(_) => format!("{} {value}", self.name),
         }
     }
@@ -224,13 +239,21 @@ impl<'l> Side<'l> {
 
 /// Requires `low < high` (`strict`) or `low <= high`.
 fn order(r: &mut Reader<'_>, low: Side<'_>, high: Side<'_>, strict: bool, why: &str) {
-    let ok = if strict { low.value < high.value } else { low.value <= high.value };
+    let ok = if strict {
+        low.value < high.value
+    } else {
+        low.value <= high.value
+    };
     let Some(at) = low.own().or(high.own()) else {
         return;
     };
     if !ok {
         let relation = if strict { "shorter than" } else { "at most" };
-        let message = format!("{} must be {relation} {}; {why}", low.describe(), high.describe());
+        let message = format!(
+            "{} must be {relation} {}; {why}",
+            low.describe(),
+            high.describe()
+        );
         r.error(at.line, at.key.clone(), message);
     }
 }

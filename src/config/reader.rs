@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use toml_edit::{Item, TableLike};
 
-use super::error::ConfigError;
 use super::env;
+use super::error::ConfigError;
 
 /// Looks up an environment variable.
 pub(super) type Env<'a> = &'a dyn Fn(&str) -> Option<String>;
@@ -59,6 +59,20 @@ pub(super) fn quoted(raw: &str) -> String {
         format!("\"{raw}\" (after variable substitution)")
     } else {
         format!("\"{raw}\"")
+    }
+}
+
+/// The good elements of a string list; `complete` is false when some
+/// element was bad (and reported).
+pub(super) struct Strings {
+    pub items: Vec<ListItem>,
+    pub complete: bool,
+}
+
+impl Strings {
+    /// The items when every element was good.
+    pub fn all(self) -> Option<Vec<ListItem>> {
+        self.complete.then_some(self.items)
     }
 }
 
@@ -190,7 +204,10 @@ impl<'a> Reader<'a> {
             });
             return Some(nodes.collect());
         }
-        let array = entry.item.as_array().filter(|a| a.iter().all(|v| v.is_inline_table()));
+        let array = entry
+            .item
+            .as_array()
+            .filter(|a| a.iter().all(|v| v.is_inline_table()));
         let Some(array) = array else {
             self.wrong_type(entry, "an array of tables ([[...]])");
             return None;
@@ -198,7 +215,11 @@ impl<'a> Reader<'a> {
         let nodes = array.iter().enumerate().filter_map(|(i, v)| {
             let table = v.as_inline_table()? as &dyn TableLike;
             let line = self.line(v.span());
-            Some(Node { table, path: path(i), line })
+            Some(Node {
+                table,
+                path: path(i),
+                line,
+            })
         });
         Some(nodes.collect())
     }
@@ -257,7 +278,9 @@ impl<'a> Reader<'a> {
     /// `entry` as a number (a float, or an integer taken as a float).
     pub fn number(&mut self, entry: &Entry<'_>) -> Option<f64> {
         let item = entry.item;
-        let value = item.as_float().or_else(|| item.as_integer().map(|i| i as f64));
+        let value = item
+            .as_float()
+            .or_else(|| item.as_integer().map(|i| i as f64));
         if value.is_none() {
             self.wrong_type(entry, "a number");
         }
@@ -286,8 +309,8 @@ impl<'a> Reader<'a> {
     }
 
     /// `entry` as an array of non-empty strings (each substituted). Every bad
-    /// element is reported; the list is returned only when all are good.
-    pub fn string_list(&mut self, entry: &Entry<'_>) -> Option<Vec<ListItem>> {
+    /// element is reported and left out; `None` when it is not an array.
+    pub fn string_list(&mut self, entry: &Entry<'_>) -> Option<Strings> {
         let Some(array) = entry.item.as_array() else {
             self.wrong_type(entry, "an array of strings");
             return None;
@@ -310,12 +333,20 @@ impl<'a> Reader<'a> {
                 }
                 Some(value) => {
                     let shown = quoted(raw);
-                    items.push(ListItem { value, shown, path, line })
+                    items.push(ListItem {
+                        value,
+                        shown,
+                        path,
+                        line,
+                    })
                 }
                 None => ok = false,
             }
         }
-        ok.then_some(items)
+        Some(Strings {
+            items,
+            complete: ok,
+        })
     }
 }
 

@@ -53,7 +53,7 @@ fn listen(r: &mut Reader<'_>, entry: &Entry<'_>) -> Option<SocketAddr> {
 
 /// Browser origins, normalised to `scheme://host[:port]`.
 fn origins(r: &mut Reader<'_>, entry: &Entry<'_>) -> Option<Vec<String>> {
-    let items = r.string_list(entry)?;
+    let items = r.string_list(entry)?.all()?;
     let origins: Vec<Option<String>> = items.into_iter().map(|i| origin(r, i)).collect();
     origins.into_iter().collect()
 }

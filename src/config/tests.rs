@@ -16,6 +16,7 @@ pub(super) fn env(name: &str) -> Option<String> {
         "STATS_PASSWORD" => Some(PASSWORD.to_string()),
         "EMPTY" => Some(String::new()),
         "AGENT_HOST" => Some("10.1.2.3".to_string()),
+        "HAPROXY_STATS_PASSWORD" | "EUREKA_PASSWORD" => Some(PASSWORD.to_string()),
         _ => None,
     }
 }
@@ -50,12 +51,55 @@ fn example_config_parses_with_a_sensible_summary() {
 }
 
 #[test]
+fn example_config_commented_examples_are_valid_when_uncommented() {
+    let uncommented: Vec<&str> = EXAMPLE
+        .lines()
+        .map(|line| match line.strip_prefix("# ") {
+            Some(rest)
+                if rest.starts_with("[[")
+                    || rest.split_once(" = ").is_some_and(|(k, _)| {
+                        k.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                    }) =>
+            {
+                rest
+            }
+            _ => line,
+        })
+        .collect();
+    let text = uncommented.join("\n");
+    let config = parse(&text, "full.toml", &env).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let agent = &config.haproxy[0];
+    assert_eq!(agent.agent_instance.as_deref(), Some("prod"));
+    assert_eq!(agent.policy.interval, Duration::from_secs(5));
+    assert_eq!(agent.policy.retry.max_elapsed, Duration::from_secs(3));
+    assert!(agent.recover.is_some());
+    assert_eq!(
+        config.haproxy[1].password.as_ref().map(Secret::expose),
+        Some(PASSWORD)
+    );
+    assert_eq!(
+        config.haproxy[2].socket.as_deref(),
+        Some("/run/haproxy/admin.sock")
+    );
+    assert!(config.eureka[0].delta && config.eureka[0].username.is_some());
+    assert_eq!(
+        config.summary(),
+        "full.toml: 3 HAProxy sources (3 backends, 1 discovering all), 1 Eureka server; \
+         listening on 127.0.0.1:8080; admin API enabled"
+    );
+}
+
+#[test]
 fn example_config_without_token_disables_admin_api() {
     let no_token = |name: &str| (name == "WATCHPOST_ADMIN_TOKEN").then(String::new);
     let result = parse(EXAMPLE, "config/watchpost.toml", &no_token);
     let config = result.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(config.server.admin_token, None);
-    assert!(config.summary().ends_with("admin API disabled (no admin_token)"));
+    assert!(
+        config
+            .summary()
+            .ends_with("admin API disabled (no admin_token)")
+    );
 }
 
 #[test]
@@ -77,7 +121,10 @@ fn empty_file_gives_all_defaults() {
 #[test]
 fn builtin_policy_defaults_match_the_spec() {
     let p = Policy::default();
-    assert_eq!((p.interval, p.timeout), (Duration::from_secs(10), Duration::from_secs(3)));
+    assert_eq!(
+        (p.interval, p.timeout),
+        (Duration::from_secs(10), Duration::from_secs(3))
+    );
     assert_eq!(p.retry.initial, Duration::from_millis(200));
     assert_eq!(p.retry.max, Duration::from_secs(2));
     assert_eq!(p.retry.multiplier, 2.0);
@@ -128,7 +175,10 @@ fn overrides_merge_key_by_key_with_defaults() {
     assert_eq!(a.circuit.open_max, Duration::from_secs(60));
     assert!(a.auto_recover);
     let b = &config.haproxy[1].policy;
-    assert_eq!((b.interval, b.timeout), (Duration::from_secs(20), Duration::from_secs(3)));
+    assert_eq!(
+        (b.interval, b.timeout),
+        (Duration::from_secs(20), Duration::from_secs(3))
+    );
     assert_eq!(b.retry.max, Duration::from_secs(2));
     assert!(!b.auto_recover);
 }
@@ -140,7 +190,10 @@ fn sources_read_every_field() {
     assert_eq!(a.url.as_deref(), Some("http://agent:11011"));
     assert_eq!(a.backends, Backends::Named(vec!["web".to_string()]));
     let b = &config.haproxy[1];
-    assert_eq!((b.source, b.url.as_deref()), (HaproxySourceKind::Socket, None));
+    assert_eq!(
+        (b.source, b.url.as_deref()),
+        (HaproxySourceKind::Socket, None)
+    );
     assert_eq!(b.socket.as_deref(), Some("tcp://127.0.0.1:9999"));
     assert_eq!(b.backends, Backends::All);
     assert_eq!(
@@ -186,8 +239,14 @@ fn stats_and_eureka_sources_with_credentials_and_recover() {
     assert_eq!((e.source, e.delta), (EurekaSourceKind::Eureka, true));
     assert_eq!(e.url, "https://eureka.example:8761/eureka");
     let agent = &config.eureka[1];
-    assert_eq!((agent.source, agent.delta), (EurekaSourceKind::Agent, false));
-    assert_eq!(agent.recover.as_ref().unwrap().timeout, Duration::from_secs(5));
+    assert_eq!(
+        (agent.source, agent.delta),
+        (EurekaSourceKind::Agent, false)
+    );
+    assert_eq!(
+        agent.recover.as_ref().unwrap().timeout,
+        Duration::from_secs(5)
+    );
 }
 
 #[test]
@@ -202,15 +261,26 @@ fn env_references_are_substituted_and_empty_token_disables_admin() {
         event_retention = 10
     "#);
     assert_eq!(config.server.admin_token, None);
-    assert_eq!(config.server.listen, "0.0.0.0:9090".parse::<SocketAddr>().unwrap());
-    assert_eq!(config.server.allowed_origins, ["https://ops.example", "http://10.1.2.3"]);
-    assert_eq!(config.storage.path, PathBuf::from("/var/lib/10.1.2.3/w.redb"));
+    assert_eq!(
+        config.server.listen,
+        "0.0.0.0:9090".parse::<SocketAddr>().unwrap()
+    );
+    assert_eq!(
+        config.server.allowed_origins,
+        ["https://ops.example", "http://10.1.2.3"]
+    );
+    assert_eq!(
+        config.storage.path,
+        PathBuf::from("/var/lib/10.1.2.3/w.redb")
+    );
     assert_eq!(config.storage.event_retention, 10);
 }
 
 #[test]
 fn inline_array_of_tables_is_accepted() {
-    let config = ok(r#"eureka = [{ name = "a", url = "http://h:1/eureka" }, { name = "b", url = "http://h:2" }]"#);
+    let config = ok(
+        r#"eureka = [{ name = "a", url = "http://h:1/eureka" }, { name = "b", url = "http://h:2" }]"#,
+    );
     let names: Vec<&str> = config.eureka.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["a", "b"]);
 }
@@ -222,7 +292,10 @@ fn secrets_never_show_in_debug_or_display() {
         "[[haproxy]]\nname = \"s\"\nsource = \"stats\"\nurl = \"http://h\"\nusername = \"u\"\npassword = \"${STATS_PASSWORD}\"\nbackends = \"*\"\n"
     ));
     let debug = format!("{config:?}");
-    assert!(!debug.contains(TOKEN) && !debug.contains(PASSWORD), "{debug}");
+    assert!(
+        !debug.contains(TOKEN) && !debug.contains(PASSWORD),
+        "{debug}"
+    );
     assert!(debug.contains("***"));
     assert_eq!(Secret::new("x").to_string(), "***");
     assert_eq!(Secret::new("x").expose(), "x");
@@ -248,5 +321,10 @@ fn load_reads_a_file_and_reports_a_missing_one() {
     let errors = load(&missing).unwrap_err();
     assert_eq!(errors.len(), 1);
     assert_eq!(errors.0[0].line, 0);
-    assert!(errors.to_string().contains("cannot read the configuration file"), "{errors}");
+    assert!(
+        errors
+            .to_string()
+            .contains("cannot read the configuration file"),
+        "{errors}"
+    );
 }

@@ -56,6 +56,12 @@ fn not_found_envelope(error: &str) -> HttpResponse {
 }
 
 #[derive(Serialize)]
+struct InstancesData {
+    instances: Vec<InstanceInfo>,
+    count: usize,
+}
+
+#[derive(Serialize)]
 struct InstanceInfo {
     name: &'static str,
     socket: &'static str,
@@ -65,11 +71,17 @@ async fn instances(req: HttpRequest, sim: web::Data<AgentShared>) -> HttpRespons
     if let Some(answer) = admit(&req, &sim, Scope::Other).await {
         return answer;
     }
-    let list = [InstanceInfo {
+    let instances = vec![InstanceInfo {
         name: AGENT_INSTANCE,
         socket: "/run/haproxy/admin.sock",
     }];
-    envelope_ok(serde_json::json!({ "instances": list, "count": 1 }), None)
+    envelope_ok(
+        InstancesData {
+            instances,
+            count: 1,
+        },
+        None,
+    )
 }
 
 #[derive(Serialize)]
@@ -179,6 +191,11 @@ fn action_error(e: ActionError) -> HttpResponse {
     }
 }
 
+#[derive(Serialize)]
+struct AgentApps {
+    applications: Vec<AgentApp>,
+}
+
 /// One instance in FAgent's flat Eureka list.
 #[derive(Serialize)]
 struct AgentApp {
@@ -213,8 +230,8 @@ async fn eureka_apps(req: HttpRequest, sim: web::Data<AgentShared>) -> HttpRespo
     if let Some(answer) = admit(&req, &sim, Scope::EurekaApps).await {
         return answer;
     }
-    let apps: Vec<AgentApp> = sim.instances().into_iter().map(agent_app).collect();
-    envelope_ok(serde_json::json!({ "applications": apps }), None)
+    let applications = sim.instances().into_iter().map(agent_app).collect();
+    envelope_ok(AgentApps { applications }, None)
 }
 
 async fn not_found(req: HttpRequest, sim: web::Data<AgentShared>) -> HttpResponse {

@@ -172,14 +172,7 @@ fn json_inst(i: &Inst) -> JsonInst<'_> {
             class: DEFAULT_DATA_CENTER,
             name: "MyOwn",
         },
-        lease_info: JsonLease {
-            renewal_interval_in_secs: 30,
-            duration_in_secs: 90,
-            registration_timestamp: i.registered_ms,
-            last_renewal_timestamp: i.renewed_ms,
-            eviction_timestamp: 0,
-            service_up_timestamp: i.registered_ms,
-        },
+        lease_info: json_lease(i),
         metadata: JsonMetadata { class: EMPTY_MAP },
         home_page_url: format!("{}/", i.url_base),
         status_page_url: format!("{}/info", i.url_base),
@@ -190,6 +183,17 @@ fn json_inst(i: &Inst) -> JsonInst<'_> {
         last_updated_timestamp: i.updated_ms.to_string(),
         last_dirty_timestamp: i.updated_ms.to_string(),
         action_type: "ADDED",
+    }
+}
+
+fn json_lease(i: &Inst) -> JsonLease {
+    JsonLease {
+        renewal_interval_in_secs: 30,
+        duration_in_secs: 90,
+        registration_timestamp: i.registered_ms,
+        last_renewal_timestamp: i.renewed_ms,
+        eviction_timestamp: 0,
+        service_up_timestamp: i.registered_ms,
     }
 }
 

@@ -92,7 +92,7 @@ impl<T> Drop for Host<T> {
     fn drop(&mut self) {
         if let Some(running) = lock(&self.running).take() {
             // The stop command is sent when `stop` is called; nothing waits for it here.
-            let _ = running.handle.stop(false);
+            drop(running.handle.stop(false));
         }
     }
 }

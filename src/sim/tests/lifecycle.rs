@@ -89,3 +89,16 @@ async fn demo_fleet_starts_healthy() {
     assert_eq!(status, 200);
     assert!(body.contains("\"apps__hashcode\":\"UP_8_\""));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn runs_on_a_plain_tokio_runtime() {
+    let sim = AgentSim::start(local(), backends(), Vec::new())
+        .await
+        .unwrap();
+    let url = format!("{}/api/v1/haproxy/backends", sim.url());
+    assert_eq!(get_json(&url).await.0, 200);
+    sim.stop().await;
+    assert!(refused(&url).await);
+    sim.resume().await.unwrap();
+    assert_eq!(get_json(&url).await.0, 200);
+}
