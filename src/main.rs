@@ -58,7 +58,11 @@ fn main() -> ExitCode {
 
 fn init_logging() {
     let filter = std::env::var("RUST_LOG").ok().and_then(|v| Targets::from_str(&v).ok());
-    let filter = filter.unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
+    let filter = filter.unwrap_or_else(|| {
+        Targets::new()
+            .with_default(tracing::Level::INFO)
+            .with_target("actix_server", tracing::Level::WARN)
+    });
     tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().with_target(false)).with(filter).init();
 }
 
