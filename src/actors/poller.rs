@@ -174,7 +174,7 @@ impl Actor for Poller {
         if !self.stopping {
             let reason = self.crash.take().unwrap_or_else(|| "stopped unexpectedly".into());
             let msg = PollerExited { id: self.spec.meta.id.clone(), generation: self.generation, reason };
-            let _ = self.fleet.do_send(msg);
+            self.fleet.do_send(msg);
         }
     }
 }

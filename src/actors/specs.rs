@@ -32,15 +32,15 @@ pub fn fixed_targets(config: &Config) -> Vec<Arc<TargetSpec>> {
     out
 }
 
-fn endpoint(what: &str, name: &str, url: Option<&str>) -> Result<Endpoint, SourceSpec> {
+fn endpoint(what: &str, name: &str, url: Option<&str>) -> Result<Endpoint, String> {
     match url.map(Url::parse) {
         Some(Ok(base)) => Ok(Endpoint::new(what, name, base)),
-        _ => Err(SourceSpec::Invalid { message: format!("{what} {name} has no valid URL") }),
+        _ => Err(format!("{what} {name} has no valid URL")),
     }
 }
 
 /// The agent endpoint of an HAProxy source.
-pub fn agent_endpoint(h: &HaproxyConfig) -> Result<Endpoint, SourceSpec> {
+pub fn agent_endpoint(h: &HaproxyConfig) -> Result<Endpoint, String> {
     endpoint("agent", &h.name, h.url.as_deref())
 }
 
@@ -53,7 +53,7 @@ pub fn haproxy_target(h: &HaproxyConfig, backend: &str) -> TargetSpec {
                 instance: h.agent_instance.clone(),
                 backend: backend.to_string(),
             },
-            Err(invalid) => invalid,
+            Err(message) => SourceSpec::Invalid { message },
         },
         other => SourceSpec::Invalid {
             message: format!("HAProxy source \"{}\" of {} is not supported by this version", other.as_str(), h.name),
@@ -80,7 +80,7 @@ fn eureka_target(e: &EurekaConfig) -> TargetSpec {
         EurekaSourceKind::Agent => "agent",
     };
     let source = match (endpoint(what, &e.name, Some(&e.url)), e.source) {
-        (Err(invalid), _) => invalid,
+        (Err(message), _) => SourceSpec::Invalid { message },
         (Ok(server), EurekaSourceKind::Eureka) => SourceSpec::EurekaNative {
             server,
             username: e.username.clone(),

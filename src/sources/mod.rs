@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod eureka;
+pub mod fagent;
 pub mod haproxy;
 
 /// Why a fetch failed, in words an operator can act on.

@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 use crate::model::{AppSample, InstanceSample};
 use crate::sources::AgentError;
 use crate::sources::eureka::json::{metadata, port, status, text};
-use crate::sources::haproxy::agent::envelope_data;
+use crate::sources::fagent::envelope_data;
 
 /// Parses `GET /api/v1/eureka/apps`. Applications keep the order in which the agent
 /// first lists them. Entries without an application name are skipped; an instance

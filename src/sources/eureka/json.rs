@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use crate::model::{AppSample, InstanceSample};
-use crate::sources::haproxy::agent::{body_snippet, scalar_text, trim_bom, unsigned};
+use crate::sources::fagent::{body_snippet, scalar_text, trim_bom, unsigned};
 
 /// The statuses Eureka knows; any other text counts as `UNKNOWN` in the hashcode.
 const KNOWN_STATUSES: [&str; 5] = ["UP", "DOWN", "STARTING", "OUT_OF_SERVICE", "UNKNOWN"];
