@@ -13,7 +13,7 @@ use actix_web::{App, HttpServer, web};
 use crate::actors::fleet::{Fleet, StopAll};
 use crate::actors::status::StatusHandle;
 use crate::actors::store::{Store, StoreError};
-use crate::config::Config;
+use crate::config::{Config, LiveConfig};
 use crate::http::{self, AppState};
 use crate::sources::client::http_client;
 
@@ -47,7 +47,8 @@ impl Daemon {
         let client = http_client().map_err(StartError::Other)?;
         let config = Arc::new(config);
         let fleet = Fleet::new(config.clone(), status.clone(), client).start();
-        let state = AppState { status: status.clone(), fleet: fleet.clone(), config: config.clone() };
+        let live = Arc::new(LiveConfig::new(config.clone()));
+        let state = AppState { status: status.clone(), fleet: fleet.clone(), config: live };
         let listen = config.server.listen;
         let server = HttpServer::new(move || {
             App::new().app_data(web::Data::new(state.clone())).configure(http::configure)
@@ -69,6 +70,7 @@ impl Daemon {
     /// far is committed.
     pub async fn shutdown(self) {
         let _ = self.fleet.send(StopAll).await;
+        self.status.hub().close();
         self.server.stop(true).await;
         let _ = tokio::time::timeout(Duration::from_secs(5), self.server_task).await;
         if let Err(e) = self.status.observe(Vec::new()).await {

@@ -3,6 +3,7 @@
 
 pub mod cycle;
 pub mod fleet;
+pub mod hub;
 pub mod poller;
 pub mod specs;
 pub mod status;

@@ -8,10 +8,11 @@
 //! waits behind it but the senders of the batch being committed.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
-use tokio::sync::{broadcast, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 
+use super::hub::Hub;
 use super::store::{Change, Store, StoreError};
 use crate::diff::diff;
 use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
@@ -20,8 +21,6 @@ use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
 const MAX_BATCH: usize = 4096;
 /// Capacity of the inbox; senders wait when it is full.
 const INBOX: usize = 16 * 1024;
-/// Capacity of the live event channel.
-const HUB_CAPACITY: usize = 16 * 1024;
 
 /// The committed state at one point in the event sequence.
 #[derive(Debug, Default)]
@@ -48,8 +47,7 @@ struct Msg {
 #[derive(Clone)]
 pub struct StatusHandle {
     inbox: mpsc::Sender<Msg>,
-    snapshot: Arc<RwLock<Arc<Snapshot>>>,
-    hub: broadcast::Sender<Arc<Event>>,
+    hub: Arc<Hub>,
     store: Arc<Store>,
 }
 
@@ -63,15 +61,14 @@ impl StatusHandle {
             .map(|t| (t.id.clone(), Arc::new(t)))
             .collect();
         let first = Snapshot { seq: store.last_seq(), targets, storage_ok: true, storage_error: None };
-        let snapshot = Arc::new(RwLock::new(Arc::new(first)));
+        let hub = Arc::new(Hub::new(first));
         let (inbox, rx) = mpsc::channel(INBOX);
-        let (hub, _) = broadcast::channel(HUB_CAPACITY);
-        let actor = Actor { rx, store: store.clone(), snapshot: snapshot.clone(), hub: hub.clone() };
+        let actor = Actor { rx, store: store.clone(), hub: hub.clone() };
         std::thread::Builder::new()
             .name("watchpost-status".into())
             .spawn(move || actor.run())
             .map_err(|e| StoreError::Write(format!("cannot start the status thread: {e}")))?;
-        Ok(StatusHandle { inbox, snapshot, hub, store })
+        Ok(StatusHandle { inbox, hub, store })
     }
 
     /// Applies observations and waits until they are committed and published.
@@ -86,12 +83,12 @@ impl StatusHandle {
 
     /// The current committed state.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.read().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.hub.snapshot()
     }
 
-    /// Live events, each delivered after its commit.
-    pub fn subscribe(&self) -> broadcast::Receiver<Arc<Event>> {
-        self.hub.subscribe()
+    /// The hub that fans committed events out to live subscribers.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
     }
 
     /// The store, for reading the event log.
@@ -103,8 +100,7 @@ impl StatusHandle {
 struct Actor {
     rx: mpsc::Receiver<Msg>,
     store: Arc<Store>,
-    snapshot: Arc<RwLock<Arc<Snapshot>>>,
-    hub: broadcast::Sender<Arc<Event>>,
+    hub: Arc<Hub>,
 }
 
 impl Actor {
@@ -146,7 +142,7 @@ impl Actor {
     }
 
     fn current(&self) -> Arc<Snapshot> {
-        self.snapshot.read().map(|s| s.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.hub.snapshot()
     }
 
     fn publish(
@@ -166,17 +162,16 @@ impl Actor {
                     };
                 }
                 let seq = events.last().map(|e| e.seq).unwrap_or(current.seq);
-                self.set(Snapshot { seq, targets, storage_ok: true, storage_error: None });
-                for e in events {
-                    let _ = self.hub.send(Arc::new(e));
-                }
+                let snap = Snapshot { seq, targets, storage_ok: true, storage_error: None };
+                self.hub.publish(snap, &events);
                 Ok(())
             }
             Err(e) => {
                 tracing::error!(error = %e, "commit failed; the batch is not applied");
                 let targets = current.targets.clone();
                 let error = Some(e.to_string());
-                self.set(Snapshot { seq: current.seq, targets, storage_ok: false, storage_error: error });
+                let snap = Snapshot { seq: current.seq, targets, storage_ok: false, storage_error: error };
+                self.hub.publish(snap, &[]);
                 Err(CommitFailed(e.to_string()))
             }
         };
@@ -187,10 +182,6 @@ impl Actor {
         }
     }
 
-    fn set(&self, snap: Snapshot) {
-        let mut guard = self.snapshot.write().unwrap_or_else(|p| p.into_inner());
-        *guard = Arc::new(snap);
-    }
 }
 
 fn changed(before: Option<&Arc<TargetState>>, after: Option<&Arc<TargetState>>) -> bool {

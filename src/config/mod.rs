@@ -17,6 +17,7 @@ mod env;
 mod error;
 mod eureka;
 mod haproxy;
+mod live;
 mod policy;
 mod reader;
 mod sections;
@@ -37,6 +38,7 @@ pub use defaults::{
     DEFAULT_EVENT_RETENTION, DEFAULT_LISTEN, DEFAULT_RECOVER_TIMEOUT, DEFAULT_STORAGE_PATH,
 };
 pub use error::{ConfigError, ConfigErrors};
+pub use live::LiveConfig;
 pub use types::{
     Backends, CircuitConfig, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig,
     HaproxySourceKind, Policy, RecoverAction, RetryConfig, Secret, ServerConfig, StorageConfig,

@@ -19,7 +19,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// Checks the bearer token of an admin request.
 pub fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
-    let Some(token) = &state.config.server.admin_token else {
+    let config = state.config.get();
+    let Some(token) = &config.server.admin_token else {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "admin_disabled",
             "the admin API is disabled: set [server] admin_token in the configuration"));
     };

@@ -9,12 +9,13 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 
 use crate::actors::fleet::Fleet;
 use crate::actors::status::StatusHandle;
-use crate::config::Config;
+use crate::config::LiveConfig;
 
 mod admin;
 mod api;
 mod metrics;
 mod views;
+pub mod ws;
 
 /// Largest request body accepted.
 pub const MAX_BODY: usize = 16 * 1024;
@@ -24,7 +25,8 @@ pub const MAX_BODY: usize = 16 * 1024;
 pub struct AppState {
     pub status: StatusHandle,
     pub fleet: Addr<Fleet>,
-    pub config: Arc<Config>,
+    /// The configuration in force (replaced by a reload).
+    pub config: Arc<LiveConfig>,
 }
 
 /// An API error: `{"error":{"code","message"}}` with its HTTP status.
@@ -73,6 +75,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(web::PayloadConfig::new(MAX_BODY))
         .configure(api::routes)
         .configure(admin::routes)
+        .configure(ws::routes)
         .default_service(web::to(not_found));
 }
 

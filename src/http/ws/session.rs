@@ -1,0 +1,143 @@
+//! One WebSocket client: the opening (snapshot, or replay of stored events after
+//! `since`, or a reset), then live events from its own bounded queue, pings, and the
+//! closing (1001 on shutdown, 1013 when it fell behind, 1009 for an oversized frame).
+
+use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
+use serde_json::json;
+use tokio::time::{Instant, interval, timeout};
+
+use super::{CLIENT_TIMEOUT, PING_EVERY, SEND_TIMEOUT};
+use crate::actors::hub::Subscription;
+use crate::actors::status::{Snapshot, StatusHandle};
+use crate::http::views;
+
+/// Stored events read per page during a replay.
+const REPLAY_PAGE: usize = 1000;
+
+/// Why a session ends.
+enum End {
+    /// The peer closed or vanished: nothing more to send.
+    Gone,
+    /// The client fell behind: close 1013 so it resumes with `since`.
+    TooSlow(u64),
+    /// The daemon is stopping: close 1001.
+    Shutdown,
+    /// The client broke the protocol (e.g. an oversized frame).
+    Protocol(CloseCode, String),
+}
+
+/// Serves one client until it leaves or is cut off.
+pub async fn run(ws: Session, stream: AggregatedMessageStream, sub: Subscription, since: Option<u64>, status: StatusHandle) {
+    let mut ws = ws;
+    let start = sub.snapshot.seq;
+    let end = match open(&mut ws, &sub.snapshot, since, &status).await {
+        Ok(()) => live(&mut ws, stream, sub, start).await,
+        Err(e) => e,
+    };
+    let reason = match end {
+        End::Gone => return,
+        End::TooSlow(last) => {
+            let msg = json!({"type": "reset", "reason": "client too slow", "resume_since": last});
+            let _ = timeout(SEND_TIMEOUT, ws.text(msg.to_string())).await;
+            CloseReason { code: CloseCode::Again, description: Some(format!("too slow; reconnect with since={last}")) }
+        }
+        End::Shutdown => CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) },
+        End::Protocol(code, why) => CloseReason { code, description: Some(why) },
+    };
+    let _ = timeout(SEND_TIMEOUT, ws.close(Some(reason))).await;
+}
+
+async fn send(ws: &mut Session, text: String, last: u64) -> Result<(), End> {
+    match timeout(SEND_TIMEOUT, ws.text(text)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(_)) => Err(End::Gone),
+        Err(_) => Err(End::TooSlow(last)),
+    }
+}
+
+fn snapshot_json(snap: &Snapshot) -> String {
+    let targets: Vec<_> = snap.targets.values().map(|t| views::target_detail(t)).collect();
+    json!({"type": "snapshot", "seq": snap.seq, "targets": targets}).to_string()
+}
+
+/// Sends the snapshot, or replays the stored events in `(since, snapshot.seq]`, or a
+/// reset and the snapshot when those events are no longer all stored.
+async fn open(ws: &mut Session, snap: &Snapshot, since: Option<u64>, status: &StatusHandle) -> Result<(), End> {
+    let Some(since) = since else {
+        return send(ws, snapshot_json(snap), snap.seq).await;
+    };
+    if since == snap.seq {
+        return Ok(());
+    }
+    let oldest = status.store().oldest_seq().ok().flatten();
+    let complete = since < snap.seq && oldest.is_some_and(|o| o <= since + 1);
+    if !complete {
+        let why = if since > snap.seq { "since is ahead of the event log" } else { "since is older than the retention" };
+        let reset = json!({"type": "reset", "reason": why, "oldest_seq": oldest, "seq": snap.seq});
+        send(ws, reset.to_string(), since).await?;
+        return send(ws, snapshot_json(snap), snap.seq).await;
+    }
+    replay(ws, since, snap.seq, status).await
+}
+
+async fn replay(ws: &mut Session, mut since: u64, until: u64, status: &StatusHandle) -> Result<(), End> {
+    while since < until {
+        let page = match status.store().events(since, REPLAY_PAGE, None) {
+            Ok(p) if !p.is_empty() => p,
+            _ => return Err(End::TooSlow(since)),
+        };
+        for e in page.into_iter().take_while(|e| e.seq <= until) {
+            let seq = e.seq;
+            let text = serde_json::to_string(&e).map_err(|_| End::TooSlow(since))?;
+            send(ws, text, since).await?;
+            since = seq;
+        }
+    }
+    Ok(())
+}
+
+async fn live(ws: &mut Session, mut stream: AggregatedMessageStream, mut sub: Subscription, start: u64) -> End {
+    let mut last = start;
+    let mut seen = Instant::now();
+    let mut ping = interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            frame = sub.rx.recv() => match frame {
+                Some(f) if f.seq <= last => {}
+                Some(f) => {
+                    if let Err(end) = send(ws, f.json.clone(), last).await {
+                        return end;
+                    }
+                    last = f.seq;
+                }
+                None if sub.state.overflowed() => return End::TooSlow(last),
+                None => return End::Shutdown,
+            },
+            msg = stream.recv() => {
+                seen = Instant::now();
+                if let Some(end) = incoming(ws, msg).await {
+                    return end;
+                }
+            }
+            _ = ping.tick() => {
+                if seen.elapsed() > CLIENT_TIMEOUT || ws.ping(b"").await.is_err() {
+                    return End::Gone;
+                }
+            }
+        }
+    }
+}
+
+/// Handles one message from the client; `Some` ends the session.
+async fn incoming(ws: &mut Session, msg: Option<Result<AggregatedMessage, actix_ws::ProtocolError>>) -> Option<End> {
+    match msg {
+        None | Some(Ok(AggregatedMessage::Close(_))) => Some(End::Gone),
+        Some(Ok(AggregatedMessage::Ping(bytes))) => ws.pong(&bytes).await.err().map(|_| End::Gone),
+        Some(Ok(_)) => None,
+        Some(Err(actix_ws::ProtocolError::Overflow)) => {
+            Some(End::Protocol(CloseCode::Size, "message too large".into()))
+        }
+        Some(Err(e)) => Some(End::Protocol(CloseCode::Protocol, e.to_string())),
+    }
+}

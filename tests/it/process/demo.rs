@@ -1,0 +1,90 @@
+//! `watchpost demo`: it serves the four demo backends and the Eureka applications,
+//! opens the `billing` circuit on its schedule, and exits 0 on SIGTERM, removing its
+//! temporary storage.
+
+use serde_json::Value;
+
+use super::{Deadline, Proc, events, find, free_port};
+
+const BACKENDS: [&str; 4] = ["jurws", "billing", "auth", "static"];
+
+fn ids(list: &Value, field: &str) -> Vec<String> {
+    let all = list.as_array().map(Vec::as_slice).unwrap_or_default();
+    all.iter()
+        .filter_map(|v| v[field].as_str().map(str::to_string))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn demo_serves_its_fleet_opens_a_circuit_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().unwrap();
+    let tmp = dir.path().join("tmp");
+    std::fs::create_dir(&tmp).unwrap();
+    let port = free_port();
+    let listen = format!("127.0.0.1:{port}");
+    let env = [("TMPDIR", tmp.to_str().unwrap())];
+    let mut d = Proc::spawn(
+        dir.path(),
+        "demo",
+        &["demo", "--listen", &listen],
+        &env,
+        port,
+    );
+    d.wait_healthy().await;
+
+    let deadline = Deadline::new("the demo backends and applications", 30);
+    loop {
+        let backends = d.json("/api/haproxy/backends").await["backends"].clone();
+        let apps = d.json("/api/eureka/applications").await["applications"].clone();
+        let mut names = ids(&backends, "backend_name");
+        names.sort();
+        let mut want: Vec<String> = BACKENDS.iter().map(|b| b.to_string()).collect();
+        want.sort();
+        let read = |b: &str| {
+            find(&backends, "backend_name", b).is_some_and(|b| b["last_fetch_status"] != "unknown")
+        };
+        let agent_apps = ["JURWS-API", "BILLING-SVC"]
+            .iter()
+            .all(|a| find(&apps, "name", a).is_some());
+        if names == want && BACKENDS.iter().all(|b| read(b)) && agent_apps {
+            let jurws = find(&backends, "backend_name", "jurws").unwrap();
+            assert_eq!(jurws["servers"].as_array().unwrap().len(), 3, "{jurws:#}");
+            assert!(
+                ids(&jurws["servers"], "name").contains(&"app1".to_string()),
+                "{jurws:#}"
+            );
+            break;
+        }
+        deadline.tick(&(backends, apps)).await;
+    }
+    assert!(
+        tmp.read_dir().unwrap().next().is_some(),
+        "the demo keeps its storage in TMPDIR"
+    );
+
+    let deadline = Deadline::new(
+        "the billing circuit to open (6 s to 26 s into the schedule)",
+        45,
+    );
+    loop {
+        let all = events(&mut d).await;
+        let opened = all
+            .iter()
+            .any(|e| e["type"] == "circuit_opened" && e["target"] == "haproxy/fdmz01/billing");
+        if opened {
+            break;
+        }
+        deadline.tick(&all.last()).await;
+    }
+
+    d.term();
+    let status = d.wait_exit(30).await;
+    let (stdout, stderr) = d.output();
+    assert_eq!(status.code(), Some(0), "stdout: {stdout}\nstderr: {stderr}");
+    assert!(
+        stdout.contains(&format!("http://{listen}/")),
+        "the banner names the dashboard: {stdout}"
+    );
+    let left: Vec<_> = tmp.read_dir().unwrap().collect();
+    assert!(left.is_empty(), "the demo left files behind: {left:?}");
+}
