@@ -10,10 +10,11 @@ use actix::{Actor, Addr};
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 
-use crate::actors::fleet::{Fleet, StopAll};
+use crate::actors::fleet::{Fleet, Reload, StopAll};
+use crate::actors::reload::ReloadReport;
 use crate::actors::status::StatusHandle;
 use crate::actors::store::{Store, StoreError};
-use crate::config::{Config, LiveConfig};
+use crate::config::{self, Config, ConfigErrors, LiveConfig};
 use crate::http::{self, AppState};
 use crate::sources::client::http_client;
 
@@ -28,10 +29,38 @@ pub enum StartError {
     Other(String),
 }
 
+/// Why a reload changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("this configuration was built in memory (demo); there is no file to reload")]
+    NoFile,
+    #[error("the new configuration is invalid; the running one is kept:\n{0}")]
+    Invalid(ConfigErrors),
+    #[error("the fleet did not answer: {0}")]
+    Fleet(String),
+}
+
+/// Reads the configuration file again and applies it: untouched targets keep their
+/// pollers, breakers and state. An invalid file changes nothing.
+pub async fn reload(fleet: &Addr<Fleet>, live: &LiveConfig) -> Result<ReloadReport, ReloadError> {
+    let current = live.get();
+    if current.file == std::path::Path::new(config::IN_MEMORY) {
+        return Err(ReloadError::NoFile);
+    }
+    let new = Arc::new(config::load(&current.file).map_err(ReloadError::Invalid)?);
+    let report = fleet.send(Reload(new.clone())).await.map_err(|e| ReloadError::Fleet(e.to_string()))?;
+    live.set(new);
+    tracing::info!(added = report.added.len(), removed = report.removed.len(),
+                   changed = report.changed.len(), unchanged = report.unchanged, "configuration reloaded");
+    Ok(report)
+}
+
 /// A running daemon.
 pub struct Daemon {
     pub status: StatusHandle,
     pub fleet: Addr<Fleet>,
+    /// The configuration in force.
+    pub config: Arc<LiveConfig>,
     /// The address the HTTP server listens on (useful with port 0).
     pub addr: SocketAddr,
     server: ServerHandle,
@@ -48,7 +77,7 @@ impl Daemon {
         let config = Arc::new(config);
         let fleet = Fleet::new(config.clone(), status.clone(), client).start();
         let live = Arc::new(LiveConfig::new(config.clone()));
-        let state = AppState { status: status.clone(), fleet: fleet.clone(), config: live };
+        let state = AppState { status: status.clone(), fleet: fleet.clone(), config: live.clone() };
         let listen = config.server.listen;
         let server = HttpServer::new(move || {
             App::new().app_data(web::Data::new(state.clone())).configure(http::configure)
@@ -63,7 +92,12 @@ impl Daemon {
         let handle = server.handle();
         let server_task = actix_web::rt::spawn(server);
         tracing::info!(%addr, "watchpost listening");
-        Ok(Daemon { status, fleet, addr, server: handle, server_task })
+        Ok(Daemon { status, fleet, config: live, addr, server: handle, server_task })
+    }
+
+    /// Reloads the configuration file (as `POST /api/admin/reload` and SIGHUP do).
+    pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
+        reload(&self.fleet, &self.config).await
     }
 
     /// Stops polling, stops the HTTP server, and waits until everything observed so

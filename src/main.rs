@@ -99,7 +99,7 @@ fn check_config(path: &Path) -> ExitCode {
 
 async fn run(cfg: config::Config) -> anyhow::Result<()> {
     let daemon = Daemon::start(cfg).await.context("cannot start")?;
-    wait_for_shutdown().await?;
+    wait_for_shutdown(Some(&daemon)).await?;
     daemon.shutdown().await;
     Ok(())
 }
@@ -111,7 +111,7 @@ async fn run_demo(listen: SocketAddr) -> anyhow::Result<()> {
     let daemon = Daemon::start(cfg).await.context("cannot start the demo daemon (is the port in use? try --listen)")?;
     print_demo_banner(&daemon, &sources);
     let schedule = actix_web::rt::spawn(async move { sources.run_schedule().await });
-    wait_for_shutdown().await?;
+    wait_for_shutdown(None).await?;
     schedule.abort();
     daemon.shutdown().await;
     if let Some(dir) = storage.parent() {
@@ -135,7 +135,8 @@ fn print_demo_banner(daemon: &Daemon, sources: &DemoSources) {
     println!("  Ctrl-C to stop.");
 }
 
-async fn wait_for_shutdown() -> anyhow::Result<()> {
+/// Waits for SIGTERM or SIGINT; reloads the configuration on SIGHUP.
+async fn wait_for_shutdown(daemon: Option<&Daemon>) -> anyhow::Result<()> {
     let mut term = signal(SignalKind::terminate()).context("cannot listen for SIGTERM")?;
     let mut int = signal(SignalKind::interrupt()).context("cannot listen for SIGINT")?;
     let mut hup = signal(SignalKind::hangup()).context("cannot listen for SIGHUP")?;
@@ -143,7 +144,13 @@ async fn wait_for_shutdown() -> anyhow::Result<()> {
         tokio::select! {
             _ = term.recv() => break,
             _ = int.recv() => break,
-            _ = hup.recv() => tracing::warn!("SIGHUP: configuration reload is not supported by this version; restart to apply changes"),
+            _ = hup.recv() => match daemon {
+                Some(d) => match d.reload().await {
+                    Ok(_) => {}
+                    Err(e) => tracing::error!("SIGHUP reload: {e}"),
+                },
+                None => tracing::warn!("SIGHUP: the demo has no configuration file to reload"),
+            },
         }
     }
     tracing::info!("shutting down");

@@ -16,7 +16,7 @@ use crate::retry::{self, RetryPolicy};
 use crate::sources::client::SourceSpec;
 
 /// What a poller polls and how.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct TargetSpec {
     pub meta: TargetMeta,
     pub source: SourceSpec,

@@ -10,6 +10,7 @@ use actix::prelude::*;
 
 use super::cycle::{self, Shared, TargetSpec};
 use super::poller::{InjectPanic, PollNow, Poller, PollerExited, ResetCircuit, SetPolling, Stop};
+use super::reload::{self, ReloadReport};
 use super::specs;
 use super::status::StatusHandle;
 use crate::config::{Backends, Config, HaproxyConfig, HaproxySourceKind};
@@ -61,11 +62,17 @@ pub struct Fleet {
     status: StatusHandle,
     client: reqwest::Client,
     pollers: HashMap<String, Entry>,
+    discovery: HashMap<String, SpawnHandle>,
 }
+
+/// Applies a new, already validated configuration; answers what changed.
+#[derive(Message)]
+#[rtype(result = "ReloadReport")]
+pub struct Reload(pub Arc<Config>);
 
 impl Fleet {
     pub fn new(config: Arc<Config>, status: StatusHandle, client: reqwest::Client) -> Fleet {
-        Fleet { config, status, client, pollers: HashMap::new() }
+        Fleet { config, status, client, pollers: HashMap::new(), discovery: HashMap::new() }
     }
 
     fn spawn_poller(&self, spec: Arc<TargetSpec>, shared: Arc<Shared>, generation: u64, me: &Addr<Fleet>) -> Addr<Poller> {
@@ -132,14 +139,61 @@ impl Fleet {
             .collect()
     }
 
-    fn start_discovery(&self, h: &HaproxyConfig, ctx: &mut Context<Self>) {
+    fn start_discovery(&mut self, h: &HaproxyConfig, ctx: &mut Context<Self>) {
         if h.source != HaproxySourceKind::Agent {
             tracing::warn!(source = h.name, "backend discovery needs source = \"agent\" in this version");
             return;
         }
         let h = Arc::new(h.clone());
         self.discover_now(h.clone(), ctx);
-        ctx.run_interval(h.policy.interval, move |act, ctx| act.discover_now(h.clone(), ctx));
+        let name = h.name.clone();
+        let handle = ctx.run_interval(h.policy.interval, move |act, ctx| act.discover_now(h.clone(), ctx));
+        if let Some(old) = self.discovery.insert(name, handle) {
+            ctx.cancel_future(old);
+        }
+    }
+
+    fn reload(&mut self, new: Arc<Config>, ctx: &mut Context<Self>) -> ReloadReport {
+        let running = self.pollers.iter().map(|(id, e)| (id.clone(), e.spec.clone())).collect();
+        let plan = reload::plan(&self.config, &new, &running);
+        let mut report = ReloadReport {
+            added: reload::ids(&plan.add),
+            changed: reload::ids(&plan.restart),
+            removed: plan.remove.clone(),
+            unchanged: plan.unchanged,
+            warnings: reload::restart_warnings(&self.config, &new),
+        };
+        report.removed.sort();
+        self.config = new;
+        for name in &plan.stop_discovery {
+            if let Some(handle) = self.discovery.remove(name) {
+                ctx.cancel_future(handle);
+            }
+        }
+        self.remove_targets(plan.remove, "removed from the configuration");
+        for spec in plan.restart {
+            self.replace(spec, ctx);
+        }
+        self.add_targets(plan.add, ctx);
+        for h in plan.discover {
+            self.start_discovery(&h, ctx);
+        }
+        report
+    }
+
+    /// Restarts one poller with a new spec, keeping its polling flag and state.
+    fn replace(&mut self, spec: Arc<TargetSpec>, ctx: &mut Context<Self>) {
+        let Some(old) = self.pollers.remove(&spec.meta.id) else { return };
+        old.addr.do_send(Stop);
+        let shared = Arc::new(Shared::new(&spec, old.shared.enabled()));
+        let generation = old.generation + 1;
+        let addr = self.spawn_poller(spec.clone(), shared.clone(), generation, &ctx.address());
+        let obs = Observation { target: spec.meta.id.clone(), at: Ts::now(), kind: ObservationKind::Registered(spec.meta.clone()) };
+        self.pollers.insert(spec.meta.id.clone(), Entry { addr, spec, shared, generation });
+        let status = self.status.clone();
+        actix::spawn(async move {
+            let _ = status.observe(vec![obs]).await;
+        });
     }
 
     fn discover_now(&self, h: Arc<HaproxyConfig>, ctx: &mut Context<Self>) {
@@ -202,6 +256,13 @@ impl Handler<PollerExited> for Fleet {
     type Result = ();
     fn handle(&mut self, msg: PollerExited, ctx: &mut Context<Self>) {
         self.restart(msg, ctx);
+    }
+}
+
+impl Handler<Reload> for Fleet {
+    type Result = MessageResult<Reload>;
+    fn handle(&mut self, msg: Reload, ctx: &mut Context<Self>) -> Self::Result {
+        MessageResult(self.reload(msg.0, ctx))
     }
 }
 

@@ -5,6 +5,7 @@ pub mod cycle;
 pub mod fleet;
 pub mod hub;
 pub mod poller;
+pub mod reload;
 pub mod specs;
 pub mod status;
 pub mod store;

@@ -76,7 +76,7 @@ impl Config {
     /// pushed onto `haproxy` and `eureka` afterwards.
     pub fn new_in_memory(listen: SocketAddr, storage_path: impl Into<PathBuf>) -> Config {
         Config {
-            file: PathBuf::from("(in memory)"),
+            file: PathBuf::from(super::IN_MEMORY),
             server: ServerConfig {
                 listen,
                 ..ServerConfig::default()

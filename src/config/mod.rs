@@ -48,6 +48,9 @@ use common::Names;
 use policy::Layer;
 use reader::{Node, Reader};
 
+/// The `file` of a configuration built in code rather than read from a file.
+pub const IN_MEMORY: &str = "(in memory)";
+
 /// The default location of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "config/watchpost.toml";
 

@@ -10,11 +10,13 @@ use subtle::ConstantTimeEq;
 use super::api::target_id;
 use super::{ApiError, AppState, views};
 use crate::actors::fleet::{Admin, AdminCmd, AdminError};
+use crate::daemon::{self, ReloadError};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/admin/targets/{id:.+}/reset-circuit", web::post().to(reset_circuit))
         .route("/api/admin/targets/{id:.+}/recover", web::post().to(recover))
-        .route("/api/admin/targets/{id:.+}/polling", web::post().to(polling));
+        .route("/api/admin/targets/{id:.+}/polling", web::post().to(polling))
+        .route("/api/admin/reload", web::post().to(reload));
 }
 
 /// Checks the bearer token of an admin request.
@@ -87,4 +89,22 @@ async fn polling(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes)
         .map_err(|e| ApiError::bad_request(format!("body must be {{\"enabled\": true|false}}: {e}")))?;
     let body = command(&req, &state, AdminCmd::SetPolling(parsed.enabled)).await?;
     Ok(HttpResponse::Ok().json(body))
+}
+
+async fn reload(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    match daemon::reload(&state.fleet, &state.config).await {
+        Ok(report) => Ok(HttpResponse::Ok().json(serde_json::json!({"reloaded": true, "report": report}))),
+        Err(ReloadError::Invalid(errors)) => {
+            let list: Vec<_> = errors
+                .iter()
+                .map(|e| serde_json::json!({"file": e.file, "line": e.line, "key": e.key, "message": e.message}))
+                .collect();
+            let message = format!("the new configuration is invalid ({} errors); the running one is kept", list.len());
+            let body = serde_json::json!({"error": {"code": "invalid_config", "message": message, "errors": list}});
+            Ok(HttpResponse::BadRequest().json(body))
+        }
+        Err(ReloadError::NoFile) => Err(ApiError::bad_request(ReloadError::NoFile.to_string())),
+        Err(e) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string())),
+    }
 }

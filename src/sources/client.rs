@@ -14,7 +14,7 @@ use crate::model::Payload;
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 
 /// One source endpoint, fully resolved from the config.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum SourceSpec {
     /// One backend through FAgent.
     HaproxyAgent { agent: Endpoint, instance: Option<String>, backend: String },
@@ -27,7 +27,7 @@ pub enum SourceSpec {
 }
 
 /// A base URL and the words used to name it in errors.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Endpoint {
     /// e.g. `agent fdmz01 (127.0.0.1:11011)`.
     pub label: String,
