@@ -63,6 +63,8 @@ pub struct Fleet {
     client: reqwest::Client,
     pollers: HashMap<String, Entry>,
     discovery: HashMap<String, SpawnHandle>,
+    /// Sources whose last discovery failed (logged once per outage).
+    discovery_failing: BTreeSet<String>,
 }
 
 /// Applies a new, already validated configuration; answers what changed.
@@ -72,7 +74,14 @@ pub struct Reload(pub Arc<Config>);
 
 impl Fleet {
     pub fn new(config: Arc<Config>, status: StatusHandle, client: reqwest::Client) -> Fleet {
-        Fleet { config, status, client, pollers: HashMap::new(), discovery: HashMap::new() }
+        Fleet {
+            config,
+            status,
+            client,
+            pollers: HashMap::new(),
+            discovery: HashMap::new(),
+            discovery_failing: BTreeSet::new(),
+        }
     }
 
     fn spawn_poller(&self, spec: Arc<TargetSpec>, shared: Arc<Shared>, generation: u64, me: &Addr<Fleet>) -> Addr<Poller> {
@@ -201,8 +210,17 @@ impl Fleet {
         let (client, h2) = (self.client.clone(), h.clone());
         let fut = async move { client::agent_backends(&client, &agent, &h2.agent_instance, h2.policy.timeout).await };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
-            Ok(list) => act.discovered(&h, list, ctx),
-            Err(e) => tracing::warn!(source = h.name, error = %e, "backend discovery failed; keeping the current backends"),
+            Ok(list) => {
+                if act.discovery_failing.remove(&h.name) {
+                    tracing::info!(source = h.name, "backend discovery works again");
+                }
+                act.discovered(&h, list, ctx)
+            }
+            Err(e) => {
+                if act.discovery_failing.insert(h.name.clone()) {
+                    tracing::warn!(source = h.name, error = %e, "backend discovery failed; keeping the current backends");
+                }
+            }
         }));
     }
 
