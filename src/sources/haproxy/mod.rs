@@ -1,2 +1,5 @@
 //! HAProxy sources.
 pub mod agent;
+pub mod csv;
+pub mod runtime;
+pub mod servers_state;

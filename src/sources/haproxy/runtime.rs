@@ -1,0 +1,134 @@
+//! Runtime API (stats socket) answer handling and command building, without sockets:
+//! when an answer is complete, whether it is one of HAProxy's error lines, and the
+//! `set server <b>/<s> state ...` command with names checked against injection.
+
+use std::fmt;
+
+/// The banner of HAProxy's command list, which it prints for a command it does not know.
+const HELP_BANNER: &str = "The following commands are valid at this level";
+
+/// How the first line of an error answer starts.
+const ERROR_PREFIXES: [&str; 16] = [
+    "No such ",
+    "Can't ",
+    "Cannot ",
+    "Require ",
+    "Unknown ",
+    "Permission denied",
+    "Missing ",
+    "Invalid ",
+    "Absolute weight ",
+    "Relative weight ",
+    "Version number ",
+    "Unable ",
+    "Failed ",
+    "Error",
+    "Not found",
+    "'",
+];
+
+/// Whether a Runtime API answer is complete. Every answer ends with an empty line, so a
+/// complete answer ends in `\n\n`; the empty answer of a successful admin command is the
+/// empty line alone, `\n`. A `\r` before a `\n` is tolerated.
+pub fn answer_complete(buf: &[u8]) -> bool {
+    let Some(body) = strip_line_end(buf) else {
+        return false;
+    };
+    body.is_empty() || strip_line_end(body).is_some()
+}
+
+/// `buf` without its final `\n` (or `\r\n`), or `None` when it does not end with one.
+fn strip_line_end(buf: &[u8]) -> Option<&[u8]> {
+    let body = buf.strip_suffix(b"\n")?;
+    Some(body.strip_suffix(b"\r").unwrap_or(body))
+}
+
+/// The error text when an answer is one of HAProxy's error answers: a line such as
+/// `No such server.`, `No such backend.`, `No such proxy.`, `Can't find backend.`,
+/// `Require 'backend/server'.`, `Permission denied`, `Unknown map identifier. ...`,
+/// `'set server <srv> state' expects ...`, `Absolute weight can only be ...`, or
+/// HAProxy's command list (the answer to a command it does not know). Data answers
+/// (CSV, `get weight`'s `7 (initial 1)`, `New version created: 2`) and the empty
+/// answer of a successful command give `None`.
+pub fn error_line(body: &[u8]) -> Option<String> {
+    let text = String::from_utf8_lossy(body);
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let first = lines.next()?;
+    if first.starts_with(HELP_BANNER) {
+        return Some("Unknown command (HAProxy answered with its command list)".to_string());
+    }
+    let only_line = lines.next().is_none();
+    let unknown_command = first.starts_with("Unknown command");
+    let known = ERROR_PREFIXES.iter().any(|p| first.starts_with(p));
+    ((only_line && known) || unknown_command).then(|| first.to_string())
+}
+
+/// A server admin state, as `set server <b>/<s> state <state>` takes it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdminState {
+    Ready,
+    Drain,
+    Maint,
+}
+
+impl AdminState {
+    /// The word HAProxy expects: `ready`, `drain` or `maint`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AdminState::Ready => "ready",
+            AdminState::Drain => "drain",
+            AdminState::Maint => "maint",
+        }
+    }
+
+    /// The state named by `ready`, `drain` or `maint` (any case, surrounding blanks
+    /// ignored).
+    pub fn parse(word: &str) -> Option<AdminState> {
+        match word.trim().to_ascii_lowercase().as_str() {
+            "ready" => Some(AdminState::Ready),
+            "drain" => Some(AdminState::Drain),
+            "maint" => Some(AdminState::Maint),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for AdminState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The command line `set server <backend>/<server> state <state>\n`. Names that are
+/// empty or contain whitespace, control characters, `;` (command separator), `/`
+/// (backend/server separator), `\`, `"` or `'` (quoting and escaping in the CLI
+/// tokenizer) are refused, so a name can never add words or commands.
+pub fn set_server_state_command(
+    backend: &str,
+    server: &str,
+    state: AdminState,
+) -> Result<String, String> {
+    check_name("backend", backend)?;
+    check_name("server", server)?;
+    Ok(format!("set server {backend}/{server} state {state}\n"))
+}
+
+/// Refuses a name that could change the meaning of a CLI command line.
+fn check_name(what: &str, name: &str) -> Result<(), String> {
+    if name.is_empty() {
+        return Err(format!("empty {what} name"));
+    }
+    let bad = name.chars().find(|c| {
+        c.is_whitespace() || c.is_control() || matches!(c, ';' | '/' | '\\' | '"' | '\'')
+    });
+    match bad {
+        Some(c) => Err(format!(
+            "{what} name {name:?} contains {c:?}, which is not allowed in a Runtime API command"
+        )),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+#[path = "runtime_tests.rs"]
+mod tests;
