@@ -25,6 +25,11 @@ pub struct TargetSpec {
 }
 
 impl TargetSpec {
+    /// Whether this target shares fetches with the other backends of its source.
+    pub fn coalesced(&self) -> bool {
+        matches!(self.source, SourceSpec::HaproxyStats { .. })
+    }
+
     /// The retry policy of this target.
     pub fn retry(&self) -> RetryPolicy {
         RetryPolicy {

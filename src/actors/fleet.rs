@@ -13,9 +13,8 @@ use super::poller::{InjectPanic, PollNow, Poller, PollerExited, ResetCircuit, Se
 use super::reload::{self, ReloadReport};
 use super::specs;
 use super::status::StatusHandle;
-use crate::config::{Backends, Config, HaproxyConfig, HaproxySourceKind};
+use crate::config::{Backends, Config, HaproxyConfig};
 use crate::model::{Observation, ObservationKind, Ts};
-use crate::sources::client;
 
 /// An admin command for one target.
 #[derive(Clone, Debug)]
@@ -149,10 +148,6 @@ impl Fleet {
     }
 
     fn start_discovery(&mut self, h: &HaproxyConfig, ctx: &mut Context<Self>) {
-        if h.source != HaproxySourceKind::Agent {
-            tracing::warn!(source = h.name, "backend discovery needs source = \"agent\" in this version");
-            return;
-        }
         let h = Arc::new(h.clone());
         self.discover_now(h.clone(), ctx);
         let name = h.name.clone();
@@ -206,9 +201,8 @@ impl Fleet {
     }
 
     fn discover_now(&self, h: Arc<HaproxyConfig>, ctx: &mut Context<Self>) {
-        let Ok(agent) = specs::agent_endpoint(&h) else { return };
         let (client, h2) = (self.client.clone(), h.clone());
-        let fut = async move { client::agent_backends(&client, &agent, &h2.agent_instance, h2.policy.timeout).await };
+        let fut = async move { specs::list_backends(&h2, &client).await };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
             Ok(list) => {
                 if act.discovery_failing.remove(&h.name) {

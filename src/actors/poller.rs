@@ -136,14 +136,29 @@ impl Poller {
         if let Some(wait) = self.shared.breaker().wait_left(Ts::now()) {
             return wait + Duration::from_millis(5);
         }
+        if self.spec.coalesced() {
+            return self.slot_delay();
+        }
         self.spec.policy.interval.mul_f64(rand::thread_rng().gen_range(0.9..=1.1))
     }
 
+    /// The first poll is spread over one interval by a hash of the target id, or, for
+    /// sources whose backends share fetches, of the source name.
     fn first_delay(&self) -> Duration {
-        let mut h = DefaultHasher::new();
-        self.spec.meta.id.hash(&mut h);
+        if self.spec.coalesced() {
+            return self.slot_delay();
+        }
         let interval = self.spec.policy.interval.as_millis().max(1) as u64;
-        Duration::from_millis(h.finish() % interval)
+        Duration::from_millis(hash(&self.spec.meta.id) % interval)
+    }
+
+    /// Time to the next poll slot shared by every backend of the same source, so
+    /// their polls fall due together and share one fetch.
+    fn slot_delay(&self) -> Duration {
+        let interval = self.spec.policy.interval.as_millis().max(1) as u64;
+        let offset = hash(&self.spec.meta.group) % interval;
+        let phase = (Ts::now().0 + interval - offset) % interval;
+        Duration::from_millis(interval - phase)
     }
 
     fn maybe_auto_recover(&self, ctx: &mut Context<Self>) {
@@ -160,6 +175,12 @@ impl Poller {
             .into_actor(self),
         );
     }
+}
+
+fn hash(text: &str) -> u64 {
+    let mut h = DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
 }
 
 impl Actor for Poller {

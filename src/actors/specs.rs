@@ -7,7 +7,10 @@ use reqwest::Url;
 use super::cycle::TargetSpec;
 use crate::config::{Backends, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig, HaproxySourceKind};
 use crate::model::{TargetKind, TargetMeta};
-use crate::sources::client::{Endpoint, SourceSpec};
+use crate::sources::FetchError;
+use crate::sources::client::{self, Endpoint, SourceSpec};
+use crate::sources::haproxy::socket::{RuntimeAddr, RuntimeApi};
+use crate::sources::haproxy::stats::{StatsSource, Transport};
 
 /// The id of an HAProxy backend target.
 pub fn haproxy_id(group: &str, backend: &str) -> String {
@@ -44,19 +47,34 @@ pub fn agent_endpoint(h: &HaproxyConfig) -> Result<Endpoint, String> {
     endpoint("agent", &h.name, h.url.as_deref())
 }
 
+/// The shared reader of a `stats` or `socket` HAProxy source.
+pub fn stats_source(h: &HaproxyConfig) -> Result<Arc<StatsSource>, String> {
+    let transport = match h.source {
+        HaproxySourceKind::Stats => Transport::Http {
+            page: endpoint("haproxy", &h.name, h.url.as_deref())?,
+            username: h.username.clone(),
+            password: h.password.clone(),
+        },
+        HaproxySourceKind::Socket => {
+            let socket = h.socket.as_deref().ok_or_else(|| format!("haproxy {} has no socket", h.name))?;
+            Transport::Runtime(RuntimeApi::new(&h.name, RuntimeAddr::parse(socket)))
+        }
+        HaproxySourceKind::Agent => return Err(format!("haproxy {} is read through FAgent", h.name)),
+    };
+    Ok(StatsSource::shared(transport))
+}
+
 /// The target of one backend of an HAProxy source.
 pub fn haproxy_target(h: &HaproxyConfig, backend: &str) -> TargetSpec {
+    let backend_name = backend.to_string();
     let source = match h.source {
         HaproxySourceKind::Agent => match agent_endpoint(h) {
-            Ok(agent) => SourceSpec::HaproxyAgent {
-                agent,
-                instance: h.agent_instance.clone(),
-                backend: backend.to_string(),
-            },
+            Ok(agent) => SourceSpec::HaproxyAgent { agent, instance: h.agent_instance.clone(), backend: backend_name },
             Err(message) => SourceSpec::Invalid { message },
         },
-        other => SourceSpec::Invalid {
-            message: format!("HAProxy source \"{}\" of {} is not supported by this version", other.as_str(), h.name),
+        HaproxySourceKind::Stats | HaproxySourceKind::Socket => match stats_source(h) {
+            Ok(source) => SourceSpec::HaproxyStats { source, backend: backend_name },
+            Err(message) => SourceSpec::Invalid { message },
         },
     };
     TargetSpec {
@@ -100,5 +118,20 @@ fn eureka_target(e: &EurekaConfig) -> TargetSpec {
         source,
         policy: e.policy.clone(),
         recover: e.recover.clone(),
+    }
+}
+
+/// The backends an HAProxy source has now (for `backends = "*"`).
+pub async fn list_backends(h: &HaproxyConfig, http: &reqwest::Client) -> Result<Vec<String>, FetchError> {
+    let timeout = h.policy.timeout;
+    let invalid = |message: String| FetchError { message, transient: false };
+    match h.source {
+        HaproxySourceKind::Agent => {
+            let agent = agent_endpoint(h).map_err(invalid)?;
+            client::agent_backends(http, &agent, &h.agent_instance, timeout).await
+        }
+        HaproxySourceKind::Stats | HaproxySourceKind::Socket => {
+            stats_source(h).map_err(invalid)?.backends(http, timeout).await
+        }
     }
 }

@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use reqwest::{StatusCode, Url};
 
+use std::sync::Arc;
+
+use super::haproxy::stats::StatsSource;
 use super::{AgentError, FetchError, eureka, haproxy};
 use crate::config::Secret;
 use crate::model::Payload;
@@ -22,6 +25,9 @@ pub enum SourceSpec {
     EurekaNative { server: Endpoint, username: Option<String>, password: Option<Secret> },
     /// Eureka through FAgent.
     EurekaAgent { agent: Endpoint },
+    /// One backend of an HAProxy instance read through its stats page or Runtime
+    /// API, shared with the other backends of that instance.
+    HaproxyStats { source: Arc<StatsSource>, backend: String },
     /// A source this version cannot poll; every fetch fails with `message`.
     Invalid { message: String },
 }
@@ -70,6 +76,9 @@ impl SourceSpec {
                 Ok(Payload::Applications(apps))
             }
             SourceSpec::Invalid { message } => Err(permanent(message.clone())),
+            SourceSpec::HaproxyStats { source, backend } => {
+                source.servers(client, backend, timeout).await.map(Payload::Servers)
+            }
             SourceSpec::EurekaNative { server, username, password } => {
                 let auth = username.as_deref().map(|u| (u, password.as_ref().map(|p| p.expose())));
                 let (_, body) = get(client, server, server.url(&["apps"]), timeout, auth, false).await?;
@@ -130,6 +139,18 @@ fn agent_error(agent: &Endpoint, http: StatusCode, err: AgentError) -> FetchErro
         }
         AgentError::Malformed(why) => permanent(format!("{} sent an unreadable answer: {why}", agent.label)),
     }
+}
+
+/// GETs `url` and returns the body of a 2xx answer; anything else is a
+/// [`FetchError`] naming `ep`.
+pub async fn get_body(
+    client: &reqwest::Client,
+    ep: &Endpoint,
+    url: Url,
+    timeout: Duration,
+    auth: Option<(&str, Option<&str>)>,
+) -> Result<Vec<u8>, FetchError> {
+    get(client, ep, url, timeout, auth, false).await.map(|(_, body)| body)
 }
 
 async fn get(

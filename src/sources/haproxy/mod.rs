@@ -3,3 +3,5 @@ pub mod agent;
 pub mod csv;
 pub mod runtime;
 pub mod servers_state;
+pub mod socket;
+pub mod stats;

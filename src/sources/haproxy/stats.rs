@@ -1,0 +1,197 @@
+//! One HAProxy instance read through its stats page (`source = "stats"`) or its
+//! Runtime API (`source = "socket"`), shared by every backend poller of that
+//! instance.
+//!
+//! Polls that fall due together share one fetch: the first poll of a round waits a
+//! short window for the others, then one request is made (scoped to the backend when
+//! it is alone, the whole table otherwise) and each poller takes its own rows. Each
+//! backend keeps its own breaker, status and events.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::time::Duration;
+
+use reqwest::Url;
+use tokio::sync::watch;
+
+use super::csv::{self, CsvTable};
+use super::socket::RuntimeApi;
+use crate::config::Secret;
+use crate::model::ServerSample;
+use crate::sources::FetchError;
+use crate::sources::client::{Endpoint, get_body};
+
+/// How long the first poll of a round waits for the others.
+pub const COALESCE_WINDOW: Duration = Duration::from_millis(25);
+
+/// How the instance is reached.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Transport {
+    /// The stats page, e.g. `http://lb1:8404/stats`, with optional Basic auth.
+    Http { page: Endpoint, username: Option<String>, password: Option<Secret> },
+    /// The Runtime API.
+    Runtime(RuntimeApi),
+}
+
+impl Transport {
+    /// The words naming the instance in errors.
+    pub fn label(&self) -> &str {
+        match self {
+            Transport::Http { page, .. } => &page.label,
+            Transport::Runtime(api) => &api.label,
+        }
+    }
+}
+
+type Outcome = Option<Arc<Result<CsvTable, FetchError>>>;
+
+struct Round {
+    backends: BTreeSet<String>,
+    rx: watch::Receiver<Outcome>,
+}
+
+/// The shared reader of one HAProxy instance.
+pub struct StatsSource {
+    pub transport: Transport,
+    round: Mutex<Option<Round>>,
+}
+
+impl std::fmt::Debug for StatsSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatsSource").field("transport", &self.transport).finish()
+    }
+}
+
+impl PartialEq for StatsSource {
+    fn eq(&self, other: &Self) -> bool {
+        self.transport == other.transport
+    }
+}
+
+static SHARED: Mutex<Vec<(Transport, Weak<StatsSource>)>> = Mutex::new(Vec::new());
+
+impl StatsSource {
+    /// The shared reader for `transport`: every poller (and every reload) that names
+    /// the same instance the same way gets the same one.
+    pub fn shared(transport: Transport) -> Arc<StatsSource> {
+        let mut all = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+        all.retain(|(_, w)| w.strong_count() > 0);
+        if let Some(s) = all.iter().find(|(t, _)| *t == transport).and_then(|(_, w)| w.upgrade()) {
+            return s;
+        }
+        let source = Arc::new(StatsSource { transport: transport.clone(), round: Mutex::new(None) });
+        all.push((transport, Arc::downgrade(&source)));
+        source
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<Round>> {
+        self.round.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The servers of `backend`, from a fetch shared with the other pollers whose
+    /// polls fall in the same window.
+    pub async fn servers(self: &Arc<Self>, client: &reqwest::Client, backend: &str, timeout: Duration) -> Result<Vec<ServerSample>, FetchError> {
+        let mut rx = self.join(client, backend, timeout);
+        let outcome = loop {
+            if let Some(o) = rx.borrow_and_update().clone() {
+                break o;
+            }
+            if rx.changed().await.is_err() {
+                return Err(self.error("the shared fetch was abandoned".into(), true));
+            }
+        };
+        let table = outcome.as_ref().as_ref().map_err(Clone::clone)?;
+        csv::servers_of(table, backend)
+            .ok_or_else(|| self.error(format!("has no backend named \"{backend}\""), false))
+    }
+
+    fn join(self: &Arc<Self>, client: &reqwest::Client, backend: &str, timeout: Duration) -> watch::Receiver<Outcome> {
+        let mut guard = self.lock();
+        if let Some(round) = guard.as_mut() {
+            round.backends.insert(backend.to_string());
+            return round.rx.clone();
+        }
+        let (tx, rx) = watch::channel(None);
+        *guard = Some(Round { backends: BTreeSet::from([backend.to_string()]), rx: rx.clone() });
+        let (me, client) = (self.clone(), client.clone());
+        tokio::spawn(async move {
+            tokio::time::sleep(COALESCE_WINDOW).await;
+            let backends = me.lock().take().map(|r| r.backends).unwrap_or_default();
+            let scope = if backends.len() == 1 { backends.first().cloned() } else { None };
+            let result = me.fetch(&client, scope.as_deref(), timeout).await;
+            let _ = tx.send(Some(Arc::new(result)));
+        });
+        rx
+    }
+
+    fn error(&self, what: String, transient: bool) -> FetchError {
+        FetchError { message: format!("{} {what}", self.transport.label()), transient }
+    }
+
+    /// One fetch of the table: of one backend, or of every backend and server.
+    pub async fn fetch(&self, client: &reqwest::Client, scope: Option<&str>, timeout: Duration) -> Result<CsvTable, FetchError> {
+        let body = match &self.transport {
+            Transport::Runtime(api) => {
+                let cmd = match scope {
+                    Some(b) => format!("show stat {b} -1 -1"),
+                    None => "show stat -1 6 -1".to_string(),
+                };
+                api.command(&cmd, timeout).await?
+            }
+            Transport::Http { page, username, password } => {
+                let auth = username.as_deref().map(|u| (u, password.as_ref().map(|p| p.expose())));
+                get_body(client, page, csv_url(&page.base, scope), timeout, auth).await?
+            }
+        };
+        csv::parse(&body).map_err(|e| self.error(format!("sent unreadable stats: {e}"), false))
+    }
+
+    /// The backends of the instance (for `backends = "*"`): proxies with a BACKEND
+    /// row, without frontends and the stats page itself.
+    pub async fn backends(&self, client: &reqwest::Client, timeout: Duration) -> Result<Vec<String>, FetchError> {
+        let table = match &self.transport {
+            Transport::Runtime(api) => {
+                let body = api.command("show stat -1 3 -1", timeout).await?;
+                csv::parse(&body).map_err(|e| self.error(format!("sent unreadable stats: {e}"), false))?
+            }
+            Transport::Http { .. } => self.fetch(client, None, timeout).await?,
+        };
+        Ok(csv::backends(&table))
+    }
+}
+
+/// `{page};csv;norefresh`, with `?scope=<backend>` when one backend is wanted.
+pub fn csv_url(page: &Url, scope: Option<&str>) -> Url {
+    let mut url = page.clone();
+    let path = format!("{};csv;norefresh", url.path().trim_end_matches('/'));
+    url.set_path(&path);
+    url.set_query(None);
+    if let Some(b) = scope {
+        url.query_pairs_mut().append_pair("scope", b);
+    }
+    url
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_urls_keep_the_page_and_add_the_scope() {
+        let page = Url::parse("http://127.0.0.1:8404/stats").unwrap();
+        assert_eq!(csv_url(&page, None).as_str(), "http://127.0.0.1:8404/stats;csv;norefresh");
+        assert_eq!(csv_url(&page, Some("be_app")).as_str(), "http://127.0.0.1:8404/stats;csv;norefresh?scope=be_app");
+        let slash = Url::parse("http://h/haproxy/stats/").unwrap();
+        assert_eq!(csv_url(&slash, None).as_str(), "http://h/haproxy/stats;csv;norefresh");
+    }
+
+    #[test]
+    fn the_same_instance_shares_one_reader() {
+        let t = |p: &str| Transport::Runtime(RuntimeApi::new("lb", super::super::socket::RuntimeAddr::parse(p)));
+        let a = StatsSource::shared(t("/run/a.sock"));
+        let b = StatsSource::shared(t("/run/a.sock"));
+        let c = StatsSource::shared(t("/run/c.sock"));
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
+    }
+}
