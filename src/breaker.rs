@@ -108,6 +108,16 @@ impl Breaker {
         *self.mirror.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Brings a new breaker to a stored state: `failures` consecutive failures, and
+    /// open if `open` (its open period starts now).
+    pub fn restore(&self, open: bool, failures: u32) {
+        let threshold = self.config.failure_threshold.max(1);
+        let count = if open { threshold } else { failures.min(threshold - 1) };
+        for _ in 0..count {
+            self.machine.on_error();
+        }
+    }
+
     /// Closes the breaker and forgets every failure.
     pub fn reset(&mut self) {
         *self = Breaker::new(&self.config);
@@ -158,6 +168,18 @@ mod tests {
         for (got, want) in periods.iter().zip([5u64, 10, 20, 40, 80, 160, 300, 300, 300]) {
             assert!(*got >= want * 9 / 10 && *got <= want.min(300) * 11 / 10, "{periods:?}");
         }
+    }
+
+    #[test]
+    fn restore_reopens_or_keeps_the_count() {
+        let open = Breaker::new(&config(60_000));
+        open.restore(true, 0);
+        assert_eq!(open.state().0, CircuitState::Open);
+        let counted = Breaker::new(&config(60_000));
+        counted.restore(false, 7);
+        assert_eq!(counted.state().0, CircuitState::Closed);
+        counted.failure();
+        assert_eq!(counted.state().0, CircuitState::Open);
     }
 
     #[test]

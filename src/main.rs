@@ -63,7 +63,10 @@ fn init_logging() {
             .with_default(tracing::Level::INFO)
             .with_target("actix_server", tracing::Level::WARN)
     });
-    tracing_subscriber::registry().with(tracing_subscriber::fmt::layer().with_target(false)).with(filter).init();
+    use std::io::IsTerminal;
+    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let layer = tracing_subscriber::fmt::layer().with_target(false).with_ansi(ansi).with_writer(std::io::stderr);
+    tracing_subscriber::registry().with(layer).with(filter).init();
 }
 
 fn finish(result: anyhow::Result<()>) -> ExitCode {
@@ -122,7 +125,7 @@ async fn run_demo(listen: SocketAddr) -> anyhow::Result<()> {
 
 fn print_demo_banner(daemon: &Daemon, sources: &DemoSources) {
     let a = daemon.addr;
-    println!("watchpost demo running: dashboard and API on http://{a}/");
+    println!("watchpost demo running: API on http://{a}/api/, live events on ws://{a}/ws");
     println!("  simulated FAgent: {}   simulated Eureka: {}", sources.agent.url(), sources.eureka.url());
     println!("  try: curl -s http://{a}/api/haproxy/backends");
     println!("       curl -s http://{a}/api/eureka/applications");

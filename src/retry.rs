@@ -24,10 +24,10 @@ pub struct RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// The time a poll may spend, retries included: `max_elapsed`, and never more
-    /// than 90% of the interval.
+    /// The time a poll may spend, retries and their timeouts included: 90% of the
+    /// interval, so a poll always ends before the next one is due.
     pub fn budget(&self) -> Duration {
-        self.retry.max_elapsed.min(self.interval.mul_f64(0.9))
+        self.interval.mul_f64(0.9)
     }
 
     fn backoff(&self) -> ExponentialBackoff {
@@ -36,13 +36,14 @@ impl RetryPolicy {
             .with_max_interval(self.retry.max)
             .with_multiplier(self.retry.multiplier)
             .with_randomization_factor(0.2)
-            .with_max_elapsed_time(Some(self.budget()))
+            .with_max_elapsed_time(Some(self.retry.max_elapsed))
             .build()
     }
 }
 
-/// Runs `op` until it succeeds, fails with a permanent error, or the budget would be
-/// exceeded by another attempt. The last error names the number of attempts.
+/// Runs `op` until it succeeds or fails with a permanent error. A retry starts only
+/// within `max_elapsed` of the first attempt, and only if it can end (delay plus a
+/// full timeout) within the budget. The last error names the number of attempts.
 pub async fn run<T, F, Fut>(policy: &RetryPolicy, mut op: F) -> Result<T, FetchError>
 where
     F: FnMut() -> Fut,
@@ -129,9 +130,18 @@ mod tests {
 
     #[test]
     fn budget_is_below_the_interval() {
-        let mut p = policy(60_000);
-        assert_eq!(p.budget(), Duration::from_secs(9));
-        p.retry.max_elapsed = Duration::from_secs(2);
-        assert_eq!(p.budget(), Duration::from_secs(2));
+        assert_eq!(policy(60_000).budget(), Duration::from_secs(9));
+    }
+
+    #[tokio::test]
+    async fn a_timeout_longer_than_max_elapsed_still_allows_retries() {
+        let mut p = policy(5);
+        p.timeout = Duration::from_secs(1);
+        let calls = AtomicU32::new(0);
+        let out = run(&p, || async {
+            if calls.fetch_add(1, Ordering::SeqCst) < 1 { Err(err(true)) } else { Ok(1) }
+        })
+        .await;
+        assert_eq!(out, Ok(1));
     }
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use super::status::StatusHandle;
 use crate::breaker::Breaker;
 use crate::config::{Policy, RecoverAction};
-use crate::model::{CircuitState, Observation, ObservationKind, TargetMeta, Ts};
+use crate::model::{CircuitState, Observation, ObservationKind, TargetMeta, TargetState, Ts};
 use crate::retry::{self, RetryPolicy};
 use crate::sources::client::SourceSpec;
 
@@ -50,6 +50,18 @@ impl Shared {
     /// A closed breaker, polling enabled or not.
     pub fn new(spec: &TargetSpec, enabled: bool) -> Shared {
         Shared { breaker: Mutex::new(Breaker::new(&spec.policy.circuit)), enabled: AtomicBool::new(enabled) }
+    }
+
+    /// A breaker and polling flag carried over from the committed state of the
+    /// target (after a restart or a reload), with the observation that records the
+    /// breaker's new open period if it is open.
+    pub fn restored(spec: &TargetSpec, stored: Option<&TargetState>) -> (Shared, Option<Observation>) {
+        let Some(t) = stored else { return (Shared::new(spec, true), None) };
+        let shared = Shared::new(spec, t.enable_polling);
+        let open = t.circuit.state != CircuitState::Closed;
+        shared.breaker().restore(open, t.consecutive_failures);
+        let obs = open.then(|| circuit(&spec.meta.id, shared.breaker().state()));
+        (shared, obs)
     }
 
     /// The breaker (a poisoned lock is recovered: the breaker has no invariant a

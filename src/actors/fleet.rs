@@ -105,12 +105,15 @@ impl Fleet {
                 tracing::error!(error = %e, "cannot register targets");
             }
             let snap = act.status.snapshot();
+            let mut restored = Vec::new();
             for spec in specs {
-                let enabled = snap.targets.get(&spec.meta.id).is_none_or(|t| t.enable_polling);
-                let shared = Arc::new(Shared::new(&spec, enabled));
+                let (shared, obs) = Shared::restored(&spec, snap.targets.get(&spec.meta.id).map(|t| t.as_ref()));
+                restored.extend(obs);
+                let shared = Arc::new(shared);
                 let addr = act.spawn_poller(spec.clone(), shared.clone(), 0, &ctx.address());
                 act.pollers.insert(spec.meta.id.clone(), Entry { addr, spec, shared, generation: 0 });
             }
+            act.record(restored);
         }));
     }
 
@@ -124,12 +127,7 @@ impl Fleet {
             let kind = ObservationKind::Removed { reason: reason.to_string() };
             obs.push(Observation { target: id, at: Ts::now(), kind });
         }
-        if !obs.is_empty() {
-            let status = self.status.clone();
-            actix::spawn(async move {
-                let _ = status.observe(obs).await;
-            });
-        }
+        self.record(obs);
     }
 
     /// Stored targets that the config no longer has (discovered ones are left to
@@ -189,14 +187,28 @@ impl Fleet {
     fn replace(&mut self, spec: Arc<TargetSpec>, ctx: &mut Context<Self>) {
         let Some(old) = self.pollers.remove(&spec.meta.id) else { return };
         old.addr.do_send(Stop);
-        let shared = Arc::new(Shared::new(&spec, old.shared.enabled()));
+        let snap = self.status.snapshot();
+        let (shared, circuit) = Shared::restored(&spec, snap.targets.get(&spec.meta.id).map(|t| t.as_ref()));
+        let shared = Arc::new(shared);
         let generation = old.generation + 1;
         let addr = self.spawn_poller(spec.clone(), shared.clone(), generation, &ctx.address());
-        let obs = Observation { target: spec.meta.id.clone(), at: Ts::now(), kind: ObservationKind::Registered(spec.meta.clone()) };
+        let registered = ObservationKind::Registered(spec.meta.clone());
+        let mut obs = vec![Observation { target: spec.meta.id.clone(), at: Ts::now(), kind: registered }];
+        obs.extend(circuit);
         self.pollers.insert(spec.meta.id.clone(), Entry { addr, spec, shared, generation });
+        self.record(obs);
+    }
+
+    /// Commits observations in the background.
+    fn record(&self, obs: Vec<Observation>) {
+        if obs.is_empty() {
+            return;
+        }
         let status = self.status.clone();
         actix::spawn(async move {
-            let _ = status.observe(vec![obs]).await;
+            if let Err(e) = status.observe(obs).await {
+                tracing::error!(error = %e, "cannot record observations");
+            }
         });
     }
 
@@ -242,10 +254,7 @@ impl Fleet {
         let addr = self.spawn_poller(spec.clone(), shared.clone(), generation, &ctx.address());
         self.pollers.insert(msg.id.clone(), Entry { addr, spec, shared, generation });
         let obs = Observation { target: msg.id, at: Ts::now(), kind: ObservationKind::Restarted { reason: msg.reason } };
-        let status = self.status.clone();
-        actix::spawn(async move {
-            let _ = status.observe(vec![obs]).await;
-        });
+        self.record(vec![obs]);
     }
 }
 

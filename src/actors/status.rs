@@ -164,6 +164,7 @@ impl Actor {
                 let seq = events.last().map(|e| e.seq).unwrap_or(current.seq);
                 let snap = Snapshot { seq, targets, storage_ok: true, storage_error: None };
                 self.hub.publish(snap, &events);
+                events.iter().for_each(log_event);
                 Ok(())
             }
             Err(e) => {
@@ -182,6 +183,19 @@ impl Actor {
         }
     }
 
+}
+
+/// Logs a committed event: target-level ones at info, server and instance ones at
+/// debug (they can come by the thousand).
+fn log_event(e: &Event) {
+    use crate::model::EventType::*;
+    let data = e.data.to_string();
+    match e.kind {
+        ServerStateChanged | InstanceStateChanged | InstanceAdded | InstanceRemoved => {
+            tracing::debug!(seq = e.seq, target_id = %e.target, kind = ?e.kind, %data, "event")
+        }
+        _ => tracing::info!(seq = e.seq, target_id = %e.target, kind = ?e.kind, %data, "event"),
+    }
 }
 
 fn changed(before: Option<&Arc<TargetState>>, after: Option<&Arc<TargetState>>) -> bool {

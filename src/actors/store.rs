@@ -153,11 +153,6 @@ impl Store {
         Ok(first.map(|(k, _)| k.value()))
     }
 
-    /// Checks that a write transaction can be committed.
-    pub fn probe_write(&self) -> Result<(), StoreError> {
-        let tx = self.db.begin_write().map_err(write_err)?;
-        tx.commit().map_err(write_err)
-    }
 }
 
 fn write_changes(tx: &redb::WriteTransaction, changes: &[Change]) -> Result<(), StoreError> {

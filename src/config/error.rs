@@ -7,8 +7,7 @@ use std::fmt;
 /// `line` is 1-based; 0 means the problem concerns the file as a whole (for
 /// example, it cannot be read). `key` is a path such as `haproxy[1].retry.initial`
 /// (array indexes count from 0) or `server.listen`.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{file}:{line}: {key}: {message}")]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigError {
     /// The configuration file, as given by the caller.
     pub file: String,
@@ -19,6 +18,19 @@ pub struct ConfigError {
     /// What is wrong and how to fix it; never contains a secret value.
     pub message: String,
 }
+
+impl fmt::Display for ConfigError {
+    /// `file:line: key: message`, or `file: message` for a problem with the whole
+    /// file (line 0).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file, self.message),
+            line => write!(f, "{}:{line}: {}: {}", self.file, self.key, self.message),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
 
 /// Every problem found in a configuration file, in file order.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -82,9 +82,10 @@ struct PollingBody {
     enabled: bool,
 }
 
-async fn polling(req: HttpRequest, state: web::Data<AppState>, body: web::Bytes) -> Result<HttpResponse, ApiError> {
+async fn polling(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
     known(&req, &state)?;
+    let body = read_body(payload).await?;
     let parsed: PollingBody = serde_json::from_slice(&body)
         .map_err(|e| ApiError::bad_request(format!("body must be {{\"enabled\": true|false}}: {e}")))?;
     let body = command(&req, &state, AdminCmd::SetPolling(parsed.enabled)).await?;
@@ -96,6 +97,7 @@ async fn reload(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     match daemon::reload(&state.fleet, &state.config).await {
         Ok(report) => Ok(HttpResponse::Ok().json(serde_json::json!({"reloaded": true, "report": report}))),
         Err(ReloadError::Invalid(errors)) => {
+            tracing::warn!("reload refused, the running configuration is kept:\n{errors}");
             let list: Vec<_> = errors
                 .iter()
                 .map(|e| serde_json::json!({"file": e.file, "line": e.line, "key": e.key, "message": e.message}))
@@ -107,4 +109,22 @@ async fn reload(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
         Err(ReloadError::NoFile) => Err(ApiError::bad_request(ReloadError::NoFile.to_string())),
         Err(e) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string())),
     }
+}
+
+/// Reads a request body of at most [`super::MAX_BODY`] bytes.
+pub async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
+    use futures_util::StreamExt;
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
+        if body.len() + chunk.len() > super::MAX_BODY {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+fn too_large() -> ApiError {
+    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("request bodies are limited to {} bytes", super::MAX_BODY))
 }

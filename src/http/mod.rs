@@ -72,7 +72,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .error_handler(|e, _| ApiError::bad_request(format!("invalid query: {e}")).into());
     cfg.app_data(json)
         .app_data(query)
-        .app_data(web::PayloadConfig::new(MAX_BODY))
         .configure(api::routes)
         .configure(admin::routes)
         .configure(ws::routes)
