@@ -6,3 +6,5 @@ mod admin;
 mod eureka;
 mod polling;
 mod process;
+mod reload;
+mod ws;

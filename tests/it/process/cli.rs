@@ -181,8 +181,9 @@ async fn a_second_run_on_the_same_storage_is_refused_and_the_first_keeps_serving
         !status.success(),
         "the second daemon ran: {stdout}\n{stderr}"
     );
+    let storage = dir.path().join("state.redb").display().to_string();
     assert!(
-        stderr.contains("already in use"),
+        stderr.contains("already in use") && stderr.contains(&storage),
         "stderr: {stderr}\nstdout: {stdout}"
     );
 

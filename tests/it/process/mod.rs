@@ -1,10 +1,19 @@
 //! Tests that drive the `watchpost` binary itself: kill -9 and restart, SIGTERM,
 //! the single-instance guard, `check-config`, invalid configs and `demo`.
 //!
+//! - `restart`: the acceptance check (kill -9, a quiet restart, polling again,
+//!   SIGTERM) and the fixture the other restart tests share;
+//! - `crash`: repeated kill -9 while a backend flaps;
+//! - `circuit`: a breaker that is open at a kill (regression test);
+//! - `cli`: `check-config`, `run` with a bad config, a second `run` on one file;
+//! - `demo`: `watchpost demo`.
+//!
 //! Helpers here: [`Proc`] (a child process killed on drop, its output in files),
 //! free ports, a config writer, and polling of the HTTP API with a deadline.
 
+mod circuit;
 mod cli;
+mod crash;
 mod demo;
 mod restart;
 

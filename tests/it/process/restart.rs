@@ -16,17 +16,18 @@ use super::{
 
 /// What the API answered about the committed state.
 #[derive(Debug, Clone)]
-struct Committed {
-    events: Vec<Value>,
-    backends: Value,
-    applications: Value,
+pub(super) struct Committed {
+    pub(super) events: Vec<Value>,
+    pub(super) backends: Value,
+    pub(super) applications: Value,
 }
 
 impl Committed {
-    async fn read(d: &mut Proc) -> Committed {
-        let events = events(d).await;
+    pub(super) async fn read(d: &mut Proc) -> Committed {
+        // The event log last: it holds at least the events of the states read.
         let backends = d.json("/api/haproxy/backends").await["backends"].clone();
         let applications = d.json("/api/eureka/applications").await["applications"].clone();
+        let events = events(d).await;
         Committed {
             events,
             backends,
@@ -103,15 +104,15 @@ fn backend(name: &str, servers: u8) -> SimBackend {
     }
 }
 
-struct Fixture {
+pub(super) struct Fixture {
     dir: tempfile::TempDir,
-    agent: AgentSim,
+    pub(super) agent: AgentSim,
     eureka: EurekaSim,
     sources: Sources,
 }
 
 impl Fixture {
-    async fn start() -> Fixture {
+    pub(super) async fn start() -> Fixture {
         let local = SocketAddr::from(([127, 0, 0, 1], 0));
         let agent = AgentSim::start(local, vec![backend("alpha", 2), backend("beta", 1)], vec![])
             .await
@@ -141,11 +142,11 @@ impl Fixture {
         }
     }
 
-    fn id(&self, backend: &str) -> String {
+    pub(super) fn id(&self, backend: &str) -> String {
         format!("haproxy/{}/{backend}", self.sources.haproxy)
     }
 
-    async fn run(&self, name: &str, timing: &Timing) -> Proc {
+    pub(super) async fn run(&self, name: &str, timing: &Timing) -> Proc {
         let port = free_port();
         let config = write_config(self.dir.path(), name, port, &self.sources, timing);
         Proc::run(self.dir.path(), name, &config, port).await
@@ -184,7 +185,11 @@ impl Fixture {
 }
 
 /// Polls `d` until `done` holds for the committed state; returns that state.
-async fn until(d: &mut Proc, what: &str, done: impl Fn(&Committed) -> bool) -> Committed {
+pub(super) async fn until(
+    d: &mut Proc,
+    what: &str,
+    done: impl Fn(&Committed) -> bool,
+) -> Committed {
     let deadline = Deadline::new(what, 30);
     loop {
         let c = Committed::read(d).await;
@@ -195,7 +200,7 @@ async fn until(d: &mut Proc, what: &str, done: impl Fn(&Committed) -> bool) -> C
     }
 }
 
-fn status_of(c: &Committed, id: &str) -> String {
+pub(super) fn status_of(c: &Committed, id: &str) -> String {
     let b = find(&c.backends, "id", id).unwrap_or(&Value::Null);
     b["last_fetch_status"]
         .as_str()
@@ -212,11 +217,115 @@ fn apps_ok(c: &Committed) -> bool {
     apps.len() == 2 && apps.iter().all(|a| a["last_fetch_status"] == "success")
 }
 
-fn count(events: &[Value], kind: &str, target: &str) -> usize {
+pub(super) fn count(events: &[Value], kind: &str, target: &str) -> usize {
     events
         .iter()
         .filter(|e| e["type"] == kind && e["target"] == target)
         .count()
+}
+
+fn server<'a>(c: &'a Committed, id: &str, name: &str) -> &'a Value {
+    let b = find(&c.backends, "id", id).expect("backend");
+    find(&b["servers"], "name", name).expect("server")
+}
+
+/// Phase 1: everything read, then alpha/app2 goes DOWN and beta's fetch fails.
+/// Returns the committed state that the API answered.
+async fn polled_then_failed(f: &Fixture, d: &mut Proc) -> Committed {
+    let (alpha, beta) = (f.id("alpha"), f.id("beta"));
+    until(d, "both backends and both apps to succeed", |c| {
+        all_ok(f, c) && apps_ok(c)
+    })
+    .await;
+    f.agent.set_server_status("alpha", "app2", "DOWN");
+    let boom = Fault::Envelope {
+        status_code: 500,
+        error: "beta exploded".into(),
+    };
+    f.agent.set_backend_fault("beta", Some(boom));
+    let before = until(d, "beta's fetch_failed and app2 going down", |c| {
+        status_of(c, &beta) == "failed"
+            && count(&c.events, "fetch_failed", &beta) == 1
+            && count(&c.events, "server_state_changed", &alpha) == 1
+    })
+    .await;
+    assert_eq!(server(&before, &beta, "app1")["status"], "no data");
+    assert_eq!(server(&before, &alpha, "app2")["status"], "DOWN");
+    let error = find(&before.backends, "id", &beta).unwrap()["last_fetch_error"].clone();
+    assert!(error.as_str().unwrap().contains("beta exploded"), "{error}");
+    let seqs: Vec<u64> = keys(&before.events).iter().map(|k| k.0).collect();
+    assert_eq!(
+        seqs,
+        (1..=seqs.len() as u64).collect::<Vec<_>>(),
+        "seqs of the first run"
+    );
+    before
+}
+
+fn all_ok(f: &Fixture, c: &Committed) -> bool {
+    f.sources
+        .backends
+        .iter()
+        .all(|b| status_of(c, &f.id(b)) == "success")
+}
+
+/// Phase 3: polling again with alpha failing and app2 back UP; beta stays failed
+/// until it is polled once, then both faults clear. Returns the final state.
+async fn failed_across_restart_then_recovered(
+    f: &Fixture,
+    d: &mut Proc,
+    quiet: &Committed,
+) -> Committed {
+    let (alpha, beta) = (f.id("alpha"), f.id("beta"));
+    let beta_attempt = find(&quiet.backends, "id", &beta).unwrap()["last_fetch_at"].clone();
+    let both_failed = until(d, "alpha to fail and beta to be polled again", |c| {
+        let beta_now = find(&c.backends, "id", &beta).map(|b| b["last_fetch_at"].clone());
+        status_of(c, &alpha) == "failed" && beta_now.is_some_and(|t| t != beta_attempt)
+    })
+    .await;
+    assert_eq!(status_of(&both_failed, &beta), "failed");
+    let twice = count(&both_failed.events, "fetch_failed", &beta);
+    assert_eq!(
+        twice, 1,
+        "beta's failure was reported again after the restart"
+    );
+    f.agent.set_backend_fault("alpha", None);
+    f.agent.set_backend_fault("beta", None);
+    let recovered = until(d, "both backends to recover", |c| {
+        all_ok(f, c)
+            && count(&c.events, "fetch_recovered", &beta) == 1
+            && count(&c.events, "fetch_recovered", &alpha) == 1
+    })
+    .await;
+    assert_eq!(server(&recovered, &alpha, "app2")["state"], "up");
+    recovered
+}
+
+/// The events after `before` continue its sequence and are exactly `wanted`.
+fn assert_continues(before: &Committed, after: &Committed, mut wanted: Vec<(&str, &str)>) {
+    let all = keys(&after.events);
+    let old = keys(&before.events);
+    assert_eq!(&all[..old.len()], &old[..], "old events changed");
+    let new = &all[old.len()..];
+    let seq_s = old.last().unwrap().0;
+    let seqs: Vec<u64> = new.iter().map(|k| k.0).collect();
+    let expected: Vec<u64> = (seq_s + 1..=seq_s + new.len() as u64).collect();
+    assert_eq!(seqs, expected, "gap or reuse after seq {seq_s}: {new:?}");
+    let mut kinds: Vec<(&str, &str)> = new.iter().map(|k| (k.1.as_str(), k.2.as_str())).collect();
+    kinds.sort();
+    wanted.sort();
+    assert_eq!(kinds, wanted, "events after the restart: {new:?}");
+}
+
+async fn terminate(mut d: Proc) {
+    d.term();
+    let status = d.wait_exit(30).await;
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "SIGTERM exit: {status}; output: {:?}",
+        d.output()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,159 +333,29 @@ async fn kill_9_and_sigterm_keep_the_committed_state_and_the_event_sequence() {
     let f = Fixture::start().await;
     let (alpha, beta) = (f.id("alpha"), f.id("beta"));
 
-    // 1. Poll until everything is read, then make beta fail; kill -9.
     let mut d = f.run("first", &FAST).await;
-    let ok = |c: &Committed| status_of(c, &alpha) == "success" && status_of(c, &beta) == "success";
-    until(&mut d, "both backends and both apps to succeed", |c| {
-        ok(c) && apps_ok(c)
-    })
-    .await;
-    f.agent.set_backend_fault(
-        "beta",
-        Some(Fault::Envelope {
-            status_code: 500,
-            error: "beta exploded".into(),
-        }),
-    );
-    let before = until(&mut d, "beta's fetch_failed", |c| {
-        status_of(c, &beta) == "failed" && count(&c.events, "fetch_failed", &beta) == 1
-    })
-    .await;
-    let beta_seen = find(&before.backends, "id", &beta).unwrap().clone();
-    assert_eq!(beta_seen["servers"][0]["status"], "no data", "{beta_seen}");
-    assert!(
-        beta_seen["last_fetch_error"]
-            .as_str()
-            .unwrap()
-            .contains("beta exploded"),
-        "{beta_seen}"
-    );
+    let before = polled_then_failed(&f, &mut d).await;
     d.kill9();
-    let seq_s = keys(&before.events).last().unwrap().0;
-    let expected: Vec<u64> = (1..=seq_s).collect();
-    assert_eq!(
-        keys(&before.events).iter().map(|k| k.0).collect::<Vec<_>>(),
-        expected
-    );
 
-    // 2. Restart with a 1 h interval: the committed state, and no request.
+    // 2. A 1 h interval: the committed state, and no request.
     let (d, quiet) = f.restart_quiet("second", &before).await;
     d.kill9();
 
-    // 3. Restart polling again, alpha now failing too; beta stays failed.
     f.agent.set_backend_fault("alpha", Some(Fault::Status(404)));
+    f.agent.set_server_status("alpha", "app2", "UP");
     let mut d = f.run("third", &FAST).await;
-    let beta_attempt = find(&quiet.backends, "id", &beta).unwrap()["last_fetch_at"].clone();
-    let both_failed = until(&mut d, "alpha to fail and beta to be polled again", |c| {
-        let beta_now = find(&c.backends, "id", &beta).map(|b| b["last_fetch_at"].clone());
-        status_of(c, &alpha) == "failed" && beta_now.is_some_and(|t| t != beta_attempt)
-    })
-    .await;
-    assert_eq!(status_of(&both_failed, &beta), "failed");
-    assert_eq!(
-        count(&both_failed.events, "fetch_failed", &beta),
-        1,
-        "beta's failure was reported twice"
-    );
-    f.agent.set_backend_fault("alpha", None);
-    f.agent.set_backend_fault("beta", None);
-    let recovered = until(&mut d, "both backends to recover", |c| {
-        ok(c)
-            && count(&c.events, "fetch_recovered", &beta) == 1
-            && count(&c.events, "fetch_recovered", &alpha) == 1
-    })
-    .await;
-    let all = keys(&recovered.events);
-    assert_eq!(
-        &all[..before.events.len()],
-        &keys(&before.events)[..],
-        "old events changed"
-    );
-    let new: Vec<_> = all[before.events.len()..].to_vec();
-    let seqs: Vec<u64> = new.iter().map(|k| k.0).collect();
-    assert_eq!(
-        seqs,
-        (seq_s + 1..=seq_s + new.len() as u64).collect::<Vec<_>>(),
-        "gap or reuse: {new:?}"
-    );
-    let mut kinds: Vec<(String, String)> = new.iter().map(|k| (k.1.clone(), k.2.clone())).collect();
-    kinds.sort();
-    let mut wanted = vec![
-        ("fetch_failed".to_string(), alpha.clone()),
-        ("fetch_recovered".to_string(), alpha.clone()),
-        ("fetch_recovered".to_string(), beta.clone()),
+    let recovered = failed_across_restart_then_recovered(&f, &mut d, &quiet).await;
+    let wanted = vec![
+        ("fetch_failed", alpha.as_str()),
+        ("fetch_recovered", alpha.as_str()),
+        ("fetch_recovered", beta.as_str()),
+        ("server_state_changed", alpha.as_str()),
     ];
-    wanted.sort();
-    assert_eq!(kinds, wanted, "new events after the restart: {new:?}");
+    assert_continues(&before, &recovered, wanted);
 
     // 4. SIGTERM: exit 0, everything committed; a quiet restart answers it.
     let last = Committed::read(&mut d).await;
-    d.term();
-    let status = d.wait_exit(30).await;
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "SIGTERM exit: {status}; output: {:?}",
-        d.output()
-    );
-    drop(d);
-    let (mut d, _) = f.restart_quiet("fourth", &last).await;
-    d.term();
-    let status = d.wait_exit(30).await;
-    assert_eq!(
-        status.code(),
-        Some(0),
-        "SIGTERM exit: {status}; output: {:?}",
-        d.output()
-    );
-}
-
-/// Opens a breaker after two failed polls, for 5 s.
-const BREAKS: Timing = Timing {
-    interval: "300ms",
-    timeout: "150ms",
-    threshold: 2,
-    open: "5s",
-};
-
-fn circuit_of(c: &Committed, id: &str) -> Value {
-    find(&c.backends, "id", id)
-        .map(|b| b["circuit_state"].clone())
-        .unwrap_or_default()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_circuit_open_at_a_kill_is_not_reported_open_after_a_successful_poll() {
-    let f = Fixture::start().await;
-    let beta = f.id("beta");
-    let mut d = f.run("first", &BREAKS).await;
-    f.agent.set_backend_fault("beta", Some(Fault::Status(404)));
-    let before = until(&mut d, "beta's circuit to open", |c| {
-        circuit_of(c, &beta) == "open"
-    })
-    .await;
-    assert_eq!(count(&before.events, "circuit_opened", &beta), 1);
-    d.kill9();
-    f.agent.set_backend_fault("beta", None);
-
-    // A restored breaker probes after its open period; a fresh one polls at once.
-    // Either way, once a poll has succeeded the circuit is not open any more.
-    let mut d = f.run("second", &BREAKS).await;
-    let after = until(&mut d, "beta to be read again", |c| {
-        status_of(c, &beta) == "success"
-    })
-    .await;
-    let seen = find(&after.backends, "id", &beta).unwrap();
-    assert_eq!(
-        seen["circuit_state"], "closed",
-        "polled successfully but reported open: {seen:#}"
-    );
-    assert_eq!(seen["next_attempt_at"], Value::Null, "{seen:#}");
-    let new = &after.events[before.events.len()..];
-    assert_eq!(
-        count(new, "circuit_closed", &beta),
-        1,
-        "the closing is reported once: {new:#?}"
-    );
-    assert_eq!(count(new, "fetch_recovered", &beta), 1, "{new:#?}");
+    terminate(d).await;
+    let (d, _) = f.restart_quiet("fourth", &last).await;
+    terminate(d).await;
 }
