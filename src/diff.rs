@@ -99,6 +99,9 @@ fn apply(next: &mut TargetState, kind: &ObservationKind, obs: &Observation, ev: 
             next.last_recovery = Some(outcome.clone());
             push(ev, EventType::RecoveryAttempted, &obs.target, outcome.clone());
         }
+        ObservationKind::ServerAction { outcome } => {
+            push(ev, EventType::ServerAdminAction, &obs.target, outcome.clone());
+        }
         ObservationKind::Restarted { .. } => next.restarts += 1,
         ObservationKind::Registered(_) | ObservationKind::Removed { .. } => {}
     }

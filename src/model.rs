@@ -345,6 +345,8 @@ pub enum EventType {
     PollingDisabled,
     PollingEnabled,
     RecoveryAttempted,
+    /// An operator changed a server's admin state (ready / drain / maint).
+    ServerAdminAction,
 }
 
 /// An event before it is numbered by the store.
@@ -396,6 +398,8 @@ pub enum ObservationKind {
     Polling { enabled: bool },
     /// A recovery action ran.
     Recovery { outcome: serde_json::Value },
+    /// An operator asked for a server's admin state to change.
+    ServerAction { outcome: serde_json::Value },
     /// The poller was restarted by its supervisor.
     Restarted { reason: String },
 }

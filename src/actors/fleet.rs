@@ -15,6 +15,7 @@ use super::specs;
 use super::status::StatusHandle;
 use crate::config::{Backends, Config, HaproxyConfig};
 use crate::model::{Observation, ObservationKind, Ts};
+use crate::sources::haproxy::runtime::AdminState;
 
 /// An admin command for one target.
 #[derive(Clone, Debug)]
@@ -22,6 +23,8 @@ pub enum AdminCmd {
     ResetCircuit,
     Recover,
     SetPolling(bool),
+    /// Change a server's admin state through the backend's source.
+    ServerState { server: String, state: AdminState },
     #[doc(hidden)]
     InjectPanic,
 }
@@ -31,6 +34,12 @@ pub enum AdminCmd {
 pub enum AdminError {
     #[error("unknown target {0}")]
     UnknownTarget(String),
+    /// The source cannot do this (e.g. the stats page cannot change server state).
+    #[error("{0}")]
+    Conflict(String),
+    /// The source refused or failed the request.
+    #[error("{0}")]
+    Source(String),
     #[error("{0}")]
     Failed(String),
 }
@@ -305,11 +314,15 @@ impl Handler<Admin> for Fleet {
             return Box::pin(async move { Err(AdminError::UnknownTarget(msg.target)) });
         };
         let (addr, spec, status) = (entry.addr.clone(), entry.spec.clone(), self.status.clone());
+        if let AdminCmd::ServerState { server, state } = msg.cmd {
+            let client = self.client.clone();
+            return Box::pin(super::server_action::run(addr, spec, status, client, server, state));
+        }
         Box::pin(admin(addr, spec, status, msg.cmd))
     }
 }
 
-fn mailbox(e: MailboxError) -> AdminError {
+pub(super) fn mailbox(e: MailboxError) -> AdminError {
     AdminError::Failed(format!("the poller did not answer: {e}"))
 }
 
@@ -319,6 +332,7 @@ async fn admin(addr: Addr<Poller>, spec: Arc<TargetSpec>, status: StatusHandle, 
             addr.send(SetPolling(on)).await.map_err(mailbox)?;
             Ok(serde_json::json!({"enable_polling": on}))
         }
+        AdminCmd::ServerState { .. } => Err(AdminError::Failed("routed elsewhere".into())),
         AdminCmd::InjectPanic => {
             addr.send(InjectPanic).await.map_err(mailbox)?;
             Ok(serde_json::json!({}))

@@ -6,6 +6,7 @@ pub mod fleet;
 pub mod hub;
 pub mod poller;
 pub mod reload;
+pub mod server_action;
 pub mod specs;
 pub mod status;
 pub mod store;

@@ -8,7 +8,8 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::api::target_id;
-use super::{ApiError, AppState, views};
+use super::{ApiError, AppState, percent_decode, views};
+use crate::sources::haproxy::runtime::AdminState;
 use crate::actors::fleet::{Admin, AdminCmd, AdminError};
 use crate::daemon::{self, ReloadError};
 
@@ -16,7 +17,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/admin/targets/{id:.+}/reset-circuit", web::post().to(reset_circuit))
         .route("/api/admin/targets/{id:.+}/recover", web::post().to(recover))
         .route("/api/admin/targets/{id:.+}/polling", web::post().to(polling))
-        .route("/api/admin/reload", web::post().to(reload));
+        .route("/api/admin/reload", web::post().to(reload))
+        .route("/api/admin/targets/{id:.+}/servers/{server}/state", web::post().to(server_state));
 }
 
 /// Checks the bearer token of an admin request.
@@ -46,6 +48,8 @@ async fn command(req: &HttpRequest, state: &AppState, cmd: AdminCmd) -> Result<s
     })?;
     let mut body = answer.map_err(|e| match e {
         AdminError::UnknownTarget(id) => ApiError::not_found(format!("unknown target {id}")),
+        AdminError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "not_supported_by_source", m),
+        AdminError::Source(m) => ApiError::new(StatusCode::BAD_GATEWAY, "source_error", m),
         AdminError::Failed(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "admin_failed", m),
     })?;
     if let Some(t) = state.status.snapshot().targets.get(&target) {
@@ -73,6 +77,28 @@ async fn recover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRes
     authorize(&req, &state)?;
     known(&req, &state)?;
     let body = command(&req, &state, AdminCmd::Recover).await?;
+    Ok(HttpResponse::Ok().json(body))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServerStateBody {
+    state: String,
+}
+
+async fn server_state(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    known(&req, &state)?;
+    let body = read_body(payload).await?;
+    let parsed: ServerStateBody = serde_json::from_slice(&body)
+        .map_err(|e| ApiError::bad_request(format!("body must be {{\"state\": \"ready|drain|maint\"}}: {e}")))?;
+    let wanted = AdminState::parse(&parsed.state)
+        .ok_or_else(|| ApiError::bad_request(format!("unknown state {:?}: use ready, drain or maint", parsed.state)))?;
+    let server = percent_decode(req.match_info().get("server").unwrap_or(""));
+    if server.is_empty() || server.len() > 255 || server.chars().any(|c| c.is_control()) {
+        return Err(ApiError::bad_request("invalid server name"));
+    }
+    let body = command(&req, &state, AdminCmd::ServerState { server, state: wanted }).await?;
     Ok(HttpResponse::Ok().json(body))
 }
 

@@ -90,6 +90,29 @@ impl SourceSpec {
     }
 }
 
+/// Asks an agent to change a server's admin state
+/// (`POST .../backends/{b}/servers/{s}/action` with `{"action": ...}`).
+pub async fn agent_server_action(
+    client: &reqwest::Client,
+    agent: &Endpoint,
+    instance: &Option<String>,
+    target: (&str, &str),
+    action: &str,
+    timeout: Duration,
+) -> Result<(), FetchError> {
+    let (backend, server) = target;
+    let url = agent.url(&agent_path(instance, &["backends", backend, "servers", server, "action"]));
+    let body = serde_json::json!({ "action": action }).to_string();
+    let req = client.post(url).timeout(timeout).header("Content-Type", "application/json").body(body);
+    let resp = req.send().await.map_err(|e| transport_error(agent, &e, timeout))?;
+    let status = resp.status();
+    let body = read_body(resp, agent, timeout).await?;
+    if !status.is_success() && !looks_like_envelope(&body) {
+        return Err(status_error(agent, status));
+    }
+    super::fagent::envelope_ok(&body).map_err(|e| agent_error(agent, status, e))
+}
+
 /// Lists the backends an agent knows (for `backends = "*"`).
 pub async fn agent_backends(
     client: &reqwest::Client,

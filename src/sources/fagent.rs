@@ -37,6 +37,16 @@ pub(crate) fn envelope_data(body: &[u8]) -> Result<Map<String, Value>, AgentErro
     }
 }
 
+/// Checks an envelope that carries no data of interest (an action's answer):
+/// `"success": false` is [`AgentError::Envelope`], anything not JSON is malformed.
+pub(crate) fn envelope_ok(body: &[u8]) -> Result<(), AgentError> {
+    match envelope_data(body) {
+        Ok(_) => Ok(()),
+        Err(AgentError::Malformed(m)) if m.contains("\"data\"") => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// The failure an envelope reports, with its `status_code` when it has one.
 fn envelope_error(root: &Map<String, Value>) -> AgentError {
     let status_code = root

@@ -1,0 +1,61 @@
+//! Changing a server's admin state (ready / drain / maint) through the backend's
+//! source: FAgent's action endpoint or the Runtime API's `set server`. The stats
+//! page cannot; that is a conflict, not a failure. Every attempt is an event, and a
+//! poll follows so the answer shows the new state.
+
+use std::sync::Arc;
+
+use actix::Addr;
+use serde_json::json;
+
+use super::cycle::TargetSpec;
+use super::fleet::{AdminError, mailbox};
+use super::poller::{PollNow, Poller};
+use super::status::StatusHandle;
+use crate::model::{Observation, ObservationKind, Ts};
+use crate::sources::client::{SourceSpec, agent_server_action};
+use crate::sources::haproxy::runtime::{AdminState, set_server_state_command};
+use crate::sources::haproxy::stats::Transport;
+
+/// Carries out the change, records it, polls, and answers both.
+pub async fn run(
+    poller: Addr<Poller>,
+    spec: Arc<TargetSpec>,
+    status: StatusHandle,
+    client: reqwest::Client,
+    server: String,
+    state: AdminState,
+) -> Result<serde_json::Value, AdminError> {
+    let (via, result) = apply(&spec, &client, &server, state).await?;
+    let outcome = json!({"server": server, "state": state.as_str(), "via": via,
+                         "ok": result.is_ok(), "error": result.as_ref().err()});
+    let obs = Observation { target: spec.meta.id.clone(), at: Ts::now(), kind: ObservationKind::ServerAction { outcome: outcome.clone() } };
+    status.observe(vec![obs]).await.map_err(|e| AdminError::Failed(e.to_string()))?;
+    if let Err(e) = result {
+        return Err(if e.contains("No such server") { AdminError::UnknownTarget(format!("server {server} in {}", spec.meta.id)) } else { AdminError::Source(e) });
+    }
+    let poll = poller.send(PollNow).await.map_err(mailbox)?.map_err(AdminError::Failed)?;
+    Ok(json!({"action": outcome, "poll": poll}))
+}
+
+/// Sends the change; the outer error means the source cannot do it at all.
+async fn apply(spec: &TargetSpec, client: &reqwest::Client, server: &str, state: AdminState) -> Result<(&'static str, Result<(), String>), AdminError> {
+    let timeout = spec.policy.timeout;
+    match &spec.source {
+        SourceSpec::HaproxyAgent { agent, instance, backend } => {
+            let r = agent_server_action(client, agent, instance, (backend, server), state.as_str(), timeout).await;
+            Ok(("agent", r.map_err(|e| e.message)))
+        }
+        SourceSpec::HaproxyStats { source, backend } => match &source.transport {
+            Transport::Runtime(api) => {
+                let cmd = set_server_state_command(backend, server, state).map_err(AdminError::Conflict)?;
+                let r = api.command(&cmd, timeout).await.map(|_| ());
+                Ok(("runtime_api", r.map_err(|e| e.message)))
+            }
+            Transport::Http { .. } => Err(AdminError::Conflict(
+                "the stats page source cannot change server state; use source = \"socket\" (Runtime API) or FAgent".into(),
+            )),
+        },
+        _ => Err(AdminError::Conflict(format!("{} is not an HAProxy backend", spec.meta.id))),
+    }
+}
