@@ -105,11 +105,14 @@ pub async fn run(
     if !shared.breaker().permit() {
         return CycleEnd::Done(report("skipped", Some("circuit open".into()), before));
     }
-    let mut obs = Vec::new();
     let probing = shared.breaker().state();
     if probing.0 != before.0 {
-        obs.push(circuit(&id, probing));
+        // Committed before the probe is sent, so `half_open` shows while it runs.
+        if let Err(e) = status.observe(vec![circuit(&id, probing)]).await {
+            tracing::warn!(target_id = %id, error = %e, "circuit state not recorded");
+        }
     }
+    let mut obs = Vec::new();
     let task = tokio::spawn(fetch(spec.clone(), client, panic));
     let fetched = match task.await {
         Ok(r) => r,

@@ -28,12 +28,11 @@ pub fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
         return Err(ApiError::new(StatusCode::FORBIDDEN, "admin_disabled",
             "the admin API is disabled: set [server] admin_token in the configuration"));
     };
-    let given = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or("");
+    let header = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let given = match header.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => "",
+    };
     if given.is_empty() || !bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
         return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized",
             "missing or wrong admin token (send Authorization: Bearer <token>)"));
@@ -90,7 +89,7 @@ async fn server_state(req: HttpRequest, state: web::Data<AppState>, payload: web
     authorize(&req, &state)?;
     known(&req, &state)?;
     let body = read_body(payload).await?;
-    let parsed: ServerStateBody = serde_json::from_slice(&body)
+    let parsed: ServerStateBody = json_object(&body)
         .map_err(|e| ApiError::bad_request(format!("body must be {{\"state\": \"ready|drain|maint\"}}: {e}")))?;
     let wanted = AdminState::parse(&parsed.state)
         .ok_or_else(|| ApiError::bad_request(format!("unknown state {:?}: use ready, drain or maint", parsed.state)))?;
@@ -112,7 +111,7 @@ async fn polling(req: HttpRequest, state: web::Data<AppState>, payload: web::Pay
     authorize(&req, &state)?;
     known(&req, &state)?;
     let body = read_body(payload).await?;
-    let parsed: PollingBody = serde_json::from_slice(&body)
+    let parsed: PollingBody = json_object(&body)
         .map_err(|e| ApiError::bad_request(format!("body must be {{\"enabled\": true|false}}: {e}")))?;
     let body = command(&req, &state, AdminCmd::SetPolling(parsed.enabled)).await?;
     Ok(HttpResponse::Ok().json(body))
@@ -134,6 +133,14 @@ async fn reload(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
         }
         Err(ReloadError::NoFile) => Err(ApiError::bad_request(ReloadError::NoFile.to_string())),
         Err(e) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string())),
+    }
+}
+
+/// Parses a body that must be a JSON object (not an array or a scalar).
+fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
+    match serde_json::from_slice::<serde_json::Value>(body).map_err(|e| e.to_string())? {
+        v @ serde_json::Value::Object(_) => serde_json::from_value(v).map_err(|e| e.to_string()),
+        _ => Err("expected a JSON object".into()),
     }
 }
 

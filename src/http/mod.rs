@@ -59,7 +59,11 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse {
         let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
-        HttpResponse::build(self.status).json(body)
+        let mut response = HttpResponse::build(self.status);
+        if self.status == StatusCode::UNAUTHORIZED {
+            response.insert_header(("WWW-Authenticate", "Bearer realm=\"watchpost admin\""));
+        }
+        response.json(body)
     }
 }
 

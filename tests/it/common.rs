@@ -1,8 +1,6 @@
 //! The harness of the in-process tests: a daemon on 127.0.0.1:0 with its own temp
 //! dir, configs for the simulated sources, HTTP helpers and `wait_for`.
 
-#![allow(dead_code)]
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
@@ -13,7 +11,7 @@ use watchpost::config::{
     HaproxySourceKind, Policy, RecoverAction, RetryConfig, Secret,
 };
 use watchpost::daemon::Daemon;
-use watchpost::sim::{SimBackend, SimInstance, SimServer};
+use watchpost::sim::{AgentSim, SimBackend, SimInstance, SimServer};
 
 /// The admin token of test daemons that have one.
 pub const TOKEN: &str = "test-token";
@@ -101,18 +99,61 @@ pub fn eureka(name: &str, source: EurekaSourceKind, url: &str) -> EurekaConfig {
 /// A recovery command with a 10 s timeout.
 pub fn recover(argv: &[&str]) -> Option<RecoverAction> {
     let command = argv.iter().map(|s| s.to_string()).collect();
-    Some(RecoverAction { command, timeout: Duration::from_secs(10) })
+    Some(RecoverAction {
+        command,
+        timeout: Duration::from_secs(10),
+    })
 }
 
 /// A backend with two `UP` servers, `app1` and `app2`.
 pub fn backend(name: &str) -> SimBackend {
-    let servers = vec![SimServer::up("app1", "10.0.0.1:80"), SimServer::up("app2", "10.0.0.2:80")];
-    SimBackend { name: name.into(), servers }
+    let servers = vec![
+        SimServer::up("app1", "10.0.0.1:80"),
+        SimServer::up("app2", "10.0.0.2:80"),
+    ];
+    SimBackend {
+        name: name.into(),
+        servers,
+    }
 }
 
 /// `UP` instances of `app` on `hosts`, port 8080.
 pub fn instances(app: &str, hosts: &[&str]) -> Vec<SimInstance> {
-    hosts.iter().map(|h| SimInstance::up(app, h, "10.1.0.1", 8080)).collect()
+    hosts
+        .iter()
+        .map(|h| SimInstance::up(app, h, "10.1.0.1", 8080))
+        .collect()
+}
+
+/// The id of backend `name` of the HAProxy group `fdmz01`.
+pub fn hid(name: &str) -> String {
+    format!("haproxy/fdmz01/{name}")
+}
+
+/// An agent sim serving `backends` and a daemon whose group `fdmz01` polls them with
+/// `policy`; returns once every backend has been polled successfully.
+pub async fn agent_daemon(backends: &[&str], policy: Policy) -> (AgentSim, TestDaemon) {
+    agent_daemon_in(config(), backends, policy).await
+}
+
+/// [`agent_daemon`] with `config` as the base configuration.
+pub async fn agent_daemon_in(
+    mut config: Config,
+    backends: &[&str],
+    policy: Policy,
+) -> (AgentSim, TestDaemon) {
+    let served = backends.iter().map(|b| backend(b)).collect();
+    let sim = AgentSim::start(local(), served, vec![])
+        .await
+        .expect("agent sim");
+    let mut h = haproxy("fdmz01", &sim.url(), backends);
+    h.policy = policy;
+    config.haproxy.push(h);
+    let td = start_daemon(config).await;
+    for b in backends {
+        td.wait_success(&hid(b)).await;
+    }
+    (sim, td)
 }
 
 /// A target id as it goes into a path: `haproxy%2Ffdmz01%2Fjurws`.
@@ -135,7 +176,12 @@ pub async fn start_daemon(mut config: Config) -> TestDaemon {
     config.storage.path = dir.path().join("watchpost.redb");
     let daemon = Daemon::start(config).await.expect("the daemon starts");
     let base_url = format!("http://{}", daemon.addr);
-    TestDaemon { base_url, daemon, client: client(), _dir: dir }
+    TestDaemon {
+        base_url,
+        daemon,
+        client: client(),
+        _dir: dir,
+    }
 }
 
 /// A loopback client: no proxies, bounded time.
@@ -149,17 +195,32 @@ pub fn client() -> reqwest::Client {
 
 /// `GET url`: the status and the body as JSON (`Value::String` if it is not JSON).
 pub async fn get_json(client: &reqwest::Client, url: &str) -> (u16, Value) {
-    let resp = client.get(url).send().await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let resp = client
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
     answer(resp).await
 }
 
 /// `POST url` with an optional bearer token and body.
-pub async fn post(client: &reqwest::Client, url: &str, token: Option<&str>, body: &str) -> (u16, Value) {
-    let mut req = client.post(url).header("content-type", "application/json").body(body.to_string());
+pub async fn post(
+    client: &reqwest::Client,
+    url: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (u16, Value) {
+    let mut req = client
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_string());
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
-    let resp = req.send().await.unwrap_or_else(|e| panic!("POST {url}: {e}"));
+    let resp = req
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("POST {url}: {e}"));
     answer(resp).await
 }
 
@@ -171,7 +232,10 @@ async fn answer(resp: reqwest::Response) -> (u16, Value) {
 }
 
 /// Calls `f` every 25 ms until it gives a value; `None` after `deadline`.
-pub async fn try_wait_for<T>(deadline: Duration, mut f: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+pub async fn try_wait_for<T>(
+    deadline: Duration,
+    mut f: impl AsyncFnMut() -> Option<T>,
+) -> Option<T> {
     let end = Instant::now() + deadline;
     loop {
         if let Some(v) = f().await {
@@ -194,7 +258,10 @@ pub async fn wait_for<T>(what: &str, f: impl AsyncFnMut() -> Option<T>) -> T {
 
 /// The `type` of every event.
 pub fn types(events: &[Value]) -> Vec<&str> {
-    events.iter().map(|e| e["type"].as_str().unwrap_or("?")).collect()
+    events
+        .iter()
+        .map(|e| e["type"].as_str().unwrap_or("?"))
+        .collect()
 }
 
 impl TestDaemon {
@@ -235,19 +302,29 @@ impl TestDaemon {
         found.unwrap_or_else(|| panic!("timed out waiting for {id}: {what}; last state: {last:#}"))
     }
 
+    /// Waits until target `id` has had a successful fetch.
+    pub async fn wait_success(&self, id: &str) -> Value {
+        self.wait_target(id, "a successful fetch", |t| fetch_is(t, "success"))
+            .await
+    }
+
     /// Waits until target `id` has been polled `n` more times (its `last_fetch_at`
     /// moved `n` times): proof that time passed and pollers ran.
     pub async fn wait_polls(&self, id: &str, n: usize) {
         let mut seen = self.target(id).await["last_fetch_at"].clone();
         for _ in 0..n {
-            let t = self.wait_target(id, "another poll", |t| t["last_fetch_at"] != seen).await;
+            let t = self
+                .wait_target(id, "another poll", |t| t["last_fetch_at"] != seen)
+                .await;
             seen = t["last_fetch_at"].clone();
         }
     }
 
     /// Every event of `target` (all events if `None`), oldest first.
     pub async fn events(&self, target: Option<&str>) -> Vec<Value> {
-        let filter = target.map(|t| format!("&target={}", enc(t))).unwrap_or_default();
+        let filter = target
+            .map(|t| format!("&target={}", enc(t)))
+            .unwrap_or_default();
         let (status, body) = self.get(&format!("/api/events?limit=10000{filter}")).await;
         assert_eq!(status, 200, "{body}");
         body["events"].as_array().cloned().unwrap_or_default()
@@ -267,11 +344,44 @@ impl TestDaemon {
     pub async fn backend(&self, id: &str) -> Value {
         let (_, body) = self.get("/api/haproxy/backends").await;
         let list = body["backends"].as_array().cloned().unwrap_or_default();
-        list.into_iter().find(|b| b["id"] == id).unwrap_or(Value::Null)
+        list.into_iter()
+            .find(|b| b["id"] == id)
+            .unwrap_or(Value::Null)
+    }
+}
+
+/// `v` is an object with every one of `keys` (a `null` value counts).
+pub fn assert_keys(v: &Value, keys: &[&str]) {
+    for k in keys {
+        assert!(v.get(k).is_some(), "missing key {k:?} in {v:#}");
     }
 }
 
 /// `t` has finished a fetch with this status (`success`, `failed`).
 pub fn fetch_is(t: &Value, status: &str) -> bool {
     t["last_fetch_status"] == status
+}
+
+/// The `type` of every event whose type starts with `prefix`.
+pub fn types_with<'a>(events: &'a [Value], prefix: &str) -> Vec<&'a str> {
+    types(events)
+        .into_iter()
+        .filter(|k| k.starts_with(prefix))
+        .collect()
+}
+
+/// The string `key` of every element of the array `list`.
+pub fn column<'a>(list: &'a Value, key: &str) -> Vec<&'a str> {
+    let items = list.as_array().map(Vec::as_slice).unwrap_or_default();
+    items
+        .iter()
+        .map(|v| v[key].as_str().unwrap_or("?"))
+        .collect()
+}
+
+/// Every field of the object `want` has the same value in `v`.
+pub fn assert_fields(v: &Value, want: Value) {
+    for (k, w) in want.as_object().expect("an object of expected fields") {
+        assert_eq!(&v[k], w, "field {k:?} of {v:#}");
+    }
 }

@@ -1,223 +1,334 @@
 //! Pollers against the simulated FAgent: each kind of fetch failure, the circuit
-//! breaker, edge-triggered `fetch_failed`, supervision and backend discovery.
+//! breaker, edge-triggered `fetch_failed`, supervision, backend discovery, and the
+//! shapes of `/api/haproxy/backends` and `/api/targets`.
 
-use serde_json::Value;
+use serde_json::{Value, json};
 use watchpost::actors::fleet::{Admin, AdminCmd};
-use watchpost::sim::{AgentSim, Fault};
+use watchpost::config::EurekaSourceKind;
+use watchpost::sim::{AgentSim, EurekaSim, Fault};
 
 use crate::common::*;
 
-const OK: &str = "haproxy/fdmz01/ok";
-
-/// The servers of a failed backend keep their last known status, as `no data`.
-fn assert_no_data(backend: &Value) {
-    let servers = backend["servers"].as_array().expect("servers");
-    assert_eq!(servers.len(), 2, "{backend:#}");
-    for s in servers {
-        assert_eq!(s["status"], "no data", "{backend:#}");
-        assert_eq!(s["state"], "unknown", "{backend:#}");
-        assert_eq!(s["last_known_status"], "UP", "{backend:#}");
-    }
-}
-
+/// A failed backend: its error says every one of `words`, its servers show `no data`
+/// with their last known status.
 async fn failed_with(td: &TestDaemon, id: &str, words: &[&str]) {
-    td.wait_target(id, "a failed fetch", |t| fetch_is(t, "failed")).await;
+    td.wait_target(id, "a failed fetch", |t| fetch_is(t, "failed"))
+        .await;
     let b = td.backend(id).await;
     let error = b["last_fetch_error"].as_str().unwrap_or_default();
     for w in words {
         assert!(error.contains(w), "{id}: error {error:?} should say {w:?}");
     }
     assert!(b["last_fetch_at"].is_string(), "{b:#}");
-    assert_no_data(&b);
+    let servers = b["servers"].as_array().expect("servers");
+    assert_eq!(servers.len(), 2, "{b:#}");
+    for s in servers {
+        let no_data = json!({"status": "no data", "state": "unknown", "last_known_status": "UP"});
+        assert_fields(s, no_data);
+    }
 }
 
 #[actix_web::test]
 async fn each_kind_of_fetch_failure_fails_only_its_backend() {
     let names = ["s503", "envelope", "garbage", "hang", "ok"];
-    let sim = AgentSim::start(local(), names.iter().map(|n| backend(n)).collect(), vec![]).await.unwrap();
-    let mut config = config();
-    config.haproxy.push(haproxy("fdmz01", &sim.url(), &names));
-    let td = start_daemon(config).await;
-    for n in names {
-        td.wait_target(&format!("haproxy/fdmz01/{n}"), "first success", |t| fetch_is(t, "success")).await;
-    }
+    let (sim, td) = agent_daemon(&names, fast_policy()).await;
     sim.set_backend_fault("s503", Some(Fault::Status(503)));
     let error = "HAProxy runtime socket unreachable".to_string();
-    sim.set_backend_fault("envelope", Some(Fault::Envelope { status_code: 500, error }));
+    let envelope = Fault::Envelope {
+        status_code: 500,
+        error,
+    };
+    sim.set_backend_fault("envelope", Some(envelope));
     sim.set_backend_fault("garbage", Some(Fault::Garbage));
     sim.set_backend_fault("hang", Some(Fault::Hang));
 
-    failed_with(&td, "haproxy/fdmz01/s503", &["agent fdmz01", "503"]).await;
-    failed_with(&td, "haproxy/fdmz01/envelope", &["HAProxy runtime socket unreachable", "500"]).await;
-    failed_with(&td, "haproxy/fdmz01/garbage", &["not JSON"]).await;
-    failed_with(&td, "haproxy/fdmz01/hang", &["timeout", "agent fdmz01"]).await;
-    td.wait_polls(OK, 2).await;
-    let ok = td.backend(OK).await;
-    assert_eq!(ok["last_fetch_status"], "success", "{ok:#}");
-    assert_eq!(ok["last_fetch_error"], Value::Null);
-    assert!(ok["servers"].as_array().unwrap().iter().all(|s| s["state"] == "up"), "{ok:#}");
+    failed_with(&td, &hid("s503"), &["agent fdmz01", "503"]).await;
+    let words = ["HAProxy runtime socket unreachable", "500"];
+    failed_with(&td, &hid("envelope"), &words).await;
+    failed_with(&td, &hid("garbage"), &["not JSON"]).await;
+    failed_with(&td, &hid("hang"), &["timeout", "agent fdmz01"]).await;
+    td.wait_polls(&hid("ok"), 2).await;
+    let ok = td.backend(&hid("ok")).await;
+    assert_fields(
+        &ok,
+        json!({"last_fetch_status": "success", "last_fetch_error": null}),
+    );
+    assert_eq!(column(&ok["servers"], "state"), ["up", "up"], "{ok:#}");
     let events = td.events(None).await;
-    let down = events.iter().filter(|e| e["type"] == "server_state_changed").count();
-    assert_eq!(down, 0, "a fetch failure is not a server state change: {events:#?}");
+    let why = "a fetch failure is not a server state change";
+    assert!(
+        !types(&events).contains(&"server_state_changed"),
+        "{why}: {events:#?}"
+    );
     sim.set_backend_fault("hang", None);
 }
 
 #[actix_web::test]
 async fn a_refused_connection_fails_every_backend_of_that_agent_only() {
-    let down = AgentSim::start(local(), vec![backend("a"), backend("b")], vec![]).await.unwrap();
-    let up = AgentSim::start(local(), vec![backend("ok")], vec![]).await.unwrap();
+    let up = AgentSim::start(local(), vec![backend("ok")], vec![])
+        .await
+        .unwrap();
+    let down = AgentSim::start(local(), vec![backend("a"), backend("b")], vec![]);
+    let down = down.await.unwrap();
     let mut config = config();
-    config.haproxy.push(haproxy("edge", &down.url(), &["a", "b"]));
+    config
+        .haproxy
+        .push(haproxy("edge", &down.url(), &["a", "b"]));
     config.haproxy.push(haproxy("fdmz01", &up.url(), &["ok"]));
     let td = start_daemon(config).await;
-    for id in ["haproxy/edge/a", "haproxy/edge/b", OK] {
-        td.wait_target(id, "first success", |t| fetch_is(t, "success")).await;
+    for id in ["haproxy/edge/a", "haproxy/edge/b", &hid("ok")] {
+        td.wait_success(id).await;
     }
     down.stop().await;
     let port = down.addr().port();
     for id in ["haproxy/edge/a", "haproxy/edge/b"] {
-        let words = ["connection refused to agent edge", &format!("127.0.0.1:{port}")];
+        let words = [
+            "connection refused to agent edge",
+            &format!("127.0.0.1:{port}"),
+        ];
         failed_with(&td, id, &words).await;
     }
-    td.wait_polls(OK, 1).await;
-    assert_eq!(td.backend(OK).await["last_fetch_status"], "success");
+    td.wait_polls(&hid("ok"), 1).await;
+    assert_eq!(td.backend(&hid("ok")).await["last_fetch_status"], "success");
 }
 
 #[actix_web::test]
 async fn the_circuit_opens_after_three_failures_sends_nothing_and_resets() {
-    let sim = AgentSim::start(local(), vec![backend("bad"), backend("ok")], vec![]).await.unwrap();
-    let mut config = config();
-    config.haproxy.push(haproxy("fdmz01", &sim.url(), &["bad", "ok"]));
-    let td = start_daemon(config).await;
-    let bad = "haproxy/fdmz01/bad";
-    td.wait_target(bad, "first success", |t| fetch_is(t, "success")).await;
+    let (sim, td) = agent_daemon(&["bad", "ok"], fast_policy()).await;
+    let bad = &hid("bad");
     sim.set_backend_fault("bad", Some(Fault::Status(503)));
 
-    let t = td.wait_target(bad, "an open circuit", |t| t["circuit_state"] == "open").await;
-    assert_eq!(t["consecutive_failures"], 3, "{t:#}");
+    let open = |t: &Value| t["circuit_state"] == "open";
+    let t = td.wait_target(bad, "an open circuit", open).await;
+    assert_fields(
+        &t,
+        json!({"consecutive_failures": 3, "last_fetch_status": "failed"}),
+    );
     assert_eq!(t["circuit"]["failure_threshold"], 3, "{t:#}");
     assert!(t["circuit"]["next_attempt_at"].is_string(), "{t:#}");
     assert!(td.backend(bad).await["next_attempt_at"].is_string());
     let opened = td.wait_event(bad, "circuit_opened").await;
     assert_eq!(opened["data"]["from"], "closed", "{opened:#}");
 
-    let before = sim.requests_matching("/backends/bad/servers");
-    td.wait_polls(OK, 3).await;
-    assert_eq!(sim.requests_matching("/backends/bad/servers"), before, "requests sent while open");
+    let requests = || sim.requests_matching("/backends/bad/servers");
+    let before = requests();
+    td.wait_polls(&hid("ok"), 3).await;
+    assert_eq!(
+        requests(),
+        before,
+        "requests sent while the circuit is open"
+    );
     assert_eq!(td.target(bad).await["circuit_state"], "open");
 
     sim.set_backend_fault("bad", None);
-    let (status, body) = td.admin(&format!("/api/admin/targets/{}/reset-circuit", enc(bad)), "").await;
+    let path = format!("/api/admin/targets/{}/reset-circuit", enc(bad));
+    let (status, body) = td.admin(&path, "").await;
     assert_eq!(status, 200, "{body:#}");
-    assert_eq!(body["poll"]["result"], "success", "{body:#}");
-    assert_eq!(body["poll"]["circuit_state"], "closed", "{body:#}");
-    assert_eq!(body["target"]["circuit_state"], "closed", "{body:#}");
-    assert_eq!(body["target"]["last_fetch_status"], "success", "{body:#}");
-    assert_eq!(body["target"]["consecutive_failures"], 0, "{body:#}");
-    assert!(sim.requests_matching("/backends/bad/servers") > before);
-    let b = td.backend(bad).await;
-    assert!(b["servers"].as_array().unwrap().iter().all(|s| s["status"] == "UP"), "{b:#}");
+    assert_fields(
+        &body["poll"],
+        json!({"result": "success", "circuit_state": "closed"}),
+    );
+    let now = json!({"circuit_state": "closed", "last_fetch_status": "success", "consecutive_failures": 0});
+    assert_fields(&body["target"], now);
+    assert!(requests() > before);
+    assert_eq!(
+        column(&td.backend(bad).await["servers"], "status"),
+        ["UP", "UP"]
+    );
     let events = td.events(Some(bad)).await;
-    for kind in ["fetch_failed", "circuit_opened", "fetch_recovered", "circuit_closed"] {
-        assert!(types(&events).contains(&kind), "{kind} missing: {events:#?}");
+    for kind in [
+        "fetch_failed",
+        "circuit_opened",
+        "fetch_recovered",
+        "circuit_closed",
+    ] {
+        assert!(
+            types(&events).contains(&kind),
+            "{kind} missing: {events:#?}"
+        );
     }
 }
 
 #[actix_web::test]
 async fn the_circuit_probes_half_open_and_closes_by_itself() {
-    let sim = AgentSim::start(local(), vec![backend("flaky")], vec![]).await.unwrap();
-    let mut config = config();
-    let mut h = haproxy("fdmz01", &sim.url(), &["flaky"]);
-    h.policy = short_open_policy();
-    config.haproxy.push(h);
-    let td = start_daemon(config).await;
-    let id = "haproxy/fdmz01/flaky";
-    td.wait_target(id, "first success", |t| fetch_is(t, "success")).await;
+    let (sim, td) = agent_daemon(&["flaky"], short_open_policy()).await;
+    let id = &hid("flaky");
     sim.set_backend_fault("flaky", Some(Fault::Status(503)));
 
     // A failed probe opens the circuit again.
     let circuit = ["circuit_opened", "circuit_half_open", "circuit_opened"];
     wait_for("open → half_open → open", async || {
         let events = td.events(Some(id)).await;
-        let seen: Vec<&str> = types(&events).into_iter().filter(|k| k.starts_with("circuit_")).collect();
-        seen.starts_with(&circuit).then_some(())
+        types_with(&events, "circuit_")
+            .starts_with(&circuit)
+            .then_some(())
     })
     .await;
     sim.set_backend_fault("flaky", None);
-    let t = td.wait_target(id, "closed again", |t| t["circuit_state"] == "closed" && fetch_is(t, "success")).await;
+    let closed = |t: &Value| t["circuit_state"] == "closed" && fetch_is(t, "success");
+    let t = td.wait_target(id, "closed again", closed).await;
     assert_eq!(t["circuit"]["opened_count"], 2, "{t:#}");
     let events = td.events(Some(id)).await;
-    let seen: Vec<&str> = types(&events).into_iter().filter(|k| k.starts_with("circuit_")).collect();
-    assert!(seen.ends_with(&["circuit_half_open", "circuit_closed"]), "{seen:?}");
-    assert!(types(&events).contains(&"fetch_recovered"), "{events:#?}");
+    let seen = types_with(&events, "circuit_");
+    assert!(
+        seen.ends_with(&["circuit_half_open", "circuit_closed"]),
+        "{seen:?}"
+    );
+    let edges = types_with(&events, "fetch_");
+    assert_eq!(edges, ["fetch_failed", "fetch_recovered"], "{events:#?}");
 }
 
 #[actix_web::test]
 async fn fetch_failed_fires_once_per_outage() {
-    let sim = AgentSim::start(local(), vec![backend("jurws")], vec![]).await.unwrap();
-    let mut config = config();
-    let mut h = haproxy("fdmz01", &sim.url(), &["jurws"]);
-    h.policy.circuit.failure_threshold = 100;
-    config.haproxy.push(h);
-    let td = start_daemon(config).await;
-    let id = "haproxy/fdmz01/jurws";
+    let mut policy = fast_policy();
+    policy.circuit.failure_threshold = 100;
+    let (sim, td) = agent_daemon(&["jurws"], policy).await;
+    let id = &hid("jurws");
     for _outage in 0..2 {
-        td.wait_target(id, "a success", |t| fetch_is(t, "success")).await;
+        td.wait_success(id).await;
         sim.set_backend_fault("jurws", Some(Fault::Status(503)));
-        td.wait_target(id, "4 failed polls", |t| t["consecutive_failures"].as_u64() >= Some(4)).await;
+        let long = |t: &Value| t["consecutive_failures"].as_u64() >= Some(4);
+        td.wait_target(id, "4 failed polls", long).await;
         sim.set_backend_fault("jurws", None);
     }
-    td.wait_target(id, "the last recovery", |t| fetch_is(t, "success")).await;
+    td.wait_success(id).await;
     let events = td.events(Some(id)).await;
-    let edges: Vec<&str> =
-        types(&events).into_iter().filter(|k| k.starts_with("fetch_")).collect();
-    let want = ["fetch_failed", "fetch_recovered", "fetch_failed", "fetch_recovered"];
+    let edges = types_with(&events, "fetch_");
+    let want = [
+        "fetch_failed",
+        "fetch_recovered",
+        "fetch_failed",
+        "fetch_recovered",
+    ];
     assert_eq!(edges, want, "{events:#?}");
     let failed = events.iter().find(|e| e["type"] == "fetch_failed").unwrap();
-    assert!(failed["data"]["error"].as_str().unwrap().contains("503"), "{failed:#}");
-    assert!(events.iter().all(|e| e["target"] == id));
+    let error = failed["data"]["error"].as_str().unwrap();
+    assert!(error.contains("503"), "{failed:#}");
+    assert!(events.iter().all(|e| e["target"] == id.as_str()));
 }
 
 #[actix_web::test]
 async fn a_panicking_poller_is_restarted_and_polls_on() {
-    let sim = AgentSim::start(local(), vec![backend("jurws")], vec![]).await.unwrap();
-    let mut config = config();
-    config.haproxy.push(haproxy("fdmz01", &sim.url(), &["jurws"]));
-    let td = start_daemon(config).await;
-    let id = "haproxy/fdmz01/jurws";
-    let t = td.wait_target(id, "first success", |t| fetch_is(t, "success")).await;
-    assert_eq!(t["restarts"], 0);
-    let cmd = Admin { target: id.into(), cmd: AdminCmd::InjectPanic };
-    td.daemon.fleet.send(cmd).await.expect("fleet answers").expect("known target");
-    let t = td.wait_target(id, "a restart", |t| t["restarts"] == 1).await;
+    let (_sim, td) = agent_daemon(&["jurws"], fast_policy()).await;
+    let id = &hid("jurws");
+    assert_eq!(td.target(id).await["restarts"], 0);
+    let cmd = Admin {
+        target: id.clone(),
+        cmd: AdminCmd::InjectPanic,
+    };
+    let answer = td.daemon.fleet.send(cmd).await.expect("the fleet answers");
+    answer.expect("a known target");
+    let t = td
+        .wait_target(id, "a restart", |t| t["restarts"] == 1)
+        .await;
     let seen = t["last_success_at"].clone();
-    let t = td.wait_target(id, "a poll after the restart", |t| t["last_success_at"] != seen).await;
-    assert_eq!(t["restarts"], 1, "{t:#}");
-    assert_eq!(t["last_fetch_status"], "success", "{t:#}");
+    let later = |t: &Value| t["last_success_at"] != seen;
+    let t = td.wait_target(id, "a poll after the restart", later).await;
+    assert_fields(&t, json!({"restarts": 1, "last_fetch_status": "success"}));
 }
 
 #[actix_web::test]
 async fn discovery_follows_backends_that_come_and_go() {
-    let sim = AgentSim::start(local(), vec![backend("a"), backend("b")], vec![]).await.unwrap();
+    let sim = AgentSim::start(local(), vec![backend("a"), backend("b")], vec![]);
+    let sim = sim.await.unwrap();
     let mut config = config();
     config.haproxy.push(haproxy("fdmz01", &sim.url(), &[]));
     let td = start_daemon(config).await;
-    let (a, c) = ("haproxy/fdmz01/a", "haproxy/fdmz01/c");
-    for id in [a, "haproxy/fdmz01/b"] {
-        td.wait_target(id, "discovered and polled", |t| fetch_is(t, "success")).await;
-        assert_eq!(td.wait_event(id, "target_added").await["data"]["backend"], id.rsplit('/').next().unwrap());
+    for name in ["a", "b"] {
+        td.wait_success(&hid(name)).await;
+        let added = td.wait_event(&hid(name), "target_added").await;
+        assert_eq!(added["data"]["backend"], name, "{added:#}");
     }
     sim.add_backend(backend("c"));
-    td.wait_target(c, "discovered and polled", |t| fetch_is(t, "success")).await;
-    td.wait_event(c, "target_added").await;
+    td.wait_success(&hid("c")).await;
+    td.wait_event(&hid("c"), "target_added").await;
 
     sim.remove_backend("a");
-    td.wait_target(a, "gone", Value::is_null).await;
-    let removed = td.wait_event(a, "target_removed").await;
-    assert!(removed["data"]["reason"].as_str().unwrap().contains("no longer"), "{removed:#}");
+    td.wait_target(&hid("a"), "gone", Value::is_null).await;
+    let removed = td.wait_event(&hid("a"), "target_removed").await;
+    let reason = removed["data"]["reason"].as_str().unwrap_or_default();
+    assert!(reason.contains("no longer"), "{removed:#}");
     let (_, list) = td.get("/api/haproxy/backends").await;
-    let ids: Vec<&str> = list["backends"].as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["haproxy/fdmz01/b", c]);
-    let removed = td.events(Some(a)).await.iter().filter(|e| e["type"] == "target_removed").count();
-    assert_eq!(removed, 1);
+    assert_eq!(column(&list["backends"], "id"), [hid("b"), hid("c")]);
+    let events = td.events(Some(&hid("a"))).await;
+    assert_eq!(
+        types_with(&events, "target_"),
+        ["target_added", "target_removed"]
+    );
+}
+
+#[actix_web::test]
+async fn backends_and_targets_have_the_documented_shape() {
+    let sim = AgentSim::start(local(), vec![backend("jurws")], vec![])
+        .await
+        .unwrap();
+    sim.set_server_status("jurws", "app2", "DOWN");
+    let registry = EurekaSim::start(local(), instances("foo", &["h1"]))
+        .await
+        .unwrap();
+    let mut config = config();
+    config
+        .haproxy
+        .push(haproxy("fdmz01", &sim.url(), &["jurws"]));
+    let native = EurekaSourceKind::Eureka;
+    config.eureka.push(eureka("main", native, &registry.url()));
+    let td = start_daemon(config).await;
+    let id = &hid("jurws");
+    td.wait_success(id).await;
+    td.wait_success("eureka/main").await;
+
+    let b = td.backend(id).await;
+    assert_fields(
+        &b,
+        json!({
+            "haproxy": "fdmz01", "backend_name": "jurws", "enable_polling": true,
+            "last_fetch_status": "success", "last_fetch_error": null,
+            "consecutive_failures": 0, "circuit_state": "closed",
+        }),
+    );
+    assert!(
+        b["last_fetch_at"].is_string() && b["last_success_at"].is_string(),
+        "{b:#}"
+    );
+    let servers = b["servers"].as_array().unwrap();
+    for s in servers {
+        let keys = [
+            "weight",
+            "check_status",
+            "last_change_s",
+            "last_known_status",
+        ];
+        assert_keys(s, &keys);
+    }
+    assert_eq!(column(&b["servers"], "name"), ["app1", "app2"]);
+    assert_eq!(column(&b["servers"], "status"), ["UP", "DOWN"]);
+    assert_eq!(column(&b["servers"], "state"), ["up", "down"]);
+    assert_fields(&servers[0], json!({"weight": 1, "check_status": "L7OK"}));
+
+    let (status, body) = td.get("/api/targets").await;
+    assert_eq!(status, 200, "{body:#}");
+    assert_eq!(column(&body["targets"], "id"), ["eureka/main", id]);
+    let kinds = column(&body["targets"], "kind");
+    assert_eq!(kinds, ["eureka_server", "haproxy_backend"]);
+    for t in body["targets"].as_array().unwrap() {
+        let keys = [
+            "last_fetch_status",
+            "last_fetch_error",
+            "consecutive_failures",
+        ];
+        assert_keys(t, &keys);
+        assert_keys(
+            t,
+            &[
+                "last_failure_at",
+                "restarts",
+                "recovery_attempts",
+                "circuit",
+            ],
+        );
+        let circuit = ["failure_threshold", "last_state_change", "next_attempt_at"];
+        assert_keys(&t["circuit"], &circuit);
+        assert_fields(t, json!({"circuit_state": "closed", "restarts": 0}));
+    }
+    assert_eq!(td.target(id).await["servers"], b["servers"]);
 }
