@@ -121,7 +121,8 @@ async fn live(ws: &mut Session, mut stream: AggregatedMessageStream, mut sub: Su
                 }
             }
             _ = ping.tick() => {
-                if seen.elapsed() > CLIENT_TIMEOUT || ws.ping(b"").await.is_err() {
+                let sent = timeout(SEND_TIMEOUT, ws.ping(b"")).await;
+                if seen.elapsed() > CLIENT_TIMEOUT || !matches!(sent, Ok(Ok(()))) {
                     return End::Gone;
                 }
             }
@@ -133,11 +134,22 @@ async fn live(ws: &mut Session, mut stream: AggregatedMessageStream, mut sub: Su
 async fn incoming(ws: &mut Session, msg: Option<Result<AggregatedMessage, actix_ws::ProtocolError>>) -> Option<End> {
     match msg {
         None | Some(Ok(AggregatedMessage::Close(_))) => Some(End::Gone),
-        Some(Ok(AggregatedMessage::Ping(bytes))) => ws.pong(&bytes).await.err().map(|_| End::Gone),
+        Some(Ok(AggregatedMessage::Ping(bytes))) => match timeout(SEND_TIMEOUT, ws.pong(&bytes)).await {
+            Ok(Ok(())) => None,
+            _ => Some(End::Gone),
+        },
         Some(Ok(_)) => None,
-        Some(Err(actix_ws::ProtocolError::Overflow)) => {
-            Some(End::Protocol(CloseCode::Size, "message too large".into()))
-        }
+        Some(Err(e)) if too_large(&e) => Some(End::Protocol(CloseCode::Size, "message too large".into())),
         Some(Err(e)) => Some(End::Protocol(CloseCode::Protocol, e.to_string())),
+    }
+}
+
+/// An oversized frame, or an oversized message sent in fragments (which actix-ws
+/// reports as an I/O error).
+fn too_large(e: &actix_ws::ProtocolError) -> bool {
+    match e {
+        actix_ws::ProtocolError::Overflow => true,
+        actix_ws::ProtocolError::Io(io) => io.to_string().contains("maximum continuation size"),
+        _ => false,
     }
 }
