@@ -184,6 +184,12 @@ pub struct InstanceSample {
     pub home_page_url: Option<String>,
     pub status_page_url: Option<String>,
     pub metadata: BTreeMap<String, String>,
+    /// The status an operator forced (`overriddenStatus`; normally `UNKNOWN`), when
+    /// the source reports one.
+    pub overridden_status: Option<String>,
+    /// `ADDED`, `MODIFIED` or `DELETED`: what a delta did to the instance. Full
+    /// registry documents carry it too, where it means nothing.
+    pub action_type: Option<String>,
 }
 
 /// One application of a Eureka fetch: its instances, or why they could not be used.
@@ -374,6 +380,13 @@ pub struct Observation {
     pub target: String,
     pub at: Ts,
     pub kind: ObservationKind,
+}
+
+impl ObservationKind {
+    /// Whether this is the result of a poll (data or a failed fetch).
+    pub fn is_poll(&self) -> bool {
+        matches!(self, ObservationKind::Fetched(_) | ObservationKind::FetchFailed { .. })
+    }
 }
 
 /// What happened.

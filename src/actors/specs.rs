@@ -8,6 +8,7 @@ use super::cycle::TargetSpec;
 use crate::config::{Backends, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig, HaproxySourceKind};
 use crate::model::{TargetKind, TargetMeta};
 use crate::sources::FetchError;
+use crate::sources::eureka::delta::DeltaState;
 use crate::sources::client::{self, Endpoint, SourceSpec};
 use crate::sources::haproxy::socket::{RuntimeAddr, RuntimeApi};
 use crate::sources::haproxy::stats::{StatsSource, Transport};
@@ -92,7 +93,8 @@ pub fn haproxy_target(h: &HaproxyConfig, backend: &str) -> TargetSpec {
     }
 }
 
-fn eureka_target(e: &EurekaConfig) -> TargetSpec {
+/// The target of one `[[eureka]]` source.
+pub fn eureka_target(e: &EurekaConfig) -> TargetSpec {
     let what = match e.source {
         EurekaSourceKind::Eureka => "eureka",
         EurekaSourceKind::Agent => "agent",
@@ -103,6 +105,7 @@ fn eureka_target(e: &EurekaConfig) -> TargetSpec {
             server,
             username: e.username.clone(),
             password: e.password.clone(),
+            state: Arc::new(DeltaState::new(e.delta)),
         },
         (Ok(agent), EurekaSourceKind::Agent) => SourceSpec::EurekaAgent { agent },
     };

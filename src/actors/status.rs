@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -33,6 +34,21 @@ pub struct Snapshot {
     pub storage_error: Option<String>,
 }
 
+/// Running totals of the status actor's work, for `/metrics` and load tests.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Durable write transactions (each one fsync).
+    pub commits: AtomicU64,
+    /// Observations applied.
+    pub observations: AtomicU64,
+    /// Polls that returned data or failed (fetch observations).
+    pub polls: AtomicU64,
+    /// Events committed.
+    pub events: AtomicU64,
+    /// Time spent committing, in microseconds.
+    pub commit_micros: AtomicU64,
+}
+
 /// A batch could not be committed; nothing of it was applied.
 #[derive(Clone, Debug, thiserror::Error)]
 #[error("{0}")]
@@ -49,6 +65,7 @@ pub struct StatusHandle {
     inbox: mpsc::Sender<Msg>,
     hub: Arc<Hub>,
     store: Arc<Store>,
+    counters: Arc<Counters>,
 }
 
 impl StatusHandle {
@@ -63,12 +80,13 @@ impl StatusHandle {
         let first = Snapshot { seq: store.last_seq(), targets, storage_ok: true, storage_error: None };
         let hub = Arc::new(Hub::new(first));
         let (inbox, rx) = mpsc::channel(INBOX);
-        let actor = Actor { rx, store: store.clone(), hub: hub.clone() };
+        let counters = Arc::new(Counters::default());
+        let actor = Actor { rx, store: store.clone(), hub: hub.clone(), counters: counters.clone() };
         std::thread::Builder::new()
             .name("watchpost-status".into())
             .spawn(move || actor.run())
             .map_err(|e| StoreError::Write(format!("cannot start the status thread: {e}")))?;
-        Ok(StatusHandle { inbox, hub, store })
+        Ok(StatusHandle { inbox, hub, store, counters })
     }
 
     /// Applies observations and waits until they are committed and published.
@@ -91,6 +109,11 @@ impl StatusHandle {
         &self.hub
     }
 
+    /// Running totals of commits, observations, polls and events.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
     /// The store, for reading the event log.
     pub fn store(&self) -> &Store {
         &self.store
@@ -101,6 +124,7 @@ struct Actor {
     rx: mpsc::Receiver<Msg>,
     store: Arc<Store>,
     hub: Arc<Hub>,
+    counters: Arc<Counters>,
 }
 
 impl Actor {
@@ -137,8 +161,23 @@ impl Actor {
             .filter(|(id, next)| changed(current.targets.get(*id), next.as_ref()))
             .map(|(id, next)| (id.clone(), next.as_deref().cloned()))
             .collect();
+        let started = std::time::Instant::now();
         let result = self.store.commit(&changes, drafts, Ts::now());
+        self.count(&batch, &result, started.elapsed());
         self.publish(&current, working, result, batch);
+    }
+
+    fn count(&self, batch: &[Msg], result: &Result<Vec<Event>, StoreError>, took: std::time::Duration) {
+        let c = &self.counters;
+        let observations = batch.iter().flat_map(|m| &m.observations);
+        let polls = observations.clone().filter(|o| o.kind.is_poll()).count() as u64;
+        c.commits.fetch_add(1, Ordering::Relaxed);
+        c.commit_micros.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        c.observations.fetch_add(observations.count() as u64, Ordering::Relaxed);
+        c.polls.fetch_add(polls, Ordering::Relaxed);
+        if let Ok(events) = result {
+            c.events.fetch_add(events.len() as u64, Ordering::Relaxed);
+        }
     }
 
     fn current(&self) -> Arc<Snapshot> {

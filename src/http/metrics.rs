@@ -42,6 +42,18 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "1 if the HAProxy server is up (0 also while its backend cannot be read).", servers);
     let _ = writeln!(out, "# HELP watchpost_events_last_seq The sequence number of the last committed event.");
     let _ = writeln!(out, "# TYPE watchpost_events_last_seq counter\nwatchpost_events_last_seq {}", snap.seq);
+    let c = state.status.counters();
+    let totals = [
+        ("watchpost_commits_total", "Durable write transactions (one fsync each).", &c.commits),
+        ("watchpost_polls_total", "Polls that returned data or failed.", &c.polls),
+        ("watchpost_observations_total", "Observations applied by the status actor.", &c.observations),
+        ("watchpost_events_total", "Events committed by this process.", &c.events),
+        ("watchpost_commit_microseconds_total", "Time spent committing.", &c.commit_micros),
+    ];
+    for (name, help, value) in totals {
+        let v = value.load(std::sync::atomic::Ordering::Relaxed);
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}");
+    }
     let _ = writeln!(out, "# HELP watchpost_storage_ok 1 if the last commit to the storage file succeeded.");
     let _ = writeln!(out, "# TYPE watchpost_storage_ok gauge\nwatchpost_storage_ok {}", snap.storage_ok as u8);
     HttpResponse::Ok().content_type("text/plain; version=0.0.4").body(out)

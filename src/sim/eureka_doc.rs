@@ -7,7 +7,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::epoch_ms;
-use super::registry::{Entry, reconcile_hashcode};
+use super::eureka_delta::Action;
+use super::registry::Entry;
 
 /// One instance with everything both forms write.
 struct Inst {
@@ -23,6 +24,7 @@ struct Inst {
     registered_ms: u64,
     renewed_ms: u64,
     updated_ms: u64,
+    action_type: &'static str,
 }
 
 /// The registry as served: applications by upper-cased name, and the hashcode.
@@ -31,21 +33,25 @@ pub(crate) struct View {
     hashcode: String,
 }
 
-/// Builds the view of `entries`; `with_ids(app)` says whether that app's instances
-/// carry their `instanceId` and `hostName`.
-pub(crate) fn view(entries: &[Entry], with_ids: impl Fn(&str) -> bool) -> View {
-    let hashcode = reconcile_hashcode(entries.iter().map(|e| e.sim.status.as_str()));
+/// Builds the view of `entries` with their actions and the registry's `hashcode`;
+/// `with_ids(app)` says whether that app's instances carry their `instanceId` and
+/// `hostName`.
+pub(crate) fn view<'a>(
+    entries: impl IntoIterator<Item = (&'a Entry, Action)>,
+    hashcode: String,
+    with_ids: impl Fn(&str) -> bool,
+) -> View {
     let renewed_ms = epoch_ms();
     let mut apps: BTreeMap<String, Vec<Inst>> = BTreeMap::new();
-    for entry in entries {
+    for (entry, action) in entries {
         let app = entry.sim.app.to_uppercase();
-        let inst = inst(entry, with_ids(&app), renewed_ms);
+        let inst = inst(entry, action, with_ids(&app), renewed_ms);
         apps.entry(app).or_default().push(inst);
     }
     View { apps, hashcode }
 }
 
-fn inst(entry: &Entry, with_ids: bool, renewed_ms: u64) -> Inst {
+fn inst(entry: &Entry, action: Action, with_ids: bool, renewed_ms: u64) -> Inst {
     let i = &entry.sim;
     let host = if with_ids { &i.host_name } else { &i.ip_addr };
     let overridden_status = match i.status.as_str() {
@@ -65,6 +71,7 @@ fn inst(entry: &Entry, with_ids: bool, renewed_ms: u64) -> Inst {
         registered_ms: entry.registered_ms,
         renewed_ms,
         updated_ms: entry.updated_ms,
+        action_type: action.as_str(),
     }
 }
 
@@ -182,7 +189,7 @@ fn json_inst(i: &Inst) -> JsonInst<'_> {
         is_coordinating_discovery_server: "false",
         last_updated_timestamp: i.updated_ms.to_string(),
         last_dirty_timestamp: i.updated_ms.to_string(),
-        action_type: "ADDED",
+        action_type: i.action_type,
     }
 }
 
@@ -289,7 +296,7 @@ fn xml_tail(out: &mut String, i: &Inst) {
         ("isCoordinatingDiscoveryServer", "false".to_string()),
         ("lastUpdatedTimestamp", updated.clone()),
         ("lastDirtyTimestamp", updated),
-        ("actionType", "ADDED".to_string()),
+        ("actionType", i.action_type.to_string()),
     ] {
         let _ = writeln!(out, "      <{tag}>{}</{tag}>", escape(&value));
     }

@@ -9,7 +9,8 @@
 //! - [`AgentSim`]: FAgent v1, its HAProxy part (`/api/v1/haproxy/...`) and its Eureka
 //!   part (`/api/v1/eureka/apps`).
 //! - [`EurekaSim`]: the native Eureka REST API with the Spring Cloud layout
-//!   (`GET /eureka/apps`), JSON or XML by the `Accept` header.
+//!   (`GET /eureka/apps`, also under `/eureka/v2`), JSON or XML by the `Accept`
+//!   header, deltas (`GET /eureka/apps/delta`), gzip and optional Basic auth.
 //! - [`demo::DemoSources`]: a small fleet of both that fails and recovers on a
 //!   one-minute schedule.
 //!
@@ -20,7 +21,9 @@ mod agent;
 mod agent_routes;
 pub mod demo;
 mod eureka;
+mod eureka_delta;
 mod eureka_doc;
+mod eureka_routes;
 mod http;
 mod registry;
 mod server;

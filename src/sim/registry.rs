@@ -1,7 +1,7 @@
 //! The instances a simulator serves, with the timestamps Eureka reports for them, and
 //! Eureka's reconcile hashcode.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::{SimInstance, epoch_ms};
 
@@ -19,6 +19,8 @@ pub(crate) struct Entry {
 #[derive(Debug, Default)]
 pub(crate) struct Registry {
     entries: Vec<Entry>,
+    /// Position of each instance id in `entries`.
+    index: HashMap<String, usize>,
 }
 
 impl Registry {
@@ -38,36 +40,53 @@ impl Registry {
             registered_ms: now,
             updated_ms: now,
         };
-        match self.position(&entry.sim.instance_id) {
-            Some(i) => self.entries[i] = entry,
-            None => self.entries.push(entry),
+        match self.index.get(&entry.sim.instance_id) {
+            Some(&i) => self.entries[i] = entry,
+            None => {
+                let i = self.entries.len();
+                self.index.insert(entry.sim.instance_id.clone(), i);
+                self.entries.push(entry);
+            }
         }
     }
 
     /// Cancels an instance; unknown ids are ignored.
     pub(crate) fn remove(&mut self, instance_id: &str) {
-        self.entries.retain(|e| e.sim.instance_id != instance_id);
+        let Some(i) = self.index.remove(instance_id) else {
+            return;
+        };
+        self.entries.remove(i);
+        for later in &self.entries[i..] {
+            if let Some(pos) = self.index.get_mut(&later.sim.instance_id) {
+                *pos -= 1;
+            }
+        }
     }
 
     /// Changes an instance's status; unknown ids are ignored.
     pub(crate) fn set_status(&mut self, instance_id: &str, status: &str) {
-        if let Some(i) = self.position(instance_id) {
-            let entry = &mut self.entries[i];
-            if entry.sim.status != status {
-                entry.sim.status = status.to_string();
-                entry.updated_ms = epoch_ms();
-            }
+        let Some(&i) = self.index.get(instance_id) else {
+            return;
+        };
+        let entry = &mut self.entries[i];
+        if entry.sim.status != status {
+            entry.sim.status = status.to_string();
+            entry.updated_ms = epoch_ms();
         }
+    }
+
+    /// The instance with this id.
+    pub(crate) fn get(&self, instance_id: &str) -> Option<&Entry> {
+        self.index.get(instance_id).map(|&i| &self.entries[i])
     }
 
     pub(crate) fn entries(&self) -> &[Entry] {
         &self.entries
     }
 
-    fn position(&self, instance_id: &str) -> Option<usize> {
-        self.entries
-            .iter()
-            .position(|e| e.sim.instance_id == instance_id)
+    /// The reconcile hashcode of every instance.
+    pub(crate) fn hashcode(&self) -> String {
+        reconcile_hashcode(self.entries.iter().map(|e| e.sim.status.as_str()))
     }
 }
 

@@ -8,6 +8,8 @@ use reqwest::{StatusCode, Url};
 
 use std::sync::Arc;
 
+use super::eureka::delta::DeltaState;
+use super::eureka::native::NativeFetch;
 use super::haproxy::stats::StatsSource;
 use super::{AgentError, FetchError, eureka, haproxy};
 use crate::config::Secret;
@@ -21,8 +23,9 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 pub enum SourceSpec {
     /// One backend through FAgent.
     HaproxyAgent { agent: Endpoint, instance: Option<String>, backend: String },
-    /// A Eureka server's REST API.
-    EurekaNative { server: Endpoint, username: Option<String>, password: Option<Secret> },
+    /// A Eureka server's REST API, with the state it keeps between polls (the local
+    /// registry copy when `delta = true`, byte counters).
+    EurekaNative { server: Endpoint, username: Option<String>, password: Option<Secret>, state: Arc<DeltaState> },
     /// Eureka through FAgent.
     EurekaAgent { agent: Endpoint },
     /// One backend of an HAProxy instance read through its stats page or Runtime
@@ -79,12 +82,10 @@ impl SourceSpec {
             SourceSpec::HaproxyStats { source, backend } => {
                 source.servers(client, backend, timeout).await.map(Payload::Servers)
             }
-            SourceSpec::EurekaNative { server, username, password } => {
+            SourceSpec::EurekaNative { server, username, password, state } => {
                 let auth = username.as_deref().map(|u| (u, password.as_ref().map(|p| p.expose())));
-                let (_, body) = get(client, server, server.url(&["apps"]), timeout, auth, false).await?;
-                let apps = eureka::json::parse_apps(&body)
-                    .map_err(|e| permanent(format!("{} sent an unreadable registry: {e}", server.label)))?;
-                Ok(Payload::Applications(apps))
+                let fetch = NativeFetch { client, server, auth, timeout, state };
+                fetch.run().await.map(Payload::Applications)
             }
         }
     }
@@ -202,7 +203,7 @@ fn looks_like_envelope(body: &[u8]) -> bool {
     head.windows(9).any(|w| w == b"\"success\"")
 }
 
-fn status_error(ep: &Endpoint, status: StatusCode) -> FetchError {
+pub(crate) fn status_error(ep: &Endpoint, status: StatusCode) -> FetchError {
     let hint = match status.as_u16() {
         401 | 403 => ": check the credentials",
         300..=399 => " (redirects are not followed: fix the URL)",
@@ -214,7 +215,7 @@ fn status_error(ep: &Endpoint, status: StatusCode) -> FetchError {
     }
 }
 
-async fn read_body(mut resp: reqwest::Response, ep: &Endpoint, timeout: Duration) -> Result<Vec<u8>, FetchError> {
+pub(crate) async fn read_body(mut resp: reqwest::Response, ep: &Endpoint, timeout: Duration) -> Result<Vec<u8>, FetchError> {
     let mut body = Vec::new();
     while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(ep, &e, timeout))? {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
@@ -226,7 +227,7 @@ async fn read_body(mut resp: reqwest::Response, ep: &Endpoint, timeout: Duration
     Ok(body)
 }
 
-fn transport_error(ep: &Endpoint, err: &reqwest::Error, timeout: Duration) -> FetchError {
+pub(crate) fn transport_error(ep: &Endpoint, err: &reqwest::Error, timeout: Duration) -> FetchError {
     let message = if err.is_timeout() {
         format!("timeout after {} waiting for {}", humantime::format_duration(timeout), ep.label)
     } else if err.is_connect() && is_refused(err) {

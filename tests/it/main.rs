@@ -4,6 +4,7 @@
 mod common;
 mod admin;
 mod eureka;
+mod eureka_proto;
 mod polling;
 mod process;
 mod reload;

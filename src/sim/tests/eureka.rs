@@ -166,8 +166,9 @@ async fn app_without_ids_has_no_identity() {
 }
 
 #[actix_web::test]
-async fn delta_is_forbidden_and_unknown_paths_are_404() {
+async fn delta_is_forbidden_when_disabled_and_unknown_paths_are_404() {
     let sim = eureka().await;
+    sim.set_delta_enabled(false);
     let (status, _, _) = get_text(
         &format!("{}/apps/delta", sim.url()),
         Some("application/json"),

@@ -2,6 +2,7 @@
 
 mod agent;
 mod eureka;
+mod eureka_delta;
 mod lifecycle;
 
 use std::future::Future;

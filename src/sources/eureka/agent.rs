@@ -84,6 +84,7 @@ fn instance_sample(entry: &Map<String, Value>, app: &str) -> Option<InstanceSamp
         home_page_url: first(&["home_page_url", "homePageUrl"]),
         status_page_url: first(&["status_page_url", "statusPageUrl"]),
         metadata: entry.get("metadata").map(metadata).unwrap_or_default(),
+        ..InstanceSample::default()
     })
 }
 

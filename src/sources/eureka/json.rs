@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
+use super::Document;
 use crate::model::{AppSample, InstanceSample};
 use crate::sources::fagent::{body_snippet, scalar_text, trim_bom, unsigned};
 
@@ -20,8 +21,23 @@ const KNOWN_STATUSES: [&str; 5] = ["UP", "DOWN", "STARTING", "OUT_OF_SERVICE", "
 /// whose instances cannot be used (an instance with no identity) carries its own
 /// error in [`AppSample::instances`]; the other applications are unaffected.
 pub fn parse_apps(body: &[u8]) -> Result<Vec<AppSample>, String> {
+    parse_document(body).map(|doc| doc.apps)
+}
+
+/// Parses a document once into its applications and the hashcode it announces.
+pub fn parse_document(body: &[u8]) -> Result<Document, String> {
     let root = read_root(body)?;
-    let Some(container) = applications_container(&root)? else {
+    let hashcode = hashcode_of(&root);
+    Ok(Document {
+        apps: apps_of(&root)?,
+        hashcode,
+    })
+}
+
+/// The applications of a document already read as a JSON object (the XML parser
+/// hands its documents over in this form).
+pub(crate) fn apps_of(root: &Map<String, Value>) -> Result<Vec<AppSample>, String> {
+    let Some(container) = applications_container(root)? else {
         return Ok(Vec::new());
     };
     let list = container.get("application");
@@ -49,7 +65,14 @@ pub fn parse_apps(body: &[u8]) -> Result<Vec<AppSample>, String> {
 /// The `apps__hashcode` a Eureka document announces, if it has one.
 pub fn apps_hashcode(body: &[u8]) -> Option<String> {
     let root: Value = serde_json::from_slice(trim_bom(body)).ok()?;
-    let container = root.get("applications").unwrap_or(&root);
+    hashcode_of(root.as_object()?)
+}
+
+fn hashcode_of(root: &Map<String, Value>) -> Option<String> {
+    let container = match root.get("applications") {
+        Some(Value::Object(inner)) => inner,
+        _ => root,
+    };
     match container.get("apps__hashcode")? {
         Value::String(s) => Some(s.clone()),
         Value::Null => None,
@@ -207,6 +230,9 @@ fn instance_sample(
         home_page_url: text(inst, "homePageUrl"),
         status_page_url: text(inst, "statusPageUrl"),
         metadata: inst.get("metadata").map(metadata).unwrap_or_default(),
+        overridden_status: text(inst, "overriddenStatus")
+            .or_else(|| text(inst, "overriddenstatus")),
+        action_type: text(inst, "actionType"),
     })
 }
 

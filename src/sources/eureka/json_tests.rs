@@ -132,14 +132,35 @@ fn steeltoe_full_and_delta_documents() {
         full.status_page_url.as_deref(),
         Some("http://localhost:8080/info")
     );
+    let same = |mut inst: InstanceSample| {
+        inst.overridden_status = None;
+        inst.action_type = Some("ADDED".into());
+        inst
+    };
     for body in [
         fixture!("steeltoe_apps_delta_modified.json"),
         fixture!("steeltoe_apps_foo_added.json"),
     ] {
-        assert_eq!(only_instance(body), full);
+        assert_eq!(same(only_instance(body)), full);
     }
     let modified = only_instance(fixture!("steeltoe_apps_delta_foo_modified.json"));
     assert_eq!(modified.host_name.as_deref(), Some("modified-host"));
+    assert_eq!(modified.action_type.as_deref(), Some("MODIFIED"));
+}
+
+#[test]
+fn steeltoe_overridden_status_and_action_type() {
+    let full = only_instance(fixture!("steeltoe_apps_full.json"));
+    let fields = |i: &InstanceSample| (i.overridden_status.clone(), i.action_type.clone());
+    assert_eq!(fields(&full), (None, Some("ADDED".into())));
+    let delta = only_instance(fixture!("steeltoe_apps_delta_modified.json"));
+    assert_eq!(
+        fields(&delta),
+        (Some("UNKNOWN".into()), Some("MODIFIED".into())),
+        "the legacy lower-case spelling is read too"
+    );
+    let added = only_instance(fixture!("steeltoe_apps_foo_added.json"));
+    assert_eq!(added.overridden_status.as_deref(), Some("UNKNOWN"));
 }
 
 #[test]
@@ -227,6 +248,19 @@ fn both_overridden_status_spellings_parse() {
     assert_eq!(
         inst.status, "UP",
         "the effective status is kept, not the override"
+    );
+    assert_eq!(
+        inst.overridden_status.as_deref(),
+        Some("OUT_OF_SERVICE"),
+        "camelCase overriddenStatus wins over the legacy overriddenstatus (DOWN)"
+    );
+    let legacy_only = wrap_instances(
+        "FOO",
+        r#"{"instanceId":"i","status":"UP","overriddenstatus":"DOWN","overriddenStatus":""}"#,
+    );
+    assert_eq!(
+        only_instance(&legacy_only).overridden_status.as_deref(),
+        Some("DOWN")
     );
 }
 
