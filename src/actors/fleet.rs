@@ -249,7 +249,7 @@ impl Fleet {
         let new: Vec<_> = list.iter().filter(|b| !running(&specs::haproxy_id(&h.name, b)))
             .map(|b| Arc::new(specs::haproxy_target(h, b))).collect();
         let gone: Vec<String> = current.difference(&listed).cloned().collect();
-        self.remove_targets(gone, "backend no longer reported by the agent");
+        self.remove_targets(gone, "backend no longer reported by the source");
         self.add_targets(new, ctx);
     }
 

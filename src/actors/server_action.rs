@@ -32,7 +32,8 @@ pub async fn run(
     let obs = Observation { target: spec.meta.id.clone(), at: Ts::now(), kind: ObservationKind::ServerAction { outcome: outcome.clone() } };
     status.observe(vec![obs]).await.map_err(|e| AdminError::Failed(e.to_string()))?;
     if let Err(e) = result {
-        return Err(if e.contains("No such server") { AdminError::UnknownTarget(format!("server {server} in {}", spec.meta.id)) } else { AdminError::Source(e) });
+        let unknown = e.contains("No such server") || e.contains("reported error 404");
+        return Err(if unknown { AdminError::UnknownTarget(format!("server {server} in {}", spec.meta.id)) } else { AdminError::Source(e) });
     }
     let poll = poller.send(PollNow).await.map_err(mailbox)?.map_err(AdminError::Failed)?;
     Ok(json!({"action": outcome, "poll": poll}))

@@ -118,7 +118,14 @@ impl StatsSource {
             tokio::time::sleep(COALESCE_WINDOW).await;
             let backends = me.lock().take().map(|r| r.backends).unwrap_or_default();
             let scope = if backends.len() == 1 { backends.first().cloned() } else { None };
-            let result = me.fetch(&client, scope.as_deref(), timeout).await;
+            let mut result = me.fetch(&client, scope.as_deref(), timeout).await;
+            // The Runtime API scopes by the first proxy of that name, which is a
+            // frontend when a frontend and a backend share it: read the full table.
+            if let (Some(b), Ok(table)) = (&scope, &result) {
+                if csv::servers_of(table, b).is_none() {
+                    result = me.fetch(&client, None, timeout).await;
+                }
+            }
             let _ = tx.send(Some(Arc::new(result)));
         });
         rx
