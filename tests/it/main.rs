@@ -5,6 +5,7 @@ mod common;
 mod admin;
 mod eureka;
 mod eureka_proto;
+mod haproxy;
 mod polling;
 mod process;
 mod reload;

@@ -264,6 +264,25 @@ pub fn servers_of(table: &CsvTable, backend: &str) -> Option<Vec<ServerSample>> 
     found.then_some(servers)
 }
 
+/// Every backend of the table with its servers, in one pass (a poll round shares one
+/// table among many backends). Same rules as [`servers_of`].
+pub fn servers_by_backend(table: &CsvTable) -> std::collections::HashMap<String, Vec<ServerSample>> {
+    let mut out: std::collections::HashMap<String, Vec<ServerSample>> = std::collections::HashMap::new();
+    for row in &table.rows {
+        match row.kind() {
+            RowKind::Backend => {
+                out.entry(row.pxname().to_string()).or_default();
+            }
+            RowKind::Server => {
+                let servers = out.entry(row.pxname().to_string()).or_default();
+                servers.extend(sample_of(row));
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// One server row as a sample; `None` when it has no name.
 fn sample_of(row: &Row) -> Option<ServerSample> {
     let name = row.svname().trim();

@@ -7,7 +7,7 @@
 //! it is alone, the whole table otherwise) and each poller takes its own rows. Each
 //! backend keeps its own breaker, status and events.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::Duration;
 
@@ -43,7 +43,9 @@ impl Transport {
     }
 }
 
-type Outcome = Option<Arc<Result<CsvTable, FetchError>>>;
+/// The servers of every backend of one fetch, indexed once for the whole round.
+type Index = HashMap<String, Vec<ServerSample>>;
+type Outcome = Option<Arc<Result<Index, FetchError>>>;
 
 struct Round {
     backends: BTreeSet<String>,
@@ -100,8 +102,10 @@ impl StatsSource {
                 return Err(self.error("the shared fetch was abandoned".into(), true));
             }
         };
-        let table = outcome.as_ref().as_ref().map_err(Clone::clone)?;
-        csv::servers_of(table, backend)
+        let index = outcome.as_ref().as_ref().map_err(Clone::clone)?;
+        index
+            .get(backend)
+            .cloned()
             .ok_or_else(|| self.error(format!("has no backend named \"{backend}\""), false))
     }
 
@@ -118,12 +122,13 @@ impl StatsSource {
             tokio::time::sleep(COALESCE_WINDOW).await;
             let backends = me.lock().take().map(|r| r.backends).unwrap_or_default();
             let scope = if backends.len() == 1 { backends.first().cloned() } else { None };
-            let mut result = me.fetch(&client, scope.as_deref(), timeout).await;
+            let index = |r: Result<CsvTable, FetchError>| r.map(|t| csv::servers_by_backend(&t));
+            let mut result = index(me.fetch(&client, scope.as_deref(), timeout).await);
             // The Runtime API scopes by the first proxy of that name, which is a
             // frontend when a frontend and a backend share it: read the full table.
-            if let (Some(b), Ok(table)) = (&scope, &result) {
-                if csv::servers_of(table, b).is_none() {
-                    result = me.fetch(&client, None, timeout).await;
+            if let (Some(b), Ok(found)) = (&scope, &result) {
+                if !found.contains_key(b) {
+                    result = index(me.fetch(&client, None, timeout).await);
                 }
             }
             let _ = tx.send(Some(Arc::new(result)));
