@@ -126,10 +126,10 @@ impl StatsSource {
             let mut result = index(me.fetch(&client, scope.as_deref(), timeout).await);
             // The Runtime API scopes by the first proxy of that name, which is a
             // frontend when a frontend and a backend share it: read the full table.
-            if let (Some(b), Ok(found)) = (&scope, &result) {
-                if !found.contains_key(b) {
-                    result = index(me.fetch(&client, None, timeout).await);
-                }
+            if let (Some(b), Ok(found)) = (&scope, &result)
+                && !found.contains_key(b)
+            {
+                result = index(me.fetch(&client, None, timeout).await);
             }
             let _ = tx.send(Some(Arc::new(result)));
         });

@@ -39,7 +39,7 @@ async fn repeated_kill_9_neither_loses_nor_repeats_a_transition() {
         );
 
         let failing = round % 2 == 1;
-        let fault = failing.then(|| Fault::Status(404));
+        let fault = failing.then_some(Fault::Status(404));
         f.agent.set_backend_fault("beta", fault);
         if round > 0 {
             expected.push(
