@@ -13,6 +13,7 @@ use crate::config::LiveConfig;
 
 mod admin;
 mod api;
+mod dashboard;
 mod metrics;
 mod views;
 pub mod ws;
@@ -79,6 +80,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(api::routes)
         .configure(admin::routes)
         .configure(ws::routes)
+        .configure(dashboard::routes)
         .default_service(web::to(not_found));
 }
 

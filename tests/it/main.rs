@@ -3,6 +3,7 @@
 
 mod common;
 mod admin;
+mod dashboard;
 mod eureka;
 mod eureka_proto;
 mod haproxy;
