@@ -125,7 +125,7 @@ async fn run_demo(listen: SocketAddr) -> anyhow::Result<()> {
 
 fn print_demo_banner(daemon: &Daemon, sources: &DemoSources) {
     let a = daemon.addr;
-    println!("watchpost demo running: API on http://{a}/api/, live events on ws://{a}/ws");
+    println!("watchpost demo running: dashboard on http://{a}/, API under http://{a}/api/, live events on ws://{a}/ws");
     println!("  simulated FAgent: {}   simulated Eureka: {}", sources.agent.url(), sources.eureka.url());
     println!("  try: curl -s http://{a}/api/haproxy/backends");
     println!("       curl -s http://{a}/api/eureka/applications");
