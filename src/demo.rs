@@ -38,7 +38,6 @@ pub fn demo_policy() -> Policy {
 pub fn demo_config(sources: &DemoSources, listen: SocketAddr, storage: PathBuf) -> Config {
     let mut config = Config::new_in_memory(listen, storage);
     config.server.admin_token = Some(Secret::new(DEMO_TOKEN));
-    config.server.allowed_origins = vec![format!("http://{listen}")];
     config.haproxy.push(HaproxyConfig {
         name: "fdmz01".into(),
         source: HaproxySourceKind::Agent,
