@@ -32,7 +32,8 @@ impl Iterator for OpenPeriods {
         self.next = (self.next * 2).min(self.max);
         let factor = rand::thread_rng().gen_range(0.9..=1.1);
         let period = base.mul_f64(factor).min(self.max);
-        self.last_ms.store(period.as_millis() as u64, Ordering::SeqCst);
+        self.last_ms
+            .store(period.as_millis() as u64, Ordering::SeqCst);
         Some(period)
     }
 }
@@ -84,8 +85,15 @@ impl Breaker {
             last_ms: mirror.last_ms.clone(),
         };
         let policy = consecutive_failures(config.failure_threshold.max(1), periods);
-        let machine = Config::new().failure_policy(policy).instrument(mirror.clone()).build();
-        Breaker { machine, mirror, config: config.clone() }
+        let machine = Config::new()
+            .failure_policy(policy)
+            .instrument(mirror.clone())
+            .build();
+        Breaker {
+            machine,
+            mirror,
+            config: config.clone(),
+        }
     }
 
     /// Whether a request may be sent now; moves an expired open breaker to half-open.
@@ -112,7 +120,11 @@ impl Breaker {
     /// open if `open` (its open period starts now).
     pub fn restore(&self, open: bool, failures: u32) {
         let threshold = self.config.failure_threshold.max(1);
-        let count = if open { threshold } else { failures.min(threshold - 1) };
+        let count = if open {
+            threshold
+        } else {
+            failures.min(threshold - 1)
+        };
         for _ in 0..count {
             self.machine.on_error();
         }
@@ -163,10 +175,20 @@ mod tests {
     #[test]
     fn open_periods_double_up_to_the_maximum() {
         let last = Arc::new(AtomicU64::new(0));
-        let p = OpenPeriods { next: Duration::from_secs(5), max: Duration::from_secs(300), last_ms: last };
+        let p = OpenPeriods {
+            next: Duration::from_secs(5),
+            max: Duration::from_secs(300),
+            last_ms: last,
+        };
         let periods: Vec<u64> = p.take(9).map(|d| d.as_secs()).collect();
-        for (got, want) in periods.iter().zip([5u64, 10, 20, 40, 80, 160, 300, 300, 300]) {
-            assert!(*got >= want * 9 / 10 && *got <= want.min(300) * 11 / 10, "{periods:?}");
+        for (got, want) in periods
+            .iter()
+            .zip([5u64, 10, 20, 40, 80, 160, 300, 300, 300])
+        {
+            assert!(
+                *got >= want * 9 / 10 && *got <= want.min(300) * 11 / 10,
+                "{periods:?}"
+            );
         }
     }
 

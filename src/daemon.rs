@@ -48,10 +48,18 @@ pub async fn reload(fleet: &Addr<Fleet>, live: &LiveConfig) -> Result<ReloadRepo
         return Err(ReloadError::NoFile);
     }
     let new = Arc::new(config::load(&current.file).map_err(ReloadError::Invalid)?);
-    let report = fleet.send(Reload(new.clone())).await.map_err(|e| ReloadError::Fleet(e.to_string()))?;
+    let report = fleet
+        .send(Reload(new.clone()))
+        .await
+        .map_err(|e| ReloadError::Fleet(e.to_string()))?;
     live.set(new);
-    tracing::info!(added = report.added.len(), removed = report.removed.len(),
-                   changed = report.changed.len(), unchanged = report.unchanged, "configuration reloaded");
+    tracing::info!(
+        added = report.added.len(),
+        removed = report.removed.len(),
+        changed = report.changed.len(),
+        unchanged = report.unchanged,
+        "configuration reloaded"
+    );
     Ok(report)
 }
 
@@ -77,22 +85,38 @@ impl Daemon {
         let config = Arc::new(config);
         let fleet = Fleet::new(config.clone(), status.clone(), client).start();
         let live = Arc::new(LiveConfig::new(config.clone()));
-        let state = AppState { status: status.clone(), fleet: fleet.clone(), config: live.clone() };
+        let state = AppState {
+            status: status.clone(),
+            fleet: fleet.clone(),
+            config: live.clone(),
+        };
         let listen = config.server.listen;
         let server = HttpServer::new(move || {
-            App::new().app_data(web::Data::new(state.clone())).configure(http::configure)
+            App::new()
+                .app_data(web::Data::new(state.clone()))
+                .configure(http::configure)
         })
         .workers(2)
         .shutdown_timeout(2)
         .disable_signals()
         .bind(listen)
-        .map_err(|e| StartError::Listen { addr: listen, reason: e.to_string() })?;
+        .map_err(|e| StartError::Listen {
+            addr: listen,
+            reason: e.to_string(),
+        })?;
         let addr = server.addrs().first().copied().unwrap_or(listen);
         let server = server.run();
         let handle = server.handle();
         let server_task = actix_web::rt::spawn(server);
         tracing::info!(%addr, "watchpost listening");
-        Ok(Daemon { status, fleet, config: live, addr, server: handle, server_task })
+        Ok(Daemon {
+            status,
+            fleet,
+            config: live,
+            addr,
+            server: handle,
+            server_task,
+        })
     }
 
     /// Reloads the configuration file (as `POST /api/admin/reload` and SIGHUP do).

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{
-    Backends, CircuitConfig, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig, HaproxySourceKind,
-    Policy, RetryConfig, Secret,
+    Backends, CircuitConfig, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig,
+    HaproxySourceKind, Policy, RetryConfig, Secret,
 };
 use crate::sim::demo::DemoSources;
 
@@ -60,12 +60,22 @@ pub fn demo_config(sources: &DemoSources, listen: SocketAddr, storage: PathBuf) 
         policy: demo_policy(),
         recover: None,
     };
-    config.eureka.push(eureka("main", EurekaSourceKind::Eureka, sources.eureka.url()));
-    config.eureka.push(eureka("fdmz01", EurekaSourceKind::Agent, sources.agent.url()));
+    config.eureka.push(eureka(
+        "main",
+        EurekaSourceKind::Eureka,
+        sources.eureka.url(),
+    ));
+    config.eureka.push(eureka(
+        "fdmz01",
+        EurekaSourceKind::Agent,
+        sources.agent.url(),
+    ));
     config
 }
 
 /// Where the demo keeps its state: a fresh file under the system temp directory.
 pub fn demo_storage() -> PathBuf {
-    std::env::temp_dir().join(format!("watchpost-demo-{}", std::process::id())).join("demo.redb")
+    std::env::temp_dir()
+        .join(format!("watchpost-demo-{}", std::process::id()))
+        .join("demo.redb")
 }

@@ -50,7 +50,12 @@ pub fn diff(prev: Option<&TargetState>, obs: &Observation) -> Transition {
             Some(next)
         }
         (ObservationKind::Removed { reason }, Some(_)) => {
-            push(&mut events, EventType::TargetRemoved, &obs.target, json!({"reason": reason}));
+            push(
+                &mut events,
+                EventType::TargetRemoved,
+                &obs.target,
+                json!({"reason": reason}),
+            );
             None
         }
         (_, None) => None,
@@ -71,7 +76,12 @@ fn push(events: &mut Vec<EventDraft>, kind: EventType, target: &str, data: serde
     });
 }
 
-fn apply(next: &mut TargetState, kind: &ObservationKind, obs: &Observation, ev: &mut Vec<EventDraft>) {
+fn apply(
+    next: &mut TargetState,
+    kind: &ObservationKind,
+    obs: &Observation,
+    ev: &mut Vec<EventDraft>,
+) {
     match kind {
         ObservationKind::Fetched(payload) => fetched(next, payload, obs, ev),
         ObservationKind::FetchFailed { error } => fetch_failed(next, error, obs, ev),
@@ -97,10 +107,20 @@ fn apply(next: &mut TargetState, kind: &ObservationKind, obs: &Observation, ev: 
         ObservationKind::Recovery { outcome } => {
             next.recovery_attempts += 1;
             next.last_recovery = Some(outcome.clone());
-            push(ev, EventType::RecoveryAttempted, &obs.target, outcome.clone());
+            push(
+                ev,
+                EventType::RecoveryAttempted,
+                &obs.target,
+                outcome.clone(),
+            );
         }
         ObservationKind::ServerAction { outcome } => {
-            push(ev, EventType::ServerAdminAction, &obs.target, outcome.clone());
+            push(
+                ev,
+                EventType::ServerAdminAction,
+                &obs.target,
+                outcome.clone(),
+            );
         }
         ObservationKind::Restarted { .. } => next.restarts += 1,
         ObservationKind::Registered(_) | ObservationKind::Removed { .. } => {}

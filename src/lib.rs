@@ -18,14 +18,14 @@
 //! - [`http`]: the REST API.
 //! - [`sim`]: simulated FAgent and Eureka servers for the demo and the tests.
 
-pub mod config;
-pub mod diff;
-pub mod model;
-pub mod sources;
-pub mod sim;
 pub mod actors;
 pub mod breaker;
-pub mod retry;
-pub mod http;
+pub mod config;
 pub mod daemon;
 pub mod demo;
+pub mod diff;
+pub mod http;
+pub mod model;
+pub mod retry;
+pub mod sim;
+pub mod sources;

@@ -17,7 +17,11 @@ use watchpost::demo;
 use watchpost::sim::demo::DemoSources;
 
 #[derive(Parser)]
-#[command(name = "watchpost", version, about = "Resilient polling of HAProxy backends and Eureka registries")]
+#[command(
+    name = "watchpost",
+    version,
+    about = "Resilient polling of HAProxy backends and Eureka registries"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -49,7 +53,9 @@ fn main() -> ExitCode {
     match cli.command {
         Command::CheckConfig { config } => check_config(&config),
         Command::Run { config } => {
-            let Some(cfg) = load(&config) else { return ExitCode::from(2) };
+            let Some(cfg) = load(&config) else {
+                return ExitCode::from(2);
+            };
             finish(actix_web::rt::System::new().block_on(run(cfg)))
         }
         Command::Demo { listen } => finish(actix_web::rt::System::new().block_on(run_demo(listen))),
@@ -57,7 +63,9 @@ fn main() -> ExitCode {
 }
 
 fn init_logging() {
-    let filter = std::env::var("RUST_LOG").ok().and_then(|v| Targets::from_str(&v).ok());
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .and_then(|v| Targets::from_str(&v).ok());
     let filter = filter.unwrap_or_else(|| {
         Targets::new()
             .with_default(tracing::Level::INFO)
@@ -65,8 +73,14 @@ fn init_logging() {
     });
     use std::io::IsTerminal;
     let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let layer = tracing_subscriber::fmt::layer().with_target(false).with_ansi(ansi).with_writer(std::io::stderr);
-    tracing_subscriber::registry().with(layer).with(filter).init();
+    let layer = tracing_subscriber::fmt::layer()
+        .with_target(false)
+        .with_ansi(ansi)
+        .with_writer(std::io::stderr);
+    tracing_subscriber::registry()
+        .with(layer)
+        .with(filter)
+        .init();
 }
 
 fn finish(result: anyhow::Result<()>) -> ExitCode {
@@ -108,10 +122,14 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
 }
 
 async fn run_demo(listen: SocketAddr) -> anyhow::Result<()> {
-    let sources = DemoSources::start().await.context("cannot start the simulated sources")?;
+    let sources = DemoSources::start()
+        .await
+        .context("cannot start the simulated sources")?;
     let storage = demo::demo_storage();
     let cfg = demo::demo_config(&sources, listen, storage.clone());
-    let daemon = Daemon::start(cfg).await.context("cannot start the demo daemon (is the port in use? try --listen)")?;
+    let daemon = Daemon::start(cfg)
+        .await
+        .context("cannot start the demo daemon (is the port in use? try --listen)")?;
     print_demo_banner(&daemon, &sources);
     let schedule = actix_web::rt::spawn(async move { sources.run_schedule().await });
     wait_for_shutdown(None).await?;
@@ -125,8 +143,14 @@ async fn run_demo(listen: SocketAddr) -> anyhow::Result<()> {
 
 fn print_demo_banner(daemon: &Daemon, sources: &DemoSources) {
     let a = daemon.addr;
-    println!("watchpost demo running: dashboard on http://{a}/, API under http://{a}/api/, live events on ws://{a}/ws");
-    println!("  simulated FAgent: {}   simulated Eureka: {}", sources.agent.url(), sources.eureka.url());
+    println!(
+        "watchpost demo running: dashboard on http://{a}/, API under http://{a}/api/, live events on ws://{a}/ws"
+    );
+    println!(
+        "  simulated FAgent: {}   simulated Eureka: {}",
+        sources.agent.url(),
+        sources.eureka.url()
+    );
     println!("  try: curl -s http://{a}/api/haproxy/backends");
     println!("       curl -s http://{a}/api/eureka/applications");
     println!("       curl -s http://{a}/api/events?since=0");

@@ -385,7 +385,10 @@ pub struct Observation {
 impl ObservationKind {
     /// Whether this is the result of a poll (data or a failed fetch).
     pub fn is_poll(&self) -> bool {
-        matches!(self, ObservationKind::Fetched(_) | ObservationKind::FetchFailed { .. })
+        matches!(
+            self,
+            ObservationKind::Fetched(_) | ObservationKind::FetchFailed { .. }
+        )
     }
 }
 

@@ -59,7 +59,11 @@ where
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        let delay = if err.transient { backoff.next_backoff() } else { None };
+        let delay = if err.transient {
+            backoff.next_backoff()
+        } else {
+            None
+        };
         let fits = delay.is_some_and(|d| started.elapsed() + d + policy.timeout <= budget);
         match delay {
             Some(d) if fits => tokio::time::sleep(d).await,
@@ -95,14 +99,21 @@ mod tests {
     }
 
     fn err(transient: bool) -> FetchError {
-        FetchError { message: "boom".into(), transient }
+        FetchError {
+            message: "boom".into(),
+            transient,
+        }
     }
 
     #[tokio::test]
     async fn transient_errors_are_retried_until_success() {
         let calls = AtomicU32::new(0);
         let out = run(&policy(5_000), || async {
-            if calls.fetch_add(1, Ordering::SeqCst) < 2 { Err(err(true)) } else { Ok(7) }
+            if calls.fetch_add(1, Ordering::SeqCst) < 2 {
+                Err(err(true))
+            } else {
+                Ok(7)
+            }
         })
         .await;
         assert_eq!(out, Ok(7));
@@ -139,7 +150,11 @@ mod tests {
         p.timeout = Duration::from_secs(1);
         let calls = AtomicU32::new(0);
         let out = run(&p, || async {
-            if calls.fetch_add(1, Ordering::SeqCst) < 1 { Err(err(true)) } else { Ok(1) }
+            if calls.fetch_add(1, Ordering::SeqCst) < 1 {
+                Err(err(true))
+            } else {
+                Ok(1)
+            }
         })
         .await;
         assert_eq!(out, Ok(1));

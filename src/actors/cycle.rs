@@ -49,14 +49,22 @@ pub struct Shared {
 impl Shared {
     /// A closed breaker, polling enabled or not.
     pub fn new(spec: &TargetSpec, enabled: bool) -> Shared {
-        Shared { breaker: Mutex::new(Breaker::new(&spec.policy.circuit)), enabled: AtomicBool::new(enabled) }
+        Shared {
+            breaker: Mutex::new(Breaker::new(&spec.policy.circuit)),
+            enabled: AtomicBool::new(enabled),
+        }
     }
 
     /// A breaker and polling flag carried over from the committed state of the
     /// target (after a restart or a reload), with the observation that records the
     /// breaker's new open period if it is open.
-    pub fn restored(spec: &TargetSpec, stored: Option<&TargetState>) -> (Shared, Option<Observation>) {
-        let Some(t) = stored else { return (Shared::new(spec, true), None) };
+    pub fn restored(
+        spec: &TargetSpec,
+        stored: Option<&TargetState>,
+    ) -> (Shared, Option<Observation>) {
+        let Some(t) = stored else {
+            return (Shared::new(spec, true), None);
+        };
         let shared = Shared::new(spec, t.enable_polling);
         let open = t.circuit.state != CircuitState::Closed;
         shared.breaker().restore(open, t.consecutive_failures);
@@ -125,10 +133,20 @@ pub async fn run(
         }
         Err(e) => {
             shared.breaker().failure();
-            (ObservationKind::FetchFailed { error: e.message.clone() }, "failed", Some(e.message))
+            (
+                ObservationKind::FetchFailed {
+                    error: e.message.clone(),
+                },
+                "failed",
+                Some(e.message),
+            )
         }
     };
-    obs.push(Observation { target: id.clone(), at: Ts::now(), kind });
+    obs.push(Observation {
+        target: id.clone(),
+        at: Ts::now(),
+        kind,
+    });
     let after = shared.breaker().state();
     if after.0 != probing.0 {
         obs.push(circuit(&id, after));
@@ -139,8 +157,17 @@ pub async fn run(
     CycleEnd::Done(report(result, error, after))
 }
 
-fn report(result: &'static str, error: Option<String>, state: (CircuitState, Option<Ts>)) -> PollReport {
-    PollReport { result, error, circuit_state: state.0, next_attempt_at: state.1 }
+fn report(
+    result: &'static str,
+    error: Option<String>,
+    state: (CircuitState, Option<Ts>),
+) -> PollReport {
+    PollReport {
+        result,
+        error,
+        circuit_state: state.0,
+        next_attempt_at: state.1,
+    }
 }
 
 /// An observation of a breaker state.
@@ -148,7 +175,10 @@ pub fn circuit(target: &str, (state, next_attempt_at): (CircuitState, Option<Ts>
     Observation {
         target: target.to_string(),
         at: Ts::now(),
-        kind: ObservationKind::Circuit { state, next_attempt_at },
+        kind: ObservationKind::Circuit {
+            state,
+            next_attempt_at,
+        },
     }
 }
 
@@ -193,14 +223,35 @@ async fn run_command(argv: &[String], timeout: Duration) -> (bool, String, Optio
         return (false, "empty command".into(), None);
     };
     let mut cmd = tokio::process::Command::new(program);
-    cmd.args(args).kill_on_drop(true).stdin(std::process::Stdio::null());
+    cmd.args(args)
+        .kill_on_drop(true)
+        .stdin(std::process::Stdio::null());
     match tokio::time::timeout(timeout, cmd.output()).await {
-        Err(_) => (false, format!("timed out after {}", humantime::format_duration(timeout)), None),
+        Err(_) => (
+            false,
+            format!("timed out after {}", humantime::format_duration(timeout)),
+            None,
+        ),
         Ok(Err(e)) => (false, format!("cannot run {program}: {e}"), None),
         Ok(Ok(out)) => {
-            let text = String::from_utf8_lossy(if out.status.success() { &out.stdout } else { &out.stderr });
-            let tail: String = text.chars().rev().take(500).collect::<Vec<_>>().into_iter().rev().collect();
-            (out.status.success(), tail.trim().to_string(), out.status.code())
+            let text = String::from_utf8_lossy(if out.status.success() {
+                &out.stdout
+            } else {
+                &out.stderr
+            });
+            let tail: String = text
+                .chars()
+                .rev()
+                .take(500)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            (
+                out.status.success(),
+                tail.trim().to_string(),
+                out.status.code(),
+            )
         }
     }
 }

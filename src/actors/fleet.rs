@@ -24,7 +24,10 @@ pub enum AdminCmd {
     Recover,
     SetPolling(bool),
     /// Change a server's admin state through the backend's source.
-    ServerState { server: String, state: AdminState },
+    ServerState {
+        server: String,
+        state: AdminState,
+    },
     #[doc(hidden)]
     InjectPanic,
 }
@@ -92,20 +95,40 @@ impl Fleet {
         }
     }
 
-    fn spawn_poller(&self, spec: Arc<TargetSpec>, shared: Arc<Shared>, generation: u64, me: &Addr<Fleet>) -> Addr<Poller> {
-        let poller = Poller::new(spec, shared, self.status.clone(), self.client.clone(), me.clone().recipient(), generation);
+    fn spawn_poller(
+        &self,
+        spec: Arc<TargetSpec>,
+        shared: Arc<Shared>,
+        generation: u64,
+        me: &Addr<Fleet>,
+    ) -> Addr<Poller> {
+        let poller = Poller::new(
+            spec,
+            shared,
+            self.status.clone(),
+            self.client.clone(),
+            me.clone().recipient(),
+            generation,
+        );
         poller.start()
     }
 
     /// Registers targets (committed first), then starts their pollers.
     fn add_targets(&mut self, specs: Vec<Arc<TargetSpec>>, ctx: &mut Context<Self>) {
-        let specs: Vec<_> = specs.into_iter().filter(|s| !self.pollers.contains_key(&s.meta.id)).collect();
+        let specs: Vec<_> = specs
+            .into_iter()
+            .filter(|s| !self.pollers.contains_key(&s.meta.id))
+            .collect();
         if specs.is_empty() {
             return;
         }
         let obs = specs
             .iter()
-            .map(|s| Observation { target: s.meta.id.clone(), at: Ts::now(), kind: ObservationKind::Registered(s.meta.clone()) })
+            .map(|s| Observation {
+                target: s.meta.id.clone(),
+                at: Ts::now(),
+                kind: ObservationKind::Registered(s.meta.clone()),
+            })
             .collect();
         let status = self.status.clone();
         let fut = async move { status.observe(obs).await };
@@ -116,11 +139,20 @@ impl Fleet {
             let snap = act.status.snapshot();
             let mut restored = Vec::new();
             for spec in specs {
-                let (shared, obs) = Shared::restored(&spec, snap.targets.get(&spec.meta.id).map(|t| t.as_ref()));
+                let (shared, obs) =
+                    Shared::restored(&spec, snap.targets.get(&spec.meta.id).map(|t| t.as_ref()));
                 restored.extend(obs);
                 let shared = Arc::new(shared);
                 let addr = act.spawn_poller(spec.clone(), shared.clone(), 0, &ctx.address());
-                act.pollers.insert(spec.meta.id.clone(), Entry { addr, spec, shared, generation: 0 });
+                act.pollers.insert(
+                    spec.meta.id.clone(),
+                    Entry {
+                        addr,
+                        spec,
+                        shared,
+                        generation: 0,
+                    },
+                );
             }
             act.record(restored);
         }));
@@ -133,8 +165,14 @@ impl Fleet {
             if let Some(e) = self.pollers.remove(&id) {
                 e.addr.do_send(Stop);
             }
-            let kind = ObservationKind::Removed { reason: reason.to_string() };
-            obs.push(Observation { target: id, at: Ts::now(), kind });
+            let kind = ObservationKind::Removed {
+                reason: reason.to_string(),
+            };
+            obs.push(Observation {
+                target: id,
+                at: Ts::now(),
+                kind,
+            });
         }
         self.record(obs);
     }
@@ -143,13 +181,21 @@ impl Fleet {
     /// their discovery).
     fn stale_targets(&self, fixed: &[Arc<TargetSpec>]) -> Vec<String> {
         let wanted: BTreeSet<&str> = fixed.iter().map(|s| s.meta.id.as_str()).collect();
-        let discovering: Vec<&HaproxyConfig> =
-            self.config.haproxy.iter().filter(|h| h.backends == Backends::All).collect();
+        let discovering: Vec<&HaproxyConfig> = self
+            .config
+            .haproxy
+            .iter()
+            .filter(|h| h.backends == Backends::All)
+            .collect();
         let snap = self.status.snapshot();
         snap.targets
             .values()
             .filter(|t| !wanted.contains(t.id.as_str()))
-            .filter(|t| !discovering.iter().any(|h| h.name == t.group && t.id.starts_with("haproxy/")))
+            .filter(|t| {
+                !discovering
+                    .iter()
+                    .any(|h| h.name == t.group && t.id.starts_with("haproxy/"))
+            })
             .map(|t| t.id.clone())
             .collect()
     }
@@ -158,14 +204,20 @@ impl Fleet {
         let h = Arc::new(h.clone());
         self.discover_now(h.clone(), ctx);
         let name = h.name.clone();
-        let handle = ctx.run_interval(h.policy.interval, move |act, ctx| act.discover_now(h.clone(), ctx));
+        let handle = ctx.run_interval(h.policy.interval, move |act, ctx| {
+            act.discover_now(h.clone(), ctx)
+        });
         if let Some(old) = self.discovery.insert(name, handle) {
             ctx.cancel_future(old);
         }
     }
 
     fn reload(&mut self, new: Arc<Config>, ctx: &mut Context<Self>) -> ReloadReport {
-        let running = self.pollers.iter().map(|(id, e)| (id.clone(), e.spec.clone())).collect();
+        let running = self
+            .pollers
+            .iter()
+            .map(|(id, e)| (id.clone(), e.spec.clone()))
+            .collect();
         let plan = reload::plan(&self.config, &new, &running);
         let mut report = ReloadReport {
             added: reload::ids(&plan.add),
@@ -194,17 +246,32 @@ impl Fleet {
 
     /// Restarts one poller with a new spec, keeping its polling flag and state.
     fn replace(&mut self, spec: Arc<TargetSpec>, ctx: &mut Context<Self>) {
-        let Some(old) = self.pollers.remove(&spec.meta.id) else { return };
+        let Some(old) = self.pollers.remove(&spec.meta.id) else {
+            return;
+        };
         old.addr.do_send(Stop);
         let snap = self.status.snapshot();
-        let (shared, circuit) = Shared::restored(&spec, snap.targets.get(&spec.meta.id).map(|t| t.as_ref()));
+        let (shared, circuit) =
+            Shared::restored(&spec, snap.targets.get(&spec.meta.id).map(|t| t.as_ref()));
         let shared = Arc::new(shared);
         let generation = old.generation + 1;
         let addr = self.spawn_poller(spec.clone(), shared.clone(), generation, &ctx.address());
         let registered = ObservationKind::Registered(spec.meta.clone());
-        let mut obs = vec![Observation { target: spec.meta.id.clone(), at: Ts::now(), kind: registered }];
+        let mut obs = vec![Observation {
+            target: spec.meta.id.clone(),
+            at: Ts::now(),
+            kind: registered,
+        }];
         obs.extend(circuit);
-        self.pollers.insert(spec.meta.id.clone(), Entry { addr, spec, shared, generation });
+        self.pollers.insert(
+            spec.meta.id.clone(),
+            Entry {
+                addr,
+                spec,
+                shared,
+                generation,
+            },
+        );
         self.record(obs);
     }
 
@@ -242,27 +309,53 @@ impl Fleet {
     fn discovered(&mut self, h: &HaproxyConfig, list: Vec<String>, ctx: &mut Context<Self>) {
         let prefix = specs::haproxy_id(&h.name, "");
         let snap = self.status.snapshot();
-        let current: BTreeSet<String> = self.pollers.keys().chain(snap.targets.keys())
-            .filter(|id| id.starts_with(&prefix)).cloned().collect();
+        let current: BTreeSet<String> = self
+            .pollers
+            .keys()
+            .chain(snap.targets.keys())
+            .filter(|id| id.starts_with(&prefix))
+            .cloned()
+            .collect();
         let listed: BTreeSet<String> = list.iter().map(|b| specs::haproxy_id(&h.name, b)).collect();
         let running = |id: &String| self.pollers.contains_key(id);
-        let new: Vec<_> = list.iter().filter(|b| !running(&specs::haproxy_id(&h.name, b)))
-            .map(|b| Arc::new(specs::haproxy_target(h, b))).collect();
+        let new: Vec<_> = list
+            .iter()
+            .filter(|b| !running(&specs::haproxy_id(&h.name, b)))
+            .map(|b| Arc::new(specs::haproxy_target(h, b)))
+            .collect();
         let gone: Vec<String> = current.difference(&listed).cloned().collect();
         self.remove_targets(gone, "backend no longer reported by the source");
         self.add_targets(new, ctx);
     }
 
     fn restart(&mut self, msg: PollerExited, ctx: &mut Context<Self>) {
-        let Some(entry) = self.pollers.get(&msg.id) else { return };
+        let Some(entry) = self.pollers.get(&msg.id) else {
+            return;
+        };
         if entry.generation != msg.generation {
             return;
         }
-        let (spec, shared, generation) = (entry.spec.clone(), entry.shared.clone(), entry.generation + 1);
+        let (spec, shared, generation) = (
+            entry.spec.clone(),
+            entry.shared.clone(),
+            entry.generation + 1,
+        );
         tracing::warn!(target_id = %msg.id, reason = %msg.reason, restart = generation, "restarting poller");
         let addr = self.spawn_poller(spec.clone(), shared.clone(), generation, &ctx.address());
-        self.pollers.insert(msg.id.clone(), Entry { addr, spec, shared, generation });
-        let obs = Observation { target: msg.id, at: Ts::now(), kind: ObservationKind::Restarted { reason: msg.reason } };
+        self.pollers.insert(
+            msg.id.clone(),
+            Entry {
+                addr,
+                spec,
+                shared,
+                generation,
+            },
+        );
+        let obs = Observation {
+            target: msg.id,
+            at: Ts::now(),
+            kind: ObservationKind::Restarted { reason: msg.reason },
+        };
         self.record(vec![obs]);
     }
 }
@@ -276,7 +369,11 @@ impl Actor for Fleet {
         self.remove_targets(stale, "no longer in the configuration");
         self.add_targets(fixed, ctx);
         let config = self.config.clone();
-        for h in config.haproxy.iter().filter(|h| h.backends == Backends::All) {
+        for h in config
+            .haproxy
+            .iter()
+            .filter(|h| h.backends == Backends::All)
+        {
             self.start_discovery(h, ctx);
         }
     }
@@ -316,7 +413,9 @@ impl Handler<Admin> for Fleet {
         let (addr, spec, status) = (entry.addr.clone(), entry.spec.clone(), self.status.clone());
         if let AdminCmd::ServerState { server, state } = msg.cmd {
             let client = self.client.clone();
-            return Box::pin(super::server_action::run(addr, spec, status, client, server, state));
+            return Box::pin(super::server_action::run(
+                addr, spec, status, client, server, state,
+            ));
         }
         Box::pin(admin(addr, spec, status, msg.cmd))
     }
@@ -326,7 +425,12 @@ pub(super) fn mailbox(e: MailboxError) -> AdminError {
     AdminError::Failed(format!("the poller did not answer: {e}"))
 }
 
-async fn admin(addr: Addr<Poller>, spec: Arc<TargetSpec>, status: StatusHandle, cmd: AdminCmd) -> Result<serde_json::Value, AdminError> {
+async fn admin(
+    addr: Addr<Poller>,
+    spec: Arc<TargetSpec>,
+    status: StatusHandle,
+    cmd: AdminCmd,
+) -> Result<serde_json::Value, AdminError> {
     match cmd {
         AdminCmd::SetPolling(on) => {
             addr.send(SetPolling(on)).await.map_err(mailbox)?;
@@ -339,15 +443,32 @@ async fn admin(addr: Addr<Poller>, spec: Arc<TargetSpec>, status: StatusHandle, 
         }
         AdminCmd::ResetCircuit => {
             addr.send(ResetCircuit).await.map_err(mailbox)?;
-            let poll = addr.send(PollNow).await.map_err(mailbox)?.map_err(AdminError::Failed)?;
+            let poll = addr
+                .send(PollNow)
+                .await
+                .map_err(mailbox)?
+                .map_err(AdminError::Failed)?;
             Ok(serde_json::json!({"poll": poll}))
         }
         AdminCmd::Recover => {
             let outcome = cycle::run_recovery(spec.recover.as_ref(), "admin").await;
-            let obs = Observation { target: spec.meta.id.clone(), at: Ts::now(), kind: ObservationKind::Recovery { outcome: outcome.clone() } };
-            status.observe(vec![obs]).await.map_err(|e| AdminError::Failed(e.to_string()))?;
+            let obs = Observation {
+                target: spec.meta.id.clone(),
+                at: Ts::now(),
+                kind: ObservationKind::Recovery {
+                    outcome: outcome.clone(),
+                },
+            };
+            status
+                .observe(vec![obs])
+                .await
+                .map_err(|e| AdminError::Failed(e.to_string()))?;
             addr.send(ResetCircuit).await.map_err(mailbox)?;
-            let poll = addr.send(PollNow).await.map_err(mailbox)?.map_err(AdminError::Failed)?;
+            let poll = addr
+                .send(PollNow)
+                .await
+                .map_err(mailbox)?
+                .map_err(AdminError::Failed)?;
             Ok(serde_json::json!({"recovery": outcome, "poll": poll}))
         }
     }

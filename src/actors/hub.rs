@@ -61,8 +61,14 @@ pub struct Hub {
 impl Hub {
     /// A hub starting from `snapshot`.
     pub fn new(snapshot: Snapshot) -> Hub {
-        let inner = Inner { snapshot: Arc::new(snapshot), subscribers: Vec::new(), closed: false };
-        Hub { inner: Mutex::new(inner) }
+        let inner = Inner {
+            snapshot: Arc::new(snapshot),
+            subscribers: Vec::new(),
+            closed: false,
+        };
+        Hub {
+            inner: Mutex::new(inner),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -79,7 +85,11 @@ impl Hub {
     pub fn publish(&self, snapshot: Snapshot, events: &[Event]) {
         let frames: Vec<Arc<Frame>> = events
             .iter()
-            .filter_map(|e| serde_json::to_string(e).ok().map(|json| Arc::new(Frame { seq: e.seq, json })))
+            .filter_map(|e| {
+                serde_json::to_string(e)
+                    .ok()
+                    .map(|json| Arc::new(Frame { seq: e.seq, json }))
+            })
             .collect();
         let mut inner = self.lock();
         inner.snapshot = Arc::new(snapshot);
@@ -95,8 +105,15 @@ impl Hub {
         }
         let (tx, rx) = mpsc::channel(capacity.max(1));
         let state = Arc::new(SubscriberState::default());
-        inner.subscribers.push(Subscriber { tx, state: state.clone() });
-        Some(Subscription { snapshot: inner.snapshot.clone(), rx, state })
+        inner.subscribers.push(Subscriber {
+            tx,
+            state: state.clone(),
+        });
+        Some(Subscription {
+            snapshot: inner.snapshot.clone(),
+            rx,
+            state,
+        })
     }
 
     /// Ends every subscription (shutdown) and refuses new ones.
@@ -138,11 +155,20 @@ mod tests {
     use crate::model::{EventType, Ts};
 
     fn event(seq: u64) -> Event {
-        Event { seq, ts: Ts(0), kind: EventType::FetchFailed, target: "t".into(), data: serde_json::json!({}) }
+        Event {
+            seq,
+            ts: Ts(0),
+            kind: EventType::FetchFailed,
+            target: "t".into(),
+            data: serde_json::json!({}),
+        }
     }
 
     fn snap(seq: u64) -> Snapshot {
-        Snapshot { seq, ..Snapshot::default() }
+        Snapshot {
+            seq,
+            ..Snapshot::default()
+        }
     }
 
     #[test]
@@ -169,7 +195,10 @@ mod tests {
         assert_eq!(hub.subscribers(), 1);
         assert_eq!(slow.rx.try_recv().unwrap().seq, 1);
         assert_eq!(slow.rx.try_recv().unwrap().seq, 2);
-        assert!(matches!(slow.rx.try_recv(), Err(mpsc::error::TryRecvError::Disconnected)));
+        assert!(matches!(
+            slow.rx.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
     }
 
     #[test]
@@ -177,7 +206,10 @@ mod tests {
         let hub = Hub::new(snap(0));
         let mut sub = hub.subscribe(2).unwrap();
         hub.close();
-        assert!(matches!(sub.rx.try_recv(), Err(mpsc::error::TryRecvError::Disconnected)));
+        assert!(matches!(
+            sub.rx.try_recv(),
+            Err(mpsc::error::TryRecvError::Disconnected)
+        ));
         assert!(!sub.state.overflowed());
         assert!(hub.subscribe(2).is_none());
     }

@@ -70,9 +70,19 @@ impl Poller {
         generation: u64,
     ) -> Poller {
         Poller {
-            spec, shared, status, client, fleet, generation,
-            timer: None, in_flight: false, waiters: Vec::new(), next_waiters: Vec::new(),
-            stopping: false, crash: None, panic_next: false,
+            spec,
+            shared,
+            status,
+            client,
+            fleet,
+            generation,
+            timer: None,
+            in_flight: false,
+            waiters: Vec::new(),
+            next_waiters: Vec::new(),
+            stopping: false,
+            crash: None,
+            panic_next: false,
         }
     }
 
@@ -93,13 +103,27 @@ impl Poller {
         if !self.shared.enabled() {
             let circuit_state = self.shared.breaker().state().0;
             let error = Some("polling disabled".to_string());
-            self.answer(PollReport { result: "skipped", error, circuit_state, next_attempt_at: None });
+            self.answer(PollReport {
+                result: "skipped",
+                error,
+                circuit_state,
+                next_attempt_at: None,
+            });
             return;
         }
         self.in_flight = true;
         let panic = std::mem::take(&mut self.panic_next);
-        let fut = cycle::run(self.spec.clone(), self.shared.clone(), self.status.clone(), self.client.clone(), panic);
-        ctx.spawn(fut.into_actor(self).map(|end, act, ctx| act.finish(end, ctx)));
+        let fut = cycle::run(
+            self.spec.clone(),
+            self.shared.clone(),
+            self.status.clone(),
+            self.client.clone(),
+            panic,
+        );
+        ctx.spawn(
+            fut.into_actor(self)
+                .map(|end, act, ctx| act.finish(end, ctx)),
+        );
     }
 
     fn finish(&mut self, end: CycleEnd, ctx: &mut Context<Self>) {
@@ -139,7 +163,10 @@ impl Poller {
         if self.spec.coalesced() {
             return self.slot_delay();
         }
-        self.spec.policy.interval.mul_f64(rand::thread_rng().gen_range(0.9..=1.1))
+        self.spec
+            .policy
+            .interval
+            .mul_f64(rand::thread_rng().gen_range(0.9..=1.1))
     }
 
     /// The first poll is spread over one interval by a hash of the target id, or, for
@@ -162,14 +189,19 @@ impl Poller {
     }
 
     fn maybe_auto_recover(&self, ctx: &mut Context<Self>) {
-        let (Some(action), true) = (self.spec.recover.clone(), self.spec.policy.auto_recover) else {
+        let (Some(action), true) = (self.spec.recover.clone(), self.spec.policy.auto_recover)
+        else {
             return;
         };
         let (status, id) = (self.status.clone(), self.spec.meta.id.clone());
         ctx.spawn(
             async move {
                 let outcome = cycle::run_recovery(Some(&action), "circuit_opened").await;
-                let obs = Observation { target: id, at: Ts::now(), kind: ObservationKind::Recovery { outcome } };
+                let obs = Observation {
+                    target: id,
+                    at: Ts::now(),
+                    kind: ObservationKind::Recovery { outcome },
+                };
                 let _ = status.observe(vec![obs]).await;
             }
             .into_actor(self),
@@ -187,14 +219,25 @@ impl Actor for Poller {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let delay = if self.generation == 0 { self.first_delay() } else { self.next_delay() };
+        let delay = if self.generation == 0 {
+            self.first_delay()
+        } else {
+            self.next_delay()
+        };
         self.schedule(ctx, delay);
     }
 
     fn stopped(&mut self, _: &mut Context<Self>) {
         if !self.stopping {
-            let reason = self.crash.take().unwrap_or_else(|| "stopped unexpectedly".into());
-            let msg = PollerExited { id: self.spec.meta.id.clone(), generation: self.generation, reason };
+            let reason = self
+                .crash
+                .take()
+                .unwrap_or_else(|| "stopped unexpectedly".into());
+            let msg = PollerExited {
+                id: self.spec.meta.id.clone(),
+                generation: self.generation,
+                reason,
+            };
             self.fleet.do_send(msg);
         }
     }
@@ -211,7 +254,10 @@ impl Handler<PollNow> for Poller {
             self.waiters.push(tx);
             self.start_cycle(ctx);
         }
-        Box::pin(async move { rx.await.map_err(|_| "the poller stopped before the poll ended".to_string()) })
+        Box::pin(async move {
+            rx.await
+                .map_err(|_| "the poller stopped before the poll ended".to_string())
+        })
     }
 }
 
@@ -245,13 +291,17 @@ impl Handler<SetPolling> for Poller {
             kind: ObservationKind::Polling { enabled: msg.0 },
         };
         let status = self.status.clone();
-        Box::pin(async move { let _ = status.observe(vec![obs]).await; }.into_actor(self).map(
-            move |_, act, ctx| {
+        Box::pin(
+            async move {
+                let _ = status.observe(vec![obs]).await;
+            }
+            .into_actor(self)
+            .map(move |_, act, ctx| {
                 if msg.0 {
                     act.schedule(ctx, Duration::ZERO);
                 }
-            },
-        ))
+            }),
+        )
     }
 }
 
@@ -264,7 +314,11 @@ impl Handler<ResetCircuit> for Poller {
     type Result = ResponseFuture<()>;
     fn handle(&mut self, _: ResetCircuit, _: &mut Context<Self>) -> Self::Result {
         self.shared.breaker().reset();
-        let obs = Observation { target: self.spec.meta.id.clone(), at: Ts::now(), kind: ObservationKind::CircuitReset };
+        let obs = Observation {
+            target: self.spec.meta.id.clone(),
+            at: Ts::now(),
+            kind: ObservationKind::CircuitReset,
+        };
         let status = self.status.clone();
         Box::pin(async move {
             let _ = status.observe(vec![obs]).await;

@@ -38,8 +38,10 @@ pub struct Plan {
 /// Compares the running targets (`running`: id → spec) with the new configuration.
 pub fn plan(old: &Config, new: &Config, running: &BTreeMap<String, Arc<TargetSpec>>) -> Plan {
     let mut plan = Plan::default();
-    let fixed: BTreeMap<String, Arc<TargetSpec>> =
-        specs::fixed_targets(new).into_iter().map(|s| (s.meta.id.clone(), s)).collect();
+    let fixed: BTreeMap<String, Arc<TargetSpec>> = specs::fixed_targets(new)
+        .into_iter()
+        .map(|s| (s.meta.id.clone(), s))
+        .collect();
     let old_all = discovering(old);
     let new_all = discovering(new);
     for (id, spec) in running {
@@ -47,24 +49,43 @@ pub fn plan(old: &Config, new: &Config, running: &BTreeMap<String, Arc<TargetSpe
             (Some(next), _) if next == spec => plan.unchanged += 1,
             (Some(next), _) => plan.restart.push(next.clone()),
             (None, Some(h)) => {
-                let next = Arc::new(specs::haproxy_target(h, spec.meta.backend_name.as_deref().unwrap_or("")));
-                if &next == spec { plan.unchanged += 1 } else { plan.restart.push(next) }
+                let next = Arc::new(specs::haproxy_target(
+                    h,
+                    spec.meta.backend_name.as_deref().unwrap_or(""),
+                ));
+                if &next == spec {
+                    plan.unchanged += 1
+                } else {
+                    plan.restart.push(next)
+                }
             }
             (None, None) => plan.remove.push(id.clone()),
         }
     }
-    plan.add = fixed.into_iter().filter(|(id, _)| !running.contains_key(id)).map(|(_, s)| s).collect();
+    plan.add = fixed
+        .into_iter()
+        .filter(|(id, _)| !running.contains_key(id))
+        .map(|(_, s)| s)
+        .collect();
     for (name, h) in &new_all {
         if old_all.get(name) != Some(h) {
             plan.discover.push((*h).clone());
         }
     }
-    plan.stop_discovery = old_all.keys().filter(|n| new_all.get(*n) != old_all.get(*n)).map(|n| n.to_string()).collect();
+    plan.stop_discovery = old_all
+        .keys()
+        .filter(|n| new_all.get(*n) != old_all.get(*n))
+        .map(|n| n.to_string())
+        .collect();
     plan
 }
 
 fn discovering(c: &Config) -> BTreeMap<&str, &HaproxyConfig> {
-    c.haproxy.iter().filter(|h| h.backends == Backends::All).map(|h| (h.name.as_str(), h)).collect()
+    c.haproxy
+        .iter()
+        .filter(|h| h.backends == Backends::All)
+        .map(|h| (h.name.as_str(), h))
+        .collect()
 }
 
 fn group_of<'a>(id: &str, all: &BTreeMap<&str, &'a HaproxyConfig>) -> Option<&'a HaproxyConfig> {
@@ -77,7 +98,10 @@ fn group_of<'a>(id: &str, all: &BTreeMap<&str, &'a HaproxyConfig>) -> Option<&'a
 pub fn restart_warnings(old: &Config, new: &Config) -> Vec<String> {
     let mut out = Vec::new();
     if old.server.listen != new.server.listen {
-        out.push(format!("server.listen changed to {}: takes effect after a restart", new.server.listen));
+        out.push(format!(
+            "server.listen changed to {}: takes effect after a restart",
+            new.server.listen
+        ));
     }
     if old.storage != new.storage {
         out.push("[storage] changed: takes effect after a restart".to_string());

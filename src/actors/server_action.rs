@@ -29,18 +29,40 @@ pub async fn run(
     let (via, result) = apply(&spec, &client, &server, state).await?;
     let outcome = json!({"server": server, "state": state.as_str(), "via": via,
                          "ok": result.is_ok(), "error": result.as_ref().err()});
-    let obs = Observation { target: spec.meta.id.clone(), at: Ts::now(), kind: ObservationKind::ServerAction { outcome: outcome.clone() } };
-    status.observe(vec![obs]).await.map_err(|e| AdminError::Failed(e.to_string()))?;
+    let obs = Observation {
+        target: spec.meta.id.clone(),
+        at: Ts::now(),
+        kind: ObservationKind::ServerAction {
+            outcome: outcome.clone(),
+        },
+    };
+    status
+        .observe(vec![obs])
+        .await
+        .map_err(|e| AdminError::Failed(e.to_string()))?;
     if let Err(e) = result {
         let unknown = e.contains("No such server") || e.contains("reported error 404");
-        return Err(if unknown { AdminError::UnknownTarget(format!("server {server} in {}", spec.meta.id)) } else { AdminError::Source(e) });
+        return Err(if unknown {
+            AdminError::UnknownTarget(format!("server {server} in {}", spec.meta.id))
+        } else {
+            AdminError::Source(e)
+        });
     }
-    let poll = poller.send(PollNow).await.map_err(mailbox)?.map_err(AdminError::Failed)?;
+    let poll = poller
+        .send(PollNow)
+        .await
+        .map_err(mailbox)?
+        .map_err(AdminError::Failed)?;
     Ok(json!({"action": outcome, "poll": poll}))
 }
 
 /// Sends the change; the outer error means the source cannot do it at all.
-async fn apply(spec: &TargetSpec, client: &reqwest::Client, server: &str, state: AdminState) -> Result<(&'static str, Result<(), String>), AdminError> {
+async fn apply(
+    spec: &TargetSpec,
+    client: &reqwest::Client,
+    server: &str,
+    state: AdminState,
+) -> Result<(&'static str, Result<(), String>), AdminError> {
     let timeout = spec.policy.timeout;
     match &spec.source {
         SourceSpec::HaproxyAgent { agent, instance, backend } => {

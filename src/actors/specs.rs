@@ -5,11 +5,13 @@ use std::sync::Arc;
 use reqwest::Url;
 
 use super::cycle::TargetSpec;
-use crate::config::{Backends, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig, HaproxySourceKind};
+use crate::config::{
+    Backends, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig, HaproxySourceKind,
+};
 use crate::model::{TargetKind, TargetMeta};
 use crate::sources::FetchError;
-use crate::sources::eureka::delta::DeltaState;
 use crate::sources::client::{self, Endpoint, SourceSpec};
+use crate::sources::eureka::delta::DeltaState;
 use crate::sources::haproxy::socket::{RuntimeAddr, RuntimeApi};
 use crate::sources::haproxy::stats::{StatsSource, Transport};
 
@@ -57,10 +59,15 @@ pub fn stats_source(h: &HaproxyConfig) -> Result<Arc<StatsSource>, String> {
             password: h.password.clone(),
         },
         HaproxySourceKind::Socket => {
-            let socket = h.socket.as_deref().ok_or_else(|| format!("haproxy {} has no socket", h.name))?;
+            let socket = h
+                .socket
+                .as_deref()
+                .ok_or_else(|| format!("haproxy {} has no socket", h.name))?;
             Transport::Runtime(RuntimeApi::new(&h.name, RuntimeAddr::parse(socket)))
         }
-        HaproxySourceKind::Agent => return Err(format!("haproxy {} is read through FAgent", h.name)),
+        HaproxySourceKind::Agent => {
+            return Err(format!("haproxy {} is read through FAgent", h.name));
+        }
     };
     Ok(StatsSource::shared(transport))
 }
@@ -70,11 +77,18 @@ pub fn haproxy_target(h: &HaproxyConfig, backend: &str) -> TargetSpec {
     let backend_name = backend.to_string();
     let source = match h.source {
         HaproxySourceKind::Agent => match agent_endpoint(h) {
-            Ok(agent) => SourceSpec::HaproxyAgent { agent, instance: h.agent_instance.clone(), backend: backend_name },
+            Ok(agent) => SourceSpec::HaproxyAgent {
+                agent,
+                instance: h.agent_instance.clone(),
+                backend: backend_name,
+            },
             Err(message) => SourceSpec::Invalid { message },
         },
         HaproxySourceKind::Stats | HaproxySourceKind::Socket => match stats_source(h) {
-            Ok(source) => SourceSpec::HaproxyStats { source, backend: backend_name },
+            Ok(source) => SourceSpec::HaproxyStats {
+                source,
+                backend: backend_name,
+            },
             Err(message) => SourceSpec::Invalid { message },
         },
     };
@@ -125,16 +139,25 @@ pub fn eureka_target(e: &EurekaConfig) -> TargetSpec {
 }
 
 /// The backends an HAProxy source has now (for `backends = "*"`).
-pub async fn list_backends(h: &HaproxyConfig, http: &reqwest::Client) -> Result<Vec<String>, FetchError> {
+pub async fn list_backends(
+    h: &HaproxyConfig,
+    http: &reqwest::Client,
+) -> Result<Vec<String>, FetchError> {
     let timeout = h.policy.timeout;
-    let invalid = |message: String| FetchError { message, transient: false };
+    let invalid = |message: String| FetchError {
+        message,
+        transient: false,
+    };
     match h.source {
         HaproxySourceKind::Agent => {
             let agent = agent_endpoint(h).map_err(invalid)?;
             client::agent_backends(http, &agent, &h.agent_instance, timeout).await
         }
         HaproxySourceKind::Stats | HaproxySourceKind::Socket => {
-            stats_source(h).map_err(invalid)?.backends(http, timeout).await
+            stats_source(h)
+                .map_err(invalid)?
+                .backends(http, timeout)
+                .await
         }
     }
 }

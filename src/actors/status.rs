@@ -77,26 +77,45 @@ impl StatusHandle {
             .into_iter()
             .map(|t| (t.id.clone(), Arc::new(t)))
             .collect();
-        let first = Snapshot { seq: store.last_seq(), targets, storage_ok: true, storage_error: None };
+        let first = Snapshot {
+            seq: store.last_seq(),
+            targets,
+            storage_ok: true,
+            storage_error: None,
+        };
         let hub = Arc::new(Hub::new(first));
         let (inbox, rx) = mpsc::channel(INBOX);
         let counters = Arc::new(Counters::default());
-        let actor = Actor { rx, store: store.clone(), hub: hub.clone(), counters: counters.clone() };
+        let actor = Actor {
+            rx,
+            store: store.clone(),
+            hub: hub.clone(),
+            counters: counters.clone(),
+        };
         std::thread::Builder::new()
             .name("watchpost-status".into())
             .spawn(move || actor.run())
             .map_err(|e| StoreError::Write(format!("cannot start the status thread: {e}")))?;
-        Ok(StatusHandle { inbox, hub, store, counters })
+        Ok(StatusHandle {
+            inbox,
+            hub,
+            store,
+            counters,
+        })
     }
 
     /// Applies observations and waits until they are committed and published.
     pub async fn observe(&self, observations: Vec<Observation>) -> Result<(), CommitFailed> {
         let (done, wait) = oneshot::channel();
-        let msg = Msg { observations, done: Some(done) };
+        let msg = Msg {
+            observations,
+            done: Some(done),
+        };
         if self.inbox.send(msg).await.is_err() {
             return Err(CommitFailed("the status actor has stopped".into()));
         }
-        wait.await.unwrap_or_else(|_| Err(CommitFailed("the status actor has stopped".into())))
+        wait.await
+            .unwrap_or_else(|_| Err(CommitFailed("the status actor has stopped".into())))
     }
 
     /// The current committed state.
@@ -167,13 +186,20 @@ impl Actor {
         self.publish(&current, working, result, batch);
     }
 
-    fn count(&self, batch: &[Msg], result: &Result<Vec<Event>, StoreError>, took: std::time::Duration) {
+    fn count(
+        &self,
+        batch: &[Msg],
+        result: &Result<Vec<Event>, StoreError>,
+        took: std::time::Duration,
+    ) {
         let c = &self.counters;
         let observations = batch.iter().flat_map(|m| &m.observations);
         let polls = observations.clone().filter(|o| o.kind.is_poll()).count() as u64;
         c.commits.fetch_add(1, Ordering::Relaxed);
-        c.commit_micros.fetch_add(took.as_micros() as u64, Ordering::Relaxed);
-        c.observations.fetch_add(observations.count() as u64, Ordering::Relaxed);
+        c.commit_micros
+            .fetch_add(took.as_micros() as u64, Ordering::Relaxed);
+        c.observations
+            .fetch_add(observations.count() as u64, Ordering::Relaxed);
         c.polls.fetch_add(polls, Ordering::Relaxed);
         if let Ok(events) = result {
             c.events.fetch_add(events.len() as u64, Ordering::Relaxed);
@@ -201,7 +227,12 @@ impl Actor {
                     };
                 }
                 let seq = events.last().map(|e| e.seq).unwrap_or(current.seq);
-                let snap = Snapshot { seq, targets, storage_ok: true, storage_error: None };
+                let snap = Snapshot {
+                    seq,
+                    targets,
+                    storage_ok: true,
+                    storage_error: None,
+                };
                 self.hub.publish(snap, &events);
                 events.iter().for_each(log_event);
                 Ok(())
@@ -210,7 +241,12 @@ impl Actor {
                 tracing::error!(error = %e, "commit failed; the batch is not applied");
                 let targets = current.targets.clone();
                 let error = Some(e.to_string());
-                let snap = Snapshot { seq: current.seq, targets, storage_ok: false, storage_error: error };
+                let snap = Snapshot {
+                    seq: current.seq,
+                    targets,
+                    storage_ok: false,
+                    storage_error: error,
+                };
                 self.hub.publish(snap, &[]);
                 Err(CommitFailed(e.to_string()))
             }
@@ -221,7 +257,6 @@ impl Actor {
             }
         }
     }
-
 }
 
 /// Logs a committed event: target-level ones at info, server and instance ones at

@@ -53,7 +53,10 @@ impl Store {
     /// Opens (or creates) the file. A second daemon on the same file gets
     /// [`StoreError::AlreadyOpen`].
     pub fn open(path: &Path, retention: u64) -> Result<Store, StoreError> {
-        let open_err = |reason: String| StoreError::Open { path: path.to_path_buf(), reason };
+        let open_err = |reason: String| StoreError::Open {
+            path: path.to_path_buf(),
+            reason,
+        };
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         }
@@ -64,7 +67,11 @@ impl Store {
             }
             Err(e) => return Err(open_err(e.to_string())),
         };
-        let store = Store { db, retention: retention.max(1), next_seq: AtomicU64::new(1) };
+        let store = Store {
+            db,
+            retention: retention.max(1),
+            next_seq: AtomicU64::new(1),
+        };
         store.init()?;
         Ok(store)
     }
@@ -102,7 +109,9 @@ impl Store {
             let (key, value) = row.map_err(read_err)?;
             match serde_json::from_slice::<TargetState>(value.value()) {
                 Ok(state) => out.push(state),
-                Err(e) => tracing::warn!(target_id = key.value(), error = %e, "skipping unreadable stored target"),
+                Err(e) => {
+                    tracing::warn!(target_id = key.value(), error = %e, "skipping unreadable stored target")
+                }
             }
         }
         Ok(out)
@@ -110,12 +119,23 @@ impl Store {
 
     /// Writes the changes and numbers and writes the events, in one durable
     /// transaction. Returns the committed events; nothing is committed on error.
-    pub fn commit(&self, changes: &[Change], drafts: Vec<EventDraft>, ts: Ts) -> Result<Vec<Event>, StoreError> {
+    pub fn commit(
+        &self,
+        changes: &[Change],
+        drafts: Vec<EventDraft>,
+        ts: Ts,
+    ) -> Result<Vec<Event>, StoreError> {
         let first = self.next_seq();
         let events: Vec<Event> = drafts
             .into_iter()
             .zip(first..)
-            .map(|(d, seq)| Event { seq, ts, kind: d.kind, target: d.target, data: d.data })
+            .map(|(d, seq)| Event {
+                seq,
+                ts,
+                kind: d.kind,
+                target: d.target,
+                data: d.data,
+            })
             .collect();
         let next = first + events.len() as u64;
         let tx = self.db.begin_write().map_err(write_err)?;
@@ -128,7 +148,12 @@ impl Store {
 
     /// Stored events with `seq > since`, oldest first, at most `limit`, optionally of
     /// one target only.
-    pub fn events(&self, since: u64, limit: usize, target: Option<&str>) -> Result<Vec<Event>, StoreError> {
+    pub fn events(
+        &self,
+        since: u64,
+        limit: usize,
+        target: Option<&str>,
+    ) -> Result<Vec<Event>, StoreError> {
         let tx = self.db.begin_read().map_err(read_err)?;
         let table = tx.open_table(EVENTS).map_err(read_err)?;
         let mut out = Vec::new();
@@ -152,7 +177,6 @@ impl Store {
         let first = table.first().map_err(read_err)?;
         Ok(first.map(|(k, _)| k.value()))
     }
-
 }
 
 fn write_changes(tx: &redb::WriteTransaction, changes: &[Change]) -> Result<(), StoreError> {
@@ -161,7 +185,9 @@ fn write_changes(tx: &redb::WriteTransaction, changes: &[Change]) -> Result<(), 
         match state {
             Some(s) => {
                 let bytes = serde_json::to_vec(s).map_err(write_err)?;
-                table.insert(id.as_str(), bytes.as_slice()).map_err(write_err)?;
+                table
+                    .insert(id.as_str(), bytes.as_slice())
+                    .map_err(write_err)?;
             }
             None => {
                 table.remove(id.as_str()).map_err(write_err)?;
@@ -171,7 +197,12 @@ fn write_changes(tx: &redb::WriteTransaction, changes: &[Change]) -> Result<(), 
     Ok(())
 }
 
-fn write_events(tx: &redb::WriteTransaction, events: &[Event], next: u64, retention: u64) -> Result<(), StoreError> {
+fn write_events(
+    tx: &redb::WriteTransaction,
+    events: &[Event],
+    next: u64,
+    retention: u64,
+) -> Result<(), StoreError> {
     if events.is_empty() {
         return Ok(());
     }
@@ -182,7 +213,9 @@ fn write_events(tx: &redb::WriteTransaction, events: &[Event], next: u64, retent
     }
     let cutoff = (next - 1).saturating_sub(retention);
     if cutoff > 0 {
-        table.retain_in(..=cutoff, |_, _| false).map_err(write_err)?;
+        table
+            .retain_in(..=cutoff, |_, _| false)
+            .map_err(write_err)?;
     }
     let mut meta = tx.open_table(META).map_err(write_err)?;
     meta.insert(NEXT_SEQ, next).map_err(write_err)?;
@@ -195,7 +228,11 @@ mod tests {
     use crate::model::{EventType, TargetKind, TargetMeta};
 
     fn draft(target: &str) -> EventDraft {
-        EventDraft { kind: EventType::FetchFailed, target: target.into(), data: serde_json::json!({}) }
+        EventDraft {
+            kind: EventType::FetchFailed,
+            target: target.into(),
+            data: serde_json::json!({}),
+        }
     }
 
     fn state(id: &str) -> TargetState {
@@ -215,9 +252,17 @@ mod tests {
         let path = dir.path().join("sub/w.redb");
         {
             let store = Store::open(&path, 3).unwrap();
-            let ev = store.commit(&[("t".into(), Some(state("t")))], vec![draft("t"), draft("u")], Ts(1)).unwrap();
+            let ev = store
+                .commit(
+                    &[("t".into(), Some(state("t")))],
+                    vec![draft("t"), draft("u")],
+                    Ts(1),
+                )
+                .unwrap();
             assert_eq!(ev.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
-            store.commit(&[], vec![draft("t"), draft("t"), draft("t")], Ts(2)).unwrap();
+            store
+                .commit(&[], vec![draft("t"), draft("t"), draft("t")], Ts(2))
+                .unwrap();
         }
         let store = Store::open(&path, 3).unwrap();
         assert_eq!(store.next_seq(), 6);

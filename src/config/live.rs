@@ -15,7 +15,10 @@ impl LiveConfig {
 
     /// The configuration in force now.
     pub fn get(&self) -> Arc<Config> {
-        self.0.read().map(|c| c.clone()).unwrap_or_else(|p| p.into_inner().clone())
+        self.0
+            .read()
+            .map(|c| c.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
     }
 
     /// Puts `config` in force.

@@ -27,7 +27,12 @@ pub(super) struct Ctx<'a> {
 }
 
 /// Applies a successful registry fetch.
-pub(super) fn merge(apps: &mut Vec<AppRecord>, samples: &[AppSample], ctx: &Ctx, ev: &mut Vec<EventDraft>) {
+pub(super) fn merge(
+    apps: &mut Vec<AppRecord>,
+    samples: &[AppSample],
+    ctx: &Ctx,
+    ev: &mut Vec<EventDraft>,
+) {
     let mut seen = HashSet::new();
     for sample in samples {
         if !seen.insert(sample.name.as_str()) {
@@ -86,8 +91,16 @@ fn merge_app(app: &mut AppRecord, sample: &AppSample, ctx: &Ctx, ev: &mut Vec<Ev
     }
 }
 
-fn merge_instances(app: &mut AppRecord, samples: &[InstanceSample], ctx: &Ctx, ev: &mut Vec<EventDraft>) {
-    let mut old: Vec<Option<InstanceRecord>> = std::mem::take(&mut app.instances).into_iter().map(Some).collect();
+fn merge_instances(
+    app: &mut AppRecord,
+    samples: &[InstanceSample],
+    ctx: &Ctx,
+    ev: &mut Vec<EventDraft>,
+) {
+    let mut old: Vec<Option<InstanceRecord>> = std::mem::take(&mut app.instances)
+        .into_iter()
+        .map(Some)
+        .collect();
     let index: HashMap<String, usize> = old
         .iter()
         .enumerate()
@@ -101,7 +114,9 @@ fn merge_instances(app: &mut AppRecord, samples: &[InstanceSample], ctx: &Ctx, e
         let rec = record_of(sample);
         let prev = index.get(&sample.instance_id).and_then(|&i| old[i].take());
         match prev {
-            Some(p) if p.removed_at.is_some() => member(ev, ctx, EventType::InstanceAdded, &rec, None),
+            Some(p) if p.removed_at.is_some() => {
+                member(ev, ctx, EventType::InstanceAdded, &rec, None)
+            }
             Some(p) if p.last_known_state != rec.state => {
                 member(ev, ctx, EventType::InstanceStateChanged, &rec, Some(&p))
             }
@@ -117,13 +132,22 @@ fn merge_instances(app: &mut AppRecord, samples: &[InstanceSample], ctx: &Ctx, e
             restore_last_known(&mut gone);
             member(ev, ctx, EventType::InstanceRemoved, &gone, None);
         }
-        if gone.removed_at.is_some_and(|t| ctx.at.since(t) < REMOVED_RETENTION_MS) {
+        if gone
+            .removed_at
+            .is_some_and(|t| ctx.at.since(t) < REMOVED_RETENTION_MS)
+        {
             app.instances.push(gone);
         }
     }
 }
 
-fn member(ev: &mut Vec<EventDraft>, ctx: &Ctx, kind: EventType, now: &InstanceRecord, prev: Option<&InstanceRecord>) {
+fn member(
+    ev: &mut Vec<EventDraft>,
+    ctx: &Ctx,
+    kind: EventType,
+    now: &InstanceRecord,
+    prev: Option<&InstanceRecord>,
+) {
     let mut data = json!({"instance_id": now.instance_id, "app": now.app,
                           "state": now.state, "status": now.status});
     if let Some(p) = prev {

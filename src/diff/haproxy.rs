@@ -25,7 +25,13 @@ pub(super) fn merge(
             Some(i) => {
                 let prev = old.swap_remove(i);
                 if prev.last_known_state != record.state {
-                    changed(ev, target, &record, Some(prev.last_known_state), prev.last_known_status);
+                    changed(
+                        ev,
+                        target,
+                        &record,
+                        Some(prev.last_known_state),
+                        prev.last_known_status,
+                    );
                 }
             }
             None if emit => changed(ev, target, &record, None, None),

@@ -9,47 +9,88 @@ use subtle::ConstantTimeEq;
 
 use super::api::target_id;
 use super::{ApiError, AppState, percent_decode, views};
-use crate::sources::haproxy::runtime::AdminState;
 use crate::actors::fleet::{Admin, AdminCmd, AdminError};
 use crate::daemon::{self, ReloadError};
+use crate::sources::haproxy::runtime::AdminState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/admin/targets/{id:.+}/reset-circuit", web::post().to(reset_circuit))
-        .route("/api/admin/targets/{id:.+}/recover", web::post().to(recover))
-        .route("/api/admin/targets/{id:.+}/polling", web::post().to(polling))
-        .route("/api/admin/reload", web::post().to(reload))
-        .route("/api/admin/targets/{id:.+}/servers/{server}/state", web::post().to(server_state));
+    cfg.route(
+        "/api/admin/targets/{id:.+}/reset-circuit",
+        web::post().to(reset_circuit),
+    )
+    .route(
+        "/api/admin/targets/{id:.+}/recover",
+        web::post().to(recover),
+    )
+    .route(
+        "/api/admin/targets/{id:.+}/polling",
+        web::post().to(polling),
+    )
+    .route("/api/admin/reload", web::post().to(reload))
+    .route(
+        "/api/admin/targets/{id:.+}/servers/{server}/state",
+        web::post().to(server_state),
+    );
 }
 
 /// Checks the bearer token of an admin request.
 pub fn authorize(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let config = state.config.get();
     let Some(token) = &config.server.admin_token else {
-        return Err(ApiError::new(StatusCode::FORBIDDEN, "admin_disabled",
-            "the admin API is disabled: set [server] admin_token in the configuration"));
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "admin_disabled",
+            "the admin API is disabled: set [server] admin_token in the configuration",
+        ));
     };
-    let header = req.headers().get("authorization").and_then(|v| v.to_str().ok()).unwrap_or("");
+    let header = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
     let given = match header.split_once(' ') {
         Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
         _ => "",
     };
     if given.is_empty() || !bool::from(given.as_bytes().ct_eq(token.expose().as_bytes())) {
-        return Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized",
-            "missing or wrong admin token (send Authorization: Bearer <token>)"));
+        return Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing or wrong admin token (send Authorization: Bearer <token>)",
+        ));
     }
     Ok(())
 }
 
-async fn command(req: &HttpRequest, state: &AppState, cmd: AdminCmd) -> Result<serde_json::Value, ApiError> {
+async fn command(
+    req: &HttpRequest,
+    state: &AppState,
+    cmd: AdminCmd,
+) -> Result<serde_json::Value, ApiError> {
     let target = target_id(req);
-    let answer = state.fleet.send(Admin { target: target.clone(), cmd }).await.map_err(|e| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", format!("the fleet did not answer: {e}"))
-    })?;
+    let answer = state
+        .fleet
+        .send(Admin {
+            target: target.clone(),
+            cmd,
+        })
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                format!("the fleet did not answer: {e}"),
+            )
+        })?;
     let mut body = answer.map_err(|e| match e {
         AdminError::UnknownTarget(id) => ApiError::not_found(format!("unknown target {id}")),
-        AdminError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "not_supported_by_source", m),
+        AdminError::Conflict(m) => {
+            ApiError::new(StatusCode::CONFLICT, "not_supported_by_source", m)
+        }
         AdminError::Source(m) => ApiError::new(StatusCode::BAD_GATEWAY, "source_error", m),
-        AdminError::Failed(m) => ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "admin_failed", m),
+        AdminError::Failed(m) => {
+            ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "admin_failed", m)
+        }
     })?;
     if let Some(t) = state.status.snapshot().targets.get(&target) {
         body["target"] = views::target(t);
@@ -65,7 +106,10 @@ fn known(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     }
 }
 
-async fn reset_circuit(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn reset_circuit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
     known(&req, &state)?;
     let body = command(&req, &state, AdminCmd::ResetCircuit).await?;
@@ -85,19 +129,38 @@ struct ServerStateBody {
     state: String,
 }
 
-async fn server_state(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+async fn server_state(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
     known(&req, &state)?;
     let body = read_body(payload).await?;
-    let parsed: ServerStateBody = json_object(&body)
-        .map_err(|e| ApiError::bad_request(format!("body must be {{\"state\": \"ready|drain|maint\"}}: {e}")))?;
-    let wanted = AdminState::parse(&parsed.state)
-        .ok_or_else(|| ApiError::bad_request(format!("unknown state {:?}: use ready, drain or maint", parsed.state)))?;
+    let parsed: ServerStateBody = json_object(&body).map_err(|e| {
+        ApiError::bad_request(format!(
+            "body must be {{\"state\": \"ready|drain|maint\"}}: {e}"
+        ))
+    })?;
+    let wanted = AdminState::parse(&parsed.state).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "unknown state {:?}: use ready, drain or maint",
+            parsed.state
+        ))
+    })?;
     let server = percent_decode(req.match_info().get("server").unwrap_or(""));
     if server.is_empty() || server.len() > 255 || server.chars().any(|c| c.is_control()) {
         return Err(ApiError::bad_request("invalid server name"));
     }
-    let body = command(&req, &state, AdminCmd::ServerState { server, state: wanted }).await?;
+    let body = command(
+        &req,
+        &state,
+        AdminCmd::ServerState {
+            server,
+            state: wanted,
+        },
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -107,12 +170,17 @@ struct PollingBody {
     enabled: bool,
 }
 
-async fn polling(req: HttpRequest, state: web::Data<AppState>, payload: web::Payload) -> Result<HttpResponse, ApiError> {
+async fn polling(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
     known(&req, &state)?;
     let body = read_body(payload).await?;
-    let parsed: PollingBody = json_object(&body)
-        .map_err(|e| ApiError::bad_request(format!("body must be {{\"enabled\": true|false}}: {e}")))?;
+    let parsed: PollingBody = json_object(&body).map_err(|e| {
+        ApiError::bad_request(format!("body must be {{\"enabled\": true|false}}: {e}"))
+    })?;
     let body = command(&req, &state, AdminCmd::SetPolling(parsed.enabled)).await?;
     Ok(HttpResponse::Ok().json(body))
 }
@@ -120,19 +188,28 @@ async fn polling(req: HttpRequest, state: web::Data<AppState>, payload: web::Pay
 async fn reload(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
     match daemon::reload(&state.fleet, &state.config).await {
-        Ok(report) => Ok(HttpResponse::Ok().json(serde_json::json!({"reloaded": true, "report": report}))),
+        Ok(report) => {
+            Ok(HttpResponse::Ok().json(serde_json::json!({"reloaded": true, "report": report})))
+        }
         Err(ReloadError::Invalid(errors)) => {
             tracing::warn!("reload refused, the running configuration is kept:\n{errors}");
             let list: Vec<_> = errors
                 .iter()
                 .map(|e| serde_json::json!({"file": e.file, "line": e.line, "key": e.key, "message": e.message}))
                 .collect();
-            let message = format!("the new configuration is invalid ({} errors); the running one is kept", list.len());
+            let message = format!(
+                "the new configuration is invalid ({} errors); the running one is kept",
+                list.len()
+            );
             let body = serde_json::json!({"error": {"code": "invalid_config", "message": message, "errors": list}});
             Ok(HttpResponse::BadRequest().json(body))
         }
         Err(ReloadError::NoFile) => Err(ApiError::bad_request(ReloadError::NoFile.to_string())),
-        Err(e) => Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", e.to_string())),
+        Err(e) => Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            e.to_string(),
+        )),
     }
 }
 
@@ -149,7 +226,8 @@ pub async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiEr
     use futures_util::StreamExt;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
         if body.len() + chunk.len() > super::MAX_BODY {
             return Err(too_large());
         }
@@ -159,5 +237,9 @@ pub async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiEr
 }
 
 fn too_large() -> ApiError {
-    ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body_too_large", format!("request bodies are limited to {} bytes", super::MAX_BODY))
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "body_too_large",
+        format!("request bodies are limited to {} bytes", super::MAX_BODY),
+    )
 }

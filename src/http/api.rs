@@ -31,23 +31,38 @@ async fn healthz() -> HttpResponse {
 async fn health(state: web::Data<AppState>) -> HttpResponse {
     let snap = state.status.snapshot();
     let (counts, verdict) = views::health_counts(snap.targets.values().map(|t| t.as_ref()));
-    let verdict = if snap.storage_ok { verdict } else { "unhealthy" };
+    let verdict = if snap.storage_ok {
+        verdict
+    } else {
+        "unhealthy"
+    };
     let body = json!({
         "status": verdict, "timestamp": Ts::now(), "targets": counts,
         "storage": if snap.storage_ok { "ok" } else { "error" },
         "storage_error": snap.storage_error, "last_seq": snap.seq,
     });
-    let code = if verdict == "unhealthy" { StatusCode::SERVICE_UNAVAILABLE } else { StatusCode::OK };
+    let code = if verdict == "unhealthy" {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::OK
+    };
     HttpResponse::build(code).json(body)
 }
 
 fn of_kind(state: &AppState, kind: TargetKind) -> Vec<std::sync::Arc<crate::model::TargetState>> {
     let snap = state.status.snapshot();
-    snap.targets.values().filter(|t| t.kind == kind).cloned().collect()
+    snap.targets
+        .values()
+        .filter(|t| t.kind == kind)
+        .cloned()
+        .collect()
 }
 
 async fn backends(state: web::Data<AppState>) -> HttpResponse {
-    let list: Vec<_> = of_kind(&state, TargetKind::HaproxyBackend).iter().map(|t| views::backend(t)).collect();
+    let list: Vec<_> = of_kind(&state, TargetKind::HaproxyBackend)
+        .iter()
+        .map(|t| views::backend(t))
+        .collect();
     HttpResponse::Ok().json(json!({"backends": list}))
 }
 
@@ -59,7 +74,10 @@ async fn instances(state: web::Data<AppState>) -> HttpResponse {
 
 async fn applications(state: web::Data<AppState>) -> HttpResponse {
     let targets = of_kind(&state, TargetKind::EurekaServer);
-    let list: Vec<_> = targets.iter().flat_map(|t| views::applications(t)).collect();
+    let list: Vec<_> = targets
+        .iter()
+        .flat_map(|t| views::applications(t))
+        .collect();
     HttpResponse::Ok().json(json!({"applications": list}))
 }
 
@@ -77,7 +95,10 @@ pub fn target_id(req: &HttpRequest) -> String {
 async fn target(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let id = target_id(&req);
     let snap = state.status.snapshot();
-    let t = snap.targets.get(&id).ok_or_else(|| ApiError::not_found(format!("unknown target {id}")))?;
+    let t = snap
+        .targets
+        .get(&id)
+        .ok_or_else(|| ApiError::not_found(format!("unknown target {id}")))?;
     Ok(HttpResponse::Ok().json(views::target_detail(t)))
 }
 
@@ -88,17 +109,28 @@ struct EventsQuery {
     target: Option<String>,
 }
 
-async fn events(q: web::Query<EventsQuery>, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+async fn events(
+    q: web::Query<EventsQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_EVENTS {
-        return Err(ApiError::bad_request(format!("limit must be between 1 and {MAX_EVENTS}")));
+        return Err(ApiError::bad_request(format!(
+            "limit must be between 1 and {MAX_EVENTS}"
+        )));
     }
     let store = state.status.store();
     let storage = |e: crate::actors::store::StoreError| {
-        ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "storage_error", e.to_string())
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "storage_error",
+            e.to_string(),
+        )
     };
     let since = q.since.unwrap_or(0);
-    let events = store.events(since, limit, q.target.as_deref()).map_err(storage)?;
+    let events = store
+        .events(since, limit, q.target.as_deref())
+        .map_err(storage)?;
     let oldest = store.oldest_seq().map_err(storage)?;
     let next_since = events.last().map(|e| e.seq).unwrap_or(since);
     Ok(HttpResponse::Ok().json(json!({

@@ -41,7 +41,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -85,7 +89,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    ApiError::not_found(format!("no such endpoint: {} {}", req.method(), req.path())).error_response()
+    ApiError::not_found(format!("no such endpoint: {} {}", req.method(), req.path()))
+        .error_response()
 }
 
 /// Decodes `%XX` escapes (target ids arrive as `haproxy%2Ffdmz01%2Fjurws`).
@@ -94,7 +99,9 @@ pub fn percent_decode(s: &str) -> String {
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
-        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
         match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
             (b'%', Some(v)) => {
                 out.push(v);
@@ -115,8 +122,14 @@ mod tests {
 
     #[test]
     fn decodes_target_ids() {
-        assert_eq!(percent_decode("haproxy%2Ffdmz01%2Fjurws"), "haproxy/fdmz01/jurws");
-        assert_eq!(percent_decode("haproxy/fdmz01/jurws"), "haproxy/fdmz01/jurws");
+        assert_eq!(
+            percent_decode("haproxy%2Ffdmz01%2Fjurws"),
+            "haproxy/fdmz01/jurws"
+        );
+        assert_eq!(
+            percent_decode("haproxy/fdmz01/jurws"),
+            "haproxy/fdmz01/jurws"
+        );
         assert_eq!(percent_decode("a%2fb%zz%"), "a/b%zz%");
     }
 }

@@ -40,10 +40,18 @@ async fn upgrade(
 ) -> Result<HttpResponse, actix_web::Error> {
     check_origin(&req, &state)?;
     let Some(sub) = state.status.hub().subscribe(CLIENT_QUEUE) else {
-        return Err(ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", "the server is shutting down").into());
+        return Err(ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting_down",
+            "the server is shutting down",
+        )
+        .into());
     };
     let (response, ws, stream) = actix_ws::handle(&req, body)?;
-    let stream = stream.max_frame_size(MAX_FRAME).aggregate_continuations().max_continuation_size(MAX_FRAME);
+    let stream = stream
+        .max_frame_size(MAX_FRAME)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_FRAME);
     let status = state.status.clone();
     actix_web::rt::spawn(session::run(ws, stream, sub, q.since, status));
     Ok(response)
@@ -60,7 +68,9 @@ fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let allowed = state.config.get().server.allowed_origins.clone();
     let ok = if allowed.is_empty() {
         let host = req.connection_info().host().to_string();
-        origin.split_once("://").is_some_and(|(_, h)| h.eq_ignore_ascii_case(&host))
+        origin
+            .split_once("://")
+            .is_some_and(|(_, h)| h.eq_ignore_ascii_case(&host))
     } else {
         allowed.iter().any(|a| a.eq_ignore_ascii_case(origin))
     };

@@ -22,15 +22,27 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 #[derive(Clone, Debug, PartialEq)]
 pub enum SourceSpec {
     /// One backend through FAgent.
-    HaproxyAgent { agent: Endpoint, instance: Option<String>, backend: String },
+    HaproxyAgent {
+        agent: Endpoint,
+        instance: Option<String>,
+        backend: String,
+    },
     /// A Eureka server's REST API, with the state it keeps between polls (the local
     /// registry copy when `delta = true`, byte counters).
-    EurekaNative { server: Endpoint, username: Option<String>, password: Option<Secret>, state: Arc<DeltaState> },
+    EurekaNative {
+        server: Endpoint,
+        username: Option<String>,
+        password: Option<Secret>,
+        state: Arc<DeltaState>,
+    },
     /// Eureka through FAgent.
     EurekaAgent { agent: Endpoint },
     /// One backend of an HAProxy instance read through its stats page or Runtime
     /// API, shared with the other backends of that instance.
-    HaproxyStats { source: Arc<StatsSource>, backend: String },
+    HaproxyStats {
+        source: Arc<StatsSource>,
+        backend: String,
+    },
     /// A source this version cannot poll; every fetch fails with `message`.
     Invalid { message: String },
 }
@@ -47,8 +59,14 @@ impl Endpoint {
     /// `what` is `agent` or `eureka`, `name` the config name.
     pub fn new(what: &str, name: &str, base: Url) -> Endpoint {
         let host = base.host_str().unwrap_or("?");
-        let port = base.port_or_known_default().map(|p| format!(":{p}")).unwrap_or_default();
-        Endpoint { label: format!("{what} {name} ({host}{port})"), base }
+        let port = base
+            .port_or_known_default()
+            .map(|p| format!(":{p}"))
+            .unwrap_or_default();
+        Endpoint {
+            label: format!("{what} {name} ({host}{port})"),
+            base,
+        }
     }
 
     /// The base URL with path segments appended (each one percent-encoded).
@@ -63,28 +81,51 @@ impl Endpoint {
 
 impl SourceSpec {
     /// Fetches once (no retries).
-    pub async fn fetch(&self, client: &reqwest::Client, timeout: Duration) -> Result<Payload, FetchError> {
+    pub async fn fetch(
+        &self,
+        client: &reqwest::Client,
+        timeout: Duration,
+    ) -> Result<Payload, FetchError> {
         match self {
-            SourceSpec::HaproxyAgent { agent, instance, backend } => {
+            SourceSpec::HaproxyAgent {
+                agent,
+                instance,
+                backend,
+            } => {
                 let url = agent.url(&agent_path(instance, &["backends", backend, "servers"]));
                 let (status, body) = get(client, agent, url, timeout, None, true).await?;
-                let servers =
-                    haproxy::agent::parse_servers(&body).map_err(|e| agent_error(agent, status, e))?;
+                let servers = haproxy::agent::parse_servers(&body)
+                    .map_err(|e| agent_error(agent, status, e))?;
                 Ok(Payload::Servers(servers))
             }
             SourceSpec::EurekaAgent { agent } => {
                 let url = agent.url(&["api", "v1", "eureka", "apps"]);
                 let (status, body) = get(client, agent, url, timeout, None, true).await?;
-                let apps = eureka::agent::parse_apps(&body).map_err(|e| agent_error(agent, status, e))?;
+                let apps =
+                    eureka::agent::parse_apps(&body).map_err(|e| agent_error(agent, status, e))?;
                 Ok(Payload::Applications(apps))
             }
             SourceSpec::Invalid { message } => Err(permanent(message.clone())),
-            SourceSpec::HaproxyStats { source, backend } => {
-                source.servers(client, backend, timeout).await.map(Payload::Servers)
-            }
-            SourceSpec::EurekaNative { server, username, password, state } => {
-                let auth = username.as_deref().map(|u| (u, password.as_ref().map(|p| p.expose())));
-                let fetch = NativeFetch { client, server, auth, timeout, state };
+            SourceSpec::HaproxyStats { source, backend } => source
+                .servers(client, backend, timeout)
+                .await
+                .map(Payload::Servers),
+            SourceSpec::EurekaNative {
+                server,
+                username,
+                password,
+                state,
+            } => {
+                let auth = username
+                    .as_deref()
+                    .map(|u| (u, password.as_ref().map(|p| p.expose())));
+                let fetch = NativeFetch {
+                    client,
+                    server,
+                    auth,
+                    timeout,
+                    state,
+                };
                 fetch.run().await.map(Payload::Applications)
             }
         }
@@ -102,10 +143,20 @@ pub async fn agent_server_action(
     timeout: Duration,
 ) -> Result<(), FetchError> {
     let (backend, server) = target;
-    let url = agent.url(&agent_path(instance, &["backends", backend, "servers", server, "action"]));
+    let url = agent.url(&agent_path(
+        instance,
+        &["backends", backend, "servers", server, "action"],
+    ));
     let body = serde_json::json!({ "action": action }).to_string();
-    let req = client.post(url).timeout(timeout).header("Content-Type", "application/json").body(body);
-    let resp = req.send().await.map_err(|e| transport_error(agent, &e, timeout))?;
+    let req = client
+        .post(url)
+        .timeout(timeout)
+        .header("Content-Type", "application/json")
+        .body(body);
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| transport_error(agent, &e, timeout))?;
     let status = resp.status();
     let body = read_body(resp, agent, timeout).await?;
     if !status.is_success() && !looks_like_envelope(&body) {
@@ -149,7 +200,10 @@ pub fn http_client() -> Result<reqwest::Client, String> {
 }
 
 fn permanent(message: String) -> FetchError {
-    FetchError { message, transient: false }
+    FetchError {
+        message,
+        transient: false,
+    }
 }
 
 fn agent_error(agent: &Endpoint, http: StatusCode, err: AgentError) -> FetchError {
@@ -161,7 +215,9 @@ fn agent_error(agent: &Endpoint, http: StatusCode, err: AgentError) -> FetchErro
                 transient: matches!(status_code, Some(502 | 503)) || http.is_server_error(),
             }
         }
-        AgentError::Malformed(why) => permanent(format!("{} sent an unreadable answer: {why}", agent.label)),
+        AgentError::Malformed(why) => {
+            permanent(format!("{} sent an unreadable answer: {why}", agent.label))
+        }
     }
 }
 
@@ -174,7 +230,9 @@ pub async fn get_body(
     timeout: Duration,
     auth: Option<(&str, Option<&str>)>,
 ) -> Result<Vec<u8>, FetchError> {
-    get(client, ep, url, timeout, auth, false).await.map(|(_, body)| body)
+    get(client, ep, url, timeout, auth, false)
+        .await
+        .map(|(_, body)| body)
 }
 
 async fn get(
@@ -185,11 +243,17 @@ async fn get(
     auth: Option<(&str, Option<&str>)>,
     envelopes: bool,
 ) -> Result<(StatusCode, Vec<u8>), FetchError> {
-    let mut req = client.get(url).timeout(timeout).header("Accept", "application/json");
+    let mut req = client
+        .get(url)
+        .timeout(timeout)
+        .header("Accept", "application/json");
     if let Some((user, pass)) = auth {
         req = req.basic_auth(user, pass);
     }
-    let resp = req.send().await.map_err(|e| transport_error(ep, &e, timeout))?;
+    let resp = req
+        .send()
+        .await
+        .map_err(|e| transport_error(ep, &e, timeout))?;
     let status = resp.status();
     let body = read_body(resp, ep, timeout).await?;
     if status.is_success() || (envelopes && looks_like_envelope(&body)) {
@@ -215,21 +279,40 @@ pub(crate) fn status_error(ep: &Endpoint, status: StatusCode) -> FetchError {
     }
 }
 
-pub(crate) async fn read_body(mut resp: reqwest::Response, ep: &Endpoint, timeout: Duration) -> Result<Vec<u8>, FetchError> {
+pub(crate) async fn read_body(
+    mut resp: reqwest::Response,
+    ep: &Endpoint,
+    timeout: Duration,
+) -> Result<Vec<u8>, FetchError> {
     let mut body = Vec::new();
-    while let Some(chunk) = resp.chunk().await.map_err(|e| transport_error(ep, &e, timeout))? {
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .map_err(|e| transport_error(ep, &e, timeout))?
+    {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             let mib = MAX_BODY_BYTES / (1024 * 1024);
-            return Err(permanent(format!("{} sent an answer larger than {mib} MiB", ep.label)));
+            return Err(permanent(format!(
+                "{} sent an answer larger than {mib} MiB",
+                ep.label
+            )));
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body)
 }
 
-pub(crate) fn transport_error(ep: &Endpoint, err: &reqwest::Error, timeout: Duration) -> FetchError {
+pub(crate) fn transport_error(
+    ep: &Endpoint,
+    err: &reqwest::Error,
+    timeout: Duration,
+) -> FetchError {
     let message = if err.is_timeout() {
-        format!("timeout after {} waiting for {}", humantime::format_duration(timeout), ep.label)
+        format!(
+            "timeout after {} waiting for {}",
+            humantime::format_duration(timeout),
+            ep.label
+        )
     } else if err.is_connect() && is_refused(err) {
         format!("connection refused to {}", ep.label)
     } else if err.is_connect() {
@@ -237,7 +320,10 @@ pub(crate) fn transport_error(ep: &Endpoint, err: &reqwest::Error, timeout: Dura
     } else {
         format!("request to {} failed: {}", ep.label, root_cause(err))
     };
-    FetchError { message, transient: true }
+    FetchError {
+        message,
+        transient: true,
+    }
 }
 
 fn is_refused(err: &reqwest::Error) -> bool {

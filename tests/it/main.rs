@@ -1,8 +1,8 @@
 //! Integration tests, compiled as one binary: the daemon in-process on 127.0.0.1:0
 //! against the simulated sources, and the `watchpost` binary itself.
 
-mod common;
 mod admin;
+mod common;
 mod dashboard;
 mod eureka;
 mod eureka_proto;

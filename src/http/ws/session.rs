@@ -27,7 +27,13 @@ enum End {
 }
 
 /// Serves one client until it leaves or is cut off.
-pub async fn run(ws: Session, stream: AggregatedMessageStream, sub: Subscription, since: Option<u64>, status: StatusHandle) {
+pub async fn run(
+    ws: Session,
+    stream: AggregatedMessageStream,
+    sub: Subscription,
+    since: Option<u64>,
+    status: StatusHandle,
+) {
     let mut ws = ws;
     let start = sub.snapshot.seq;
     let end = match open(&mut ws, &sub.snapshot, since, &status).await {
@@ -39,10 +45,19 @@ pub async fn run(ws: Session, stream: AggregatedMessageStream, sub: Subscription
         End::TooSlow(last) => {
             let msg = json!({"type": "reset", "reason": "client too slow", "resume_since": last});
             let _ = timeout(SEND_TIMEOUT, ws.text(msg.to_string())).await;
-            CloseReason { code: CloseCode::Again, description: Some(format!("too slow; reconnect with since={last}")) }
+            CloseReason {
+                code: CloseCode::Again,
+                description: Some(format!("too slow; reconnect with since={last}")),
+            }
         }
-        End::Shutdown => CloseReason { code: CloseCode::Away, description: Some("server shutting down".into()) },
-        End::Protocol(code, why) => CloseReason { code, description: Some(why) },
+        End::Shutdown => CloseReason {
+            code: CloseCode::Away,
+            description: Some("server shutting down".into()),
+        },
+        End::Protocol(code, why) => CloseReason {
+            code,
+            description: Some(why),
+        },
     };
     let _ = timeout(SEND_TIMEOUT, ws.close(Some(reason))).await;
 }
@@ -56,13 +71,22 @@ async fn send(ws: &mut Session, text: String, last: u64) -> Result<(), End> {
 }
 
 fn snapshot_json(snap: &Snapshot) -> String {
-    let targets: Vec<_> = snap.targets.values().map(|t| views::target_detail(t)).collect();
+    let targets: Vec<_> = snap
+        .targets
+        .values()
+        .map(|t| views::target_detail(t))
+        .collect();
     json!({"type": "snapshot", "seq": snap.seq, "targets": targets}).to_string()
 }
 
 /// Sends the snapshot, or replays the stored events in `(since, snapshot.seq]`, or a
 /// reset and the snapshot when those events are no longer all stored.
-async fn open(ws: &mut Session, snap: &Snapshot, since: Option<u64>, status: &StatusHandle) -> Result<(), End> {
+async fn open(
+    ws: &mut Session,
+    snap: &Snapshot,
+    since: Option<u64>,
+    status: &StatusHandle,
+) -> Result<(), End> {
     let Some(since) = since else {
         return send(ws, snapshot_json(snap), snap.seq).await;
     };
@@ -72,7 +96,11 @@ async fn open(ws: &mut Session, snap: &Snapshot, since: Option<u64>, status: &St
     let oldest = status.store().oldest_seq().ok().flatten();
     let complete = since < snap.seq && oldest.is_some_and(|o| o <= since + 1);
     if !complete {
-        let why = if since > snap.seq { "since is ahead of the event log" } else { "since is older than the retention" };
+        let why = if since > snap.seq {
+            "since is ahead of the event log"
+        } else {
+            "since is older than the retention"
+        };
         let reset = json!({"type": "reset", "reason": why, "oldest_seq": oldest, "seq": snap.seq});
         send(ws, reset.to_string(), since).await?;
         return send(ws, snapshot_json(snap), snap.seq).await;
@@ -80,7 +108,12 @@ async fn open(ws: &mut Session, snap: &Snapshot, since: Option<u64>, status: &St
     replay(ws, since, snap.seq, status).await
 }
 
-async fn replay(ws: &mut Session, mut since: u64, until: u64, status: &StatusHandle) -> Result<(), End> {
+async fn replay(
+    ws: &mut Session,
+    mut since: u64,
+    until: u64,
+    status: &StatusHandle,
+) -> Result<(), End> {
     while since < until {
         let page = match status.store().events(since, REPLAY_PAGE, None) {
             Ok(p) if !p.is_empty() => p,
@@ -96,7 +129,12 @@ async fn replay(ws: &mut Session, mut since: u64, until: u64, status: &StatusHan
     Ok(())
 }
 
-async fn live(ws: &mut Session, mut stream: AggregatedMessageStream, mut sub: Subscription, start: u64) -> End {
+async fn live(
+    ws: &mut Session,
+    mut stream: AggregatedMessageStream,
+    mut sub: Subscription,
+    start: u64,
+) -> End {
     let mut last = start;
     let mut seen = Instant::now();
     let mut ping = interval(PING_EVERY);
@@ -131,15 +169,22 @@ async fn live(ws: &mut Session, mut stream: AggregatedMessageStream, mut sub: Su
 }
 
 /// Handles one message from the client; `Some` ends the session.
-async fn incoming(ws: &mut Session, msg: Option<Result<AggregatedMessage, actix_ws::ProtocolError>>) -> Option<End> {
+async fn incoming(
+    ws: &mut Session,
+    msg: Option<Result<AggregatedMessage, actix_ws::ProtocolError>>,
+) -> Option<End> {
     match msg {
         None | Some(Ok(AggregatedMessage::Close(_))) => Some(End::Gone),
-        Some(Ok(AggregatedMessage::Ping(bytes))) => match timeout(SEND_TIMEOUT, ws.pong(&bytes)).await {
-            Ok(Ok(())) => None,
-            _ => Some(End::Gone),
-        },
+        Some(Ok(AggregatedMessage::Ping(bytes))) => {
+            match timeout(SEND_TIMEOUT, ws.pong(&bytes)).await {
+                Ok(Ok(())) => None,
+                _ => Some(End::Gone),
+            }
+        }
         Some(Ok(_)) => None,
-        Some(Err(e)) if too_large(&e) => Some(End::Protocol(CloseCode::Size, "message too large".into())),
+        Some(Err(e)) if too_large(&e) => {
+            Some(End::Protocol(CloseCode::Size, "message too large".into()))
+        }
         Some(Err(e)) => Some(End::Protocol(CloseCode::Protocol, e.to_string())),
     }
 }

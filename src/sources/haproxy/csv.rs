@@ -266,8 +266,11 @@ pub fn servers_of(table: &CsvTable, backend: &str) -> Option<Vec<ServerSample>> 
 
 /// Every backend of the table with its servers, in one pass (a poll round shares one
 /// table among many backends). Same rules as [`servers_of`].
-pub fn servers_by_backend(table: &CsvTable) -> std::collections::HashMap<String, Vec<ServerSample>> {
-    let mut out: std::collections::HashMap<String, Vec<ServerSample>> = std::collections::HashMap::new();
+pub fn servers_by_backend(
+    table: &CsvTable,
+) -> std::collections::HashMap<String, Vec<ServerSample>> {
+    let mut out: std::collections::HashMap<String, Vec<ServerSample>> =
+        std::collections::HashMap::new();
     for row in &table.rows {
         match row.kind() {
             RowKind::Backend => {

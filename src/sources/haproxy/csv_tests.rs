@@ -344,12 +344,19 @@ fn columns_are_found_by_name_not_position() {
 
 #[test]
 fn the_one_pass_index_matches_servers_of_for_every_backend() {
-    for name in ["cli_show_stat.csv", "http_stats.csv", "cli_show_stat_after_admin_actions.csv"] {
+    for name in [
+        "cli_show_stat.csv",
+        "http_stats.csv",
+        "cli_show_stat_after_admin_actions.csv",
+    ] {
         let t = table(name);
         let index = servers_by_backend(&t);
         for b in backends(&t) {
             assert_eq!(index.get(&b), servers_of(&t, &b).as_ref(), "{name} {b}");
         }
-        assert!(!index.contains_key("stats") && !index.contains_key("fe_main"), "{name}");
+        assert!(
+            !index.contains_key("stats") && !index.contains_key("fe_main"),
+            "{name}"
+        );
     }
 }

@@ -58,16 +58,28 @@ impl RuntimeApi {
             Ok(r) => r?,
             Err(_) => {
                 let t = humantime::format_duration(timeout);
-                return Err(FetchError { message: format!("timeout after {t} waiting for {}", self.label), transient: true });
+                return Err(FetchError {
+                    message: format!("timeout after {t} waiting for {}", self.label),
+                    transient: true,
+                });
             }
         };
         if let Some(line) = runtime::error_line(&answer) {
             let message = format!("{} answered \"{line}\" to `{}`", self.label, cmd.trim());
-            return Err(FetchError { message, transient: false });
+            return Err(FetchError {
+                message,
+                transient: false,
+            });
         }
         if !runtime::answer_complete(&answer) {
-            let message = format!("{} closed the connection before the end of the answer", self.label);
-            return Err(FetchError { message, transient: true });
+            let message = format!(
+                "{} closed the connection before the end of the answer",
+                self.label
+            );
+            return Err(FetchError {
+                message,
+                transient: true,
+            });
         }
         Ok(answer)
     }
@@ -75,38 +87,70 @@ impl RuntimeApi {
     async fn exchange(&self, cmd: &str) -> Result<Vec<u8>, FetchError> {
         match &self.addr {
             RuntimeAddr::Unix(path) => {
-                let stream = tokio::net::UnixStream::connect(path).await.map_err(|e| self.connect_error(e))?;
+                let stream = tokio::net::UnixStream::connect(path)
+                    .await
+                    .map_err(|e| self.connect_error(e))?;
                 self.talk(stream, cmd).await
             }
             RuntimeAddr::Tcp(hostport) => {
-                let stream = tokio::net::TcpStream::connect(hostport).await.map_err(|e| self.connect_error(e))?;
+                let stream = tokio::net::TcpStream::connect(hostport)
+                    .await
+                    .map_err(|e| self.connect_error(e))?;
                 self.talk(stream, cmd).await
             }
         }
     }
 
-    async fn talk<S: AsyncRead + AsyncWrite + Unpin>(&self, mut stream: S, cmd: &str) -> Result<Vec<u8>, FetchError> {
-        let io = |e: std::io::Error| FetchError { message: format!("{}: {e}", self.label), transient: true };
-        let line = if cmd.ends_with('\n') { cmd.to_string() } else { format!("{cmd}\n") };
+    async fn talk<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        mut stream: S,
+        cmd: &str,
+    ) -> Result<Vec<u8>, FetchError> {
+        let io = |e: std::io::Error| FetchError {
+            message: format!("{}: {e}", self.label),
+            transient: true,
+        };
+        let line = if cmd.ends_with('\n') {
+            cmd.to_string()
+        } else {
+            format!("{cmd}\n")
+        };
         stream.write_all(line.as_bytes()).await.map_err(io)?;
         let mut answer = Vec::new();
         let mut limited = (&mut stream).take(MAX_ANSWER as u64 + 1);
         limited.read_to_end(&mut answer).await.map_err(io)?;
         if answer.len() > MAX_ANSWER {
-            let message = format!("{} sent an answer larger than {} MiB", self.label, MAX_ANSWER >> 20);
-            return Err(FetchError { message, transient: false });
+            let message = format!(
+                "{} sent an answer larger than {} MiB",
+                self.label,
+                MAX_ANSWER >> 20
+            );
+            return Err(FetchError {
+                message,
+                transient: false,
+            });
         }
         Ok(answer)
     }
 
     fn connect_error(&self, e: std::io::Error) -> FetchError {
         let message = match e.kind() {
-            std::io::ErrorKind::ConnectionRefused => format!("connection refused to {}", self.label),
-            std::io::ErrorKind::NotFound => format!("{}: the socket does not exist (is HAProxy running?)", self.label),
-            std::io::ErrorKind::PermissionDenied => format!("{}: permission denied on the socket", self.label),
+            std::io::ErrorKind::ConnectionRefused => {
+                format!("connection refused to {}", self.label)
+            }
+            std::io::ErrorKind::NotFound => format!(
+                "{}: the socket does not exist (is HAProxy running?)",
+                self.label
+            ),
+            std::io::ErrorKind::PermissionDenied => {
+                format!("{}: permission denied on the socket", self.label)
+            }
             _ => format!("cannot connect to {}: {e}", self.label),
         };
-        FetchError { message, transient: true }
+        FetchError {
+            message,
+            transient: true,
+        }
     }
 }
 
@@ -122,7 +166,10 @@ mod tests {
             let (stream, _) = listener.accept().await.unwrap();
             let (read, mut write) = stream.into_split();
             let mut line = String::new();
-            tokio::io::BufReader::new(read).read_line(&mut line).await.unwrap();
+            tokio::io::BufReader::new(read)
+                .read_line(&mut line)
+                .await
+                .unwrap();
             write.write_all(answer).await.unwrap();
         });
         format!("tcp://{addr}")
@@ -135,21 +182,44 @@ mod tests {
     #[tokio::test]
     async fn complete_answers_error_lines_and_cut_answers() {
         let ok = api(&fake_haproxy(b"# pxname,svname,\nbe,s1,\n\n").await);
-        assert!(ok.command("show stat be -1 -1", Duration::from_secs(5)).await.is_ok());
+        assert!(
+            ok.command("show stat be -1 -1", Duration::from_secs(5))
+                .await
+                .is_ok()
+        );
         let err = api(&fake_haproxy(b"No such proxy.\n\n").await);
-        let e = err.command("show stat nope -1 -1", Duration::from_secs(5)).await.unwrap_err();
+        let e = err
+            .command("show stat nope -1 -1", Duration::from_secs(5))
+            .await
+            .unwrap_err();
         assert!(e.message.contains("No such proxy.") && !e.transient, "{e}");
         let cut = api(&fake_haproxy(b"# pxname,svname,\nbe,s1,\n").await);
-        let e = cut.command("show stat be -1 -1", Duration::from_secs(5)).await.unwrap_err();
+        let e = cut
+            .command("show stat be -1 -1", Duration::from_secs(5))
+            .await
+            .unwrap_err();
         assert!(e.message.contains("before the end") && e.transient, "{e}");
     }
 
     #[tokio::test]
     async fn missing_socket_and_refused_port_are_clear() {
-        let e = api("/nonexistent/haproxy.sock").command("show info", Duration::from_secs(1)).await.unwrap_err();
+        let e = api("/nonexistent/haproxy.sock")
+            .command("show info", Duration::from_secs(1))
+            .await
+            .unwrap_err();
         assert!(e.message.contains("does not exist"), "{e}");
-        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let e = api(&format!("tcp://127.0.0.1:{port}")).command("show info", Duration::from_secs(1)).await.unwrap_err();
-        assert!(e.message.starts_with("connection refused to haproxy lb1"), "{e}");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let e = api(&format!("tcp://127.0.0.1:{port}"))
+            .command("show info", Duration::from_secs(1))
+            .await
+            .unwrap_err();
+        assert!(
+            e.message.starts_with("connection refused to haproxy lb1"),
+            "{e}"
+        );
     }
 }

@@ -28,7 +28,11 @@ pub const COALESCE_WINDOW: Duration = Duration::from_millis(25);
 #[derive(Clone, Debug, PartialEq)]
 pub enum Transport {
     /// The stats page, e.g. `http://lb1:8404/stats`, with optional Basic auth.
-    Http { page: Endpoint, username: Option<String>, password: Option<Secret> },
+    Http {
+        page: Endpoint,
+        username: Option<String>,
+        password: Option<Secret>,
+    },
     /// The Runtime API.
     Runtime(RuntimeApi),
 }
@@ -60,7 +64,9 @@ pub struct StatsSource {
 
 impl std::fmt::Debug for StatsSource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StatsSource").field("transport", &self.transport).finish()
+        f.debug_struct("StatsSource")
+            .field("transport", &self.transport)
+            .finish()
     }
 }
 
@@ -78,10 +84,17 @@ impl StatsSource {
     pub fn shared(transport: Transport) -> Arc<StatsSource> {
         let mut all = SHARED.lock().unwrap_or_else(|p| p.into_inner());
         all.retain(|(_, w)| w.strong_count() > 0);
-        if let Some(s) = all.iter().find(|(t, _)| *t == transport).and_then(|(_, w)| w.upgrade()) {
+        if let Some(s) = all
+            .iter()
+            .find(|(t, _)| *t == transport)
+            .and_then(|(_, w)| w.upgrade())
+        {
             return s;
         }
-        let source = Arc::new(StatsSource { transport: transport.clone(), round: Mutex::new(None) });
+        let source = Arc::new(StatsSource {
+            transport: transport.clone(),
+            round: Mutex::new(None),
+        });
         all.push((transport, Arc::downgrade(&source)));
         source
     }
@@ -92,7 +105,12 @@ impl StatsSource {
 
     /// The servers of `backend`, from a fetch shared with the other pollers whose
     /// polls fall in the same window.
-    pub async fn servers(self: &Arc<Self>, client: &reqwest::Client, backend: &str, timeout: Duration) -> Result<Vec<ServerSample>, FetchError> {
+    pub async fn servers(
+        self: &Arc<Self>,
+        client: &reqwest::Client,
+        backend: &str,
+        timeout: Duration,
+    ) -> Result<Vec<ServerSample>, FetchError> {
         let mut rx = self.join(client, backend, timeout);
         let outcome = loop {
             if let Some(o) = rx.borrow_and_update().clone() {
@@ -109,19 +127,31 @@ impl StatsSource {
             .ok_or_else(|| self.error(format!("has no backend named \"{backend}\""), false))
     }
 
-    fn join(self: &Arc<Self>, client: &reqwest::Client, backend: &str, timeout: Duration) -> watch::Receiver<Outcome> {
+    fn join(
+        self: &Arc<Self>,
+        client: &reqwest::Client,
+        backend: &str,
+        timeout: Duration,
+    ) -> watch::Receiver<Outcome> {
         let mut guard = self.lock();
         if let Some(round) = guard.as_mut() {
             round.backends.insert(backend.to_string());
             return round.rx.clone();
         }
         let (tx, rx) = watch::channel(None);
-        *guard = Some(Round { backends: BTreeSet::from([backend.to_string()]), rx: rx.clone() });
+        *guard = Some(Round {
+            backends: BTreeSet::from([backend.to_string()]),
+            rx: rx.clone(),
+        });
         let (me, client) = (self.clone(), client.clone());
         tokio::spawn(async move {
             tokio::time::sleep(COALESCE_WINDOW).await;
             let backends = me.lock().take().map(|r| r.backends).unwrap_or_default();
-            let scope = if backends.len() == 1 { backends.first().cloned() } else { None };
+            let scope = if backends.len() == 1 {
+                backends.first().cloned()
+            } else {
+                None
+            };
             let index = |r: Result<CsvTable, FetchError>| r.map(|t| csv::servers_by_backend(&t));
             let mut result = index(me.fetch(&client, scope.as_deref(), timeout).await);
             // The Runtime API scopes by the first proxy of that name, which is a
@@ -137,11 +167,19 @@ impl StatsSource {
     }
 
     fn error(&self, what: String, transient: bool) -> FetchError {
-        FetchError { message: format!("{} {what}", self.transport.label()), transient }
+        FetchError {
+            message: format!("{} {what}", self.transport.label()),
+            transient,
+        }
     }
 
     /// One fetch of the table: of one backend, or of every backend and server.
-    pub async fn fetch(&self, client: &reqwest::Client, scope: Option<&str>, timeout: Duration) -> Result<CsvTable, FetchError> {
+    pub async fn fetch(
+        &self,
+        client: &reqwest::Client,
+        scope: Option<&str>,
+        timeout: Duration,
+    ) -> Result<CsvTable, FetchError> {
         let body = match &self.transport {
             Transport::Runtime(api) => {
                 let cmd = match scope {
@@ -150,8 +188,14 @@ impl StatsSource {
                 };
                 api.command(&cmd, timeout).await?
             }
-            Transport::Http { page, username, password } => {
-                let auth = username.as_deref().map(|u| (u, password.as_ref().map(|p| p.expose())));
+            Transport::Http {
+                page,
+                username,
+                password,
+            } => {
+                let auth = username
+                    .as_deref()
+                    .map(|u| (u, password.as_ref().map(|p| p.expose())));
                 get_body(client, page, csv_url(&page.base, scope), timeout, auth).await?
             }
         };
@@ -160,11 +204,16 @@ impl StatsSource {
 
     /// The backends of the instance (for `backends = "*"`): proxies with a BACKEND
     /// row, without frontends and the stats page itself.
-    pub async fn backends(&self, client: &reqwest::Client, timeout: Duration) -> Result<Vec<String>, FetchError> {
+    pub async fn backends(
+        &self,
+        client: &reqwest::Client,
+        timeout: Duration,
+    ) -> Result<Vec<String>, FetchError> {
         let table = match &self.transport {
             Transport::Runtime(api) => {
                 let body = api.command("show stat -1 3 -1", timeout).await?;
-                csv::parse(&body).map_err(|e| self.error(format!("sent unreadable stats: {e}"), false))?
+                csv::parse(&body)
+                    .map_err(|e| self.error(format!("sent unreadable stats: {e}"), false))?
             }
             Transport::Http { .. } => self.fetch(client, None, timeout).await?,
         };
@@ -191,15 +240,29 @@ mod tests {
     #[test]
     fn csv_urls_keep_the_page_and_add_the_scope() {
         let page = Url::parse("http://127.0.0.1:8404/stats").unwrap();
-        assert_eq!(csv_url(&page, None).as_str(), "http://127.0.0.1:8404/stats;csv;norefresh");
-        assert_eq!(csv_url(&page, Some("be_app")).as_str(), "http://127.0.0.1:8404/stats;csv;norefresh?scope=be_app");
+        assert_eq!(
+            csv_url(&page, None).as_str(),
+            "http://127.0.0.1:8404/stats;csv;norefresh"
+        );
+        assert_eq!(
+            csv_url(&page, Some("be_app")).as_str(),
+            "http://127.0.0.1:8404/stats;csv;norefresh?scope=be_app"
+        );
         let slash = Url::parse("http://h/haproxy/stats/").unwrap();
-        assert_eq!(csv_url(&slash, None).as_str(), "http://h/haproxy/stats;csv;norefresh");
+        assert_eq!(
+            csv_url(&slash, None).as_str(),
+            "http://h/haproxy/stats;csv;norefresh"
+        );
     }
 
     #[test]
     fn the_same_instance_shares_one_reader() {
-        let t = |p: &str| Transport::Runtime(RuntimeApi::new("lb", super::super::socket::RuntimeAddr::parse(p)));
+        let t = |p: &str| {
+            Transport::Runtime(RuntimeApi::new(
+                "lb",
+                super::super::socket::RuntimeAddr::parse(p),
+            ))
+        };
         let a = StatsSource::shared(t("/run/a.sock"));
         let b = StatsSource::shared(t("/run/a.sock"));
         let c = StatsSource::shared(t("/run/c.sock"));
