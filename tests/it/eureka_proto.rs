@@ -247,6 +247,7 @@ async fn basic_auth_wrong_password_is_a_clear_error_and_the_right_one_works() {
     let sim = sim.with_basic_auth("eureka", "s3cret");
     let with = |name: &str, password: Option<&str>| {
         let mut e = source(name, &sim.url(), true);
+        e.policy = big_policy();
         e.username = password.map(|_| "eureka".to_string());
         e.password = password.map(Secret::new);
         e

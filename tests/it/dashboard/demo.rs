@@ -58,6 +58,7 @@ async fn demo_daemon(dir: &std::path::Path) -> (Arc<DemoSources>, Daemon) {
 }
 
 #[actix_web::test]
+#[ignore = "takes the demo's screenshot; run with --ignored (UPDATE_DASHBOARD_PNG=1 writes docs/dashboard.png)"]
 async fn screenshot_of_the_demo() {
     let dir = tempfile::tempdir().expect("temp dir");
     let (sources, daemon) = demo_daemon(dir.path()).await;
@@ -191,6 +192,7 @@ async fn catch_up(b: &Browser, (before, after): (u64, u64)) {
 }
 
 #[actix_web::test]
+#[ignore = "measurement with 5,000 backends that loads the whole machine; run with --ignored"]
 async fn figures_for_5000_backends() {
     let names: Vec<String> = (0..FLEET).map(|i| format!("be{i:04}")).collect();
     let (sim, td) = large_fleet(&names).await;

@@ -66,6 +66,12 @@ async fn fleet() -> (AgentSim, EurekaSim, TestDaemon) {
         .push(eureka("main", EurekaSourceKind::Eureka, &sim.url()));
     c.eureka
         .push(eureka("fdmz01", EurekaSourceKind::Agent, &agent.url()));
+    // Generous timeouts: the page is compared with the API, so no poll may fail.
+    let mut steady = fast_policy();
+    steady.interval = std::time::Duration::from_millis(1500);
+    steady.timeout = std::time::Duration::from_millis(1000);
+    c.haproxy.iter_mut().for_each(|h| h.policy = steady.clone());
+    c.eureka.iter_mut().for_each(|e| e.policy = steady.clone());
     let td = start_daemon(c).await;
     for id in [
         hid("alpha"),
