@@ -25,12 +25,12 @@ pub fn local() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
-/// Polls every 250 ms with a 150 ms timeout and little retrying; the circuit opens
+/// Polls every 500 ms with a 400 ms timeout and little retrying; the circuit opens
 /// after 3 failed polls and stays open 30 s (long enough to check it sends nothing).
 pub fn fast_policy() -> Policy {
     Policy {
-        interval: Duration::from_millis(250),
-        timeout: Duration::from_millis(150),
+        interval: Duration::from_millis(500),
+        timeout: Duration::from_millis(400),
         retry: RetryConfig {
             initial: Duration::from_millis(10),
             max: Duration::from_millis(20),
