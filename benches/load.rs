@@ -1,0 +1,274 @@
+//! The load harness: simulated (or real HAProxy) sources with N backends × S servers
+//! and E Eureka servers × I instances, `watchpost run` as a separate process, C
+//! WebSocket clients, faults injected at known instants, and a table of polls per
+//! second, CPU per 1,000 polls, peak RSS, commits per second and event latencies.
+//!
+//! ```text
+//! cargo build --release && cargo bench --bench load -- --backends 1000 --clients 100
+//! scripts/bench load --backends 1000 --clients 100        # the same
+//! ```
+//! See docs/PERFORMANCE.md for what each figure measures.
+
+mod common;
+#[path = "load/report.rs"]
+mod report;
+#[path = "load/setup.rs"]
+mod setup;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use clap::Parser;
+
+use common::ws::{Fleet, Key};
+use common::{DaemonProc, Res, counters, sample, wait_all_success};
+use report::{Injection, PollSide, Run};
+use setup::{SourceKind, Sources};
+
+/// Load harness for watchpost (see docs/PERFORMANCE.md).
+#[derive(Parser, Debug, Clone)]
+#[command(name = "load")]
+pub struct Args {
+    /// HAProxy backends.
+    #[arg(long, default_value_t = 1000)]
+    backends: usize,
+    /// Servers per backend.
+    #[arg(long, default_value_t = 4)]
+    servers: usize,
+    /// Eureka servers.
+    #[arg(long, default_value_t = 4)]
+    eureka: usize,
+    /// Instances per Eureka server (ten per application).
+    #[arg(long, default_value_t = 500)]
+    instances: usize,
+    /// WebSocket clients.
+    #[arg(long, default_value_t = 100)]
+    clients: usize,
+    /// Poll interval of every target.
+    #[arg(long, default_value = "2s", value_parser = humantime::parse_duration)]
+    interval: Duration,
+    /// Length of the measured window (faults are injected during it).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    duration: Duration,
+    /// Faults injected (each one undone 1.5 intervals later: two events).
+    #[arg(long, default_value_t = 12)]
+    faults: usize,
+    /// Where HAProxy backends come from: the simulated FAgent or a real HAProxy.
+    #[arg(long, value_enum, default_value_t = SourceKind::Agent)]
+    source: SourceKind,
+    /// Complete runs; the table shows the median and the range.
+    #[arg(long, default_value_t = 1)]
+    runs: usize,
+    /// Before each run, wait up to `--quiet-wait` for the 1-min load average to drop below this.
+    #[arg(long, default_value_t = 1.5)]
+    max_load: f64,
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    quiet_wait: Duration,
+    /// The daemon binary (default: target/release/watchpost).
+    #[arg(long)]
+    bin: Option<PathBuf>,
+    /// Count fsync calls with strace during the window (slows the daemon; off by default).
+    #[arg(long)]
+    strace: bool,
+    /// Passed by `cargo bench`; without it the harness does nothing (so `cargo test
+    /// --all-targets` never starts a load run).
+    #[arg(long, hide = true)]
+    bench: bool,
+}
+
+fn main() {
+    let args = Args::parse();
+    if !args.bench {
+        eprintln!("load: run through `cargo bench --bench load -- ...` or scripts/bench load");
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build();
+    let result = rt
+        .map_err(|e| e.to_string())
+        .and_then(|rt| rt.block_on(all_runs(&args)));
+    if let Err(e) = result {
+        eprintln!("load: {e}");
+        std::process::exit(1);
+    }
+}
+
+async fn all_runs(args: &Args) -> Res<()> {
+    let mut runs = Vec::new();
+    for r in 1..=args.runs {
+        if !args.quiet_wait.is_zero() {
+            common::wait_for_quiet(args.max_load, args.quiet_wait);
+        }
+        eprintln!("run {r}/{}: {}", args.runs, common::machine());
+        runs.push(one_run(args).await?);
+    }
+    report::print(args, &runs);
+    Ok(())
+}
+
+async fn one_run(args: &Args) -> Res<Run> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let sources = Sources::start(
+        args.source,
+        dir.path(),
+        args.backends,
+        args.servers,
+        args.eureka,
+        args.instances,
+    )?;
+    let port = setup::daemon_port()?;
+    let cfg = dir.path().join("watchpost.toml");
+    std::fs::write(
+        &cfg,
+        sources.config(dir.path(), port, args.interval, args.backends),
+    )
+    .map_err(|e| e.to_string())?;
+    let bin = args.bin.clone().unwrap_or_else(common::default_daemon_bin);
+    let started = Instant::now();
+    let mut daemon = DaemonProc::spawn(&bin, &cfg, dir.path(), port)?;
+    let http = common::http_client(Duration::from_secs(30));
+    let targets = args.backends + args.eureka;
+    let limit = args.interval * 3 + Duration::from_secs(60 + targets as u64 / 100);
+    if let Err(e) = wait_all_success(&http, &daemon.base, targets, limit).await {
+        let log = std::fs::read_to_string(dir.path().join("watchpost.log")).unwrap_or_default();
+        let health = common::get_json(&http, &format!("{}/api/targets", daemon.base))
+            .await
+            .unwrap_or_default();
+        let list = health["targets"].as_array().cloned().unwrap_or_default();
+        let failed: Vec<String> = list
+            .iter()
+            .filter(|t| t["last_fetch_status"] != "success")
+            .take(5)
+            .map(|t| format!("{}: {}", t["id"], t["last_fetch_error"]))
+            .collect();
+        let health = failed.join("\n");
+        return Err(format!(
+            "{e}\nnot read (first five):\n{health}\nlast lines of the daemon log:\n{}",
+            tail(&log, 20)
+        ));
+    }
+    let startup = (started.elapsed(), sample(daemon.pid())?);
+    let seq = counters(&http, &daemon.base).await?[3];
+    let url = format!("ws://127.0.0.1:{port}/ws?since={seq}");
+    let fleet = Arc::new(Fleet::connect(&url, args.clients).await?);
+    tokio::time::sleep(args.interval).await;
+
+    let (p0, c0, t0) = (
+        sample(daemon.pid())?,
+        counters(&http, &daemon.base).await?,
+        Instant::now(),
+    );
+    let strace = args
+        .strace
+        .then(|| report::Strace::attach(daemon.pid(), dir.path()))
+        .transpose()?;
+    let (injections, sides) = inject(args, &sources, &fleet, &http, &daemon.base).await?;
+    let fsyncs = strace.map(|s| s.finish()).transpose()?;
+    let (p1, c1, t1) = (
+        sample(daemon.pid())?,
+        counters(&http, &daemon.base).await?,
+        Instant::now(),
+    );
+    let run = Run {
+        startup,
+        window: (t1 - t0, p0, p1, c0, c1),
+        injections,
+        sides,
+        clients: fleet.size,
+        closed: fleet.closed(),
+        fsyncs,
+        tck: common::clk_tck(),
+        receipts: Vec::new(),
+    };
+    let run = run.with_receipts(&fleet);
+    daemon.stop();
+    drop(sources);
+    Ok(run)
+}
+
+/// Injects the faults on schedule and waits for their events; returns the
+/// injections and, per fault, what the daemon's API said about the observing poll.
+async fn inject(
+    args: &Args,
+    sources: &Sources,
+    fleet: &Arc<Fleet>,
+    http: &reqwest::Client,
+    base: &str,
+) -> Res<(Vec<Injection>, Vec<PollSide>)> {
+    let faults = sources.faults(args.faults, args.backends, args.instances);
+    let spacing = args.duration / (faults.len() as u32 + 1);
+    let undo_after = args.interval.mul_f64(1.5);
+    let start = tokio::time::Instant::now();
+    let mut plan: Vec<(Duration, usize, bool)> = Vec::new();
+    for (i, _) in faults.iter().enumerate() {
+        let at = spacing * (i as u32 + 1);
+        plan.push((at, i, true));
+        plan.push((at + undo_after, i, false));
+    }
+    plan.sort_by_key(|p| p.0);
+    let sides = Arc::new(Mutex::new(Vec::new()));
+    let mut injections = Vec::new();
+    let mut watchers = Vec::new();
+    for (at, i, on) in plan {
+        tokio::time::sleep_until(start + at).await;
+        let key = sources.apply(&faults[i], on)?;
+        let inj = Injection {
+            key: key.clone(),
+            at: Instant::now(),
+        };
+        injections.push(inj);
+        let deadline = args.interval * 3 + Duration::from_secs(5);
+        let (fleet, http, base, sides) =
+            (fleet.clone(), http.clone(), base.to_string(), sides.clone());
+        watchers.push(tokio::spawn(async move {
+            let side = observe(&fleet, &http, &base, &key, deadline).await;
+            sides.lock().unwrap().push(side);
+        }));
+    }
+    for w in watchers {
+        let _ = w.await;
+    }
+    let sides = std::mem::take(&mut *sides.lock().unwrap());
+    Ok((injections, sides))
+}
+
+/// Waits for the first receipt of `key`, reads the target's `last_fetch_at` (the end
+/// of the poll that observed the change), then waits for every client to have it.
+async fn observe(
+    fleet: &Fleet,
+    http: &reqwest::Client,
+    base: &str,
+    key: &Key,
+    deadline: Duration,
+) -> PollSide {
+    let end = Instant::now() + deadline;
+    let mut first = fleet.first(key);
+    while first.is_none() && Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        first = fleet.first(key);
+    }
+    let mut fetch_end_ms = None;
+    if first.is_some() {
+        let url = format!("{base}/api/targets/{}", key.target.replace('/', "%2F"));
+        let t = common::get_json(http, &url).await.ok();
+        fetch_end_ms = t
+            .as_ref()
+            .and_then(|t| t["last_fetch_at"].as_str())
+            .and_then(common::parse_ts);
+    }
+    while fleet.count(key) < fleet.size && Instant::now() < end {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    PollSide {
+        first,
+        fetch_end_ms,
+    }
+}
+
+fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
