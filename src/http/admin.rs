@@ -134,14 +134,8 @@ async fn server_state(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state)?;
-    known(&req, &state)?;
-    let body = read_body(payload).await?;
-    let parsed: ServerStateBody = json_object(&body).map_err(|e| {
-        ApiError::bad_request(format!(
-            "body must be {{\"state\": \"ready|drain|maint\"}}: {e}"
-        ))
-    })?;
+    let parsed: ServerStateBody =
+        checked_body(&req, &state, payload, r#"{"state": "ready|drain|maint"}"#).await?;
     let wanted = AdminState::parse(&parsed.state).ok_or_else(|| {
         ApiError::bad_request(format!(
             "unknown state {:?}: use ready, drain or maint",
@@ -175,12 +169,8 @@ async fn polling(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    authorize(&req, &state)?;
-    known(&req, &state)?;
-    let body = read_body(payload).await?;
-    let parsed: PollingBody = json_object(&body).map_err(|e| {
-        ApiError::bad_request(format!("body must be {{\"enabled\": true|false}}: {e}"))
-    })?;
+    let parsed: PollingBody =
+        checked_body(&req, &state, payload, r#"{"enabled": true|false}"#).await?;
     let body = command(&req, &state, AdminCmd::SetPolling(parsed.enabled)).await?;
     Ok(HttpResponse::Ok().json(body))
 }
@@ -211,6 +201,20 @@ async fn reload(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
             e.to_string(),
         )),
     }
+}
+
+/// The checks every admin call with a body makes, in order: token (403/401), known
+/// target (404), then a JSON object body of the given `shape` (413/400).
+async fn checked_body<T: serde::de::DeserializeOwned>(
+    req: &HttpRequest,
+    state: &AppState,
+    payload: web::Payload,
+    shape: &str,
+) -> Result<T, ApiError> {
+    authorize(req, state)?;
+    known(req, state)?;
+    let body = read_body(payload).await?;
+    json_object(&body).map_err(|e| ApiError::bad_request(format!("body must be {shape}: {e}")))
 }
 
 /// Parses a body that must be a JSON object (not an array or a scalar).
