@@ -3,37 +3,123 @@
 //!
 //! Columns are looked up by the names in the `# pxname,svname,...` header line, never
 //! by position: the columns after `-` differ from one HAProxy version to the next.
+//!
+//! The table keeps the answer's text once and, per row, where its cells are: the
+//! columns a poll reads are located while parsing, any other cell is found on demand.
+//! A table of 10,000 backends is about 11 MB of text; copying each of its 1.2 million
+//! cells into a string of its own would cost more than fetching it.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+
+use memchr::{memchr, memchr2};
 
 use crate::model::ServerSample;
 
 /// How many characters of an unexpected body an error message quotes.
 const SNIPPET_CHARS: usize = 80;
 
+/// The columns located while parsing, in slot order.
+const KNOWN: [&str; 10] = [
+    "pxname",
+    "svname",
+    "type",
+    "status",
+    "weight",
+    "check_status",
+    "lastchg",
+    "addr",
+    "mode",
+    "downtime",
+];
+const PXNAME: usize = 0;
+const SVNAME: usize = 1;
+const TYPE: usize = 2;
+const STATUS: usize = 3;
+const WEIGHT: usize = 4;
+const CHECK_STATUS: usize = 5;
+const LASTCHG: usize = 6;
+const ADDR: usize = 7;
+const MODE: usize = 8;
+const DOWNTIME: usize = 9;
+
 /// A parsed stats CSV: the column names and every well-formed row, in order.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct CsvTable {
-    header: Arc<Header>,
+    body: Arc<Body>,
     rows: Vec<Row>,
     /// Rows skipped because their number of cells differs from the header's.
     pub skipped_rows: usize,
 }
 
-/// Column names and their positions.
+impl PartialEq for CsvTable {
+    fn eq(&self, other: &Self) -> bool {
+        self.body.header == other.body.header
+            && self.skipped_rows == other.skipped_rows
+            && self.rows == other.rows
+    }
+}
+
+/// The answer's text and its header.
+#[derive(Debug)]
+struct Body {
+    text: String,
+    header: Header,
+}
+
+/// Column names, their positions, and which positions are located while parsing.
 #[derive(Debug, PartialEq, Eq)]
 struct Header {
     names: Vec<String>,
     index: HashMap<String, usize>,
+    /// The position of each [`KNOWN`] column, if the header has it.
+    known: [Option<usize>; KNOWN.len()],
+    /// How many cells of a row must be located to reach every known column.
+    located: usize,
+    /// The slot of each position up to `located`.
+    slot_at: Vec<Option<usize>>,
+}
+
+/// Where a cell's text is: `text[start..end]`, or, for a cell that needs unquoting
+/// (`""` inside quotes), in the row's `decoded` list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+impl Span {
+    const ABSENT: Span = Span { start: 0, end: 0 };
+    const DECODED: Span = Span {
+        start: u32::MAX,
+        end: u32::MAX,
+    };
 }
 
 /// One line of the CSV: a frontend, backend, server or listener.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Row {
-    header: Arc<Header>,
-    cells: Vec<String>,
+    body: Arc<Body>,
+    /// The row's raw text (more than one line when a quoted cell holds a newline).
+    line: Span,
+    known: [Span; KNOWN.len()],
+    /// Cells that had to be unquoted, by position.
+    decoded: Vec<(usize, String)>,
 }
+
+impl PartialEq for Row {
+    fn eq(&self, other: &Self) -> bool {
+        self.body.header.names.len() == other.body.header.names.len()
+            && self
+                .body
+                .header
+                .names
+                .iter()
+                .all(|name| self.get(name) == other.get(name))
+    }
+}
+
+impl Eq for Row {}
 
 /// What a row describes, from its `type` column.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,12 +139,12 @@ pub enum RowKind {
 impl CsvTable {
     /// The column names, in header order (the trailing empty column included).
     pub fn columns(&self) -> &[String] {
-        &self.header.names
+        &self.body.header.names
     }
 
     /// Whether the header names this column.
     pub fn has_column(&self, name: &str) -> bool {
-        self.header.index.contains_key(name)
+        self.body.header.index.contains_key(name)
     }
 
     /// Every well-formed row, in the order HAProxy wrote them.
@@ -70,11 +156,48 @@ impl CsvTable {
 impl Row {
     /// The cell of the named column; `None` when the column is absent or the cell empty.
     pub fn get(&self, name: &str) -> Option<&str> {
-        let at = *self.header.index.get(name)?;
-        self.cells
-            .get(at)
-            .map(String::as_str)
-            .filter(|cell| !cell.is_empty())
+        let header = &self.body.header;
+        let at = *header.index.get(name)?;
+        let cell = match header.known.iter().position(|k| *k == Some(at)) {
+            Some(slot) => self.resolve(self.known[slot], at),
+            None => self.cell_at(at),
+        };
+        cell.filter(|c| !c.is_empty())
+    }
+
+    /// A located column's cell; `None` when the column is absent or the cell empty.
+    fn slot(&self, slot: usize) -> Option<&str> {
+        let at = self.body.header.known[slot]?;
+        self.resolve(self.known[slot], at).filter(|c| !c.is_empty())
+    }
+
+    fn resolve(&self, span: Span, at: usize) -> Option<&str> {
+        if span == Span::DECODED {
+            return self
+                .decoded
+                .iter()
+                .find(|(p, _)| *p == at)
+                .map(|(_, s)| s.as_str());
+        }
+        self.body.text.get(span.start as usize..span.end as usize)
+    }
+
+    /// Finds a cell that was not located while parsing.
+    fn cell_at(&self, at: usize) -> Option<&str> {
+        let text = &self.body.text;
+        let line = &text.as_bytes()[..self.line.end as usize];
+        let mut from = self.line.start as usize;
+        for position in 0.. {
+            let (cell, stop) = scan_cell(line, from);
+            if position == at {
+                return self.resolve(cell.span(), at);
+            }
+            if stop >= line.len() {
+                return None;
+            }
+            from = stop + 1;
+        }
+        None
     }
 
     /// The named cell as an unsigned number; `None` when empty, negative or too large.
@@ -82,19 +205,23 @@ impl Row {
         self.get(name)?.trim().parse().ok()
     }
 
+    fn slot_u64(&self, slot: usize) -> Option<u64> {
+        self.slot(slot)?.trim().parse().ok()
+    }
+
     /// The proxy name (`pxname`), empty when missing.
     pub fn pxname(&self) -> &str {
-        self.get("pxname").unwrap_or("")
+        self.slot(PXNAME).unwrap_or("")
     }
 
     /// The server, listener, `FRONTEND` or `BACKEND` name (`svname`), empty when missing.
     pub fn svname(&self) -> &str {
-        self.get("svname").unwrap_or("")
+        self.slot(SVNAME).unwrap_or("")
     }
 
     /// What the row describes: from `type`, or from `svname` when `type` is missing.
     pub fn kind(&self) -> RowKind {
-        match self.get("type").map(str::trim) {
+        match self.slot(TYPE).map(str::trim) {
             Some("0") => RowKind::Frontend,
             Some("1") => RowKind::Backend,
             Some("2") => RowKind::Server,
@@ -110,10 +237,207 @@ impl Row {
             "FRONTEND" => RowKind::Frontend,
             "BACKEND" => RowKind::Backend,
             "" => RowKind::Other,
-            _ if self.header.index.contains_key("type") => RowKind::Other,
+            _ if self.body.header.known[TYPE].is_some() => RowKind::Other,
             _ => RowKind::Server,
         }
     }
+}
+
+/// How a raw cell is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Quoting {
+    /// As is.
+    Plain,
+    /// `"text"` with no `""` inside: the text between the quotes.
+    Quoted,
+    /// Anything else starting with `"`: must be unquoted into a string of its own.
+    Escaped,
+}
+
+/// One cell as found in the text, before unquoting.
+#[derive(Clone, Copy, Debug)]
+struct RawCell {
+    start: usize,
+    end: usize,
+    quoting: Quoting,
+}
+
+impl RawCell {
+    fn span(&self) -> Span {
+        let (start, end) = match self.quoting {
+            Quoting::Plain => (self.start, self.end),
+            Quoting::Quoted => (self.start + 1, self.end - 1),
+            Quoting::Escaped => return Span::DECODED,
+        };
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+}
+
+/// The cell starting at `at`, and where it stopped: at the `,` or `\n` after it, or
+/// at the end of `b`. A cell that starts with `"` runs to the next lone `"` (so it
+/// may hold commas and newlines), then to the next `,` or `\n`. A `\r` before a `\n`
+/// is not part of the cell.
+fn scan_cell(b: &[u8], at: usize) -> (RawCell, usize) {
+    let mut quoting = Quoting::Plain;
+    let mut from = at;
+    if b.get(at) == Some(&b'"') {
+        quoting = Quoting::Quoted;
+        let mut i = at + 1;
+        loop {
+            match memchr(b'"', &b[i..]) {
+                None => {
+                    let cell = RawCell {
+                        start: at,
+                        end: b.len(),
+                        quoting: Quoting::Escaped,
+                    };
+                    return (cell, b.len());
+                }
+                Some(o) if b.get(i + o + 1) == Some(&b'"') => {
+                    quoting = Quoting::Escaped;
+                    i += o + 2;
+                }
+                Some(o) => {
+                    from = i + o + 1;
+                    break;
+                }
+            }
+        }
+    }
+    // Cells are short (most are a few digits): a plain loop beats a vectorised search.
+    let stop = b[from..]
+        .iter()
+        .position(|&c| c == b',' || c == b'\n')
+        .map_or(b.len(), |o| from + o);
+    let mut end = stop;
+    if b.get(stop) != Some(&b',') && end > at && b[end - 1] == b'\r' {
+        end -= 1;
+    }
+    if quoting == Quoting::Quoted && end != from {
+        quoting = Quoting::Escaped;
+    }
+    let cell = RawCell {
+        start: at,
+        end,
+        quoting,
+    };
+    (cell, stop)
+}
+
+/// Unquotes a raw cell that starts with `"`: it ends at the next lone `"`, `""`
+/// inside stands for one `"`, and anything after the closing quote is kept as is.
+fn unquote(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut chars = raw.chars().skip(1).peekable();
+    let mut quoted = true;
+    while let Some(c) = chars.next() {
+        if !quoted || c != '"' {
+            out.push(c);
+        } else if chars.next_if_eq(&'"').is_some() {
+            out.push('"');
+        } else {
+            quoted = false;
+        }
+    }
+    out
+}
+
+/// Splits one row starting at `at` into `cells`; returns where the next row starts.
+fn scan_row(b: &[u8], at: usize, cells: &mut Vec<RawCell>) -> usize {
+    scan_row_located(b, at, cells, usize::MAX).0
+}
+
+/// Like [`scan_row`], but only the first `wanted` cells must be located: after them,
+/// unless a quote follows, the rest of the line is only counted. Returns where the
+/// next row starts and how many cells the row has.
+fn scan_row_located(
+    b: &[u8],
+    mut at: usize,
+    cells: &mut Vec<RawCell>,
+    wanted: usize,
+) -> (usize, usize) {
+    cells.clear();
+    loop {
+        if cells.len() >= wanted
+            && let Some((next, rest)) = count_plain_rest(b, at)
+        {
+            return (next, cells.len() + rest);
+        }
+        let (cell, stop) = scan_cell(b, at);
+        cells.push(cell);
+        if stop >= b.len() {
+            return (b.len(), cells.len());
+        }
+        at = stop + 1;
+        if b[stop] == b'\n' {
+            return (at, cells.len());
+        }
+    }
+}
+
+/// The fast path for a row without quotes (every row HAProxy writes unless a check
+/// message needs quoting): cells are split at commas with a vectorised search.
+/// Fills in the located cells; returns where the next row starts and how many cells
+/// the row has, or `None` when the line has a quote.
+fn plain_row(
+    b: &[u8],
+    at: usize,
+    header: &Header,
+    known: &mut [Span; KNOWN.len()],
+) -> Option<(usize, usize)> {
+    let rest = &b[at..];
+    let len = memchr2(b'\n', b'"', rest).unwrap_or(rest.len());
+    if rest.get(len) == Some(&b'"') {
+        return None;
+    }
+    let next = (at + len + 1).min(b.len());
+    let mut end = len;
+    if end > 0 && rest[end - 1] == b'\r' {
+        end -= 1;
+    }
+    let line = &rest[..end];
+    let mut cell_start = 0;
+    let mut position = 0;
+    for (i, &byte) in line.iter().enumerate() {
+        if byte != b',' {
+            continue;
+        }
+        if let Some(slot) = header.slot_at[position] {
+            known[slot] = span(at + cell_start, at + i);
+        }
+        cell_start = i + 1;
+        position += 1;
+        if position == header.located {
+            let rest = memchr::memchr_iter(b',', &line[cell_start..]).count();
+            return Some((next, position + rest + 1));
+        }
+    }
+    if let Some(slot) = header.slot_at.get(position).copied().flatten() {
+        known[slot] = span(at + cell_start, at + line.len());
+    }
+    Some((next, position + 1))
+}
+
+fn span(start: usize, end: usize) -> Span {
+    Span {
+        start: start as u32,
+        end: end as u32,
+    }
+}
+
+/// The cells from `at` to the end of the line, counted without locating them; `None`
+/// when a quote comes first (a quoted cell may hold a newline).
+fn count_plain_rest(b: &[u8], at: usize) -> Option<(usize, usize)> {
+    let rest = &b[at..];
+    let end = memchr2(b'\n', b'"', rest).unwrap_or(rest.len());
+    if rest.get(end) == Some(&b'"') {
+        return None;
+    }
+    let cells = memchr::memchr_iter(b',', &rest[..end]).count() + 1;
+    Some(((at + end + 1).min(b.len()), cells))
 }
 
 /// Parses a stats CSV body. The first non-blank line must be the `# pxname,svname,...`
@@ -121,44 +445,140 @@ impl Row {
 /// CRLF line ends, blank lines and the socket's trailing empty line are tolerated. A row
 /// whose cell count differs from the header's is skipped and counted.
 pub fn parse(body: &[u8]) -> Result<CsvTable, String> {
-    let text = String::from_utf8_lossy(body);
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
-    let mut lines = logical_lines(text)
-        .into_iter()
-        .filter(|line| !line.trim().is_empty());
-    let first = lines
-        .next()
-        .ok_or_else(|| "empty answer where HAProxy stats CSV was expected".to_string())?;
-    let header = Arc::new(parse_header(first)?);
-    let mut table = CsvTable {
-        header: Arc::clone(&header),
-        rows: Vec::new(),
-        skipped_rows: 0,
+    parse_owned(body.to_vec())
+}
+
+/// [`parse`], keeping the body without copying it.
+pub fn parse_owned(body: Vec<u8>) -> Result<CsvTable, String> {
+    let text = match String::from_utf8(body) {
+        Ok(text) => text,
+        Err(e) => String::from_utf8_lossy(e.as_bytes()).into_owned(),
     };
-    for line in lines {
-        let cells = split_cells(line);
-        if cells.len() == header.names.len() {
-            let header = Arc::clone(&header);
-            table.rows.push(Row { header, cells });
-        } else {
-            table.skipped_rows += 1;
-        }
+    if text.len() >= u32::MAX as usize {
+        return Err("HAProxy stats CSV larger than 4 GiB".into());
     }
-    Ok(table)
+    let b = text.as_bytes();
+    let mut at = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    at = skip_blank_lines(&text, at);
+    if at >= b.len() {
+        return Err("empty answer where HAProxy stats CSV was expected".to_string());
+    }
+    let mut cells = Vec::new();
+    let next = scan_row(b, at, &mut cells);
+    let header = parse_header(&text, &cells)?;
+    let rows = parse_rows(&text, &header, next);
+    let (rows, skipped_rows) = rows;
+    let body = Arc::new(Body { text, header });
+    let rows = rows
+        .into_iter()
+        .map(|(line, known, decoded)| Row {
+            body: Arc::clone(&body),
+            line,
+            known,
+            decoded,
+        })
+        .collect();
+    Ok(CsvTable {
+        body,
+        rows,
+        skipped_rows,
+    })
+}
+
+type RowParts = (Span, [Span; KNOWN.len()], Vec<(usize, String)>);
+
+/// Every row after the header: where it and its located cells are.
+fn parse_rows(text: &str, header: &Header, mut at: usize) -> (Vec<RowParts>, usize) {
+    let b = text.as_bytes();
+    let width = header.names.len();
+    let mut rows = Vec::new();
+    let mut skipped = 0;
+    let mut cells = Vec::with_capacity(width);
+    loop {
+        at = skip_blank_lines(text, at);
+        if at >= b.len() {
+            return (rows, skipped);
+        }
+        let start = at;
+        let mut known = [Span::ABSENT; KNOWN.len()];
+        let mut decoded = Vec::new();
+        let count;
+        if let Some((next, n)) = plain_row(b, at, header, &mut known) {
+            (at, count) = (next, n);
+        } else {
+            (at, count) = scan_row_located(b, at, &mut cells, header.located);
+            for (slot, position) in header.known.iter().enumerate() {
+                if let Some(cell) = position.and_then(|p| cells.get(p)) {
+                    known[slot] = cell.span();
+                }
+            }
+            decoded = cells
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.quoting == Quoting::Escaped)
+                .map(|(p, c)| (p, unquote(&text[c.start..c.end])))
+                .collect();
+        }
+        if count != width {
+            skipped += 1;
+            continue;
+        }
+        let end = line_end(b, start, at);
+        let line = Span {
+            start: start as u32,
+            end: end as u32,
+        };
+        rows.push((line, known, decoded));
+    }
+}
+
+/// The end of a row's text that starts at `start`, the next row starting at `next`:
+/// without its `\n` and a `\r` before it.
+fn line_end(b: &[u8], start: usize, next: usize) -> usize {
+    let mut end = next;
+    if end > start && b.get(end - 1) == Some(&b'\n') {
+        end -= 1;
+    }
+    if end > start && b[end - 1] == b'\r' {
+        end -= 1;
+    }
+    end
+}
+
+/// The start of the first line at or after `at` with something other than
+/// whitespace on it.
+fn skip_blank_lines(text: &str, mut at: usize) -> usize {
+    let b = text.as_bytes();
+    let mut line = at;
+    while at < b.len() {
+        match b[at] {
+            b'\n' => line = at + 1,
+            b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c' => {}
+            _ => return line,
+        }
+        at += 1;
+    }
+    b.len()
 }
 
 /// The header line: `# ` then comma-separated names, with `pxname` and `svname`.
-fn parse_header(line: &str) -> Result<Header, String> {
-    let Some(rest) = line.trim_start().strip_prefix('#') else {
+fn parse_header(text: &str, cells: &[RawCell]) -> Result<Header, String> {
+    let line_end = cells.last().map_or(0, |c| c.end);
+    let line = &text[cells.first().map_or(0, |c| c.start)..line_end];
+    if !line.trim_start().starts_with('#') {
         return Err(format!(
             "not HAProxy stats CSV: no `# pxname,svname,...` header line, the answer starts with {:?}",
             snippet(line)
         ));
-    };
-    let names: Vec<String> = split_cells(rest)
-        .into_iter()
-        .map(|name| name.trim().to_string())
+    }
+    let mut names: Vec<String> = cells
+        .iter()
+        .map(|c| cell_text(text, c).trim().to_string())
         .collect();
+    if let Some(name) = names.first_mut() {
+        let rest = name.trim_start();
+        *name = rest.strip_prefix('#').unwrap_or(rest).trim().to_string();
+    }
     let mut index = HashMap::with_capacity(names.len());
     for (at, name) in names.iter().enumerate().rev() {
         if !name.is_empty() {
@@ -173,7 +593,26 @@ fn parse_header(line: &str) -> Result<Header, String> {
             ));
         }
     }
-    Ok(Header { names, index })
+    let known = KNOWN.map(|name| index.get(name).copied());
+    let located = known.iter().flatten().max().map_or(0, |p| p + 1);
+    let slot_at = (0..located)
+        .map(|p| known.iter().position(|k| *k == Some(p)))
+        .collect();
+    Ok(Header {
+        slot_at,
+        names,
+        index,
+        known,
+        located,
+    })
+}
+
+/// A header cell's text, unquoted.
+fn cell_text(text: &str, cell: &RawCell) -> String {
+    match cell.span() {
+        Span::DECODED => unquote(&text[cell.start..cell.end]),
+        s => text[s.start as usize..s.end as usize].to_string(),
+    }
 }
 
 /// The start of a line, for error messages.
@@ -184,63 +623,6 @@ fn snippet(line: &str) -> String {
         out.push('…');
     }
     out
-}
-
-/// Splits the text into lines at `\n` outside double quotes, dropping a `\r` before it.
-fn logical_lines(text: &str) -> Vec<&str> {
-    let mut lines = Vec::new();
-    let mut start = 0;
-    let mut quoted = false;
-    for (at, byte) in text.bytes().enumerate() {
-        match byte {
-            b'"' => quoted = !quoted,
-            b'\n' if !quoted => {
-                lines.push(&text[start..at]);
-                start = at + 1;
-            }
-            _ => {}
-        }
-    }
-    if start < text.len() {
-        lines.push(&text[start..]);
-    }
-    lines
-        .into_iter()
-        .map(|line| line.strip_suffix('\r').unwrap_or(line))
-        .collect()
-}
-
-/// Splits one line into cells. A cell that starts with `"` is quoted: it ends at the
-/// next lone `"`, and `""` inside it stands for one `"`. The trailing comma HAProxy
-/// writes yields a last, empty cell.
-fn split_cells(line: &str) -> Vec<String> {
-    let mut cells = Vec::new();
-    let mut cell = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    let mut at_start = true;
-    while let Some(c) = chars.next() {
-        if quoted {
-            if c != '"' {
-                cell.push(c);
-            } else if chars.next_if_eq(&'"').is_some() {
-                cell.push('"');
-            } else {
-                quoted = false;
-            }
-        } else if c == ',' {
-            cells.push(std::mem::take(&mut cell));
-            at_start = true;
-            continue;
-        } else if c == '"' && at_start {
-            quoted = true;
-        } else {
-            cell.push(c);
-        }
-        at_start = false;
-    }
-    cells.push(cell);
-    cells
 }
 
 /// The servers of one backend, from the rows whose `pxname` is exactly `backend` (the
@@ -266,21 +648,20 @@ pub fn servers_of(table: &CsvTable, backend: &str) -> Option<Vec<ServerSample>> 
 
 /// Every backend of the table with its servers, in one pass (a poll round shares one
 /// table among many backends). Same rules as [`servers_of`].
-pub fn servers_by_backend(
-    table: &CsvTable,
-) -> std::collections::HashMap<String, Vec<ServerSample>> {
-    let mut out: std::collections::HashMap<String, Vec<ServerSample>> =
-        std::collections::HashMap::new();
+pub fn servers_by_backend(table: &CsvTable) -> HashMap<String, Vec<ServerSample>> {
+    let mut out: HashMap<String, Vec<ServerSample>> = HashMap::new();
     for row in &table.rows {
-        match row.kind() {
-            RowKind::Backend => {
-                out.entry(row.pxname().to_string()).or_default();
-            }
-            RowKind::Server => {
-                let servers = out.entry(row.pxname().to_string()).or_default();
-                servers.extend(sample_of(row));
-            }
-            _ => {}
+        let kind = row.kind();
+        if !matches!(kind, RowKind::Backend | RowKind::Server) {
+            continue;
+        }
+        let name = row.pxname();
+        let servers = match out.get_mut(name) {
+            Some(servers) => servers,
+            None => out.entry(name.to_string()).or_default(),
+        };
+        if kind == RowKind::Server {
+            servers.extend(sample_of(row));
         }
     }
     out
@@ -292,14 +673,14 @@ fn sample_of(row: &Row) -> Option<ServerSample> {
     if name.is_empty() {
         return None;
     }
-    let text = |column: &str| row.get(column).map(str::to_string);
+    let text = |slot: usize| row.slot(slot).map(str::to_string);
     Some(ServerSample {
         name: name.to_string(),
-        status: text("status").unwrap_or_else(|| "UNKNOWN".to_string()),
-        weight: row.get_u64("weight").and_then(|w| u32::try_from(w).ok()),
-        check_status: text("check_status"),
-        last_change_s: row.get_u64("lastchg"),
-        addr: text("addr"),
+        status: text(STATUS).unwrap_or_else(|| "UNKNOWN".to_string()),
+        weight: row.slot_u64(WEIGHT).and_then(|w| u32::try_from(w).ok()),
+        check_status: text(CHECK_STATUS),
+        last_change_s: row.slot_u64(LASTCHG),
+        addr: text(ADDR),
     })
 }
 
@@ -319,15 +700,34 @@ fn sample_of(row: &Row) -> Option<ServerSample> {
 ///
 /// Tables without `FRONTEND` rows (`show stat -1 2 -1`) cannot show the second case.
 pub fn backends(table: &CsvTable) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
+    #[derive(Default)]
+    struct Seen {
+        frontend: bool,
+        server: bool,
+        listed: bool,
+    }
+    let mut seen: HashMap<&str, Seen> = HashMap::new();
+    for row in &table.rows {
+        let entry = seen.entry(row.pxname()).or_default();
+        match row.kind() {
+            RowKind::Frontend => entry.frontend = true,
+            RowKind::Server => entry.server = true,
+            _ => {}
+        }
+    }
+    let mut names = Vec::new();
     for row in &table.rows {
         let name = row.pxname();
         if row.kind() != RowKind::Backend || name.is_empty() || is_internal(name) {
             continue;
         }
-        if names.iter().any(|n| n == name) || is_stats_listen(table, row) {
+        let Some(entry) = seen.get_mut(name) else {
+            continue;
+        };
+        if entry.listed || is_stats_listen(row, entry.frontend, entry.server) {
             continue;
         }
+        entry.listed = true;
         names.push(name.to_string());
     }
     names
@@ -338,27 +738,14 @@ fn is_internal(name: &str) -> bool {
     name.starts_with("GLOBAL") || name.starts_with('<') || name == "MASTER"
 }
 
-/// Whether this `BACKEND` row is the backend half of a serverless `listen` stats section.
-fn is_stats_listen(table: &CsvTable, backend_row: &Row) -> bool {
-    let name = backend_row.pxname();
-    let http = backend_row.get("mode").map(str::trim) == Some("http");
-    let has_frontend = table
-        .rows
-        .iter()
-        .any(|row| row.pxname() == name && row.kind() == RowKind::Frontend);
-    http && has_frontend && !has_servers(table, backend_row)
-}
-
-/// Whether anything in the table shows that this backend has servers.
-fn has_servers(table: &CsvTable, backend_row: &Row) -> bool {
-    let name = backend_row.pxname();
-    let server_row = table
-        .rows
-        .iter()
-        .any(|row| row.pxname() == name && row.kind() == RowKind::Server);
-    server_row
-        || backend_row.get("downtime").is_some()
-        || status_total(backend_row.get("status").unwrap_or("")).is_some_and(|n| n > 0)
+/// Whether this `BACKEND` row is the backend half of a serverless `listen` stats
+/// section, given whether its proxy has a `FRONTEND` row and any server row.
+fn is_stats_listen(backend_row: &Row, has_frontend: bool, server_row: bool) -> bool {
+    let http = backend_row.slot(MODE).map(str::trim) == Some("http");
+    let has_servers = server_row
+        || backend_row.slot(DOWNTIME).is_some()
+        || status_total(backend_row.slot(STATUS).unwrap_or("")).is_some_and(|n| n > 0);
+    http && has_frontend && !has_servers
 }
 
 /// The total from a `BACKEND` status like `UP (3/4)`.

@@ -199,7 +199,7 @@ impl StatsSource {
                 get_body(client, page, csv_url(&page.base, scope), timeout, auth).await?
             }
         };
-        csv::parse(&body).map_err(|e| self.error(format!("sent unreadable stats: {e}"), false))
+        csv::parse_owned(body).map_err(|e| self.error(format!("sent unreadable stats: {e}"), false))
     }
 
     /// The backends of the instance (for `backends = "*"`): proxies with a BACKEND
@@ -212,7 +212,7 @@ impl StatsSource {
         let table = match &self.transport {
             Transport::Runtime(api) => {
                 let body = api.command("show stat -1 3 -1", timeout).await?;
-                csv::parse(&body)
+                csv::parse_owned(body)
                     .map_err(|e| self.error(format!("sent unreadable stats: {e}"), false))?
             }
             Transport::Http { .. } => self.fetch(client, None, timeout).await?,
