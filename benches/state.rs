@@ -169,7 +169,8 @@ fn redb_commit_1000_targets(b: divan::Bencher) {
     let store = Store::open(&dir.path().join("bench.redb"), 100_000).expect("store opens");
     let changes: Vec<Change> = FLEET
         .iter()
-        .map(|(s, o)| (s.id.clone(), diff(Some(s), o).next))
+        .filter_map(|(s, o)| diff(Some(s), o).next)
+        .map(|s| Change::Full(std::sync::Arc::new(s)))
         .collect();
     let drafts: Vec<EventDraft> = (0..100)
         .map(|i| EventDraft {
@@ -182,13 +183,37 @@ fn redb_commit_1000_targets(b: divan::Bencher) {
         .bench_values(|d| store.commit(&changes, d, Ts::now()).expect("commit").len());
 }
 
+/// The usual commit after a round in which nothing happened: 1,000 targets whose poll
+/// times alone changed, no event.
+#[divan::bench(sample_count = 30)]
+fn redb_commit_1000_poll_times(b: divan::Bencher) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("bench.redb"), 100_000).expect("store opens");
+    let full: Vec<Change> = FLEET
+        .iter()
+        .map(|(s, _)| Change::Full(std::sync::Arc::new(s.clone())))
+        .collect();
+    store.commit(&full, vec![], Ts::now()).expect("commit");
+    let changes: Vec<Change> = FLEET
+        .iter()
+        .map(|(s, _)| Change::PollTimes(std::sync::Arc::new(s.clone())))
+        .collect();
+    b.bench(|| {
+        store
+            .commit(&changes, vec![], Ts::now())
+            .expect("commit")
+            .len()
+    });
+}
+
 /// The same commit with one target and one event: the fixed cost of a transaction.
 #[divan::bench(sample_count = 30)]
 fn redb_commit_1_target(b: divan::Bencher) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("bench.redb"), 100_000).expect("store opens");
     let (s, o) = &FLEET[9];
-    let changes: Vec<Change> = vec![(s.id.clone(), diff(Some(s), o).next)];
+    let next = diff(Some(s), o).next.expect("the target exists");
+    let changes = vec![Change::Full(std::sync::Arc::new(next))];
     let draft = EventDraft {
         kind: EventType::ServerStateChanged,
         target: s.id.clone(),

@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 use super::hub::Hub;
+use super::poll_times;
 use super::store::{Change, Store, StoreError};
 use crate::diff::diff;
 use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
@@ -177,8 +178,7 @@ impl Actor {
         }
         let changes: Vec<Change> = working
             .iter()
-            .filter(|(id, next)| changed(current.targets.get(*id), next.as_ref()))
-            .map(|(id, next)| (id.clone(), next.as_deref().cloned()))
+            .filter_map(|(id, next)| change(id, current.targets.get(id), next.as_ref()))
             .collect();
         let started = std::time::Instant::now();
         let result = self.store.commit(&changes, drafts, Ts::now());
@@ -272,10 +272,20 @@ fn log_event(e: &Event) {
     }
 }
 
-fn changed(before: Option<&Arc<TargetState>>, after: Option<&Arc<TargetState>>) -> bool {
+/// What must be written for a target that went from `before` to `after`.
+fn change(
+    id: &str,
+    before: Option<&Arc<TargetState>>,
+    after: Option<&Arc<TargetState>>,
+) -> Option<Change> {
     match (before, after) {
-        (None, None) => false,
-        (Some(a), Some(b)) => a != b,
-        _ => true,
+        (None, None) => None,
+        (Some(_), None) => Some(Change::Removed(id.to_string())),
+        (None, Some(b)) => Some(Change::Full(b.clone())),
+        (Some(a), Some(b)) if poll_times::differ_beyond_poll_times(a, b) => {
+            Some(Change::Full(b.clone()))
+        }
+        (Some(a), Some(b)) if a != b => Some(Change::PollTimes(b.clone())),
+        _ => None,
     }
 }

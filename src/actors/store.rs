@@ -5,13 +5,23 @@
 //! open read transactions, which never wait for the writer.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
+use super::poll_times;
 use crate::model::{Event, EventDraft, TargetState, Ts};
 
+/// Memory redb may use for its page cache and write buffer. The whole state of
+/// 10,000 backends is about 10 MB; the default (1 GiB) would let the cache grow to
+/// many times the daemon's other needs.
+const CACHE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Each target's state as JSON, written when more than its poll times change.
 const TARGETS: TableDefinition<&str, &[u8]> = TableDefinition::new("targets");
+/// Each target's poll times ([`poll_times`]), written on every poll.
+const POLL_TIMES: TableDefinition<&str, &[u8]> = TableDefinition::new("poll_times");
 const EVENTS: TableDefinition<u64, &[u8]> = TableDefinition::new("events");
 const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
 const NEXT_SEQ: &str = "next_seq";
@@ -39,8 +49,16 @@ fn read_err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Read(e.to_string())
 }
 
-/// A state change to write: the new state, or `None` to delete the target.
-pub type Change = (String, Option<TargetState>);
+/// A state change to write.
+#[derive(Clone, Debug)]
+pub enum Change {
+    /// A new target, or one that changed in more than its poll times.
+    Full(Arc<TargetState>),
+    /// A target whose poll times alone changed.
+    PollTimes(Arc<TargetState>),
+    /// The target is gone.
+    Removed(String),
+}
 
 /// The storage file.
 pub struct Store {
@@ -60,7 +78,10 @@ impl Store {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| open_err(e.to_string()))?;
         }
-        let db = match Database::create(path) {
+        let db = match redb::Builder::new()
+            .set_cache_size(CACHE_BYTES)
+            .create(path)
+        {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
                 return Err(StoreError::AlreadyOpen(path.to_path_buf()));
@@ -80,6 +101,7 @@ impl Store {
         let tx = self.db.begin_write().map_err(write_err)?;
         let next = {
             tx.open_table(TARGETS).map_err(write_err)?;
+            tx.open_table(POLL_TIMES).map_err(write_err)?;
             tx.open_table(EVENTS).map_err(write_err)?;
             let meta = tx.open_table(META).map_err(write_err)?;
             let stored = meta.get(NEXT_SEQ).map_err(write_err)?.map(|v| v.value());
@@ -104,11 +126,22 @@ impl Store {
     pub fn load_targets(&self) -> Result<Vec<TargetState>, StoreError> {
         let tx = self.db.begin_read().map_err(read_err)?;
         let table = tx.open_table(TARGETS).map_err(read_err)?;
+        let times = tx.open_table(POLL_TIMES).map_err(read_err)?;
         let mut out = Vec::new();
         for row in table.iter().map_err(read_err)? {
             let (key, value) = row.map_err(read_err)?;
             match serde_json::from_slice::<TargetState>(value.value()) {
-                Ok(state) => out.push(state),
+                Ok(mut state) => {
+                    if let Some(t) = times.get(key.value()).map_err(read_err)?
+                        && !poll_times::apply(&mut state, t.value())
+                    {
+                        tracing::warn!(
+                            target_id = key.value(),
+                            "stored poll times do not fit the stored state; using the state's own"
+                        );
+                    }
+                    out.push(state)
+                }
                 Err(e) => {
                     tracing::warn!(target_id = key.value(), error = %e, "skipping unreadable stored target")
                 }
@@ -181,16 +214,28 @@ impl Store {
 
 fn write_changes(tx: &redb::WriteTransaction, changes: &[Change]) -> Result<(), StoreError> {
     let mut table = tx.open_table(TARGETS).map_err(write_err)?;
-    for (id, state) in changes {
-        match state {
-            Some(s) => {
-                let bytes = serde_json::to_vec(s).map_err(write_err)?;
+    let mut times = tx.open_table(POLL_TIMES).map_err(write_err)?;
+    for change in changes {
+        match change {
+            Change::Full(s) => {
+                let bytes = serde_json::to_vec(&**s).map_err(write_err)?;
                 table
-                    .insert(id.as_str(), bytes.as_slice())
+                    .insert(s.id.as_str(), bytes.as_slice())
+                    .map_err(write_err)?;
+                let t = poll_times::encode(s);
+                times
+                    .insert(s.id.as_str(), t.as_slice())
                     .map_err(write_err)?;
             }
-            None => {
+            Change::PollTimes(s) => {
+                let t = poll_times::encode(s);
+                times
+                    .insert(s.id.as_str(), t.as_slice())
+                    .map_err(write_err)?;
+            }
+            Change::Removed(id) => {
                 table.remove(id.as_str()).map_err(write_err)?;
+                times.remove(id.as_str()).map_err(write_err)?;
             }
         }
     }
@@ -254,7 +299,7 @@ mod tests {
             let store = Store::open(&path, 3).unwrap();
             let ev = store
                 .commit(
-                    &[("t".into(), Some(state("t")))],
+                    &[Change::Full(Arc::new(state("t")))],
                     vec![draft("t"), draft("u")],
                     Ts(1),
                 )
@@ -271,7 +316,20 @@ mod tests {
         let ev = store.events(0, 10, Some("t")).unwrap();
         assert_eq!(ev.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![3, 4, 5]);
         assert_eq!(store.events(3, 1, None).unwrap()[0].seq, 4);
-        store.commit(&[("t".into(), None)], vec![], Ts(3)).unwrap();
+        let mut polled = state("t");
+        polled.last_fetch_at = Some(Ts(4));
+        polled.last_success_at = Some(Ts(4));
+        store
+            .commit(
+                &[Change::PollTimes(Arc::new(polled.clone()))],
+                vec![],
+                Ts(4),
+            )
+            .unwrap();
+        assert_eq!(store.load_targets().unwrap(), vec![polled]);
+        store
+            .commit(&[Change::Removed("t".into())], vec![], Ts(3))
+            .unwrap();
         assert!(store.load_targets().unwrap().is_empty());
     }
 
