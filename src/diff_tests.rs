@@ -36,9 +36,9 @@ fn server(name: &str, status: &str) -> ServerSample {
 }
 
 fn servers(rows: &[(&str, &str)]) -> ObservationKind {
-    ObservationKind::Fetched(Payload::Servers(
+    ObservationKind::Fetched(Payload::Servers(std::sync::Arc::new(
         rows.iter().map(|(n, s)| server(n, s)).collect(),
-    ))
+    )))
 }
 
 fn failed(msg: &str) -> ObservationKind {

@@ -116,17 +116,23 @@ impl ServerState {
     /// Normalises a status string as HAProxy writes it (`UP 1/3`, `DOWN (agent)`,
     /// `MAINT (via be/srv)`, `NOLB`, `no check`, ...).
     pub fn from_haproxy_status(status: &str) -> ServerState {
-        let s = status.trim().to_ascii_uppercase();
+        let s = status.trim();
         let word = s.split([' ', '(']).next().unwrap_or("");
-        match word {
-            "UP" => ServerState::Up,
-            "DOWN" => ServerState::Down,
-            "MAINT" => ServerState::Maint,
+        let is = |w: &str| word.eq_ignore_ascii_case(w);
+        if is("UP") {
+            ServerState::Up
+        } else if is("DOWN") {
+            ServerState::Down
+        } else if is("MAINT") {
+            ServerState::Maint
+        } else if is("DRAIN") || is("NOLB") {
             // NOLB: alive but taking no new load-balanced traffic, like a drain.
-            "DRAIN" | "NOLB" => ServerState::Drain,
+            ServerState::Drain
+        } else if s.eq_ignore_ascii_case("NO CHECK") {
             // A server without health checks is considered up by HAProxy.
-            "NO" if s == "NO CHECK" => ServerState::Up,
-            _ => ServerState::Unknown,
+            ServerState::Up
+        } else {
+            ServerState::Unknown
         }
     }
 }
@@ -202,8 +208,9 @@ pub struct AppSample {
 /// What one successful fetch returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payload {
-    /// The servers of one HAProxy backend.
-    Servers(Vec<ServerSample>),
+    /// The servers of one HAProxy backend (shared: one fetch of a stats source
+    /// serves every backend of its round).
+    Servers(std::sync::Arc<Vec<ServerSample>>),
     /// Every application of one Eureka server.
     Applications(Vec<AppSample>),
 }

@@ -139,8 +139,10 @@ impl Fleet {
             let snap = act.status.snapshot();
             let mut restored = Vec::new();
             for spec in specs {
-                let (shared, obs) =
-                    Shared::restored(&spec, snap.targets.get(&spec.meta.id).map(|t| t.as_ref()));
+                let (shared, obs) = Shared::restored(
+                    &spec,
+                    snap.targets.get(spec.meta.id.as_str()).map(|t| t.as_ref()),
+                );
                 restored.extend(obs);
                 let shared = Arc::new(shared);
                 let addr = act.spawn_poller(spec.clone(), shared.clone(), 0, &ctx.address());
@@ -251,8 +253,10 @@ impl Fleet {
         };
         old.addr.do_send(Stop);
         let snap = self.status.snapshot();
-        let (shared, circuit) =
-            Shared::restored(&spec, snap.targets.get(&spec.meta.id).map(|t| t.as_ref()));
+        let (shared, circuit) = Shared::restored(
+            &spec,
+            snap.targets.get(spec.meta.id.as_str()).map(|t| t.as_ref()),
+        );
         let shared = Arc::new(shared);
         let generation = old.generation + 1;
         let addr = self.spawn_poller(spec.clone(), shared.clone(), generation, &ctx.address());
@@ -312,9 +316,10 @@ impl Fleet {
         let current: BTreeSet<String> = self
             .pollers
             .keys()
-            .chain(snap.targets.keys())
+            .map(String::as_str)
+            .chain(snap.targets.keys().map(|k| &**k))
             .filter(|id| id.starts_with(&prefix))
-            .cloned()
+            .map(str::to_string)
             .collect();
         let listed: BTreeSet<String> = list.iter().map(|b| specs::haproxy_id(&h.name, b)).collect();
         let running = |id: &String| self.pollers.contains_key(id);

@@ -29,7 +29,7 @@ const INBOX: usize = 16 * 1024;
 pub struct Snapshot {
     /// Every event up to this one is reflected in `targets`.
     pub seq: u64,
-    pub targets: BTreeMap<String, Arc<TargetState>>,
+    pub targets: BTreeMap<Arc<str>, Arc<TargetState>>,
     /// Whether the last commit succeeded.
     pub storage_ok: bool,
     pub storage_error: Option<String>,
@@ -76,7 +76,7 @@ impl StatusHandle {
         let targets = store
             .load_targets()?
             .into_iter()
-            .map(|t| (t.id.clone(), Arc::new(t)))
+            .map(|t| (Arc::from(t.id.as_str()), Arc::new(t)))
             .collect();
         let first = Snapshot {
             seq: store.last_seq(),
@@ -165,15 +165,19 @@ impl Actor {
 
     fn process(&self, batch: Vec<Msg>) {
         let current = self.current();
-        let mut working: BTreeMap<String, Option<Arc<TargetState>>> = BTreeMap::new();
+        let mut working: BTreeMap<Arc<str>, Option<Arc<TargetState>>> = BTreeMap::new();
         let mut drafts: Vec<EventDraft> = Vec::new();
         for obs in batch.iter().flat_map(|m| &m.observations) {
-            let prev = match working.get(&obs.target) {
-                Some(p) => p.clone(),
-                None => current.targets.get(&obs.target).cloned(),
+            let id = obs.target.as_str();
+            let (key, prev) = match working.get_key_value(id) {
+                Some((k, p)) => (k.clone(), p.clone()),
+                None => match current.targets.get_key_value(id) {
+                    Some((k, p)) => (k.clone(), Some(p.clone())),
+                    None => (Arc::from(id), None),
+                },
             };
             let t = diff(prev.as_deref(), obs);
-            working.insert(obs.target.clone(), t.next.map(Arc::new));
+            working.insert(key, t.next.map(Arc::new));
             drafts.extend(t.events);
         }
         let changes: Vec<Change> = working
@@ -213,7 +217,7 @@ impl Actor {
     fn publish(
         &self,
         current: &Snapshot,
-        working: BTreeMap<String, Option<Arc<TargetState>>>,
+        working: BTreeMap<Arc<str>, Option<Arc<TargetState>>>,
         result: Result<Vec<Event>, StoreError>,
         batch: Vec<Msg>,
     ) {

@@ -20,23 +20,22 @@ pub(super) fn merge(
         if servers.iter().any(|s| s.name == sample.name) {
             continue; // a duplicated row: the first one counts
         }
-        let record = record_of(sample);
-        match old.iter().position(|s| s.name == sample.name) {
+        let record = match old.iter().position(|s| s.name == sample.name) {
             Some(i) => {
-                let prev = old.swap_remove(i);
-                if prev.last_known_state != record.state {
-                    changed(
-                        ev,
-                        target,
-                        &record,
-                        Some(prev.last_known_state),
-                        prev.last_known_status,
-                    );
+                let mut record = old.swap_remove(i);
+                if let Some((from, previous_status)) = update(&mut record, sample) {
+                    changed(ev, target, &record, Some(from), previous_status);
                 }
+                record
             }
-            None if emit => changed(ev, target, &record, None, None),
-            None => {}
-        }
+            None => {
+                let record = record_of(sample);
+                if emit {
+                    changed(ev, target, &record, None, None);
+                }
+                record
+            }
+        };
         servers.push(record);
     }
     if emit {
@@ -73,6 +72,36 @@ fn record_of(sample: &ServerSample) -> ServerRecord {
         addr: sample.addr.clone(),
         last_known_status: Some(sample.status.clone()),
         last_known_state: state,
+    }
+}
+
+/// Brings a kept record up to date with a new sample, reusing its strings where
+/// nothing changed (a poll usually changes nothing). Returns the last known state and
+/// status before the update when the state changed.
+fn update(r: &mut ServerRecord, sample: &ServerSample) -> Option<(ServerState, Option<String>)> {
+    let state = ServerState::from_haproxy_status(&sample.status);
+    let transition =
+        (r.last_known_state != state).then(|| (r.last_known_state, r.last_known_status.clone()));
+    if r.last_known_status.as_deref() != Some(sample.status.as_str()) {
+        r.last_known_status = Some(sample.status.clone());
+    }
+    set(&mut r.status, &sample.status);
+    r.state = state;
+    r.last_known_state = state;
+    r.weight = sample.weight;
+    r.last_change_s = sample.last_change_s;
+    if r.check_status != sample.check_status {
+        r.check_status.clone_from(&sample.check_status);
+    }
+    if r.addr != sample.addr {
+        r.addr.clone_from(&sample.addr);
+    }
+    transition
+}
+
+fn set(field: &mut String, value: &str) {
+    if field != value {
+        value.clone_into(field);
     }
 }
 

@@ -92,7 +92,7 @@ async fn command(
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "admin_failed", m)
         }
     })?;
-    if let Some(t) = state.status.snapshot().targets.get(&target) {
+    if let Some(t) = state.status.snapshot().targets.get(target.as_str()) {
         body["target"] = views::target(t);
     }
     Ok(body)
@@ -100,7 +100,7 @@ async fn command(
 
 fn known(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     let id = target_id(req);
-    match state.status.snapshot().targets.contains_key(&id) {
+    match state.status.snapshot().targets.contains_key(id.as_str()) {
         true => Ok(()),
         false => Err(ApiError::not_found(format!("unknown target {id}"))),
     }

@@ -97,7 +97,7 @@ async fn target(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     let snap = state.status.snapshot();
     let t = snap
         .targets
-        .get(&id)
+        .get(id.as_str())
         .ok_or_else(|| ApiError::not_found(format!("unknown target {id}")))?;
     Ok(HttpResponse::Ok().json(views::target_detail(t)))
 }

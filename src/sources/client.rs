@@ -96,7 +96,7 @@ impl SourceSpec {
                 let (status, body) = get(client, agent, url, timeout, None, true).await?;
                 let servers = haproxy::agent::parse_servers(&body)
                     .map_err(|e| agent_error(agent, status, e))?;
-                Ok(Payload::Servers(servers))
+                Ok(Payload::Servers(Arc::new(servers)))
             }
             SourceSpec::EurekaAgent { agent } => {
                 let url = agent.url(&["api", "v1", "eureka", "apps"]);

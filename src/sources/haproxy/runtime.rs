@@ -27,6 +27,9 @@ const ERROR_PREFIXES: [&str; 16] = [
     "'",
 ];
 
+/// How much of an answer [`error_line`] reads.
+const ERROR_HEAD_BYTES: usize = 8 * 1024;
+
 /// Whether a Runtime API answer is complete. Every answer ends with an empty line, so a
 /// complete answer ends in `\n\n`; the empty answer of a successful admin command is the
 /// empty line alone, `\n`. A `\r` before a `\n` is tolerated.
@@ -51,13 +54,16 @@ fn strip_line_end(buf: &[u8]) -> Option<&[u8]> {
 /// (CSV, `get weight`'s `7 (initial 1)`, `New version created: 2`) and the empty
 /// answer of a successful command give `None`.
 pub fn error_line(body: &[u8]) -> Option<String> {
-    let text = String::from_utf8_lossy(body);
+    // Error answers are one short line (or the command list): the start of a large
+    // answer (a stats table of several MB) is enough to tell.
+    let head = &body[..body.len().min(ERROR_HEAD_BYTES)];
+    let text = String::from_utf8_lossy(head);
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next()?;
     if first.starts_with(HELP_BANNER) {
         return Some("Unknown command (HAProxy answered with its command list)".to_string());
     }
-    let only_line = lines.next().is_none();
+    let only_line = lines.next().is_none() && head.len() == body.len();
     let unknown_command = first.starts_with("Unknown command");
     let known = ERROR_PREFIXES.iter().any(|p| first.starts_with(p));
     ((only_line && known) || unknown_command).then(|| first.to_string())

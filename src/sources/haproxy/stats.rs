@@ -48,7 +48,7 @@ impl Transport {
 }
 
 /// The servers of every backend of one fetch, indexed once for the whole round.
-type Index = HashMap<String, Vec<ServerSample>>;
+type Index = HashMap<String, Arc<Vec<ServerSample>>>;
 type Outcome = Option<Arc<Result<Index, FetchError>>>;
 
 struct Round {
@@ -110,7 +110,7 @@ impl StatsSource {
         client: &reqwest::Client,
         backend: &str,
         timeout: Duration,
-    ) -> Result<Vec<ServerSample>, FetchError> {
+    ) -> Result<Arc<Vec<ServerSample>>, FetchError> {
         let mut rx = self.join(client, backend, timeout);
         let outcome = loop {
             if let Some(o) = rx.borrow_and_update().clone() {
@@ -152,7 +152,15 @@ impl StatsSource {
             } else {
                 None
             };
-            let index = |r: Result<CsvTable, FetchError>| r.map(|t| csv::servers_by_backend(&t));
+            let index = |r: Result<CsvTable, FetchError>| {
+                r.map(|t| {
+                    let by_backend = csv::servers_by_backend(&t);
+                    by_backend
+                        .into_iter()
+                        .map(|(b, s)| (b, Arc::new(s)))
+                        .collect::<Index>()
+                })
+            };
             let mut result = index(me.fetch(&client, scope.as_deref(), timeout).await);
             // The Runtime API scopes by the first proxy of that name, which is a
             // frontend when a frontend and a backend share it: read the full table.
