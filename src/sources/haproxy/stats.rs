@@ -2,14 +2,17 @@
 //! Runtime API (`source = "socket"`), shared by every backend poller of that
 //! instance.
 //!
-//! Polls that fall due together share one fetch: the first poll of a round waits a
-//! short window for the others, then one request is made (scoped to the backend when
-//! it is alone, the whole table otherwise) and each poller takes its own rows. Each
-//! backend keeps its own breaker, status and events.
+//! Polls that fall due together share one fetch: the first poll of a round waits
+//! until no other poll has joined for a short window (at most [`MAX_GATHER`]), then
+//! one request is made (scoped to the backend when it is alone, the whole table
+//! otherwise) and each poller takes its own rows. One fetch per instance is in
+//! flight at a time: polls that fall due meanwhile gather for the next one, so a
+//! slow HAProxy never has two table dumps running for us and the daemon never holds
+//! two tables of it. Each backend keeps its own breaker, status and events.
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::Url;
 use tokio::sync::watch;
@@ -21,8 +24,11 @@ use crate::model::ServerSample;
 use crate::sources::FetchError;
 use crate::sources::client::{Endpoint, get_body};
 
-/// How long the first poll of a round waits for the others.
+/// A round starts once no poll has joined it for this long.
 pub const COALESCE_WINDOW: Duration = Duration::from_millis(25);
+/// The longest a round gathers polls (10,000 pollers falling due together take a
+/// while to all get there).
+pub const MAX_GATHER: Duration = Duration::from_millis(500);
 
 /// How the instance is reached.
 #[derive(Clone, Debug, PartialEq)]
@@ -54,12 +60,16 @@ type Outcome = Option<Arc<Result<Index, FetchError>>>;
 struct Round {
     backends: BTreeSet<String>,
     rx: watch::Receiver<Outcome>,
+    last_join: Instant,
 }
 
 /// The shared reader of one HAProxy instance.
 pub struct StatsSource {
     pub transport: Transport,
+    /// The round gathering polls, if any.
     round: Mutex<Option<Round>>,
+    /// Held by the round whose fetch is in flight.
+    fetching: tokio::sync::Mutex<()>,
 }
 
 impl std::fmt::Debug for StatsSource {
@@ -94,6 +104,7 @@ impl StatsSource {
         let source = Arc::new(StatsSource {
             transport: transport.clone(),
             round: Mutex::new(None),
+            fetching: tokio::sync::Mutex::new(()),
         });
         all.push((transport, Arc::downgrade(&source)));
         source
@@ -136,17 +147,22 @@ impl StatsSource {
         let mut guard = self.lock();
         if let Some(round) = guard.as_mut() {
             round.backends.insert(backend.to_string());
+            round.last_join = Instant::now();
             return round.rx.clone();
         }
         let (tx, rx) = watch::channel(None);
         *guard = Some(Round {
             backends: BTreeSet::from([backend.to_string()]),
             rx: rx.clone(),
+            last_join: Instant::now(),
         });
         let (me, client) = (self.clone(), client.clone());
         tokio::spawn(async move {
-            tokio::time::sleep(COALESCE_WINDOW).await;
+            let began = Instant::now();
+            me.gather().await;
+            let _turn = me.fetching.lock().await;
             let backends = me.lock().take().map(|r| r.backends).unwrap_or_default();
+            let waited = began.elapsed();
             let scope = if backends.len() == 1 {
                 backends.first().cloned()
             } else {
@@ -169,9 +185,35 @@ impl StatsSource {
             {
                 result = index(me.fetch(&client, None, timeout).await);
             }
+            tracing::debug!(
+                source = me.transport.label(),
+                polls = backends.len(),
+                waited_ms = waited.as_millis() as u64,
+                fetched_ms = (began.elapsed() - waited).as_millis() as u64,
+                ok = result.is_ok(),
+                "shared stats round"
+            );
             let _ = tx.send(Some(Arc::new(result)));
         });
         rx
+    }
+
+    /// Waits until the gathering round has had no new poll for [`COALESCE_WINDOW`],
+    /// or for [`MAX_GATHER`].
+    async fn gather(&self) {
+        let started = Instant::now();
+        loop {
+            let quiet_for = self.lock().as_ref().map(|r| r.last_join.elapsed());
+            let wait = match quiet_for {
+                Some(q) if q < COALESCE_WINDOW => COALESCE_WINDOW - q,
+                _ => return,
+            };
+            let left = MAX_GATHER.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return;
+            }
+            tokio::time::sleep(wait.min(left)).await;
+        }
     }
 
     fn error(&self, what: String, transient: bool) -> FetchError {
