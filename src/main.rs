@@ -48,6 +48,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    tune_allocator();
     init_logging();
     let cli = Cli::parse();
     match cli.command {
@@ -61,6 +62,25 @@ fn main() -> ExitCode {
         Command::Demo { listen } => finish(actix_web::rt::System::new().block_on(run_demo(listen))),
     }
 }
+
+/// Large buffers (a stats table of 10,000 backends is an 11 MB answer, read and
+/// indexed once per interval) are given their own mappings and returned to the
+/// system when freed. glibc's default raises that threshold after the first such
+/// buffer is freed, after which they stay in the heap and the daemon keeps the
+/// memory of its largest round for good.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn tune_allocator() {
+    const MMAP_THRESHOLD: libc::c_int = 256 * 1024;
+    // SAFETY: mallopt only sets an allocator parameter; it is called once, first
+    // thing in main, before any other thread exists.
+    let ok = unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) };
+    if ok != 1 {
+        eprintln!("watchpost: could not set the allocator's mmap threshold; continuing");
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn tune_allocator() {}
 
 fn init_logging() {
     let filter = std::env::var("RUST_LOG")

@@ -81,6 +81,11 @@ impl Endpoint {
 
 impl SourceSpec {
     /// Fetches once (no retries).
+    ///
+    /// Each kind of source is fetched by a future of its own on the heap: a poll's
+    /// task then weighs what its own source needs, not what the largest one (an
+    /// HTTP request with its response) would. 10,000 backend pollers waiting on a
+    /// shared stats round keep 10,000 of these alive at once.
     pub async fn fetch(
         &self,
         client: &reqwest::Client,
@@ -92,24 +97,20 @@ impl SourceSpec {
                 instance,
                 backend,
             } => {
-                let url = agent.url(&agent_path(instance, &["backends", backend, "servers"]));
-                let (status, body) = get(client, agent, url, timeout, None, true).await?;
-                let servers = haproxy::agent::parse_servers(&body)
-                    .map_err(|e| agent_error(agent, status, e))?;
-                Ok(Payload::Servers(Arc::new(servers)))
+                Box::pin(fetch_agent_servers(
+                    client, agent, instance, backend, timeout,
+                ))
+                .await
             }
             SourceSpec::EurekaAgent { agent } => {
-                let url = agent.url(&["api", "v1", "eureka", "apps"]);
-                let (status, body) = get(client, agent, url, timeout, None, true).await?;
-                let apps =
-                    eureka::agent::parse_apps(&body).map_err(|e| agent_error(agent, status, e))?;
-                Ok(Payload::Applications(apps))
+                Box::pin(fetch_agent_apps(client, agent, timeout)).await
             }
             SourceSpec::Invalid { message } => Err(permanent(message.clone())),
-            SourceSpec::HaproxyStats { source, backend } => source
-                .servers(client, backend, timeout)
-                .await
-                .map(Payload::Servers),
+            SourceSpec::HaproxyStats { source, backend } => {
+                Box::pin(source.servers(client, backend, timeout))
+                    .await
+                    .map(Payload::Servers)
+            }
             SourceSpec::EurekaNative {
                 server,
                 username,
@@ -126,10 +127,35 @@ impl SourceSpec {
                     timeout,
                     state,
                 };
-                fetch.run().await.map(Payload::Applications)
+                Box::pin(fetch.run()).await.map(Payload::Applications)
             }
         }
     }
+}
+
+async fn fetch_agent_servers(
+    client: &reqwest::Client,
+    agent: &Endpoint,
+    instance: &Option<String>,
+    backend: &str,
+    timeout: Duration,
+) -> Result<Payload, FetchError> {
+    let url = agent.url(&agent_path(instance, &["backends", backend, "servers"]));
+    let (status, body) = get(client, agent, url, timeout, None, true).await?;
+    let servers =
+        haproxy::agent::parse_servers(&body).map_err(|e| agent_error(agent, status, e))?;
+    Ok(Payload::Servers(Arc::new(servers)))
+}
+
+async fn fetch_agent_apps(
+    client: &reqwest::Client,
+    agent: &Endpoint,
+    timeout: Duration,
+) -> Result<Payload, FetchError> {
+    let url = agent.url(&["api", "v1", "eureka", "apps"]);
+    let (status, body) = get(client, agent, url, timeout, None, true).await?;
+    let apps = eureka::agent::parse_apps(&body).map_err(|e| agent_error(agent, status, e))?;
+    Ok(Payload::Applications(apps))
 }
 
 /// Asks an agent to change a server's admin state

@@ -54,7 +54,19 @@ impl RuntimeApi {
     /// Sends one command and returns its complete answer. An error line such as
     /// `No such proxy.` is a permanent error; a connection problem is transient.
     pub async fn command(&self, cmd: &str, timeout: Duration) -> Result<Vec<u8>, FetchError> {
-        let answer = match tokio::time::timeout(timeout, self.exchange(cmd)).await {
+        self.command_sized(cmd, timeout, 0).await
+    }
+
+    /// [`RuntimeApi::command`] for an answer expected to be about `expected` bytes
+    /// (the size of the last one): the buffer is sized once instead of doubling.
+    pub async fn command_sized(
+        &self,
+        cmd: &str,
+        timeout: Duration,
+        expected: usize,
+    ) -> Result<Vec<u8>, FetchError> {
+        let exchange = self.exchange(cmd, expected.min(MAX_ANSWER));
+        let answer = match tokio::time::timeout(timeout, exchange).await {
             Ok(r) => r?,
             Err(_) => {
                 let t = humantime::format_duration(timeout);
@@ -84,19 +96,19 @@ impl RuntimeApi {
         Ok(answer)
     }
 
-    async fn exchange(&self, cmd: &str) -> Result<Vec<u8>, FetchError> {
+    async fn exchange(&self, cmd: &str, expected: usize) -> Result<Vec<u8>, FetchError> {
         match &self.addr {
             RuntimeAddr::Unix(path) => {
                 let stream = tokio::net::UnixStream::connect(path)
                     .await
                     .map_err(|e| self.connect_error(e))?;
-                self.talk(stream, cmd).await
+                self.talk(stream, cmd, expected).await
             }
             RuntimeAddr::Tcp(hostport) => {
                 let stream = tokio::net::TcpStream::connect(hostport)
                     .await
                     .map_err(|e| self.connect_error(e))?;
-                self.talk(stream, cmd).await
+                self.talk(stream, cmd, expected).await
             }
         }
     }
@@ -105,6 +117,7 @@ impl RuntimeApi {
         &self,
         mut stream: S,
         cmd: &str,
+        expected: usize,
     ) -> Result<Vec<u8>, FetchError> {
         let io = |e: std::io::Error| FetchError {
             message: format!("{}: {e}", self.label),
@@ -116,7 +129,9 @@ impl RuntimeApi {
             format!("{cmd}\n")
         };
         stream.write_all(line.as_bytes()).await.map_err(io)?;
-        let mut answer = Vec::new();
+        // A little room over the expected size, so an answer that grew a bit still
+        // fits without a copy.
+        let mut answer = Vec::with_capacity(expected + expected / 16);
         let mut limited = (&mut stream).take(MAX_ANSWER as u64 + 1);
         limited.read_to_end(&mut answer).await.map_err(io)?;
         if answer.len() > MAX_ANSWER {

@@ -11,6 +11,7 @@
 //! two tables of it. Each backend keeps its own breaker, status and events.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
@@ -70,6 +71,8 @@ pub struct StatsSource {
     round: Mutex<Option<Round>>,
     /// Held by the round whose fetch is in flight.
     fetching: tokio::sync::Mutex<()>,
+    /// Size of the last full-table answer of the Runtime API, in bytes.
+    last_full_answer: AtomicUsize,
 }
 
 impl std::fmt::Debug for StatsSource {
@@ -105,6 +108,7 @@ impl StatsSource {
             transport: transport.clone(),
             round: Mutex::new(None),
             fetching: tokio::sync::Mutex::new(()),
+            last_full_answer: AtomicUsize::new(0),
         });
         all.push((transport, Arc::downgrade(&source)));
         source
@@ -232,11 +236,18 @@ impl StatsSource {
     ) -> Result<CsvTable, FetchError> {
         let body = match &self.transport {
             Transport::Runtime(api) => {
-                let cmd = match scope {
-                    Some(b) => format!("show stat {b} -1 -1"),
-                    None => "show stat -1 6 -1".to_string(),
+                let (cmd, expected) = match scope {
+                    Some(b) => (format!("show stat {b} -1 -1"), 0),
+                    None => {
+                        let last = self.last_full_answer.load(Ordering::Relaxed);
+                        ("show stat -1 6 -1".to_string(), last)
+                    }
                 };
-                api.command(&cmd, timeout).await?
+                let answer = api.command_sized(&cmd, timeout, expected).await?;
+                if scope.is_none() {
+                    self.last_full_answer.store(answer.len(), Ordering::Relaxed);
+                }
+                answer
             }
             Transport::Http {
                 page,
