@@ -316,6 +316,92 @@ mod tests {
         );
     }
 
+    /// A Runtime API that answers every command with `table` after `delay` (a slow
+    /// HAProxy), and counts connections and how many were open at once.
+    struct SlowApi {
+        addr: String,
+        accepted: Arc<AtomicUsize>,
+        most_at_once: Arc<AtomicUsize>,
+        first: tokio::sync::Notify,
+    }
+
+    async fn slow_api(table: &'static str, delay: Duration) -> Arc<SlowApi> {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let api = Arc::new(SlowApi {
+            addr: format!("tcp://{}", listener.local_addr().unwrap()),
+            accepted: Arc::new(AtomicUsize::new(0)),
+            most_at_once: Arc::new(AtomicUsize::new(0)),
+            first: tokio::sync::Notify::new(),
+        });
+        let open = Arc::new(AtomicUsize::new(0));
+        let me = api.clone();
+        tokio::spawn(async move {
+            use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
+            while let Ok((stream, _)) = listener.accept().await {
+                me.accepted.fetch_add(1, Ordering::SeqCst);
+                let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                me.most_at_once.fetch_max(now, Ordering::SeqCst);
+                me.first.notify_one();
+                let open = open.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = stream.into_split();
+                    let mut line = String::new();
+                    let mut read = tokio::io::BufReader::new(read);
+                    let _ = read.read_line(&mut line).await;
+                    tokio::time::sleep(delay).await;
+                    open.fetch_sub(1, Ordering::SeqCst);
+                    let _ = write.write_all(table.as_bytes()).await;
+                });
+            }
+        });
+        api
+    }
+
+    #[tokio::test]
+    async fn polls_due_during_a_slow_fetch_wait_for_it_and_share_the_next_one() {
+        let table = "# pxname,svname,type,status,\n\
+            b1,s1,2,UP,\nb1,BACKEND,1,UP,\n\
+            b2,s1,2,DOWN,\nb2,BACKEND,1,DOWN,\n\
+            b3,s1,2,UP,\nb3,BACKEND,1,UP,\n\n";
+        // Far longer than the gathering window: without one fetch at a time, the
+        // second round would connect while the first answer is still on its way.
+        let api = slow_api(table, Duration::from_millis(400)).await;
+        let source = StatsSource::shared(Transport::Runtime(RuntimeApi::new(
+            "slow",
+            super::super::socket::RuntimeAddr::parse(&api.addr),
+        )));
+        let client = reqwest::Client::new();
+        let timeout = Duration::from_secs(5);
+        let first = {
+            let (source, client) = (source.clone(), client.clone());
+            tokio::spawn(async move { source.servers(&client, "b1", timeout).await })
+        };
+        api.first.notified().await;
+        let later: Vec<_> = ["b2", "b3"]
+            .into_iter()
+            .map(|b| {
+                let (source, client) = (source.clone(), client.clone());
+                tokio::spawn(async move { source.servers(&client, b, timeout).await })
+            })
+            .collect();
+        assert_eq!(first.await.unwrap().unwrap()[0].status, "UP");
+        let mut statuses = Vec::new();
+        for t in later {
+            statuses.push(t.await.unwrap().unwrap()[0].status.clone());
+        }
+        assert_eq!(statuses, ["DOWN", "UP"]);
+        assert_eq!(
+            api.most_at_once.load(Ordering::SeqCst),
+            1,
+            "two fetches at once"
+        );
+        assert_eq!(
+            api.accepted.load(Ordering::SeqCst),
+            2,
+            "b2 and b3 share one fetch after b1's"
+        );
+    }
+
     #[test]
     fn the_same_instance_shares_one_reader() {
         let t = |p: &str| {
