@@ -13,10 +13,12 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use super::poll_times;
 use crate::model::{Event, EventDraft, TargetState, Ts};
 
-/// Memory redb may use for its page cache and write buffer. The whole state of
-/// 10,000 backends is about 10 MB; the default (1 GiB) would let the cache grow to
-/// many times the daemon's other needs.
-const CACHE_BYTES: usize = 16 * 1024 * 1024;
+/// Memory redb may use for its page cache and write buffer. The default (1 GiB)
+/// would let the cache grow to many times the daemon's other needs; a round of
+/// 10,000 poll-time records touches about 1 MB of pages, and a full state is
+/// rewritten only when it changes. 16 MiB measured no faster than 4 MiB with
+/// 10,000 backends, and held 12 MiB more.
+const CACHE_BYTES: usize = 4 * 1024 * 1024;
 
 /// Each target's state as JSON, written when more than its poll times change.
 const TARGETS: TableDefinition<&str, &[u8]> = TableDefinition::new("targets");
