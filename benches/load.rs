@@ -79,34 +79,19 @@ pub struct Args {
 
 fn main() {
     let args = Args::parse();
-    if !args.bench {
-        eprintln!("load: run through `cargo bench --bench load -- ...` or scripts/bench load");
-        return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build();
-    let result = rt
-        .map_err(|e| e.to_string())
-        .and_then(|rt| rt.block_on(all_runs(&args)));
-    if let Err(e) = result {
-        eprintln!("load: {e}");
-        std::process::exit(1);
-    }
-}
-
-async fn all_runs(args: &Args) -> Res<()> {
-    let mut runs = Vec::new();
-    for r in 1..=args.runs {
-        if !args.quiet_wait.is_zero() {
-            common::wait_for_quiet(args.max_load, args.quiet_wait);
-        }
-        eprintln!("run {r}/{}: {}", args.runs, common::machine());
-        runs.push(one_run(args).await?);
-    }
-    report::print(args, &runs);
-    Ok(())
+    let runs = common::Runs {
+        count: args.runs,
+        max_load: args.max_load,
+        quiet_wait: args.quiet_wait,
+    };
+    common::main_of(
+        "load",
+        "`cargo bench --bench load -- ...` or scripts/bench load",
+        args.bench,
+        runs,
+        async || one_run(&args).await,
+        |runs| report::print(&args, runs),
+    );
 }
 
 async fn one_run(args: &Args) -> Res<Run> {

@@ -24,8 +24,6 @@ use std::time::Duration;
 
 use clap::Parser;
 
-use common::Res;
-
 /// How our daemon reads HAProxy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Source {
@@ -76,34 +74,17 @@ pub struct Args {
 
 fn main() {
     let args = Args::parse();
-    if !args.bench {
-        eprintln!(
-            "vs_exporter: run through `cargo bench --bench vs_exporter -- ...` or scripts/bench haproxy"
-        );
-        return;
-    }
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build();
-    let result = rt
-        .map_err(|e| e.to_string())
-        .and_then(|rt| rt.block_on(all_runs(&args)));
-    if let Err(e) = result {
-        eprintln!("vs_exporter: {e}");
-        std::process::exit(1);
-    }
-}
-
-async fn all_runs(args: &Args) -> Res<()> {
-    let mut runs = Vec::new();
-    for r in 1..=args.runs {
-        if !args.quiet_wait.is_zero() {
-            common::wait_for_quiet(args.max_load, args.quiet_wait);
-        }
-        eprintln!("run {r}/{}: {}", args.runs, common::machine());
-        runs.push(measure::run(args).await?);
-    }
-    measure::print(args, &runs);
-    Ok(())
+    let runs = common::Runs {
+        count: args.runs,
+        max_load: args.max_load,
+        quiet_wait: args.quiet_wait,
+    };
+    common::main_of(
+        "vs_exporter",
+        "`cargo bench --bench vs_exporter -- ...` or scripts/bench haproxy",
+        args.bench,
+        runs,
+        async || measure::run(&args).await,
+        |runs| measure::print(&args, runs),
+    );
 }

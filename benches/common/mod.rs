@@ -79,6 +79,79 @@ pub fn cpu_s(a: &ProcSample, b: &ProcSample, tck: u64) -> f64 {
     b.ticks.saturating_sub(a.ticks) as f64 / tck as f64
 }
 
+/// How many complete runs a load tool makes, and how long it waits before each for
+/// the 1-minute load average to fall below `max_load` (not at all when zero).
+pub struct Runs {
+    pub count: usize,
+    pub max_load: f64,
+    pub quiet_wait: Duration,
+}
+
+/// The body of a load tool's `main`. Without `--bench` (as `cargo test --all-targets`
+/// runs it) it only says how to run the tool; otherwise it makes the runs, one after
+/// the other on a 2-thread runtime, and gives them to `report`. An error ends the
+/// process with status 1.
+pub fn main_of<R>(
+    tool: &str,
+    how: &str,
+    bench: bool,
+    runs: Runs,
+    mut one: impl AsyncFnMut() -> Res<R>,
+    report: impl FnOnce(&[R]),
+) {
+    if !bench {
+        eprintln!("{tool}: run through {how}");
+        return;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string());
+    let all = async {
+        let mut out = Vec::new();
+        for r in 1..=runs.count {
+            if !runs.quiet_wait.is_zero() {
+                wait_for_quiet(runs.max_load, runs.quiet_wait);
+            }
+            eprintln!("run {r}/{}: {}", runs.count, machine());
+            out.push(one().await?);
+        }
+        Ok(out)
+    };
+    match rt.and_then(|rt| rt.block_on(all)) {
+        Ok(out) => report(&out),
+        Err(e) => {
+            eprintln!("{tool}: {e}");
+            std::process::exit(1);
+        }
+    }
+}
+
+/// Prints the table of figures: one row per figure with its median, min and max over
+/// the runs (`n/a` where a run has no value).
+pub fn print_figures(runs: &[Vec<(String, f64)>]) {
+    let Some(first) = runs.first() else { return };
+    println!("| figure | median | min | max |");
+    println!("|---|---:|---:|---:|");
+    let fmt = |x: f64| {
+        if x.is_nan() {
+            "n/a".to_string()
+        } else {
+            format!("{x:.2}")
+        }
+    };
+    for (i, (name, _)) in first.iter().enumerate() {
+        let v: Vec<f64> = runs.iter().filter_map(|r| r.get(i).map(|x| x.1)).collect();
+        println!(
+            "| {name} | {} | {} | {} |",
+            fmt(quantile(&v, 0.5)),
+            fmt(quantile(&v, 0.0)),
+            fmt(quantile(&v, 1.0))
+        );
+    }
+}
+
 /// The value at quantile `q` (0..=1, nearest rank) of `v`; NaN when empty.
 pub fn quantile(v: &[f64], q: f64) -> f64 {
     if v.is_empty() {

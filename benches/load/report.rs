@@ -182,7 +182,9 @@ fn kind_label(k: &Key) -> &'static str {
 /// Prints the setup and one table row per figure: the median, min and max over runs.
 pub fn print(args: &Args, runs: &[Run]) {
     let per_run: Vec<Vec<(String, f64)>> = runs.iter().map(Run::figures).collect();
-    let Some(first) = per_run.first() else { return };
+    if per_run.is_empty() {
+        return;
+    }
     println!();
     println!(
         "watchpost load: source {:?}, {} backends × {} servers, {} Eureka × {} instances, {} WebSocket clients, \
@@ -200,27 +202,7 @@ pub fn print(args: &Args, runs: &[Run]) {
     );
     println!("machine: {}", crate::common::machine());
     println!();
-    println!("| figure | median | min | max |");
-    println!("|---|---:|---:|---:|");
-    for (i, (name, _)) in first.iter().enumerate() {
-        let v: Vec<f64> = per_run
-            .iter()
-            .filter_map(|r| r.get(i).map(|x| x.1))
-            .collect();
-        let fmt = |x: f64| {
-            if x.is_nan() {
-                "n/a".to_string()
-            } else {
-                format!("{x:.2}")
-            }
-        };
-        println!(
-            "| {name} | {} | {} | {} |",
-            fmt(quantile(&v, 0.5)),
-            fmt(quantile(&v, 0.0)),
-            fmt(quantile(&v, 1.0))
-        );
-    }
+    crate::common::print_figures(&per_run);
 }
 
 /// `strace -c` attached to the daemon, counting fsync calls.

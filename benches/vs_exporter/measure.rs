@@ -317,7 +317,9 @@ fn signed_ms(from: Instant, to: Instant) -> f64 {
 
 /// Prints one row per figure: median, min and max over the runs.
 pub fn print(args: &Args, runs: &[Figures]) {
-    let Some(first) = runs.first() else { return };
+    if runs.is_empty() {
+        return;
+    }
     println!();
     println!(
         "watchpost ({:?} source) vs prometheus-haproxy-exporter: HAProxy {} backends × {} servers, interval {:?}, \
@@ -332,22 +334,5 @@ pub fn print(args: &Args, runs: &[Figures]) {
     );
     println!("machine: {}", crate::common::machine());
     println!();
-    println!("| figure | median | min | max |");
-    println!("|---|---:|---:|---:|");
-    for (i, (name, _)) in first.iter().enumerate() {
-        let v: Vec<f64> = runs.iter().filter_map(|r| r.get(i).map(|x| x.1)).collect();
-        let fmt = |x: f64| {
-            if x.is_nan() {
-                "n/a".to_string()
-            } else {
-                format!("{x:.2}")
-            }
-        };
-        println!(
-            "| {name} | {} | {} | {} |",
-            fmt(quantile(&v, 0.5)),
-            fmt(quantile(&v, 0.0)),
-            fmt(quantile(&v, 1.0))
-        );
-    }
+    crate::common::print_figures(runs);
 }

@@ -52,6 +52,22 @@ pub fn apply(t: &mut TargetState, bytes: &[u8]) -> bool {
     true
 }
 
+/// Whether the poll times of two states differ, for states that do not differ
+/// beyond them (same servers and applications, in the same order).
+pub fn differ(a: &TargetState, b: &TargetState) -> bool {
+    a.last_fetch_at != b.last_fetch_at
+        || a.last_success_at != b.last_success_at
+        || a.last_failure_at != b.last_failure_at
+        || a.servers
+            .iter()
+            .zip(&b.servers)
+            .any(|(x, y)| x.last_change_s != y.last_change_s)
+        || a.applications
+            .iter()
+            .zip(&b.applications)
+            .any(|(x, y)| x.last_fetch_at != y.last_fetch_at)
+}
+
 /// Whether two states differ in more than their poll times.
 pub fn differ_beyond_poll_times(a: &TargetState, b: &TargetState) -> bool {
     // Every field is named, so a new field cannot be forgotten here.
@@ -186,6 +202,7 @@ mod tests {
         new.servers[1].last_change_s = None;
         new.applications[0].last_fetch_at = Some(Ts(20));
         assert!(!differ_beyond_poll_times(&old, &new));
+        assert!(differ(&old, &new) && !differ(&new, &new.clone()));
         let mut back = old.clone();
         assert!(apply(&mut back, &encode(&new)));
         assert_eq!(back, new);

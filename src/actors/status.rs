@@ -289,7 +289,7 @@ fn change(
         (Some(a), Some(b)) if poll_times::differ_beyond_poll_times(a, b) => {
             Some(Change::Full(b.clone()))
         }
-        (Some(a), Some(b)) if a != b => Some(Change::PollTimes(b.clone())),
+        (Some(a), Some(b)) if poll_times::differ(a, b) => Some(Change::PollTimes(b.clone())),
         _ => None,
     }
 }

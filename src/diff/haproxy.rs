@@ -75,34 +75,26 @@ fn record_of(sample: &ServerSample) -> ServerRecord {
     }
 }
 
-/// Brings a kept record up to date with a new sample, reusing its strings where
-/// nothing changed (a poll usually changes nothing). Returns the last known state and
+/// Brings a kept record up to date with a new sample, copying into its existing
+/// strings (a poll usually changes nothing, so nothing is allocated). Returns the last known state and
 /// status before the update when the state changed.
 fn update(r: &mut ServerRecord, sample: &ServerSample) -> Option<(ServerState, Option<String>)> {
     let state = ServerState::from_haproxy_status(&sample.status);
     let transition =
         (r.last_known_state != state).then(|| (r.last_known_state, r.last_known_status.clone()));
-    if r.last_known_status.as_deref() != Some(sample.status.as_str()) {
-        r.last_known_status = Some(sample.status.clone());
+    // `clone_from` copies into the existing strings: no allocation while they fit.
+    match &mut r.last_known_status {
+        Some(known) => known.clone_from(&sample.status),
+        None => r.last_known_status = Some(sample.status.clone()),
     }
-    set(&mut r.status, &sample.status);
+    r.status.clone_from(&sample.status);
     r.state = state;
     r.last_known_state = state;
     r.weight = sample.weight;
     r.last_change_s = sample.last_change_s;
-    if r.check_status != sample.check_status {
-        r.check_status.clone_from(&sample.check_status);
-    }
-    if r.addr != sample.addr {
-        r.addr.clone_from(&sample.addr);
-    }
+    r.check_status.clone_from(&sample.check_status);
+    r.addr.clone_from(&sample.addr);
     transition
-}
-
-fn set(field: &mut String, value: &str) {
-    if field != value {
-        value.clone_into(field);
-    }
 }
 
 /// Marks every server as unreadable, keeping its last known values.

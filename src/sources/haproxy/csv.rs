@@ -76,7 +76,7 @@ struct Header {
     known: [Option<usize>; KNOWN.len()],
     /// How many cells of a row must be located to reach every known column.
     located: usize,
-    /// The slot of each position up to `located`.
+    /// The slot of each position before `located` (the later ones have none).
     slot_at: Vec<Option<usize>>,
 }
 
@@ -158,7 +158,7 @@ impl Row {
     pub fn get(&self, name: &str) -> Option<&str> {
         let header = &self.body.header;
         let at = *header.index.get(name)?;
-        let cell = match header.known.iter().position(|k| *k == Some(at)) {
+        let cell = match header.slot_at.get(at).copied().flatten() {
             Some(slot) => self.resolve(self.known[slot], at),
             None => self.cell_at(at),
         };
@@ -264,14 +264,10 @@ struct RawCell {
 
 impl RawCell {
     fn span(&self) -> Span {
-        let (start, end) = match self.quoting {
-            Quoting::Plain => (self.start, self.end),
-            Quoting::Quoted => (self.start + 1, self.end - 1),
-            Quoting::Escaped => return Span::DECODED,
-        };
-        Span {
-            start: start as u32,
-            end: end as u32,
+        match self.quoting {
+            Quoting::Plain => span(self.start, self.end),
+            Quoting::Quoted => span(self.start + 1, self.end - 1),
+            Quoting::Escaped => Span::DECODED,
         }
     }
 }
@@ -346,34 +342,17 @@ fn unquote(raw: &str) -> String {
 }
 
 /// Splits one row starting at `at` into `cells`; returns where the next row starts.
-fn scan_row(b: &[u8], at: usize, cells: &mut Vec<RawCell>) -> usize {
-    scan_row_located(b, at, cells, usize::MAX).0
-}
-
-/// Like [`scan_row`], but only the first `wanted` cells must be located: after them,
-/// unless a quote follows, the rest of the line is only counted. Returns where the
-/// next row starts and how many cells the row has.
-fn scan_row_located(
-    b: &[u8],
-    mut at: usize,
-    cells: &mut Vec<RawCell>,
-    wanted: usize,
-) -> (usize, usize) {
+fn scan_row(b: &[u8], mut at: usize, cells: &mut Vec<RawCell>) -> usize {
     cells.clear();
     loop {
-        if cells.len() >= wanted
-            && let Some((next, rest)) = count_plain_rest(b, at)
-        {
-            return (next, cells.len() + rest);
-        }
         let (cell, stop) = scan_cell(b, at);
         cells.push(cell);
         if stop >= b.len() {
-            return (b.len(), cells.len());
+            return b.len();
         }
         at = stop + 1;
         if b[stop] == b'\n' {
-            return (at, cells.len());
+            return at;
         }
     }
 }
@@ -428,18 +407,6 @@ fn span(start: usize, end: usize) -> Span {
     }
 }
 
-/// The cells from `at` to the end of the line, counted without locating them; `None`
-/// when a quote comes first (a quoted cell may hold a newline).
-fn count_plain_rest(b: &[u8], at: usize) -> Option<(usize, usize)> {
-    let rest = &b[at..];
-    let end = memchr2(b'\n', b'"', rest).unwrap_or(rest.len());
-    if rest.get(end) == Some(&b'"') {
-        return None;
-    }
-    let cells = memchr::memchr_iter(b',', &rest[..end]).count() + 1;
-    Some(((at + end + 1).min(b.len()), cells))
-}
-
 /// Parses a stats CSV body. The first non-blank line must be the `# pxname,svname,...`
 /// header; anything else (an HTML login page, `No such proxy.`) is an error quoting it.
 /// CRLF line ends, blank lines and the socket's trailing empty line are tolerated. A row
@@ -466,8 +433,7 @@ pub fn parse_owned(body: Vec<u8>) -> Result<CsvTable, String> {
     let mut cells = Vec::new();
     let next = scan_row(b, at, &mut cells);
     let header = parse_header(&text, &cells)?;
-    let rows = parse_rows(&text, &header, next);
-    let (rows, skipped_rows) = rows;
+    let (rows, skipped_rows) = parse_rows(&text, &header, next);
     let body = Arc::new(Body { text, header });
     let rows = rows
         .into_iter()
@@ -506,7 +472,9 @@ fn parse_rows(text: &str, header: &Header, mut at: usize) -> (Vec<RowParts>, usi
         if let Some((next, n)) = plain_row(b, at, header, &mut known) {
             (at, count) = (next, n);
         } else {
-            (at, count) = scan_row_located(b, at, &mut cells, header.located);
+            // A row with a quote (rare): every cell is located.
+            at = scan_row(b, at, &mut cells);
+            count = cells.len();
             for (slot, position) in header.known.iter().enumerate() {
                 if let Some(cell) = position.and_then(|p| cells.get(p)) {
                     known[slot] = cell.span();
@@ -523,12 +491,7 @@ fn parse_rows(text: &str, header: &Header, mut at: usize) -> (Vec<RowParts>, usi
             skipped += 1;
             continue;
         }
-        let end = line_end(b, start, at);
-        let line = Span {
-            start: start as u32,
-            end: end as u32,
-        };
-        rows.push((line, known, decoded));
+        rows.push((span(start, line_end(b, start, at)), known, decoded));
     }
 }
 
