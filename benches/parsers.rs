@@ -3,7 +3,7 @@
 //!
 //! `cargo bench --bench parsers` (or `scripts/bench parsers`).
 //!
-//! The CSV repeats real rows of `fixtures/haproxy/cli_show_stat.csv` (the four
+//! The CSV repeats real rows of `tests/fixtures/haproxy/cli_show_stat.csv` (the four
 //! servers and the BACKEND row of `be_app`) under the names `be_00001..`. The Eureka
 //! documents are the ones `EurekaSim` serves (its JSON and XML codecs, shaped like
 //! the fixtures), fetched once over loopback before the benchmarks start.
@@ -24,7 +24,7 @@ fn main() {
 fn stats_csv(n: usize) -> Vec<u8> {
     let path = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/haproxy/cli_show_stat.csv"
+        "/tests/fixtures/haproxy/cli_show_stat.csv"
     );
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut lines = text.lines();

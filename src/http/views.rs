@@ -1,4 +1,4 @@
-//! JSON shapes of the API (SPEC §4), built from the committed target states.
+//! JSON shapes of the API (docs/api.md), built from the committed target states.
 
 use serde_json::{Value, json};
 

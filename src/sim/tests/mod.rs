@@ -77,7 +77,7 @@ where
 }
 
 fn fixture(name: &str) -> String {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/eureka/");
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/eureka/");
     std::fs::read_to_string(format!("{dir}{name}")).unwrap()
 }
 

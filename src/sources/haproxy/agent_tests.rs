@@ -1,5 +1,5 @@
 //! Tests of the FAgent HAProxy parsers, with server rows taken from the real HAProxy
-//! CSV captures in `../shared/fixtures/haproxy` (FAgent passes those columns through
+//! CSV captures in `tests/fixtures/haproxy` (FAgent passes those columns through
 //! as strings, `lastchg` renamed `last_chg`).
 
 use proptest::prelude::*;
@@ -9,15 +9,15 @@ use super::*;
 
 const STAT: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/haproxy/cli_show_stat.csv"
+    "/tests/fixtures/haproxy/cli_show_stat.csv"
 ));
 const STAT_AFTER_ADMIN: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/haproxy/cli_show_stat_after_admin_actions.csv"
+    "/tests/fixtures/haproxy/cli_show_stat_after_admin_actions.csv"
 ));
 const STAT_FLAP: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/haproxy/cli_show_stat_be_flap_transitions.csv"
+    "/tests/fixtures/haproxy/cli_show_stat_be_flap_transitions.csv"
 ));
 
 /// Splits one CSV line, honouring double-quoted fields (no embedded quotes needed).

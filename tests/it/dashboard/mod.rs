@@ -1,4 +1,4 @@
-//! The dashboard (SPEC §8) in headless Chromium, driven through chromedriver with a
+//! The dashboard (docs/dashboard.md) in headless Chromium, driven through chromedriver with a
 //! small WebDriver client (`webdriver`): the page against the running sims
 //! (`fleet`), failures, toasts and escaping (`failures`), reconnecting across a
 //! daemon restart (`restart`), the response headers (`headers`), admin actions

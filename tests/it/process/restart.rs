@@ -1,4 +1,4 @@
-//! The acceptance check of SPEC §3 and §7 on the real binary: after `kill -9` and
+//! The crash-consistency check (docs/architecture.md) on the real binary: after `kill -9` and
 //! after SIGTERM, a restarted daemon answers the last committed state before it
 //! polls, and its event sequence continues without gaps, reuse or repeated
 //! transitions.
