@@ -118,7 +118,7 @@ impl Daemon {
             fleet: fleet.clone(),
             config: live.clone(),
         };
-        let listen = config.server.listen;
+        let addr = listener.local_addr().unwrap_or(config.server.listen);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))
@@ -129,11 +129,10 @@ impl Daemon {
         .disable_signals()
         .listen(listener)
         .map_err(|e| StartError::Listen {
-            addr: listen,
+            addr,
             reason: e.to_string(),
-        })?;
-        let addr = server.addrs().first().copied().unwrap_or(listen);
-        let server = server.run();
+        })?
+        .run();
         let handle = server.handle();
         let server_task = actix_web::rt::spawn(server);
         tracing::info!(%addr, "watchpost listening");

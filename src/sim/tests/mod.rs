@@ -58,13 +58,13 @@ async fn get_text(url: &str, accept: Option<&str>) -> (u16, String, String) {
 
 /// Waits until `cond` holds, for at most five seconds.
 async fn until(what: &str, cond: impl Fn() -> bool) {
-    for _ in 0..500 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let limit = Duration::from_secs(5);
+    let held = crate::testkit::poll_until(limit, Duration::from_millis(10), async || {
+        cond().then_some(())
+    });
+    if held.await.is_none() {
+        panic!("timed out waiting for {what}");
     }
-    panic!("timed out waiting for {what}");
 }
 
 /// Runs `fut` in the background and returns its handle.

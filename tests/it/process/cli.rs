@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use super::{Deadline, Proc, bin, free_port};
 
@@ -157,7 +158,10 @@ async fn a_second_run_on_the_same_storage_is_refused_and_the_first_keeps_serving
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut first = Proc::run(dir.path(), "first", &config(dir.path(), port), port).await;
-    let deadline = Deadline::new("the first daemon to record a failed fetch", 30);
+    let deadline = Deadline::new(
+        "the first daemon to record a failed fetch",
+        Duration::from_secs(30),
+    );
     loop {
         let body = first.json("/api/events?since=0").await;
         if body["events"]
@@ -192,7 +196,10 @@ async fn a_second_run_on_the_same_storage_is_refused_and_the_first_keeps_serving
     let targets = first.json("/api/targets").await;
     assert_eq!(targets["targets"][0]["id"], "haproxy/gone/web", "{targets}");
     let attempt = targets["targets"][0]["last_fetch_at"].clone();
-    let deadline = Deadline::new("the first daemon to commit another poll", 30);
+    let deadline = Deadline::new(
+        "the first daemon to commit another poll",
+        Duration::from_secs(30),
+    );
     loop {
         let now = first.json("/api/targets").await;
         if now["targets"][0]["last_fetch_at"] != attempt {

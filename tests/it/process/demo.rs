@@ -3,6 +3,7 @@
 //! temporary storage.
 
 use serde_json::Value;
+use std::time::Duration;
 
 use super::{Deadline, Proc, events, find, free_port};
 
@@ -32,7 +33,10 @@ async fn demo_serves_its_fleet_opens_a_circuit_and_stops_on_sigterm() {
     );
     d.wait_healthy().await;
 
-    let deadline = Deadline::new("the demo backends and applications", 30);
+    let deadline = Deadline::new(
+        "the demo backends and applications",
+        Duration::from_secs(30),
+    );
     loop {
         let backends = d.json("/api/haproxy/backends").await["backends"].clone();
         let apps = d.json("/api/eureka/applications").await["applications"].clone();
@@ -64,7 +68,7 @@ async fn demo_serves_its_fleet_opens_a_circuit_and_stops_on_sigterm() {
 
     let deadline = Deadline::new(
         "the billing circuit to open (6 s to 26 s into the schedule)",
-        45,
+        Duration::from_secs(45),
     );
     loop {
         let all = events(&mut d).await;

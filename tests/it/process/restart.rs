@@ -5,6 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde_json::Value;
 use watchpost::sim::{AgentSim, EurekaSim, Fault, SimBackend, SimInstance, SimServer};
@@ -190,7 +191,7 @@ pub(super) async fn until(
     what: &str,
     done: impl Fn(&Committed) -> bool,
 ) -> Committed {
-    let deadline = Deadline::new(what, 30);
+    let deadline = Deadline::new(what, Duration::from_secs(30));
     loop {
         let c = Committed::read(d).await;
         if done(&c) {
