@@ -22,10 +22,8 @@ fn main() {
 
 /// The `show stat` answer of `n` backends × 4 servers, built from the capture.
 fn stats_csv(n: usize) -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/tests/fixtures/haproxy/cli_show_stat.csv"
-    );
+    // Relative to the package root, where cargo runs benchmarks.
+    let path = "tests/fixtures/haproxy/cli_show_stat.csv";
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut lines = text.lines();
     let header = lines.next().expect("a header line");

@@ -77,7 +77,8 @@ where
 }
 
 fn fixture(name: &str) -> String {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/eureka/");
+    // Relative to the package root, where cargo runs tests.
+    let dir = "tests/fixtures/eureka/";
     std::fs::read_to_string(format!("{dir}{name}")).unwrap()
 }
 

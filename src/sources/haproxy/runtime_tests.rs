@@ -5,7 +5,8 @@ use proptest::prelude::*;
 
 use super::*;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/haproxy/");
+/// Read at run time, relative to the package root (where cargo runs tests).
+const DIR: &str = "tests/fixtures/haproxy/";
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{DIR}{name}")).unwrap()

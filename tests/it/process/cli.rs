@@ -8,6 +8,9 @@ use std::time::Duration;
 
 use super::{Deadline, Proc, bin, free_port};
 
+/// The example configuration, relative to the package root (where cargo runs tests).
+const EXAMPLE: &str = "config/watchpost.toml";
+
 fn check_config(path: &Path, token: Option<&str>) -> Output {
     let mut cmd = Command::new(bin());
     cmd.args(["check-config", "--config", path.to_str().unwrap()]);
@@ -24,7 +27,7 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn check_config_accepts_the_example_with_a_one_line_summary() {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/watchpost.toml");
+    let example = Path::new(EXAMPLE);
     let out = check_config(&example, Some("s3cret-token"));
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(
@@ -46,7 +49,7 @@ fn check_config_accepts_the_example_with_a_one_line_summary() {
 
 #[test]
 fn check_config_names_an_unset_environment_variable() {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/watchpost.toml");
+    let example = Path::new(EXAMPLE);
     let out = check_config(&example, None);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let stderr = text(&out.stderr);
