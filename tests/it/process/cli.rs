@@ -28,7 +28,7 @@ fn text(bytes: &[u8]) -> String {
 #[test]
 fn check_config_accepts_the_example_with_a_one_line_summary() {
     let example = Path::new(EXAMPLE);
-    let out = check_config(&example, Some("s3cret-token"));
+    let out = check_config(example, Some("s3cret-token"));
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(
         out.status.code(),
@@ -50,7 +50,7 @@ fn check_config_accepts_the_example_with_a_one_line_summary() {
 #[test]
 fn check_config_names_an_unset_environment_variable() {
     let example = Path::new(EXAMPLE);
-    let out = check_config(&example, None);
+    let out = check_config(example, None);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let stderr = text(&out.stderr);
     assert!(
