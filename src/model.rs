@@ -46,6 +46,23 @@ impl Serialize for Ts {
     }
 }
 
+impl utoipa::PartialSchema for Ts {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{KnownFormat, ObjectBuilder, SchemaFormat, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+            .description(Some("RFC 3339 UTC with milliseconds"))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Ts {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Timestamp".into()
+    }
+}
+
 impl<'de> Deserialize<'de> for Ts {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Ts, D::Error> {
         let text = String::deserialize(d)?;
@@ -59,7 +76,7 @@ impl<'de> Deserialize<'de> for Ts {
 }
 
 /// What a target is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum TargetKind {
     /// One backend of one HAProxy instance: `haproxy/<instance>/<backend>`.
@@ -69,7 +86,7 @@ pub enum TargetKind {
 }
 
 /// Outcome of the last fetch of a target or application.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FetchStatus {
     /// Not polled yet.
@@ -80,7 +97,7 @@ pub enum FetchStatus {
 }
 
 /// Circuit breaker state of a poller.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CircuitState {
     #[default]
@@ -101,7 +118,7 @@ impl CircuitState {
 }
 
 /// Normalised state of an HAProxy server.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ServerState {
     Up,
@@ -138,7 +155,7 @@ impl ServerState {
 }
 
 /// Normalised state of a Eureka instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InstanceState {
     Up,
@@ -264,7 +281,7 @@ pub struct AppRecord {
 }
 
 /// Circuit breaker details of a target, mirrored from its poller.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 pub struct CircuitInfo {
     pub state: CircuitState,
     pub failure_threshold: u32,
@@ -341,7 +358,7 @@ impl TargetState {
 }
 
 /// The kinds of event (docs/api.md, "Event types and their `data`").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum EventType {
     FetchFailed,
@@ -371,13 +388,15 @@ pub struct EventDraft {
 }
 
 /// A committed event.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Event {
     pub seq: u64,
     pub ts: Ts,
     #[serde(rename = "type")]
     pub kind: EventType,
     pub target: String,
+    /// The event's details; their fields depend on `type` (docs/api.md).
+    #[schema(value_type = Object)]
     pub data: serde_json::Value,
 }
 

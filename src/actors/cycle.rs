@@ -84,9 +84,10 @@ impl Shared {
 }
 
 /// How a poll ended, as reported to admin callers.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct PollReport {
     /// `success`, `failed`, `skipped`.
+    #[schema(value_type = String)]
     pub result: &'static str,
     pub error: Option<String>,
     pub circuit_state: CircuitState,

@@ -12,7 +12,7 @@ use super::specs;
 use crate::config::{Backends, Config, HaproxyConfig};
 
 /// What a reload did, as answered to the operator.
-#[derive(Clone, Debug, Default, Serialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, PartialEq, utoipa::ToSchema)]
 pub struct ReloadReport {
     pub added: Vec<String>,
     pub removed: Vec<String>,

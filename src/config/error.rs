@@ -7,7 +7,7 @@ use std::fmt;
 /// `line` is 1-based; 0 means the problem concerns the file as a whole (for
 /// example, it cannot be read). `key` is a path such as `haproxy[1].retry.initial`
 /// (array indexes count from 0) or `server.listen`.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct ConfigError {
     /// The configuration file, as given by the caller.
     pub file: String,

@@ -6,10 +6,14 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
 use super::api::target_id;
-use super::{ApiError, AppState, percent_decode, views};
+use super::views::TargetView;
+use super::{ApiError, AppState, ErrorBody, ErrorDetail, percent_decode, views};
+use crate::actors::cycle::PollReport;
 use crate::actors::fleet::{Admin, AdminCmd, AdminError};
+use crate::actors::reload::ReloadReport;
 use crate::daemon::{self, ReloadError};
 use crate::sources::haproxy::runtime::AdminState;
 
@@ -93,7 +97,7 @@ async fn command(
         }
     })?;
     if let Some(t) = state.status.snapshot().targets.get(target.as_str()) {
-        body["target"] = views::target(t);
+        body["target"] = serde_json::json!(views::target(t));
     }
     Ok(body)
 }
@@ -106,7 +110,25 @@ fn known(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
     }
 }
 
-async fn reset_circuit(
+/// The answer of `reset-circuit`: the poll made after the reset.
+#[allow(dead_code)] // describes the JSON the fleet answers (actors::fleet)
+#[derive(ToSchema)]
+pub struct ResetAnswer {
+    poll: PollReport,
+    /// The target after the command.
+    target: TargetView,
+}
+
+/// Closes the circuit, clears `consecutive_failures` and polls now.
+#[utoipa::path(post, path = "/api/admin/targets/{id}/reset-circuit", tag = "admin",
+    params(("id" = String, Path, description = "Target id, percent-encoded")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "The poll made after the reset", body = ResetAnswer),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`admin_disabled`", body = ErrorBody),
+        (status = 404, description = "`not_found`: unknown target", body = ErrorBody),
+        (status = 503, description = "`unavailable`: shutting down", body = ErrorBody)))]
+pub async fn reset_circuit(
     req: HttpRequest,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -116,20 +138,73 @@ async fn reset_circuit(
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn recover(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// The answer of `recover`.
+#[allow(dead_code)] // describes the JSON the fleet answers (actors::fleet)
+#[derive(ToSchema)]
+pub struct RecoverAnswer {
+    /// The data of the `recovery_attempted` event.
+    #[schema(value_type = Object)]
+    recovery: serde_json::Value,
+    poll: PollReport,
+    target: TargetView,
+}
+
+/// Runs the target's `recover` command, then resets the circuit and polls now.
+#[utoipa::path(post, path = "/api/admin/targets/{id}/recover", tag = "admin",
+    params(("id" = String, Path, description = "Target id, percent-encoded")),
+    security(("admin_token" = [])),
+    responses((status = 200, description = "What the command did and the poll after it", body = RecoverAnswer),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`admin_disabled`", body = ErrorBody),
+        (status = 404, description = "`not_found`: unknown target", body = ErrorBody),
+        (status = 500, description = "`admin_failed`: the result could not be committed", body = ErrorBody),
+        (status = 503, description = "`unavailable`: shutting down", body = ErrorBody)))]
+pub async fn recover(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
     known(&req, &state)?;
     let body = command(&req, &state, AdminCmd::Recover).await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[derive(Deserialize)]
+/// The body of `servers/{server}/state`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct ServerStateBody {
+pub struct ServerStateBody {
+    /// `ready`, `drain` or `maint`.
+    #[schema(pattern = "^(ready|drain|maint)$")]
     state: String,
 }
 
-async fn server_state(
+/// The answer of `servers/{server}/state`.
+#[allow(dead_code)] // describes the JSON the fleet answers (actors::server_action)
+#[derive(ToSchema)]
+pub struct ServerStateAnswer {
+    /// The data of the `server_admin_action` event.
+    #[schema(value_type = Object)]
+    action: serde_json::Value,
+    poll: PollReport,
+    target: TargetView,
+}
+
+/// Changes the admin state of one server of an HAProxy backend.
+#[utoipa::path(post, path = "/api/admin/targets/{id}/servers/{server}/state", tag = "admin",
+    params(("id" = String, Path, description = "Target id, percent-encoded"),
+        ("server" = String, Path, description = "Server name")),
+    request_body = ServerStateBody, security(("admin_token" = [])),
+    responses((status = 200, description = "The change and the poll after it", body = ServerStateAnswer),
+        (status = 400, description = "`bad_request`: bad body or server name", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`admin_disabled`", body = ErrorBody),
+        (status = 404, description = "`not_found`: unknown target or server", body = ErrorBody),
+        (status = 409, description = "`not_supported_by_source`", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 500, description = "`admin_failed`", body = ErrorBody),
+        (status = 502, description = "`source_error`: the source refused or failed", body = ErrorBody),
+        (status = 503, description = "`unavailable`: shutting down", body = ErrorBody)))]
+pub async fn server_state(
     req: HttpRequest,
     state: web::Data<AppState>,
     payload: web::Payload,
@@ -158,13 +233,33 @@ async fn server_state(
     Ok(HttpResponse::Ok().json(body))
 }
 
-#[derive(Deserialize)]
+/// The body of `polling`.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct PollingBody {
+pub struct PollingBody {
     enabled: bool,
 }
 
-async fn polling(
+/// The answer of `polling`.
+#[allow(dead_code)] // describes the JSON the fleet answers (actors::fleet)
+#[derive(ToSchema)]
+pub struct PollingAnswer {
+    enable_polling: bool,
+    target: TargetView,
+}
+
+/// Disables or enables polling of a target (persisted).
+#[utoipa::path(post, path = "/api/admin/targets/{id}/polling", tag = "admin",
+    params(("id" = String, Path, description = "Target id, percent-encoded")),
+    request_body = PollingBody, security(("admin_token" = [])),
+    responses((status = 200, description = "Polling is set", body = PollingAnswer),
+        (status = 400, description = "`bad_request`: bad body", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`admin_disabled`", body = ErrorBody),
+        (status = 404, description = "`not_found`: unknown target", body = ErrorBody),
+        (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: shutting down", body = ErrorBody)))]
+pub async fn polling(
     req: HttpRequest,
     state: web::Data<AppState>,
     payload: web::Payload,
@@ -175,24 +270,44 @@ async fn polling(
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn reload(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// The answer of `reload`.
+#[derive(serde::Serialize, ToSchema)]
+pub struct Reloaded {
+    /// Always `true`.
+    reloaded: bool,
+    report: ReloadReport,
+}
+
+/// Reads the configuration file again and applies it (as SIGHUP does).
+#[utoipa::path(post, path = "/api/admin/reload", tag = "admin", security(("admin_token" = [])),
+    responses((status = 200, description = "What changed", body = Reloaded),
+        (status = 400, description = "`invalid_config` (with `errors`; the running configuration is kept), or `bad_request`: no file to reload", body = ErrorBody),
+        (status = 401, description = "`unauthorized`", body = ErrorBody),
+        (status = 403, description = "`admin_disabled`", body = ErrorBody),
+        (status = 503, description = "`unavailable`: shutting down", body = ErrorBody)))]
+pub async fn reload(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
     match daemon::reload(&state.fleet, &state.config).await {
-        Ok(report) => {
-            Ok(HttpResponse::Ok().json(serde_json::json!({"reloaded": true, "report": report})))
-        }
+        Ok(report) => Ok(HttpResponse::Ok().json(Reloaded {
+            reloaded: true,
+            report,
+        })),
         Err(ReloadError::Invalid(errors)) => {
             tracing::warn!("reload refused, the running configuration is kept:\n{errors}");
-            let list: Vec<_> = errors
-                .iter()
-                .map(|e| serde_json::json!({"file": e.file, "line": e.line, "key": e.key, "message": e.message}))
-                .collect();
+            let list = errors.0;
             let message = format!(
                 "the new configuration is invalid ({} errors); the running one is kept",
                 list.len()
             );
-            let body = serde_json::json!({"error": {"code": "invalid_config", "message": message, "errors": list}});
-            Ok(HttpResponse::BadRequest().json(body))
+            let error = ErrorDetail {
+                code: "invalid_config".into(),
+                message,
+                errors: Some(list),
+            };
+            Ok(HttpResponse::BadRequest().json(ErrorBody { error }))
         }
         Err(ReloadError::NoFile) => Err(ApiError::bad_request(ReloadError::NoFile.to_string())),
         Err(e) => Err(ApiError::new(

@@ -3,11 +3,12 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::{ApiError, AppState, percent_decode, views};
-use crate::model::{TargetKind, Ts};
+use super::views::{self, Verdict};
+use super::{ApiError, AppState, ErrorBody, percent_decode};
+use crate::model::{Event, TargetKind, Ts};
 
 /// Largest page of `/api/events`.
 const MAX_EVENTS: usize = 10_000;
@@ -21,27 +22,65 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/targets", web::get().to(targets))
         .route("/api/targets/{id:.+}", web::get().to(target))
         .route("/api/events", web::get().to(events))
-        .route("/metrics", web::get().to(super::metrics::metrics));
+        .route("/metrics", web::get().to(super::metrics::metrics))
+        .route("/api/openapi.json", web::get().to(super::openapi::serve));
 }
 
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
+/// The answer of `/healthz`.
+#[derive(Serialize, ToSchema)]
+pub struct Alive {
+    /// Always `ok`.
+    pub status: &'static str,
 }
 
-async fn health(state: web::Data<AppState>) -> HttpResponse {
+/// Liveness of the process itself: always 200 while it serves HTTP.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "The process serves HTTP", body = Alive)))]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Alive { status: "ok" })
+}
+
+/// Whether the last commit to the storage file succeeded.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Storage {
+    Ok,
+    Error,
+}
+
+/// The answer of `/api/health`.
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    pub status: Verdict,
+    pub timestamp: Ts,
+    pub targets: views::HealthCounts,
+    pub storage: Storage,
+    pub storage_error: Option<String>,
+    /// The last committed event.
+    pub last_seq: u64,
+}
+
+/// Health of the targets and of the storage.
+#[utoipa::path(get, path = "/api/health", tag = "health", responses(
+    (status = 200, description = "`healthy` or `degraded`", body = Health),
+    (status = 503, description = "`unhealthy`: every target failed, or storage failed", body = Health)))]
+pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let snap = state.status.snapshot();
     let (counts, verdict) = views::health_counts(snap.targets.values().map(|t| t.as_ref()));
     let verdict = if snap.storage_ok {
         verdict
     } else {
-        "unhealthy"
+        Verdict::Unhealthy
     };
-    let body = json!({
-        "status": verdict, "timestamp": Ts::now(), "targets": counts,
-        "storage": if snap.storage_ok { "ok" } else { "error" },
-        "storage_error": snap.storage_error, "last_seq": snap.seq,
-    });
-    let code = if verdict == "unhealthy" {
+    let body = Health {
+        status: verdict,
+        timestamp: Ts::now(),
+        targets: counts,
+        storage: if snap.storage_ok { Storage::Ok } else { Storage::Error },
+        storage_error: snap.storage_error.clone(),
+        last_seq: snap.seq,
+    };
+    let code = if verdict == Verdict::Unhealthy {
         StatusCode::SERVICE_UNAVAILABLE
     } else {
         StatusCode::OK
@@ -58,35 +97,81 @@ fn of_kind(state: &AppState, kind: TargetKind) -> Vec<std::sync::Arc<crate::mode
         .collect()
 }
 
-async fn backends(state: web::Data<AppState>) -> HttpResponse {
-    let list: Vec<_> = of_kind(&state, TargetKind::HaproxyBackend)
+/// The answer of `/api/haproxy/backends`.
+#[derive(Serialize, ToSchema)]
+pub struct Backends {
+    pub backends: Vec<views::BackendView>,
+}
+
+/// Every HAProxy backend with its servers.
+#[utoipa::path(get, path = "/api/haproxy/backends", tag = "state",
+    responses((status = 200, description = "Every backend", body = Backends)))]
+pub async fn backends(state: web::Data<AppState>) -> HttpResponse {
+    let backends = of_kind(&state, TargetKind::HaproxyBackend)
         .iter()
         .map(|t| views::backend(t))
         .collect();
-    HttpResponse::Ok().json(json!({"backends": list}))
+    HttpResponse::Ok().json(Backends { backends })
 }
 
-async fn instances(state: web::Data<AppState>) -> HttpResponse {
+/// The answer of `/api/eureka/instances`.
+#[derive(Serialize, ToSchema)]
+pub struct Instances {
+    pub instances: Vec<views::InstanceView>,
+    /// One entry per Eureka server, saying whether its last fetch succeeded.
+    pub servers: Vec<views::EurekaServerView>,
+}
+
+/// Every instance of every Eureka server.
+#[utoipa::path(get, path = "/api/eureka/instances", tag = "state",
+    responses((status = 200, description = "Every instance", body = Instances)))]
+pub async fn instances(state: web::Data<AppState>) -> HttpResponse {
     let targets = of_kind(&state, TargetKind::EurekaServer);
-    let list: Vec<_> = targets.iter().flat_map(|t| views::instances(t)).collect();
-    let servers: Vec<_> = targets.iter().map(|t| views::eureka_server(t)).collect();
-    HttpResponse::Ok().json(json!({"instances": list, "servers": servers}))
+    HttpResponse::Ok().json(Instances {
+        instances: targets.iter().flat_map(|t| views::instances(t)).collect(),
+        servers: targets.iter().map(|t| views::eureka_server(t)).collect(),
+    })
 }
 
-async fn applications(state: web::Data<AppState>) -> HttpResponse {
+/// The answer of `/api/eureka/applications`.
+#[derive(Serialize, ToSchema)]
+pub struct Applications {
+    pub applications: Vec<views::ApplicationView>,
+    /// One entry per Eureka server, saying whether its last fetch succeeded.
+    pub servers: Vec<views::EurekaServerView>,
+}
+
+/// Every application of every Eureka server, with instance counts.
+#[utoipa::path(get, path = "/api/eureka/applications", tag = "state",
+    responses((status = 200, description = "Every application", body = Applications)))]
+pub async fn applications(state: web::Data<AppState>) -> HttpResponse {
     let targets = of_kind(&state, TargetKind::EurekaServer);
-    let list: Vec<_> = targets
-        .iter()
-        .flat_map(|t| views::applications(t))
-        .collect();
-    let servers: Vec<_> = targets.iter().map(|t| views::eureka_server(t)).collect();
-    HttpResponse::Ok().json(json!({"applications": list, "servers": servers}))
+    HttpResponse::Ok().json(Applications {
+        applications: targets
+            .iter()
+            .flat_map(|t| views::applications(t))
+            .collect(),
+        servers: targets.iter().map(|t| views::eureka_server(t)).collect(),
+    })
 }
 
-async fn targets(state: web::Data<AppState>) -> HttpResponse {
+/// The answer of `/api/targets`.
+#[derive(Serialize, ToSchema)]
+pub struct Targets {
+    pub targets: Vec<views::TargetView>,
+    /// The last committed event the list reflects.
+    pub seq: u64,
+}
+
+/// Every target with its fetch status and details.
+#[utoipa::path(get, path = "/api/targets", tag = "state",
+    responses((status = 200, description = "Every target", body = Targets)))]
+pub async fn targets(state: web::Data<AppState>) -> HttpResponse {
     let snap = state.status.snapshot();
-    let list: Vec<_> = snap.targets.values().map(|t| views::target(t)).collect();
-    HttpResponse::Ok().json(json!({"targets": list, "seq": snap.seq}))
+    HttpResponse::Ok().json(Targets {
+        targets: snap.targets.values().map(|t| views::target(t)).collect(),
+        seq: snap.seq,
+    })
 }
 
 /// The target id of a request: the `{id}` segment, percent-decoded.
@@ -94,7 +179,16 @@ pub fn target_id(req: &HttpRequest) -> String {
     percent_decode(req.match_info().get("id").unwrap_or(""))
 }
 
-async fn target(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+/// One target with everything it holds.
+#[utoipa::path(get, path = "/api/targets/{id}", tag = "state",
+    params(("id" = String, Path, description = "Target id, percent-encoded (`haproxy%2Ffdmz01%2Fjurws`)")),
+    responses(
+        (status = 200, description = "The target", body = views::TargetDetail),
+        (status = 404, description = "`not_found`: unknown target", body = ErrorBody)))]
+pub async fn target(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     let id = target_id(&req);
     let snap = state.status.snapshot();
     let t = snap
@@ -104,14 +198,38 @@ async fn target(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
     Ok(HttpResponse::Ok().json(views::target_detail(t)))
 }
 
-#[derive(Deserialize)]
-struct EventsQuery {
+/// The query of `/api/events`.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventsQuery {
+    /// Events with `seq` greater than this (default 0).
     since: Option<u64>,
+    /// At most this many events (default 100).
+    #[param(minimum = 1, maximum = 10000)]
     limit: Option<usize>,
+    /// Events of this target only.
     target: Option<String>,
 }
 
-async fn events(
+/// A page of the event log.
+#[derive(Serialize, ToSchema)]
+pub struct Events {
+    /// Oldest first.
+    pub events: Vec<Event>,
+    /// The `since` of the next page.
+    pub next_since: u64,
+    /// The oldest event still kept, `null` when the log is empty.
+    pub oldest_seq: Option<u64>,
+    /// The newest committed event.
+    pub last_seq: u64,
+}
+
+/// The stored event log, oldest first.
+#[utoipa::path(get, path = "/api/events", tag = "events", params(EventsQuery), responses(
+    (status = 200, description = "A page of events", body = Events),
+    (status = 400, description = "`bad_request`: a parameter out of range or not a number", body = ErrorBody),
+    (status = 503, description = "`storage_error`: the event log cannot be read", body = ErrorBody)))]
+pub async fn events(
     q: web::Query<EventsQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
@@ -135,7 +253,10 @@ async fn events(
         .map_err(storage)?;
     let oldest = store.oldest_seq().map_err(storage)?;
     let next_since = events.last().map(|e| e.seq).unwrap_or(since);
-    Ok(HttpResponse::Ok().json(json!({
-        "events": events, "next_since": next_since, "oldest_seq": oldest, "last_seq": store.last_seq(),
-    })))
+    Ok(HttpResponse::Ok().json(Events {
+        events,
+        next_since,
+        oldest_seq: oldest,
+        last_seq: store.last_seq(),
+    }))
 }

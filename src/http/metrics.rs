@@ -36,6 +36,10 @@ fn per_target<'a>(
         .map(move |t| (format!("target=\"{}\"", escape(&t.id)), f(t)))
 }
 
+/// The committed state in the Prometheus text format.
+#[utoipa::path(get, path = "/metrics", tag = "metrics", responses(
+    (status = 200, description = "Prometheus text format 0.0.4", body = String,
+        content_type = "text/plain; version=0.0.4")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let snap = state.status.snapshot();
     let targets: Vec<&TargetState> = snap.targets.values().map(|t| t.as_ref()).collect();

@@ -15,6 +15,7 @@ mod admin;
 mod api;
 mod dashboard;
 mod metrics;
+pub mod openapi;
 mod views;
 pub mod ws;
 
@@ -28,6 +29,23 @@ pub struct AppState {
     pub fleet: Addr<Fleet>,
     /// The configuration in force (replaced by a reload).
     pub config: Arc<LiveConfig>,
+}
+
+/// The body of every error answer: `{"error":{"code","message"}}`.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+/// What went wrong: a stable `code` to act on and a message for people.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// `bad_request`, `not_found`, `unauthorized`, `admin_disabled`, ... (docs/api.md).
+    pub code: String,
+    pub message: String,
+    /// Every problem of a configuration that was refused (`invalid_config` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<crate::config::ConfigError>>,
 }
 
 /// An API error: `{"error":{"code","message"}}` with its HTTP status.
@@ -63,7 +81,13 @@ impl ResponseError for ApiError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let body = serde_json::json!({"error": {"code": self.code, "message": self.message}});
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message.clone(),
+                errors: None,
+            },
+        };
         let mut response = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
             response.insert_header(("WWW-Authenticate", "Bearer realm=\"watchpost admin\""));

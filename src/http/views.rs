@@ -1,131 +1,345 @@
 //! JSON shapes of the API (docs/api.md), built from the committed target states.
+//! Each shape is a type: it is what the handlers serialise and what the OpenAPI
+//! description (docs/openapi.json) is generated from.
 
-use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
-use crate::model::{AppRecord, FetchStatus, InstanceState, TargetKind, TargetState};
+use serde::Serialize;
+use utoipa::ToSchema;
 
-/// A backend with its servers, for `/api/haproxy/backends`.
-pub fn backend(t: &TargetState) -> Value {
-    json!({
-        "id": t.id,
-        "haproxy": t.group,
-        "backend_name": t.backend_name,
-        "source": t.source,
-        "enable_polling": t.enable_polling,
-        "last_fetch_status": t.last_fetch_status,
-        "last_fetch_error": t.last_fetch_error,
-        "last_fetch_at": t.last_fetch_at,
-        "last_success_at": t.last_success_at,
-        "consecutive_failures": t.consecutive_failures,
-        "circuit_state": t.circuit.state,
-        "next_attempt_at": t.circuit.next_attempt_at,
-        "servers": t.servers.iter().map(|s| json!({
-            "name": s.name, "status": s.status, "state": s.state, "weight": s.weight,
-            "check_status": s.check_status, "last_change_s": s.last_change_s, "addr": s.addr,
-            "last_known_status": s.last_known_status,
-        })).collect::<Vec<_>>(),
-    })
+use crate::model::{
+    AppRecord, CircuitInfo, CircuitState, FetchStatus, InstanceState, ServerRecord, ServerState,
+    TargetKind, TargetState, Ts,
+};
+
+/// A server of an HAProxy backend.
+#[derive(Serialize, ToSchema)]
+pub struct ServerView {
+    pub name: String,
+    /// As HAProxy wrote it, or `no data` while the backend cannot be read.
+    pub status: String,
+    pub state: ServerState,
+    pub weight: Option<u32>,
+    pub check_status: Option<String>,
+    /// Seconds since the last UP/DOWN transition, as of the last successful fetch.
+    pub last_change_s: Option<u64>,
+    pub addr: Option<String>,
+    /// The last status actually read from the source.
+    pub last_known_status: Option<String>,
 }
 
-fn app_fetch(app: &AppRecord) -> Value {
-    json!({"name": app.name, "last_fetch_status": app.last_fetch_status,
-           "last_fetch_error": app.last_fetch_error, "last_fetch_at": app.last_fetch_at})
+impl From<&ServerRecord> for ServerView {
+    fn from(s: &ServerRecord) -> ServerView {
+        ServerView {
+            name: s.name.clone(),
+            status: s.status.clone(),
+            state: s.state,
+            weight: s.weight,
+            check_status: s.check_status.clone(),
+            last_change_s: s.last_change_s,
+            addr: s.addr.clone(),
+            last_known_status: s.last_known_status.clone(),
+        }
+    }
+}
+
+/// A backend with its servers, for `/api/haproxy/backends`.
+#[derive(Serialize, ToSchema)]
+pub struct BackendView {
+    pub id: String,
+    /// The `[[haproxy]]` name.
+    pub haproxy: String,
+    pub backend_name: Option<String>,
+    /// `agent`, `stats` or `socket`.
+    pub source: String,
+    pub enable_polling: bool,
+    pub last_fetch_status: FetchStatus,
+    pub last_fetch_error: Option<String>,
+    pub last_fetch_at: Option<Ts>,
+    pub last_success_at: Option<Ts>,
+    pub consecutive_failures: u32,
+    pub circuit_state: CircuitState,
+    pub next_attempt_at: Option<Ts>,
+    pub servers: Vec<ServerView>,
+}
+
+pub fn backend(t: &TargetState) -> BackendView {
+    BackendView {
+        id: t.id.clone(),
+        haproxy: t.group.clone(),
+        backend_name: t.backend_name.clone(),
+        source: t.source.clone(),
+        enable_polling: t.enable_polling,
+        last_fetch_status: t.last_fetch_status,
+        last_fetch_error: t.last_fetch_error.clone(),
+        last_fetch_at: t.last_fetch_at,
+        last_success_at: t.last_success_at,
+        consecutive_failures: t.consecutive_failures,
+        circuit_state: t.circuit.state,
+        next_attempt_at: t.circuit.next_attempt_at,
+        servers: t.servers.iter().map(ServerView::from).collect(),
+    }
+}
+
+/// The fetch status of one Eureka application.
+#[derive(Serialize, ToSchema)]
+pub struct AppFetch {
+    pub name: String,
+    pub last_fetch_status: FetchStatus,
+    pub last_fetch_error: Option<String>,
+    pub last_fetch_at: Option<Ts>,
+}
+
+fn app_fetch(app: &AppRecord) -> AppFetch {
+    AppFetch {
+        name: app.name.clone(),
+        last_fetch_status: app.last_fetch_status,
+        last_fetch_error: app.last_fetch_error.clone(),
+        last_fetch_at: app.last_fetch_at,
+    }
+}
+
+/// A Eureka instance, for `/api/eureka/instances`.
+#[derive(Serialize, ToSchema)]
+pub struct InstanceView {
+    pub instance_id: String,
+    pub app: String,
+    /// The `[[eureka]]` (or FAgent) name.
+    pub eureka_server: String,
+    /// The target id (`eureka/<name>`).
+    pub target: String,
+    pub host_name: Option<String>,
+    pub ip_addr: Option<String>,
+    pub port: Option<u16>,
+    /// As Eureka wrote it, or `no data` while its application cannot be read.
+    pub status: String,
+    pub state: InstanceState,
+    pub last_known_status: Option<String>,
+    /// Set while the instance is absent from successful fetches.
+    pub removed_at: Option<Ts>,
+    pub health_check_url: Option<String>,
+    pub home_page_url: Option<String>,
+    pub status_page_url: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    pub eureka_application: AppFetch,
 }
 
 /// Every instance of a Eureka target, for `/api/eureka/instances`.
-pub fn instances(t: &TargetState) -> impl Iterator<Item = Value> + '_ {
+pub fn instances(t: &TargetState) -> impl Iterator<Item = InstanceView> + '_ {
     t.applications.iter().flat_map(move |app| {
-        app.instances.iter().map(move |i| {
-            json!({
-                "instance_id": i.instance_id, "app": i.app, "eureka_server": t.group, "target": t.id,
-                "host_name": i.host_name, "ip_addr": i.ip_addr, "port": i.port,
-                "status": i.status, "state": i.state, "last_known_status": i.last_known_status,
-                "removed_at": i.removed_at, "health_check_url": i.health_check_url,
-                "home_page_url": i.home_page_url, "status_page_url": i.status_page_url,
-                "metadata": i.metadata, "eureka_application": app_fetch(app),
-            })
+        app.instances.iter().map(move |i| InstanceView {
+            instance_id: i.instance_id.clone(),
+            app: i.app.clone(),
+            eureka_server: t.group.clone(),
+            target: t.id.clone(),
+            host_name: i.host_name.clone(),
+            ip_addr: i.ip_addr.clone(),
+            port: i.port,
+            status: i.status.clone(),
+            state: i.state,
+            last_known_status: i.last_known_status.clone(),
+            removed_at: i.removed_at,
+            health_check_url: i.health_check_url.clone(),
+            home_page_url: i.home_page_url.clone(),
+            status_page_url: i.status_page_url.clone(),
+            metadata: i.metadata.clone(),
+            eureka_application: app_fetch(app),
         })
     })
 }
 
+/// Instances of an application by state; `removed` ones are not in `total`.
+#[derive(Serialize, ToSchema)]
+pub struct InstanceCounts {
+    pub total: usize,
+    pub up: usize,
+    pub down: usize,
+    pub starting: usize,
+    pub out_of_service: usize,
+    pub unknown: usize,
+    pub removed: usize,
+}
+
+/// A Eureka application with its fetch status and instance counts.
+#[derive(Serialize, ToSchema)]
+pub struct ApplicationView {
+    #[serde(flatten)]
+    pub fetch: AppFetch,
+    pub eureka_server: String,
+    pub target: String,
+    pub instances: InstanceCounts,
+}
+
 /// Every application of a Eureka target with counts, for `/api/eureka/applications`.
-pub fn applications(t: &TargetState) -> impl Iterator<Item = Value> + '_ {
+pub fn applications(t: &TargetState) -> impl Iterator<Item = ApplicationView> + '_ {
     t.applications.iter().map(move |app| {
         let live = || app.instances.iter().filter(|i| i.removed_at.is_none());
         let count = |s: InstanceState| live().filter(|i| i.state == s).count();
-        let mut v = app_fetch(app);
-        v["eureka_server"] = json!(t.group);
-        v["target"] = json!(t.id);
-        v["instances"] = json!({
-            "total": live().count(), "up": count(InstanceState::Up), "down": count(InstanceState::Down),
-            "starting": count(InstanceState::Starting), "out_of_service": count(InstanceState::OutOfService),
-            "unknown": count(InstanceState::Unknown),
-            "removed": app.instances.len() - live().count(),
-        });
-        v
+        ApplicationView {
+            fetch: app_fetch(app),
+            eureka_server: t.group.clone(),
+            target: t.id.clone(),
+            instances: InstanceCounts {
+                total: live().count(),
+                up: count(InstanceState::Up),
+                down: count(InstanceState::Down),
+                starting: count(InstanceState::Starting),
+                out_of_service: count(InstanceState::OutOfService),
+                unknown: count(InstanceState::Unknown),
+                removed: app.instances.len() - live().count(),
+            },
+        }
     })
 }
 
 /// Whether a Eureka server's last fetch succeeded, for the `servers` list of
 /// `/api/eureka/applications` and `/api/eureka/instances`: an empty list of
 /// applications is then never mistaken for a registry without applications.
-pub fn eureka_server(t: &TargetState) -> Value {
-    json!({
-        "name": t.group, "target": t.id, "source": t.source,
-        "last_fetch_status": t.last_fetch_status, "last_fetch_error": t.last_fetch_error,
-        "last_fetch_at": t.last_fetch_at, "last_success_at": t.last_success_at,
-        "circuit_state": t.circuit.state,
-    })
+#[derive(Serialize, ToSchema)]
+pub struct EurekaServerView {
+    pub name: String,
+    pub target: String,
+    /// `eureka` or `agent`.
+    pub source: String,
+    pub last_fetch_status: FetchStatus,
+    pub last_fetch_error: Option<String>,
+    pub last_fetch_at: Option<Ts>,
+    pub last_success_at: Option<Ts>,
+    pub circuit_state: CircuitState,
+}
+
+pub fn eureka_server(t: &TargetState) -> EurekaServerView {
+    EurekaServerView {
+        name: t.group.clone(),
+        target: t.id.clone(),
+        source: t.source.clone(),
+        last_fetch_status: t.last_fetch_status,
+        last_fetch_error: t.last_fetch_error.clone(),
+        last_fetch_at: t.last_fetch_at,
+        last_success_at: t.last_success_at,
+        circuit_state: t.circuit.state,
+    }
 }
 
 /// A target's status and details, for `/api/targets`.
-pub fn target(t: &TargetState) -> Value {
-    json!({
-        "id": t.id, "kind": t.kind, "group": t.group, "source": t.source, "backend_name": t.backend_name,
-        "enable_polling": t.enable_polling,
-        "last_fetch_status": t.last_fetch_status, "last_fetch_error": t.last_fetch_error,
-        "last_fetch_at": t.last_fetch_at, "last_success_at": t.last_success_at,
-        "last_failure_at": t.last_failure_at, "consecutive_failures": t.consecutive_failures,
-        "circuit_state": t.circuit.state,
-        "circuit": t.circuit,
-        "restarts": t.restarts, "recovery_attempts": t.recovery_attempts, "last_recovery": t.last_recovery,
-    })
+#[derive(Serialize, ToSchema)]
+pub struct TargetView {
+    pub id: String,
+    pub kind: TargetKind,
+    /// The `[[haproxy]]` or `[[eureka]]` name.
+    pub group: String,
+    /// `agent`, `stats`, `socket` (HAProxy), `eureka` or `agent` (Eureka).
+    pub source: String,
+    pub backend_name: Option<String>,
+    pub enable_polling: bool,
+    pub last_fetch_status: FetchStatus,
+    pub last_fetch_error: Option<String>,
+    pub last_fetch_at: Option<Ts>,
+    pub last_success_at: Option<Ts>,
+    pub last_failure_at: Option<Ts>,
+    pub consecutive_failures: u32,
+    pub circuit_state: CircuitState,
+    pub circuit: CircuitInfo,
+    pub restarts: u32,
+    pub recovery_attempts: u32,
+    /// The data of the last `recovery_attempted` event.
+    #[schema(value_type = Option<Object>)]
+    pub last_recovery: Option<serde_json::Value>,
 }
 
-/// A target with everything it holds, for `/api/targets/{id}`.
-pub fn target_detail(t: &TargetState) -> Value {
-    let mut v = target(t);
-    match t.kind {
-        TargetKind::HaproxyBackend => v["servers"] = backend(t)["servers"].take(),
-        TargetKind::EurekaServer => {
-            v["applications"] = json!(applications(t).collect::<Vec<_>>());
-            v["instances"] = json!(instances(t).collect::<Vec<_>>());
-        }
+pub fn target(t: &TargetState) -> TargetView {
+    TargetView {
+        id: t.id.clone(),
+        kind: t.kind,
+        group: t.group.clone(),
+        source: t.source.clone(),
+        backend_name: t.backend_name.clone(),
+        enable_polling: t.enable_polling,
+        last_fetch_status: t.last_fetch_status,
+        last_fetch_error: t.last_fetch_error.clone(),
+        last_fetch_at: t.last_fetch_at,
+        last_success_at: t.last_success_at,
+        last_failure_at: t.last_failure_at,
+        consecutive_failures: t.consecutive_failures,
+        circuit_state: t.circuit.state,
+        circuit: t.circuit.clone(),
+        restarts: t.restarts,
+        recovery_attempts: t.recovery_attempts,
+        last_recovery: t.last_recovery.clone(),
     }
-    v
+}
+
+/// A target with everything it holds, for `/api/targets/{id}`: `servers` for an
+/// HAProxy backend, `applications` and `instances` for a Eureka server.
+#[derive(Serialize, ToSchema)]
+pub struct TargetDetail {
+    #[serde(flatten)]
+    pub target: TargetView,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub servers: Option<Vec<ServerView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub applications: Option<Vec<ApplicationView>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub instances: Option<Vec<InstanceView>>,
+}
+
+pub fn target_detail(t: &TargetState) -> TargetDetail {
+    let eureka = t.kind == TargetKind::EurekaServer;
+    TargetDetail {
+        target: target(t),
+        servers: (!eureka).then(|| t.servers.iter().map(ServerView::from).collect()),
+        applications: eureka.then(|| applications(t).collect()),
+        instances: eureka.then(|| instances(t).collect()),
+    }
+}
+
+/// The overall verdict of `/api/health`.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Healthy,
+    Degraded,
+    Unhealthy,
 }
 
 /// Counts of targets by fetch status, for `/api/health`.
-pub fn health_counts<'a>(targets: impl Iterator<Item = &'a TargetState>) -> (Value, &'static str) {
-    let (mut total, mut ok, mut failed, mut unknown, mut open) = (0, 0, 0, 0, 0);
+#[derive(Serialize, ToSchema)]
+pub struct HealthCounts {
+    pub total: usize,
+    pub success: usize,
+    pub failed: usize,
+    pub unknown: usize,
+    /// Targets whose circuit is `open` or `half_open`.
+    pub circuit_open: usize,
+}
+
+pub fn health_counts<'a>(
+    targets: impl Iterator<Item = &'a TargetState>,
+) -> (HealthCounts, Verdict) {
+    let mut c = HealthCounts {
+        total: 0,
+        success: 0,
+        failed: 0,
+        unknown: 0,
+        circuit_open: 0,
+    };
     for t in targets {
-        total += 1;
+        c.total += 1;
         match t.last_fetch_status {
-            FetchStatus::Success => ok += 1,
-            FetchStatus::Failed => failed += 1,
-            FetchStatus::Unknown => unknown += 1,
+            FetchStatus::Success => c.success += 1,
+            FetchStatus::Failed => c.failed += 1,
+            FetchStatus::Unknown => c.unknown += 1,
         }
-        if t.circuit.state != crate::model::CircuitState::Closed {
-            open += 1;
+        if t.circuit.state != CircuitState::Closed {
+            c.circuit_open += 1;
         }
     }
-    let verdict = if total > 0 && failed == total {
-        "unhealthy"
-    } else if failed > 0 || open > 0 {
-        "degraded"
+    let verdict = if c.total > 0 && c.failed == c.total {
+        Verdict::Unhealthy
+    } else if c.failed > 0 || c.circuit_open > 0 {
+        Verdict::Degraded
     } else {
-        "healthy"
+        Verdict::Healthy
     };
-    let counts = json!({"total": total, "success": ok, "failed": failed, "unknown": unknown, "circuit_open": open});
-    (counts, verdict)
+    (c, verdict)
 }

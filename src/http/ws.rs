@@ -27,12 +27,21 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/ws", web::get().to(upgrade));
 }
 
-#[derive(Deserialize)]
-struct WsQuery {
+/// The query of `/ws`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WsQuery {
+    /// Replay the stored events after this one instead of sending a snapshot.
     since: Option<u64>,
 }
 
-async fn upgrade(
+/// The live event stream: a WebSocket upgrade (docs/websocket.md).
+#[utoipa::path(get, path = "/ws", tag = "events", params(WsQuery), responses(
+    (status = 101, description = "Switching to the WebSocket protocol"),
+    (status = 400, description = "Not a WebSocket handshake, or a bad `since`"),
+    (status = 403, description = "`origin_not_allowed`", body = super::ErrorBody),
+    (status = 503, description = "`shutting_down`", body = super::ErrorBody)))]
+pub async fn upgrade(
     req: HttpRequest,
     body: web::Payload,
     q: web::Query<WsQuery>,

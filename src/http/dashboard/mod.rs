@@ -98,14 +98,30 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/assets/{name}", web::get().to(asset));
 }
 
-async fn index(req: HttpRequest) -> HttpResponse {
+/// The dashboard page (docs/dashboard.md).
+#[utoipa::path(get, path = "/", tag = "dashboard", responses(
+    (status = 200, description = "The page", body = String, content_type = "text/html; charset=utf-8"),
+    (status = 304, description = "Not modified (`If-None-Match`)")))]
+pub async fn index(req: HttpRequest) -> HttpResponse {
     match find("index.html") {
         Some(a) => serve(&req, a),
         None => HttpResponse::InternalServerError().finish(),
     }
 }
 
-async fn asset(req: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
+/// A script, style or image of the dashboard.
+#[utoipa::path(get, path = "/assets/{name}", tag = "dashboard",
+    params(("name" = String, Path, description = "Asset file name")),
+    responses(
+        (status = 200, description = "The asset (JavaScript, CSS or an image)", content(
+            (String = "text/javascript; charset=utf-8"), (String = "text/css; charset=utf-8"),
+            (String = "image/svg+xml"))),
+        (status = 304, description = "Not modified (`If-None-Match`)"),
+        (status = 404, description = "`not_found`: no such asset", body = super::ErrorBody)))]
+pub async fn asset(
+    req: HttpRequest,
+    name: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let found = find(&name).filter(|a| a.name != "index.html");
     let a = found.ok_or_else(|| ApiError::not_found(format!("no such dashboard asset: {name}")))?;
     Ok(serve(&req, a))
