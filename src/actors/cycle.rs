@@ -11,7 +11,10 @@ use serde::Serialize;
 use super::status::StatusHandle;
 use crate::breaker::Breaker;
 use crate::config::{Policy, RecoverAction};
-use crate::model::{CircuitState, Observation, ObservationKind, TargetMeta, TargetState, Ts};
+use crate::model::{
+    CircuitState, CommandRun, Observation, ObservationKind, RecoveryOutcome, RecoveryTrigger,
+    TargetMeta, TargetState, Ts,
+};
 use crate::retry::{self, RetryPolicy};
 use crate::sources::client::SourceSpec;
 
@@ -206,16 +209,32 @@ fn panic_text(e: tokio::task::JoinError) -> String {
         .unwrap_or_else(|| "panic".into())
 }
 
-/// Runs a recovery command with its timeout; the outcome as event data.
-pub async fn run_recovery(action: Option<&RecoverAction>, trigger: &str) -> serde_json::Value {
+/// Runs a recovery command with its timeout.
+pub async fn run_recovery(
+    action: Option<&RecoverAction>,
+    trigger: RecoveryTrigger,
+) -> RecoveryOutcome {
     let Some(action) = action else {
-        return serde_json::json!({"trigger": trigger, "action": null,
-                                  "detail": "no recover command configured; circuit reset only"});
+        return RecoveryOutcome {
+            action: None,
+            detail: "no recover command configured; circuit reset only".into(),
+            run: None,
+            trigger,
+        };
     };
     let started = std::time::Instant::now();
     let (ok, detail, exit_code) = run_command(&action.command, action.timeout).await;
-    serde_json::json!({"trigger": trigger, "action": action.command, "ok": ok, "exit_code": exit_code,
-                       "detail": detail, "duration_ms": started.elapsed().as_millis() as u64})
+    let run = CommandRun {
+        duration_ms: started.elapsed().as_millis() as u64,
+        exit_code,
+        ok,
+    };
+    RecoveryOutcome {
+        action: Some(action.command.clone()),
+        detail,
+        run: Some(run),
+        trigger,
+    }
 }
 
 async fn run_command(argv: &[String], timeout: Duration) -> (bool, String, Option<i32>) {

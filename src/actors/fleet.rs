@@ -14,8 +14,8 @@ use super::reload::{self, ReloadReport};
 use super::specs;
 use super::status::StatusHandle;
 use crate::config::{Backends, Config, HaproxyConfig};
+use crate::model::AdminState;
 use crate::model::{Observation, ObservationKind, Ts};
-use crate::sources::haproxy::runtime::AdminState;
 
 /// An admin command for one target.
 #[derive(Clone, Debug)]
@@ -456,7 +456,9 @@ async fn admin(
             Ok(serde_json::json!({"poll": poll}))
         }
         AdminCmd::Recover => {
-            let outcome = cycle::run_recovery(spec.recover.as_ref(), "admin").await;
+            let outcome =
+                cycle::run_recovery(spec.recover.as_ref(), crate::model::RecoveryTrigger::Admin)
+                    .await;
             let obs = Observation {
                 target: spec.meta.id.clone(),
                 at: Ts::now(),

@@ -196,7 +196,11 @@ impl Poller {
         let (status, id) = (self.status.clone(), self.spec.meta.id.clone());
         ctx.spawn(
             async move {
-                let outcome = cycle::run_recovery(Some(&action), "circuit_opened").await;
+                let outcome = cycle::run_recovery(
+                    Some(&action),
+                    crate::model::RecoveryTrigger::CircuitOpened,
+                )
+                .await;
                 let obs = Observation {
                     target: id,
                     at: Ts::now(),

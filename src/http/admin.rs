@@ -11,7 +11,7 @@ use super::api::target_id;
 use super::{ApiError, AppState, percent_decode, views};
 use crate::actors::fleet::{Admin, AdminCmd, AdminError};
 use crate::daemon::{self, ReloadError};
-use crate::sources::haproxy::runtime::AdminState;
+use crate::model::AdminState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(

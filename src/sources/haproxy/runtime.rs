@@ -2,7 +2,7 @@
 //! when an answer is complete, whether it is one of HAProxy's error lines, and the
 //! `set server <b>/<s> state ...` command with names checked against injection.
 
-use std::fmt;
+use crate::model::AdminState;
 
 /// The banner of HAProxy's command list, which it prints for a command it does not know.
 const HELP_BANNER: &str = "The following commands are valid at this level";
@@ -67,42 +67,6 @@ pub fn error_line(body: &[u8]) -> Option<String> {
     let unknown_command = first.starts_with("Unknown command");
     let known = ERROR_PREFIXES.iter().any(|p| first.starts_with(p));
     ((only_line && known) || unknown_command).then(|| first.to_string())
-}
-
-/// A server admin state, as `set server <b>/<s> state <state>` takes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AdminState {
-    Ready,
-    Drain,
-    Maint,
-}
-
-impl AdminState {
-    /// The word HAProxy expects: `ready`, `drain` or `maint`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AdminState::Ready => "ready",
-            AdminState::Drain => "drain",
-            AdminState::Maint => "maint",
-        }
-    }
-
-    /// The state named by `ready`, `drain` or `maint` (any case, surrounding blanks
-    /// ignored).
-    pub fn parse(word: &str) -> Option<AdminState> {
-        match word.trim().to_ascii_lowercase().as_str() {
-            "ready" => Some(AdminState::Ready),
-            "drain" => Some(AdminState::Drain),
-            "maint" => Some(AdminState::Maint),
-            _ => None,
-        }
-    }
-}
-
-impl fmt::Display for AdminState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// The command line `set server <backend>/<server> state <state>\n`. Names that are
