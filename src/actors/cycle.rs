@@ -6,8 +6,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use serde::Serialize;
-
+pub use super::outcome::{PollReport, PollResult};
 use super::status::StatusHandle;
 use crate::breaker::Breaker;
 use crate::config::{Policy, RecoverAction};
@@ -86,16 +85,6 @@ impl Shared {
     }
 }
 
-/// How a poll ended, as reported to admin callers.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct PollReport {
-    /// `success`, `failed`, `skipped`.
-    pub result: &'static str,
-    pub error: Option<String>,
-    pub circuit_state: CircuitState,
-    pub next_attempt_at: Option<Ts>,
-}
-
 /// The end of a cycle, for the poller's scheduling.
 pub enum CycleEnd {
     Done(PollReport),
@@ -114,7 +103,11 @@ pub async fn run(
     let id = spec.meta.id.clone();
     let before = shared.breaker().state();
     if !shared.breaker().permit() {
-        return CycleEnd::Done(report("skipped", Some("circuit open".into()), before));
+        return CycleEnd::Done(report(
+            PollResult::Skipped,
+            Some("circuit open".into()),
+            before,
+        ));
     }
     let probing = shared.breaker().state();
     if probing.0 != before.0 {
@@ -132,7 +125,7 @@ pub async fn run(
     let (kind, result, error) = match fetched {
         Ok(payload) => {
             shared.breaker().success();
-            (ObservationKind::Fetched(payload), "success", None)
+            (ObservationKind::Fetched(payload), PollResult::Success, None)
         }
         Err(e) => {
             shared.breaker().failure();
@@ -140,7 +133,7 @@ pub async fn run(
                 ObservationKind::FetchFailed {
                     error: e.message.clone(),
                 },
-                "failed",
+                PollResult::Failed,
                 Some(e.message),
             )
         }
@@ -161,7 +154,7 @@ pub async fn run(
 }
 
 fn report(
-    result: &'static str,
+    result: PollResult,
     error: Option<String>,
     state: (CircuitState, Option<Ts>),
 ) -> PollReport {

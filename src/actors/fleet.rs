@@ -9,6 +9,7 @@ use std::sync::Arc;
 use actix::prelude::*;
 
 use super::cycle::{self, Shared, TargetSpec};
+use super::outcome::AdminOutcome;
 use super::poller::{InjectPanic, PollNow, Poller, PollerExited, ResetCircuit, SetPolling, Stop};
 use super::reload::{self, ReloadReport};
 use super::specs;
@@ -49,7 +50,7 @@ pub enum AdminError {
 
 /// An admin command; answers what was done.
 #[derive(Message)]
-#[rtype(result = "Result<serde_json::Value, AdminError>")]
+#[rtype(result = "Result<AdminOutcome, AdminError>")]
 pub struct Admin {
     pub target: String,
     pub cmd: AdminCmd,
@@ -409,7 +410,7 @@ impl Handler<StopAll> for Fleet {
 }
 
 impl Handler<Admin> for Fleet {
-    type Result = ResponseFuture<Result<serde_json::Value, AdminError>>;
+    type Result = ResponseFuture<Result<AdminOutcome, AdminError>>;
 
     fn handle(&mut self, msg: Admin, _: &mut Context<Self>) -> Self::Result {
         let Some(entry) = self.pollers.get(&msg.target) else {
@@ -435,16 +436,16 @@ async fn admin(
     spec: Arc<TargetSpec>,
     status: StatusHandle,
     cmd: AdminCmd,
-) -> Result<serde_json::Value, AdminError> {
+) -> Result<AdminOutcome, AdminError> {
     match cmd {
         AdminCmd::SetPolling(on) => {
             addr.send(SetPolling(on)).await.map_err(mailbox)?;
-            Ok(serde_json::json!({"enable_polling": on}))
+            Ok(AdminOutcome::Polling { enable_polling: on })
         }
         AdminCmd::ServerState { .. } => Err(AdminError::Failed("routed elsewhere".into())),
         AdminCmd::InjectPanic => {
             addr.send(InjectPanic).await.map_err(mailbox)?;
-            Ok(serde_json::json!({}))
+            Ok(AdminOutcome::Injected {})
         }
         AdminCmd::ResetCircuit => {
             addr.send(ResetCircuit).await.map_err(mailbox)?;
@@ -453,7 +454,7 @@ async fn admin(
                 .await
                 .map_err(mailbox)?
                 .map_err(AdminError::Failed)?;
-            Ok(serde_json::json!({"poll": poll}))
+            Ok(AdminOutcome::CircuitReset { poll })
         }
         AdminCmd::Recover => {
             let outcome =
@@ -476,7 +477,10 @@ async fn admin(
                 .await
                 .map_err(mailbox)?
                 .map_err(AdminError::Failed)?;
-            Ok(serde_json::json!({"recovery": outcome, "poll": poll}))
+            Ok(AdminOutcome::Recovered {
+                poll,
+                recovery: outcome,
+            })
         }
     }
 }

@@ -104,7 +104,7 @@ impl Poller {
             let circuit_state = self.shared.breaker().state().0;
             let error = Some("polling disabled".to_string());
             self.answer(PollReport {
-                result: "skipped",
+                result: cycle::PollResult::Skipped,
                 error,
                 circuit_state,
                 next_attempt_at: None,
@@ -137,7 +137,9 @@ impl Poller {
                 return;
             }
         };
-        if report.circuit_state == crate::model::CircuitState::Open && report.result == "failed" {
+        if report.circuit_state == crate::model::CircuitState::Open
+            && report.result == cycle::PollResult::Failed
+        {
             self.maybe_auto_recover(ctx);
         }
         self.answer(report);

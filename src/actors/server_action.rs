@@ -6,10 +6,10 @@
 use std::sync::Arc;
 
 use actix::Addr;
-use serde_json::json;
 
 use super::cycle::TargetSpec;
 use super::fleet::{AdminError, mailbox};
+use super::outcome::AdminOutcome;
 use super::poller::{PollNow, Poller};
 use super::status::StatusHandle;
 use crate::model::{ActionVia, AdminState, ServerActionOutcome};
@@ -27,7 +27,7 @@ pub async fn run(
     client: reqwest::Client,
     server: String,
     state: AdminState,
-) -> Result<serde_json::Value, AdminError> {
+) -> Result<AdminOutcome, AdminError> {
     let (via, result) = apply(&spec, &client, &server, state).await?;
     let outcome = ServerActionOutcome {
         error: result.as_ref().err().map(|e| e.message.clone()),
@@ -61,7 +61,10 @@ pub async fn run(
         .await
         .map_err(mailbox)?
         .map_err(AdminError::Failed)?;
-    Ok(json!({"action": outcome, "poll": poll}))
+    Ok(AdminOutcome::ServerAction {
+        action: outcome,
+        poll,
+    })
 }
 
 /// Sends the change; the outer error means the source cannot do it at all.
