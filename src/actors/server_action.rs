@@ -14,10 +14,10 @@ use super::poller::{PollNow, Poller};
 use super::status::StatusHandle;
 use crate::model::{ActionVia, AdminState, ServerActionOutcome};
 use crate::model::{Observation, ObservationKind, Ts};
-use crate::sources::FetchError;
 use crate::sources::client::{SourceSpec, agent_server_action};
 use crate::sources::haproxy::runtime::set_server_state_command;
 use crate::sources::haproxy::stats::Transport;
+use crate::sources::{FetchError, FetchErrorKind};
 
 /// Carries out the change, records it, polls, and answers both.
 pub async fn run(
@@ -48,9 +48,7 @@ pub async fn run(
         .await
         .map_err(|e| AdminError::Failed(e.to_string()))?;
     if let Err(e) = result {
-        let unknown =
-            e.message.contains("No such server") || e.message.contains("reported error 404");
-        return Err(if unknown {
+        return Err(if e.kind == FetchErrorKind::NotFound {
             AdminError::UnknownTarget(format!("server {server} in {}", spec.meta.id))
         } else {
             AdminError::Source(e.message)

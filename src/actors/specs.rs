@@ -9,11 +9,11 @@ use crate::config::{
     Backends, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig, HaproxySourceKind,
 };
 use crate::model::{TargetKind, TargetMeta};
-use crate::sources::FetchError;
 use crate::sources::client::{self, Endpoint, SourceSpec};
 use crate::sources::eureka::delta::DeltaState;
 use crate::sources::haproxy::socket::{RuntimeAddr, RuntimeApi};
 use crate::sources::haproxy::stats::{StatsSource, Transport};
+use crate::sources::{FetchError, FetchErrorKind};
 
 /// The id of an HAProxy backend target.
 pub fn haproxy_id(group: &str, backend: &str) -> String {
@@ -144,10 +144,7 @@ pub async fn list_backends(
     http: &reqwest::Client,
 ) -> Result<Vec<String>, FetchError> {
     let timeout = h.policy.timeout;
-    let invalid = |message: String| FetchError {
-        message,
-        transient: false,
-    };
+    let invalid = |message: String| FetchError::new(FetchErrorKind::Invalid, message);
     match h.source {
         HaproxySourceKind::Agent => {
             let agent = agent_endpoint(h).map_err(invalid)?;

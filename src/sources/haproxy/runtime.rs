@@ -69,6 +69,12 @@ pub fn error_line(body: &[u8]) -> Option<String> {
     ((only_line && known) || unknown_command).then(|| first.to_string())
 }
 
+/// Whether an error line says the backend, server or proxy named does not exist
+/// (`No such server.`, `No such backend.`, `No such proxy.`, `Can't find backend.`).
+pub fn names_missing_object(line: &str) -> bool {
+    line.starts_with("No such ") || line.starts_with("Can't find ")
+}
+
 /// The command line `set server <backend>/<server> state <state>\n`. Names that are
 /// empty or contain whitespace, control characters, `;` (command separator), `/`
 /// (backend/server separator), `\`, `"` or `'` (quoting and escaping in the CLI

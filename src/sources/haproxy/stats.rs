@@ -22,8 +22,8 @@ use super::csv::{self, CsvTable};
 use super::socket::RuntimeApi;
 use crate::config::Secret;
 use crate::model::ServerSample;
-use crate::sources::FetchError;
 use crate::sources::client::{Endpoint, get_body};
+use crate::sources::{FetchError, FetchErrorKind};
 
 /// A round starts once no poll has joined it for this long.
 pub const COALESCE_WINDOW: Duration = Duration::from_millis(25);
@@ -132,14 +132,19 @@ impl StatsSource {
                 break o;
             }
             if rx.changed().await.is_err() {
-                return Err(self.error("the shared fetch was abandoned".into(), true));
+                return Err(self.error(
+                    "the shared fetch was abandoned".into(),
+                    FetchErrorKind::Abandoned,
+                ));
             }
         };
         let index = outcome.as_ref().as_ref().map_err(Clone::clone)?;
-        index
-            .get(backend)
-            .cloned()
-            .ok_or_else(|| self.error(format!("has no backend named \"{backend}\""), false))
+        index.get(backend).cloned().ok_or_else(|| {
+            self.error(
+                format!("has no backend named \"{backend}\""),
+                FetchErrorKind::NotFound,
+            )
+        })
     }
 
     fn join(
@@ -220,11 +225,8 @@ impl StatsSource {
         }
     }
 
-    fn error(&self, what: String, transient: bool) -> FetchError {
-        FetchError {
-            message: format!("{} {what}", self.transport.label()),
-            transient,
-        }
+    fn error(&self, what: String, kind: FetchErrorKind) -> FetchError {
+        FetchError::new(kind, format!("{} {what}", self.transport.label()))
     }
 
     /// One fetch of the table: of one backend, or of every backend and server.
@@ -260,7 +262,12 @@ impl StatsSource {
                 get_body(client, page, csv_url(&page.base, scope), timeout, auth).await?
             }
         };
-        csv::parse_owned(body).map_err(|e| self.error(format!("sent unreadable stats: {e}"), false))
+        csv::parse_owned(body).map_err(|e| {
+            self.error(
+                format!("sent unreadable stats: {e}"),
+                FetchErrorKind::Protocol,
+            )
+        })
     }
 
     /// The backends of the instance (for `backends = "*"`): proxies with a BACKEND
@@ -273,8 +280,12 @@ impl StatsSource {
         let table = match &self.transport {
             Transport::Runtime(api) => {
                 let body = api.command("show stat -1 3 -1", timeout).await?;
-                csv::parse_owned(body)
-                    .map_err(|e| self.error(format!("sent unreadable stats: {e}"), false))?
+                csv::parse_owned(body).map_err(|e| {
+                    self.error(
+                        format!("sent unreadable stats: {e}"),
+                        FetchErrorKind::Protocol,
+                    )
+                })?
             }
             Transport::Http { .. } => self.fetch(client, None, timeout).await?,
         };
