@@ -17,6 +17,7 @@ use super::status::StatusHandle;
 use crate::config::{Backends, Config, HaproxyConfig};
 use crate::model::AdminState;
 use crate::model::{Observation, ObservationKind, Ts};
+use crate::sources::haproxy::registry::StatsRegistry;
 
 /// An admin command for one target.
 #[derive(Clone, Debug)]
@@ -77,6 +78,8 @@ pub struct Fleet {
     discovery: HashMap<String, SpawnHandle>,
     /// Sources whose last discovery failed (logged once per outage).
     discovery_failing: BTreeSet<String>,
+    /// The shared readers of `stats`/`socket` HAProxy instances.
+    stats: StatsRegistry,
 }
 
 /// Applies a new, already validated configuration; answers what changed.
@@ -93,6 +96,7 @@ impl Fleet {
             pollers: HashMap::new(),
             discovery: HashMap::new(),
             discovery_failing: BTreeSet::new(),
+            stats: StatsRegistry::default(),
         }
     }
 
@@ -221,7 +225,7 @@ impl Fleet {
             .iter()
             .map(|(id, e)| (id.clone(), e.spec.clone()))
             .collect();
-        let plan = reload::plan(&self.config, &new, &running);
+        let plan = reload::plan(&self.config, &new, &running, &self.stats);
         let mut report = ReloadReport {
             added: reload::ids(&plan.add),
             changed: reload::ids(&plan.restart),
@@ -294,8 +298,8 @@ impl Fleet {
     }
 
     fn discover_now(&self, h: Arc<HaproxyConfig>, ctx: &mut Context<Self>) {
-        let (client, h2) = (self.client.clone(), h.clone());
-        let fut = async move { specs::list_backends(&h2, &client).await };
+        let (client, h2, stats) = (self.client.clone(), h.clone(), self.stats.clone());
+        let fut = async move { specs::list_backends(&h2, &client, &stats).await };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
             Ok(list) => {
                 if act.discovery_failing.remove(&h.name) {
@@ -327,7 +331,7 @@ impl Fleet {
         let new: Vec<_> = list
             .iter()
             .filter(|b| !running(&specs::haproxy_id(&h.name, b)))
-            .map(|b| Arc::new(specs::haproxy_target(h, b)))
+            .map(|b| Arc::new(specs::haproxy_target(h, b, &self.stats)))
             .collect();
         let gone: Vec<String> = current.difference(&listed).cloned().collect();
         self.remove_targets(gone, "backend no longer reported by the source");
@@ -370,7 +374,7 @@ impl Actor for Fleet {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let fixed = specs::fixed_targets(&self.config);
+        let fixed = specs::fixed_targets(&self.config, &self.stats);
         let stale = self.stale_targets(&fixed);
         self.remove_targets(stale, "no longer in the configuration");
         self.add_targets(fixed, ctx);

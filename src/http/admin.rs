@@ -11,7 +11,7 @@ use super::api::target_id;
 use super::{ApiError, AppState, percent_decode, views};
 use crate::actors::fleet::{Admin, AdminCmd, AdminError};
 use crate::actors::outcome::AdminOutcome;
-use crate::daemon::{self, ReloadError};
+use crate::actors::reload::{self, ReloadError};
 use crate::model::AdminState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -190,7 +190,7 @@ async fn polling(
 
 async fn reload(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    match daemon::reload(&state.fleet, &state.config).await {
+    match reload::reload(&state.fleet, &state.config).await {
         Ok(report) => {
             Ok(HttpResponse::Ok().json(serde_json::json!({"reloaded": true, "report": report})))
         }
