@@ -183,9 +183,12 @@ async fn fetch(
     client: reqwest::Client,
     panic: bool,
 ) -> Result<crate::model::Payload, crate::sources::FetchError> {
+    #[cfg(any(test, feature = "fault-injection"))]
     if panic {
         panic!("injected panic in the poller of {}", spec.meta.id);
     }
+    #[cfg(not(any(test, feature = "fault-injection")))]
+    let _ = panic;
     let timeout = spec.policy.timeout;
     retry::run(&spec.retry(), || spec.source.fetch(&client, timeout)).await
 }

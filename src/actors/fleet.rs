@@ -10,7 +10,9 @@ use actix::prelude::*;
 
 use super::cycle::{self, Shared, TargetSpec};
 use super::outcome::AdminOutcome;
-use super::poller::{InjectPanic, PollNow, Poller, PollerExited, ResetCircuit, SetPolling, Stop};
+#[cfg(any(test, feature = "fault-injection"))]
+use super::poller::InjectPanic;
+use super::poller::{PollNow, Poller, PollerExited, ResetCircuit, SetPolling, Stop};
 use super::reload::{self, ReloadReport};
 use super::specs;
 use super::status::StatusHandle;
@@ -30,7 +32,8 @@ pub enum AdminCmd {
         server: String,
         state: AdminState,
     },
-    #[doc(hidden)]
+    /// Makes the target's next fetch panic, to test supervision (test builds only).
+    #[cfg(any(test, feature = "fault-injection"))]
     InjectPanic,
 }
 
@@ -447,6 +450,7 @@ async fn admin(
             Ok(AdminOutcome::Polling { enable_polling: on })
         }
         AdminCmd::ServerState { .. } => Err(AdminError::Failed("routed elsewhere".into())),
+        #[cfg(any(test, feature = "fault-injection"))]
         AdminCmd::InjectPanic => {
             addr.send(InjectPanic).await.map_err(mailbox)?;
             Ok(AdminOutcome::Injected {})

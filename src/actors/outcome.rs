@@ -45,6 +45,7 @@ pub enum AdminOutcome {
         action: ServerActionOutcome,
         poll: PollReport,
     },
-    /// A fault was injected (tests only).
+    /// A fault was injected (test builds only).
+    #[cfg(any(test, feature = "fault-injection"))]
     Injected {},
 }

@@ -36,8 +36,8 @@ pub struct PollNow;
 #[rtype(result = "()")]
 pub struct Stop;
 
-/// Makes the next fetch panic, to exercise supervision.
-#[doc(hidden)]
+/// Makes the next fetch panic, to exercise supervision (test builds only).
+#[cfg(any(test, feature = "fault-injection"))]
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct InjectPanic;
@@ -275,6 +275,7 @@ impl Handler<Stop> for Poller {
     }
 }
 
+#[cfg(any(test, feature = "fault-injection"))]
 impl Handler<InjectPanic> for Poller {
     type Result = ();
     fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {
