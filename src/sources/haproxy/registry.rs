@@ -6,10 +6,13 @@ use std::sync::{Arc, Mutex, Weak};
 
 use super::stats::{StatsSource, Transport};
 
+/// A reader and how it reaches its instance.
+type Entry = (Transport, Weak<StatsSource>);
+
 /// Readers by transport, held weakly: a reader lives as long as a poller uses it.
 #[derive(Clone, Debug, Default)]
 pub struct StatsRegistry {
-    readers: Arc<Mutex<Vec<(Transport, Weak<StatsSource>)>>>,
+    readers: Arc<Mutex<Vec<Entry>>>,
 }
 
 impl StatsRegistry {
