@@ -267,7 +267,10 @@ impl Actor {
 /// debug (they can come by the thousand).
 fn log_event(e: &Event) {
     use crate::model::EventType::*;
-    let data = serde_json::to_string(&e.data).unwrap_or_default();
+    // The payload alone: `kind` already names the type.
+    let data = serde_json::to_value(&e.data)
+        .map(|v| v["data"].to_string())
+        .unwrap_or_default();
     let kind = e.kind();
     match kind {
         ServerStateChanged | InstanceStateChanged | InstanceAdded | InstanceRemoved => {
