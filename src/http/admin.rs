@@ -4,18 +4,18 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use super::api::target_id;
 use super::views::TargetView;
 use super::{ApiError, AppState, ErrorBody, ErrorDetail, percent_decode, views};
-use crate::actors::cycle::PollReport;
+use crate::actors::outcome::PollReport;
 use crate::actors::fleet::{Admin, AdminCmd, AdminError};
-use crate::actors::reload::ReloadReport;
-use crate::daemon::{self, ReloadError};
-use crate::sources::haproxy::runtime::AdminState;
+use crate::actors::outcome::AdminOutcome;
+use crate::actors::reload::{self, ReloadError, ReloadReport};
+use crate::model::{AdminState, RecoveryOutcome, ServerActionOutcome};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -70,7 +70,7 @@ async fn command(
     req: &HttpRequest,
     state: &AppState,
     cmd: AdminCmd,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<AdminAnswer, ApiError> {
     let target = target_id(req);
     let answer = state
         .fleet
@@ -86,7 +86,7 @@ async fn command(
                 format!("the fleet did not answer: {e}"),
             )
         })?;
-    let mut body = answer.map_err(|e| match e {
+    let outcome = answer.map_err(|e| match e {
         AdminError::UnknownTarget(id) => ApiError::not_found(format!("unknown target {id}")),
         AdminError::Conflict(m) => {
             ApiError::new(StatusCode::CONFLICT, "not_supported_by_source", m)
@@ -96,10 +96,22 @@ async fn command(
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "admin_failed", m)
         }
     })?;
-    if let Some(t) = state.status.snapshot().targets.get(target.as_str()) {
-        body["target"] = serde_json::json!(views::target(t));
-    }
-    Ok(body)
+    let target = state
+        .status
+        .snapshot()
+        .targets
+        .get(target.as_str())
+        .map(|t| views::target(t));
+    Ok(AdminAnswer { outcome, target })
+}
+
+/// The body of an admin answer: what was done, and the target's state after it.
+#[derive(Serialize)]
+struct AdminAnswer {
+    #[serde(flatten)]
+    outcome: AdminOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<TargetView>,
 }
 
 fn known(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
@@ -143,8 +155,7 @@ pub async fn reset_circuit(
 #[derive(ToSchema)]
 pub struct RecoverAnswer {
     /// The data of the `recovery_attempted` event.
-    #[schema(value_type = Object)]
-    recovery: serde_json::Value,
+    recovery: RecoveryOutcome,
     poll: PollReport,
     target: TargetView,
 }
@@ -183,8 +194,7 @@ pub struct ServerStateBody {
 #[derive(ToSchema)]
 pub struct ServerStateAnswer {
     /// The data of the `server_admin_action` event.
-    #[schema(value_type = Object)]
-    action: serde_json::Value,
+    action: ServerActionOutcome,
     poll: PollReport,
     target: TargetView,
 }
@@ -290,7 +300,7 @@ pub async fn reload(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    match daemon::reload(&state.fleet, &state.config).await {
+    match reload::reload(&state.fleet, &state.config).await {
         Ok(report) => Ok(HttpResponse::Ok().json(Reloaded {
             reloaded: true,
             report,

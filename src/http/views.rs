@@ -8,8 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::model::{
-    AppRecord, CircuitInfo, CircuitState, FetchStatus, InstanceState, ServerRecord, ServerState,
-    TargetKind, TargetState, Ts,
+    AppRecord, CircuitInfo, CircuitState, FetchStatus, InstanceState, RecoveryOutcome, ServerRecord,
+    ServerState, TargetKind, TargetState, Ts,
 };
 
 /// A server of an HAProxy backend.
@@ -243,8 +243,7 @@ pub struct TargetView {
     pub restarts: u32,
     pub recovery_attempts: u32,
     /// The data of the last `recovery_attempted` event.
-    #[schema(value_type = Option<Object>)]
-    pub last_recovery: Option<serde_json::Value>,
+    pub last_recovery: Option<RecoveryOutcome>,
 }
 
 pub fn target(t: &TargetState) -> TargetView {
