@@ -11,9 +11,9 @@ use utoipa::ToSchema;
 use super::api::target_id;
 use super::views::TargetView;
 use super::{ApiError, AppState, ErrorBody, ErrorDetail, percent_decode, views};
-use crate::actors::outcome::PollReport;
 use crate::actors::fleet::{Admin, AdminCmd, AdminError};
 use crate::actors::outcome::AdminOutcome;
+use crate::actors::outcome::PollReport;
 use crate::actors::reload::{self, ReloadError, ReloadReport};
 use crate::model::{AdminState, RecoveryOutcome, ServerActionOutcome};
 
@@ -133,7 +133,8 @@ pub struct ResetAnswer {
 
 /// Closes the circuit, clears `consecutive_failures` and polls now.
 #[utoipa::path(post, path = "/api/admin/targets/{id}/reset-circuit", tag = "admin",
-    params(("id" = String, Path, description = "Target id, percent-encoded")),
+    params(("id" = String, Path, min_length = 1, example = "haproxy/fdmz01/jurws",
+        description = "Target id, percent-encoded")),
     security(("admin_token" = [])),
     responses((status = 200, description = "The poll made after the reset", body = ResetAnswer),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
@@ -162,7 +163,8 @@ pub struct RecoverAnswer {
 
 /// Runs the target's `recover` command, then resets the circuit and polls now.
 #[utoipa::path(post, path = "/api/admin/targets/{id}/recover", tag = "admin",
-    params(("id" = String, Path, description = "Target id, percent-encoded")),
+    params(("id" = String, Path, min_length = 1, example = "haproxy/fdmz01/jurws",
+        description = "Target id, percent-encoded")),
     security(("admin_token" = [])),
     responses((status = 200, description = "What the command did and the poll after it", body = RecoverAnswer),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
@@ -201,8 +203,9 @@ pub struct ServerStateAnswer {
 
 /// Changes the admin state of one server of an HAProxy backend.
 #[utoipa::path(post, path = "/api/admin/targets/{id}/servers/{server}/state", tag = "admin",
-    params(("id" = String, Path, description = "Target id, percent-encoded"),
-        ("server" = String, Path, description = "Server name")),
+    params(("id" = String, Path, min_length = 1, example = "haproxy/fdmz01/jurws",
+        description = "Target id, percent-encoded"),
+        ("server" = String, Path, min_length = 1, example = "app1", description = "Server name")),
     request_body = ServerStateBody, security(("admin_token" = [])),
     responses((status = 200, description = "The change and the poll after it", body = ServerStateAnswer),
         (status = 400, description = "`bad_request`: bad body or server name", body = ErrorBody),
@@ -260,7 +263,8 @@ pub struct PollingAnswer {
 
 /// Disables or enables polling of a target (persisted).
 #[utoipa::path(post, path = "/api/admin/targets/{id}/polling", tag = "admin",
-    params(("id" = String, Path, description = "Target id, percent-encoded")),
+    params(("id" = String, Path, min_length = 1, example = "haproxy/fdmz01/jurws",
+        description = "Target id, percent-encoded")),
     request_body = PollingBody, security(("admin_token" = [])),
     responses((status = 200, description = "Polling is set", body = PollingAnswer),
         (status = 400, description = "`bad_request`: bad body", body = ErrorBody),

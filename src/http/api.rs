@@ -12,6 +12,8 @@ use crate::model::{Event, TargetKind, Ts};
 
 /// Largest page of `/api/events`.
 const MAX_EVENTS: usize = 10_000;
+/// Largest `since`: sequence numbers are signed 64-bit integers in the description.
+const MAX_SEQ: u64 = i64::MAX as u64;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/healthz", web::get().to(healthz))
@@ -76,7 +78,11 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         status: verdict,
         timestamp: Ts::now(),
         targets: counts,
-        storage: if snap.storage_ok { Storage::Ok } else { Storage::Error },
+        storage: if snap.storage_ok {
+            Storage::Ok
+        } else {
+            Storage::Error
+        },
         storage_error: snap.storage_error.clone(),
         last_seq: snap.seq,
     };
@@ -181,7 +187,8 @@ pub fn target_id(req: &HttpRequest) -> String {
 
 /// One target with everything it holds.
 #[utoipa::path(get, path = "/api/targets/{id}", tag = "state",
-    params(("id" = String, Path, description = "Target id, percent-encoded (`haproxy%2Ffdmz01%2Fjurws`)")),
+    params(("id" = String, Path, min_length = 1, example = "haproxy/fdmz01/jurws",
+        description = "Target id, percent-encoded (`haproxy%2Ffdmz01%2Fjurws`)")),
     responses(
         (status = 200, description = "The target", body = views::TargetDetail),
         (status = 404, description = "`not_found`: unknown target", body = ErrorBody)))]
@@ -203,6 +210,7 @@ pub async fn target(
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     /// Events with `seq` greater than this (default 0).
+    #[param(minimum = 0, maximum = 9223372036854775807_i64)]
     since: Option<u64>,
     /// At most this many events (default 100).
     #[param(minimum = 1, maximum = 10000)]
@@ -248,6 +256,11 @@ pub async fn events(
         )
     };
     let since = q.since.unwrap_or(0);
+    if since > MAX_SEQ {
+        return Err(ApiError::bad_request(format!(
+            "since must be between 0 and {MAX_SEQ}"
+        )));
+    }
     let events = store
         .events(since, limit, q.target.as_deref())
         .map_err(storage)?;

@@ -112,9 +112,32 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .default_service(web::to(not_found));
 }
 
+/// No route took the request: 405 with `Allow` when the path exists with other
+/// methods (as the OpenAPI description says), 404 otherwise.
 async fn not_found(req: HttpRequest) -> HttpResponse {
-    ApiError::not_found(format!("no such endpoint: {} {}", req.method(), req.path()))
-        .error_response()
+    let allowed = openapi::allowed_methods(req.path());
+    if allowed.is_empty() {
+        return ApiError::not_found(format!("no such endpoint: {} {}", req.method(), req.path()))
+            .error_response();
+    }
+    let allow = allowed.join(", ");
+    let message = format!(
+        "{} is not allowed on {}; use {allow}",
+        req.method(),
+        req.path()
+    );
+    let mut response = ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        message,
+    )
+    .error_response();
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    response
 }
 
 /// Decodes `%XX` escapes (target ids arrive as `haproxy%2Ffdmz01%2Fjurws`).

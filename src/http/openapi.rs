@@ -58,6 +58,59 @@ pub fn document() -> String {
         + "\n"
 }
 
+/// The methods the description lists for a request path (`GET`, `POST`), none for
+/// an unknown path. A `{id}` (a target id) spans one or more segments, any other
+/// `{name}` exactly one.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    static ROUTES: OnceLock<Vec<(Vec<String>, Vec<&'static str>)>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(|| {
+        let doc = serde_json::to_value(ApiDoc::openapi()).unwrap_or_default();
+        let paths = doc["paths"].as_object().cloned().unwrap_or_default();
+        let methods = ["get", "post", "put", "delete", "patch"];
+        paths
+            .iter()
+            .map(|(template, item)| {
+                let allowed = methods.iter().filter(|m| item.get(**m).is_some());
+                (segments(template), allowed.map(|m| upper(m)).collect())
+            })
+            .collect()
+    });
+    let asked = segments(path);
+    routes
+        .iter()
+        .find(|(template, _)| matches(template, &asked))
+        .map(|(_, methods)| methods.clone())
+        .unwrap_or_default()
+}
+
+fn upper(method: &str) -> &'static str {
+    match method {
+        "get" => "GET",
+        "post" => "POST",
+        "put" => "PUT",
+        "delete" => "DELETE",
+        _ => "PATCH",
+    }
+}
+
+fn segments(path: &str) -> Vec<String> {
+    path.split('/').skip(1).map(str::to_string).collect()
+}
+
+fn matches(template: &[String], asked: &[String]) -> bool {
+    match (template.split_first(), asked.split_first()) {
+        (None, None) => true,
+        (Some((t, rest)), Some((a, _))) if t == "{id}" => {
+            !a.is_empty() && (1..=asked.len()).any(|n| matches(rest, &asked[n..]))
+        }
+        (Some((t, rest)), Some((a, more))) if t.starts_with('{') => {
+            !a.is_empty() && matches(rest, more)
+        }
+        (Some((t, rest)), Some((a, more))) => t == a && matches(rest, more),
+        _ => false,
+    }
+}
+
 /// This description of the API (OpenAPI 3.1).
 #[utoipa::path(get, path = "/api/openapi.json", tag = "meta", responses(
     (status = 200, description = "The OpenAPI 3.1 document", body = Object)))]
@@ -87,6 +140,22 @@ mod tests {
             "docs/openapi.json differs from the code: run \
              WATCHPOST_WRITE_OPENAPI=1 cargo test --lib openapi and commit it"
         );
+    }
+
+    #[test]
+    fn allowed_methods_follow_the_description() {
+        use super::allowed_methods;
+        assert_eq!(allowed_methods("/api/health"), ["GET"]);
+        assert_eq!(allowed_methods("/"), ["GET"]);
+        assert_eq!(
+            allowed_methods("/api/targets/haproxy/fdmz01/jurws"),
+            ["GET"]
+        );
+        let state = "/api/admin/targets/haproxy/fdmz01/jurws/servers/app1/state";
+        assert_eq!(allowed_methods(state), ["POST"]);
+        assert!(allowed_methods("/api/targets/").is_empty());
+        assert!(allowed_methods("/api/nope").is_empty());
+        assert!(allowed_methods("/api/admin/targets/x/servers//state").is_empty());
     }
 
     #[test]

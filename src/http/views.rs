@@ -8,8 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::model::{
-    AppRecord, CircuitInfo, CircuitState, FetchStatus, InstanceState, RecoveryOutcome, ServerRecord,
-    ServerState, TargetKind, TargetState, Ts,
+    AppRecord, CircuitInfo, CircuitState, FetchStatus, InstanceState, RecoveryOutcome,
+    ServerRecord, ServerState, TargetKind, TargetState, Ts,
 };
 
 /// A server of an HAProxy backend.

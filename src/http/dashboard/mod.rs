@@ -118,10 +118,7 @@ pub async fn index(req: HttpRequest) -> HttpResponse {
             (String = "image/svg+xml"))),
         (status = 304, description = "Not modified (`If-None-Match`)"),
         (status = 404, description = "`not_found`: no such asset", body = super::ErrorBody)))]
-pub async fn asset(
-    req: HttpRequest,
-    name: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn asset(req: HttpRequest, name: web::Path<String>) -> Result<HttpResponse, ApiError> {
     let found = find(&name).filter(|a| a.name != "index.html");
     let a = found.ok_or_else(|| ApiError::not_found(format!("no such dashboard asset: {name}")))?;
     Ok(serve(&req, a))
