@@ -79,9 +79,14 @@ pub enum RecoveryTrigger {
 /// How a configured recovery command ran.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CommandRun {
+    // Not required in the schema: the fields are absent without a configured command
+    // (`RecoveryOutcome::run` is an optional flattened `CommandRun`).
+    #[schema(required = false)]
     pub duration_ms: u64,
     /// `null` when the command could not be run, timed out or was killed by a signal.
+    #[schema(required = false)]
     pub exit_code: Option<i32>,
+    #[schema(required = false)]
     pub ok: bool,
 }
 
@@ -94,6 +99,7 @@ pub struct RecoveryOutcome {
     /// The last 500 characters of the command's output, or why it failed.
     pub detail: String,
     #[serde(flatten)]
+    #[schema(value_type = CommandRun)]
     pub run: Option<CommandRun>,
     pub trigger: RecoveryTrigger,
 }
