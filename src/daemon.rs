@@ -80,7 +80,7 @@ impl Daemon {
     /// server.
     pub async fn start(config: Config) -> Result<Daemon, StartError> {
         let store = Store::open(&config.storage.path, config.storage.event_retention)?;
-        let status = StatusHandle::start(store)?;
+        let status = StatusHandle::start(store, config.alerts.clone())?;
         let client = http_client().map_err(StartError::Other)?;
         let config = Arc::new(config);
         let fleet = Fleet::new(config.clone(), status.clone(), client).start();

@@ -330,7 +330,10 @@ pub struct Capacity {
 impl Capacity {
     /// The capacity of a list of servers.
     pub fn of(servers: &[ServerRecord]) -> Capacity {
-        let up = servers.iter().filter(|s| s.state == ServerState::Up).count();
+        let up = servers
+            .iter()
+            .filter(|s| s.state == ServerState::Up)
+            .count();
         Capacity {
             up: up as u32,
             total: servers.len() as u32,

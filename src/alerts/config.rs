@@ -67,7 +67,10 @@ impl Default for FlapConfig {
 impl Default for AlertsConfig {
     fn default() -> Self {
         AlertsConfig {
-            rules: Rule::ALL.into_iter().map(|r| (r, default_rule(r))).collect(),
+            rules: Rule::ALL
+                .into_iter()
+                .map(|r| (r, default_rule(r)))
+                .collect(),
             flapping: FlapConfig::default(),
         }
     }

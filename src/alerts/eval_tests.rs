@@ -76,7 +76,13 @@ impl Run {
             .map(|l| (l, Ts(at)))
             .collect();
         self.state = next;
-        let out = evaluate(&mut self.book, self.state.as_ref(), &changed, Ts(at), &self.cfg);
+        let out = evaluate(
+            &mut self.book,
+            self.state.as_ref(),
+            &changed,
+            Ts(at),
+            &self.cfg,
+        );
         for t in out {
             let (a, firing) = match t {
                 AlertTransition::Firing(a) => (a, true),
@@ -88,7 +94,12 @@ impl Run {
     }
 
     fn state_of(&self, rule: Rule) -> Vec<AlertState> {
-        self.book.alerts.values().filter(|a| a.rule == rule).map(|a| a.state).collect()
+        self.book
+            .alerts
+            .values()
+            .filter(|a| a.rule == rule)
+            .map(|a| a.state)
+            .collect()
     }
 }
 
@@ -104,10 +115,21 @@ fn a_server_down_longer_than_its_hold_fires_once_and_resolves() {
     let s1 = Some("s1".to_string());
     assert_eq!(
         r.log,
-        vec![(Rule::ServerDown, s1.clone(), true, 17_000), (Rule::ServerDown, s1, false, 30_000)]
+        vec![
+            (Rule::ServerDown, s1.clone(), true, 17_000),
+            (Rule::ServerDown, s1, false, 30_000)
+        ]
     );
-    let a = r.book.alerts.values().find(|a| a.rule == Rule::ServerDown).unwrap();
-    assert_eq!((a.since, a.fired_at, a.resolved_at), (Ts(2000), Some(Ts(17_000)), Some(Ts(30_000))));
+    let a = r
+        .book
+        .alerts
+        .values()
+        .find(|a| a.rule == Rule::ServerDown)
+        .unwrap();
+    assert_eq!(
+        (a.since, a.fired_at, a.resolved_at),
+        (Ts(2000), Some(Ts(17_000)), Some(Ts(30_000)))
+    );
 }
 
 #[test]
@@ -132,29 +154,45 @@ fn maint_and_drain_fire_nothing() {
 #[test]
 fn an_unreachable_target_raises_only_target_unreachable_and_keeps_the_rest() {
     let mut r = Run::new();
-    r.step(1000, servers(&["UP", "DOWN"])).step(20_000, servers(&["UP", "DOWN"]));
+    r.step(1000, servers(&["UP", "DOWN"]))
+        .step(20_000, servers(&["UP", "DOWN"]));
     assert_eq!(r.state_of(Rule::ServerDown), vec![AlertState::Firing]);
-    r.step(21_000, failed()).step(60_000, failed()).step(100_000, failed());
+    r.step(21_000, failed())
+        .step(60_000, failed())
+        .step(100_000, failed());
     let rules: Vec<Rule> = r.log.iter().map(|l| l.0).collect();
     assert_eq!(rules, vec![Rule::ServerDown, Rule::TargetUnreachable]);
-    assert_eq!(r.state_of(Rule::ServerDown), vec![AlertState::Firing], "kept as it was");
+    assert_eq!(
+        r.state_of(Rule::ServerDown),
+        vec![AlertState::Firing],
+        "kept as it was"
+    );
     assert!(r.state_of(Rule::BackendDown).is_empty());
     r.step(101_000, servers(&["UP", "UP"]));
     assert_eq!(r.state_of(Rule::ServerDown), vec![AlertState::Resolved]);
-    assert_eq!(r.state_of(Rule::TargetUnreachable), vec![AlertState::Resolved]);
+    assert_eq!(
+        r.state_of(Rule::TargetUnreachable),
+        vec![AlertState::Resolved]
+    );
 }
 
 #[test]
 fn the_last_server_going_down_fires_backend_down_at_once() {
     let mut r = Run::new();
-    r.step(1000, servers(&["UP", "DOWN"])).step(2000, servers(&["DOWN", "DOWN"]));
-    assert!(r.log.contains(&(Rule::BackendDown, None, true, 2000)), "{:?}", r.log);
+    r.step(1000, servers(&["UP", "DOWN"]))
+        .step(2000, servers(&["DOWN", "DOWN"]));
+    assert!(
+        r.log.contains(&(Rule::BackendDown, None, true, 2000)),
+        "{:?}",
+        r.log
+    );
 }
 
 #[test]
 fn a_degraded_backend_fires_after_its_hold() {
     let mut r = Run::new();
-    r.step(1000, servers(&["UP", "DOWN", "DOWN"])).step(30_000, servers(&["UP", "DOWN", "DOWN"]));
+    r.step(1000, servers(&["UP", "DOWN", "DOWN"]))
+        .step(30_000, servers(&["UP", "DOWN", "DOWN"]));
     assert_eq!(r.state_of(Rule::BackendDegraded), vec![AlertState::Pending]);
     r.step(61_000, servers(&["UP", "DOWN", "DOWN"]));
     assert_eq!(r.state_of(Rule::BackendDegraded), vec![AlertState::Firing]);
@@ -172,7 +210,11 @@ fn a_toggling_server_raises_one_flapping_and_no_fires() {
     }
     let flaps: Vec<_> = r.log.iter().filter(|l| l.0 == Rule::Flapping).collect();
     assert_eq!(flaps.len(), 1, "{:?}", r.log);
-    let downs = r.log.iter().filter(|l| l.0 == Rule::ServerDown && l.2).count();
+    let downs = r
+        .log
+        .iter()
+        .filter(|l| l.0 == Rule::ServerDown && l.2)
+        .count();
     assert!(downs < 3, "server_down fired {downs} times: {:?}", r.log);
     // Stable for the window: flapping resolves.
     r.step(700_000, servers(&["UP", "UP"]));
@@ -186,7 +228,10 @@ fn a_pending_hold_continues_from_its_committed_start() {
     let saved = serde_json::to_vec(&r.book).unwrap();
     r.book = serde_json::from_slice(&saved).unwrap();
     r.step(16_000, servers(&["UP", "DOWN"]));
-    assert_eq!(r.log, vec![(Rule::ServerDown, Some("s1".into()), true, 16_000)]);
+    assert_eq!(
+        r.log,
+        vec![(Rule::ServerDown, Some("s1".into()), true, 16_000)]
+    );
 }
 
 #[test]
@@ -194,7 +239,10 @@ fn a_removed_target_resolves_its_alerts() {
     let mut r = Run::new();
     r.step(1000, servers(&["DOWN"]));
     let out = evaluate(&mut r.book, None, &[], Ts(2000), &r.cfg);
-    assert!(out.iter().all(|t| matches!(t, AlertTransition::Resolved(_))));
+    assert!(
+        out.iter()
+            .all(|t| matches!(t, AlertTransition::Resolved(_)))
+    );
     assert!(!out.is_empty());
 }
 

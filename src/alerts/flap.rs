@@ -45,7 +45,10 @@ pub fn subject_changes(prev: Option<&TargetState>, next: Option<&TargetState>) -
             continue;
         };
         for i in &app.instances {
-            let before = old.instances.iter().find(|x| x.instance_id == i.instance_id);
+            let before = old
+                .instances
+                .iter()
+                .find(|x| x.instance_id == i.instance_id);
             if before.is_some_and(|x| x.last_known_state != i.last_known_state) {
                 out.push(instance_labels(b, &app.name, &i.instance_id));
             }

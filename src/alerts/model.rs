@@ -112,7 +112,11 @@ pub enum AlertState {
 
 impl AlertState {
     /// Every state, in the order the API lists them.
-    pub const ALL: [AlertState; 3] = [AlertState::Firing, AlertState::Pending, AlertState::Resolved];
+    pub const ALL: [AlertState; 3] = [
+        AlertState::Firing,
+        AlertState::Pending,
+        AlertState::Resolved,
+    ];
 
     /// The snake_case name used in JSON and metrics.
     pub fn as_str(self) -> &'static str {
@@ -162,7 +166,8 @@ impl Labels {
     }
 
     /// The label names an alert may carry, besides `rule` and `severity`.
-    pub const NAMES: [&'static str; 6] = ["target", "group", "backend", "server", "app", "instance"];
+    pub const NAMES: [&'static str; 6] =
+        ["target", "group", "backend", "server", "app", "instance"];
 }
 
 /// An alert: one rule's condition on one subject.

@@ -112,7 +112,9 @@ fn ends_at(
 }
 
 fn time(v: &Value, key: &str, problems: &mut Vec<String>) -> Option<Ts> {
-    let parsed = v.as_str().and_then(|s| humantime::parse_rfc3339_weak(s).ok());
+    let parsed = v
+        .as_str()
+        .and_then(|s| humantime::parse_rfc3339_weak(s).ok());
     let ms = parsed.and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
     match ms {
         Some(d) => Some(Ts(d.as_millis() as u64)),
@@ -183,8 +185,14 @@ mod tests {
                           "duration": "x", "extra": 1});
         let problems = from_request(&body, "s".into(), Ts(0)).unwrap_err();
         let all = problems.join("\n");
-        for needle in ["unknown field `extra`", "`colour` is not a label", "non-empty string",
-                       "not both", "`comment` is required", "`created_by` is required"] {
+        for needle in [
+            "unknown field `extra`",
+            "`colour` is not a label",
+            "non-empty string",
+            "not both",
+            "`comment` is required",
+            "`created_by` is required",
+        ] {
             assert!(all.contains(needle), "{needle} missing in {all}");
         }
     }
