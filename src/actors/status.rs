@@ -18,8 +18,8 @@ use super::hub::Hub;
 use super::poll_times;
 use super::status_alerts::{self, AlertCommand, AlertsView, Touched};
 use super::store::{Change, Store, StoreError};
-use crate::alerts::AlertsConfig;
 use crate::alerts::flap::subject_changes;
+use crate::config::LiveConfig;
 use crate::diff::diff;
 use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
 
@@ -81,7 +81,9 @@ pub struct StatusHandle {
 
 impl StatusHandle {
     /// Loads the stored state and starts the actor's thread.
-    pub fn start(store: Store, alerts: AlertsConfig) -> Result<StatusHandle, StoreError> {
+    /// The `[alerts]` settings are read from `config` at every batch, so a reload
+    /// applies them.
+    pub fn start(store: Store, config: Arc<LiveConfig>) -> Result<StatusHandle, StoreError> {
         let store = Arc::new(store);
         let (books, silences) = alert_store::load(&store)?;
         let targets = store
@@ -104,7 +106,7 @@ impl StatusHandle {
             store: store.clone(),
             hub: hub.clone(),
             counters: counters.clone(),
-            alerts,
+            config,
         };
         let ticks = inbox.downgrade();
         std::thread::Builder::new()
@@ -180,7 +182,7 @@ struct Actor {
     store: Arc<Store>,
     hub: Arc<Hub>,
     counters: Arc<Counters>,
-    alerts: AlertsConfig,
+    config: Arc<LiveConfig>,
 }
 
 /// Sends the actor a tick every [`ALERT_TICK`] until it stops; skips a tick when
@@ -218,27 +220,7 @@ impl Actor {
 
     fn process(&self, batch: Vec<Msg>) {
         let current = self.current();
-        let mut working: BTreeMap<Arc<str>, Option<Arc<TargetState>>> = BTreeMap::new();
-        let mut drafts: Vec<EventDraft> = Vec::new();
-        let mut touched: BTreeMap<Arc<str>, Touched> = BTreeMap::new();
-        for obs in batch.iter().flat_map(|m| &m.observations) {
-            let id = obs.target.as_str();
-            let (key, prev) = match working.get_key_value(id) {
-                Some((k, p)) => (k.clone(), p.clone()),
-                None => match current.targets.get_key_value(id) {
-                    Some((k, p)) => (k.clone(), Some(p.clone())),
-                    None => (Arc::from(id), None),
-                },
-            };
-            let t = diff(prev.as_deref(), obs);
-            let seen = touched.entry(key.clone()).or_default();
-            let changed = subject_changes(prev.as_deref(), t.next.as_ref());
-            seen.changes
-                .extend(changed.into_iter().map(|l| (l, obs.at)));
-            seen.at = seen.at.max(obs.at);
-            working.insert(key, t.next.map(Arc::new));
-            drafts.extend(t.events);
-        }
+        let (working, mut drafts, touched) = apply(&current, &batch);
         let changes: Vec<Change> = working
             .iter()
             .filter_map(|(id, next)| change(id, current.targets.get(id), next.as_ref()))
@@ -250,7 +232,7 @@ impl Actor {
         };
         let now = Ts::now();
         let alerts = status_alerts::step(
-            &self.alerts,
+            &self.config.get().alerts,
             &current.alerts,
             &state,
             touched,
@@ -348,6 +330,38 @@ impl Actor {
             }
         }
     }
+}
+
+type Working = BTreeMap<Arc<str>, Option<Arc<TargetState>>>;
+
+/// Applies `diff` to every observation of the batch, in order, against a working
+/// copy of the state; notes what changed per target for the alert step.
+fn apply(
+    current: &Snapshot,
+    batch: &[Msg],
+) -> (Working, Vec<EventDraft>, BTreeMap<Arc<str>, Touched>) {
+    let mut working: Working = BTreeMap::new();
+    let mut drafts: Vec<EventDraft> = Vec::new();
+    let mut touched: BTreeMap<Arc<str>, Touched> = BTreeMap::new();
+    for obs in batch.iter().flat_map(|m| &m.observations) {
+        let id = obs.target.as_str();
+        let (key, prev) = match working.get_key_value(id) {
+            Some((k, p)) => (k.clone(), p.clone()),
+            None => match current.targets.get_key_value(id) {
+                Some((k, p)) => (k.clone(), Some(p.clone())),
+                None => (Arc::from(id), None),
+            },
+        };
+        let t = diff(prev.as_deref(), obs);
+        let seen = touched.entry(key.clone()).or_default();
+        let changed = subject_changes(prev.as_deref(), t.next.as_ref());
+        seen.changes
+            .extend(changed.into_iter().map(|l| (l, obs.at)));
+        seen.at = seen.at.max(obs.at);
+        working.insert(key, t.next.map(Arc::new));
+        drafts.extend(t.events);
+    }
+    (working, drafts, touched)
 }
 
 /// Logs a committed event: target-level ones at info, server and instance ones at
