@@ -29,7 +29,10 @@ async fn a_server_down_in_real_haproxy_fires_server_down_and_resolves() {
     let a = wait_alert(&td, "server_down", "firing").await;
     let labels = json!({"target": id, "group": "web", "backend": "be_app", "server": "app1"});
     assert_eq!(a["labels"], labels, "{a}");
-    assert_eq!(td.backend(&id).await["capacity"], json!({"up": 1, "total": 2}));
+    assert_eq!(
+        td.backend(&id).await["capacity"],
+        json!({"up": 1, "total": 2})
+    );
 
     listeners[0].resume().await;
     ha.wait_status("be_app", "app1", "UP").await;
