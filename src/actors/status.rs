@@ -85,7 +85,7 @@ impl StatusHandle {
     /// applies them.
     pub fn start(store: Store, config: Arc<LiveConfig>) -> Result<StatusHandle, StoreError> {
         let store = Arc::new(store);
-        let (books, silences) = alert_store::load(&store)?;
+        let alerts = alert_store::load(&store)?;
         let targets = store
             .load_targets()?
             .into_iter()
@@ -94,7 +94,7 @@ impl StatusHandle {
         let first = Snapshot {
             seq: store.last_seq(),
             targets,
-            alerts: Arc::new(AlertsView { books, silences }),
+            alerts: Arc::new(alerts),
             storage_ok: true,
             storage_error: None,
         };
