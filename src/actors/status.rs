@@ -108,15 +108,9 @@ impl StatusHandle {
             counters: counters.clone(),
             config,
         };
+        spawn("watchpost-status", move || actor.run())?;
         let ticks = inbox.downgrade();
-        std::thread::Builder::new()
-            .name("watchpost-status".into())
-            .spawn(move || actor.run())
-            .map_err(|e| StoreError::Write(format!("cannot start the status thread: {e}")))?;
-        std::thread::Builder::new()
-            .name("watchpost-alert-tick".into())
-            .spawn(move || tick(ticks))
-            .map_err(|e| StoreError::Write(format!("cannot start the alert tick: {e}")))?;
+        spawn("watchpost-alert-tick", move || tick(ticks))?;
         Ok(StatusHandle {
             inbox,
             hub,
@@ -183,6 +177,15 @@ struct Actor {
     hub: Arc<Hub>,
     counters: Arc<Counters>,
     config: Arc<LiveConfig>,
+}
+
+/// Starts a named thread.
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map(drop)
+        .map_err(|e| StoreError::Write(format!("cannot start the thread {name}: {e}")))
 }
 
 /// Sends the actor a tick every [`ALERT_TICK`] until it stops; skips a tick when
