@@ -5,6 +5,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 use watchpost::sim::{AgentSim, EurekaSim, SimBackend, SimInstance, SimServer};
@@ -53,7 +54,7 @@ fn stable(alerts: &Value) -> Vec<Value> {
 }
 
 async fn wait_alerts(d: &mut Proc, what: &str, done: impl Fn(&Value) -> bool) -> Value {
-    let deadline = Deadline::new(what, 30);
+    let deadline = Deadline::new(what, Duration::from_secs(30));
     loop {
         let a = d.json("/api/alerts").await;
         if done(&a) {
@@ -133,7 +134,7 @@ async fn kill_9_mid_hold_and_mid_firing_keeps_alerts_and_silences() {
     d.kill9();
 
     let mut d = run("again", &FAST).await;
-    let deadline = Deadline::new("a new poll to be committed", 30);
+    let deadline = Deadline::new("a new poll to be committed", Duration::from_secs(30));
     loop {
         let now = polled(&d.json("/api/haproxy/backends").await);
         if now != last {
