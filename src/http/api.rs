@@ -60,6 +60,7 @@ pub struct Health {
     pub storage_error: Option<String>,
     /// The last committed event.
     pub last_seq: u64,
+    pub alerts: super::alerts::FiringCounts,
 }
 
 /// Health of the targets and of the storage.
@@ -85,6 +86,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         },
         storage_error: snap.storage_error.clone(),
         last_seq: snap.seq,
+        alerts: super::alerts::health_counts(&snap),
     };
     let code = if verdict == Verdict::Unhealthy {
         StatusCode::SERVICE_UNAVAILABLE

@@ -9,7 +9,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, api, dashboard, metrics, ws};
+use super::{admin, alerts, api, dashboard, metrics, ws};
 
 /// The whole API. Add each new handler to `paths` here; its schemas follow.
 #[derive(OpenApi)]
@@ -20,7 +20,8 @@ use super::{admin, api, dashboard, metrics, ws};
         api::healthz, api::health, api::backends, api::instances, api::applications,
         api::targets, api::target, api::events, serve, metrics::metrics, ws::upgrade,
         admin::reset_circuit, admin::recover, admin::polling, admin::server_state,
-        admin::reload, dashboard::index, dashboard::asset,
+        admin::reload, dashboard::index, dashboard::asset, alerts::alerts, alerts::silences,
+        alerts::create, alerts::end,
     ),
     modifiers(&AdminToken),
     tags(
@@ -28,6 +29,7 @@ use super::{admin, api, dashboard, metrics, ws};
         (name = "state", description = "The committed state of the targets"),
         (name = "events", description = "The event log and the live stream"),
         (name = "admin", description = "Commands; `Authorization: Bearer <[server] admin_token>`"),
+        (name = "alerts", description = "Alerts and silences"),
         (name = "metrics", description = "Prometheus metrics"),
         (name = "meta", description = "This description"),
         (name = "dashboard", description = "The embedded dashboard"),
@@ -140,6 +142,43 @@ mod tests {
             "docs/openapi.json differs from the code: run \
              WATCHPOST_WRITE_OPENAPI=1 cargo test --lib openapi and commit it"
         );
+    }
+
+    /// Every path registered with `.route("...")` in src/http is described.
+    #[test]
+    fn every_route_is_described() {
+        let doc: serde_json::Value = serde_json::from_str(&document()).unwrap();
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/http");
+        let mut missing = Vec::new();
+        for source in rust_files(std::path::Path::new(dir)) {
+            let text = std::fs::read_to_string(&source).unwrap();
+            for piece in text.split("route(").skip(1) {
+                let Some(path) = piece.trim_start().strip_prefix('"') else {
+                    continue;
+                };
+                let path = path.split('"').next().unwrap().replace(":.+}", "}");
+                if doc["paths"].get(&path).is_none() {
+                    missing.push(path);
+                }
+            }
+        }
+        assert!(
+            missing.is_empty(),
+            "not in the OpenAPI description: {missing:?}"
+        );
+    }
+
+    fn rust_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+        let mut out = Vec::new();
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                out.extend(rust_files(&path));
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+        out
     }
 
     #[test]

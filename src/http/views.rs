@@ -8,7 +8,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::model::{
-    AppRecord, CircuitInfo, CircuitState, FetchStatus, InstanceState, RecoveryOutcome,
+    AppRecord, Capacity, CircuitInfo, CircuitState, FetchStatus, InstanceState, RecoveryOutcome,
     ServerRecord, ServerState, TargetKind, TargetState, Ts,
 };
 
@@ -60,6 +60,10 @@ pub struct BackendView {
     pub consecutive_failures: u32,
     pub circuit_state: CircuitState,
     pub next_attempt_at: Option<Ts>,
+    /// Servers up out of all servers, `null` before the first successful fetch.
+    pub capacity: Option<Capacity>,
+    /// The backend's own state as the source reports it, when it does.
+    pub backend_state: Option<String>,
     pub servers: Vec<ServerView>,
 }
 
@@ -77,6 +81,8 @@ pub fn backend(t: &TargetState) -> BackendView {
         consecutive_failures: t.consecutive_failures,
         circuit_state: t.circuit.state,
         next_attempt_at: t.circuit.next_attempt_at,
+        capacity: t.capacity,
+        backend_state: t.backend_state.clone(),
         servers: t.servers.iter().map(ServerView::from).collect(),
     }
 }
@@ -276,6 +282,14 @@ pub struct TargetDetail {
     pub target: TargetView,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub servers: Option<Vec<ServerView>>,
+    /// HAProxy backends only, as in `/api/haproxy/backends`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Capacity>)]
+    pub capacity: Option<Option<Capacity>>,
+    /// HAProxy backends only, as in `/api/haproxy/backends`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub backend_state: Option<Option<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub applications: Option<Vec<ApplicationView>>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -287,6 +301,8 @@ pub fn target_detail(t: &TargetState) -> TargetDetail {
     TargetDetail {
         target: target(t),
         servers: (!eureka).then(|| t.servers.iter().map(ServerView::from).collect()),
+        capacity: (!eureka).then_some(t.capacity),
+        backend_state: (!eureka).then(|| t.backend_state.clone()),
         applications: eureka.then(|| applications(t).collect()),
         instances: eureka.then(|| instances(t).collect()),
     }
