@@ -16,6 +16,7 @@
 //! - [`diff`]: the pure state-transition function.
 //! - [`actors`]: the fleet supervisor, pollers and the status actor with its store.
 //! - [`http`]: the REST API.
+//! - [`logging`]: text or JSON log lines on standard error.
 //! - [`sim`]: simulated FAgent and Eureka servers for the demo and the tests.
 
 pub mod actors;
@@ -25,6 +26,7 @@ pub mod daemon;
 pub mod demo;
 pub mod diff;
 pub mod http;
+pub mod logging;
 pub mod model;
 pub mod retry;
 pub mod sim;

@@ -3,17 +3,16 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::str::FromStr;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::filter::Targets;
-use tracing_subscriber::prelude::*;
 
 use watchpost::config;
 use watchpost::daemon::Daemon;
 use watchpost::demo;
+use watchpost::logging::{self, LogFormat};
 use watchpost::sim::demo::DemoSources;
 
 #[derive(Parser)]
@@ -25,6 +24,14 @@ use watchpost::sim::demo::DemoSources;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to standard error.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Which log lines are written, as in RUST_LOG (which it overrides): a level
+    /// (error, warn, info, debug, trace, off) and TARGET=LEVEL entries, e.g.
+    /// "info,watchpost=debug".
+    #[arg(long, global = true, value_name = "FILTER", value_parser = logging::parse_filter)]
+    log_level: Option<Targets>,
 }
 
 #[derive(Subcommand)]
@@ -49,8 +56,8 @@ enum Command {
 
 fn main() -> ExitCode {
     tune_allocator();
-    init_logging();
     let cli = Cli::parse();
+    logging::init(cli.log_format, cli.log_level);
     match cli.command {
         Command::CheckConfig { config } => check_config(&config),
         Command::Run { config } => {
@@ -81,27 +88,6 @@ fn tune_allocator() {
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
-
-fn init_logging() {
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|v| Targets::from_str(&v).ok());
-    let filter = filter.unwrap_or_else(|| {
-        Targets::new()
-            .with_default(tracing::Level::INFO)
-            .with_target("actix_server", tracing::Level::WARN)
-    });
-    use std::io::IsTerminal;
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let layer = tracing_subscriber::fmt::layer()
-        .with_target(false)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr);
-    tracing_subscriber::registry()
-        .with(layer)
-        .with(filter)
-        .init();
-}
 
 fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {

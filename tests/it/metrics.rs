@@ -1,9 +1,13 @@
 //! `GET /metrics`: the per-target and per-server families follow the committed
 //! state, and the live page of a running daemon passes `promtool check metrics`
-//! (Debian package `prometheus`, installed by scripts/test).
+//! (Debian package `prometheus`, installed by scripts/test); the rules in
+//! docs/prometheus and the dashboard in docs/grafana use only names on that page.
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
+
+use serde_json::Value;
 
 use watchpost::sim::Fault;
 
@@ -19,10 +23,11 @@ fn has(text: &str, line: String) {
     );
 }
 
-/// Runs `promtool check metrics` on `page`: its exit status and what it said.
-fn promtool_check(page: &str) -> (bool, String) {
+/// Runs `promtool ARGS` with `input` on its standard input: its exit status and
+/// what it said.
+fn promtool(args: &[&str], input: &str) -> (bool, String) {
     let child = Command::new("promtool")
-        .args(["check", "metrics"])
+        .args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -31,7 +36,7 @@ fn promtool_check(page: &str) -> (bool, String) {
         panic!("cannot run promtool ({e}): install the Debian package prometheus (scripts/test does)")
     });
     let mut stdin = child.stdin.take().expect("promtool stdin");
-    stdin.write_all(page.as_bytes()).expect("write to promtool");
+    stdin.write_all(input.as_bytes()).expect("write to promtool");
     drop(stdin);
     let out = child.wait_with_output().expect("promtool output");
     let said = String::from_utf8_lossy(&out.stdout).into_owned()
@@ -99,7 +104,77 @@ async fn the_live_page_passes_promtool_check_metrics() {
         let help = format!("# HELP {name} ");
         assert!(text.contains(&help), "no {help:?} in\n{text}");
     }
-    let (ok, said) = promtool_check(&text);
+    let (ok, said) = promtool(&["check", "metrics"], &text);
     assert!(ok, "promtool check metrics failed:\n{said}\non\n{text}");
     assert_eq!(said.trim(), "", "promtool found problems:\n{said}");
+}
+
+/// Metrics of the notifiers: the rules and the dashboard use them, and a daemon
+/// shows them only when notifiers are configured.
+const NOTIFIER_METRICS: [&str; 2] = [
+    "watchpost_notifier_up",
+    "watchpost_notifier_failed_attempts_total",
+];
+
+/// Every `watchpost_*` name in `text`.
+fn names(text: &str) -> Vec<String> {
+    let mut found: Vec<String> = text
+        .match_indices("watchpost_")
+        .map(|(at, _)| {
+            let rest = &text[at..];
+            let end = rest
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(rest.len());
+            rest[..end].to_string()
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    found
+}
+
+/// Every `expr` of the dashboard's panels.
+fn exprs(v: &Value, out: &mut Vec<String>) {
+    match v {
+        Value::Object(map) => map.iter().for_each(|(k, v)| match (k.as_str(), v) {
+            ("expr", Value::String(e)) => out.push(e.clone()),
+            _ => exprs(v, out),
+        }),
+        Value::Array(items) => items.iter().for_each(|v| exprs(v, out)),
+        _ => {}
+    }
+}
+
+#[actix_web::test]
+async fn rules_and_dashboard_use_the_names_on_the_page() {
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs");
+    let rules = std::fs::read_to_string(docs.join("prometheus/watchpost.rules.yml")).unwrap();
+    let dashboard = std::fs::read_to_string(docs.join("grafana/watchpost.json")).unwrap();
+    let (_sim, td) = agent_daemon(&["a"], fast_policy()).await;
+    let text = page(&td).await;
+    let used = names(&(rules + &dashboard));
+    assert!(used.len() >= 10, "{used:?}");
+    for name in used {
+        let on_page = text.contains(&format!("# TYPE {name} "));
+        assert!(
+            on_page || NOTIFIER_METRICS.contains(&name.as_str()),
+            "{name} is used in docs/ but not on /metrics:\n{text}"
+        );
+    }
+
+    // Each dashboard query must be valid PromQL: promtool checks them as
+    // recording rules (JSON strings are YAML strings).
+    let mut queries = Vec::new();
+    exprs(&serde_json::from_str(&dashboard).unwrap(), &mut queries);
+    assert!(queries.len() >= 10, "{queries:?}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dashboard.rules.yml");
+    let mut yaml = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (i, q) in queries.iter().enumerate() {
+        let q = serde_json::to_string(q).unwrap();
+        yaml += &format!("      - record: dashboard:query_{i}\n        expr: {q}\n");
+    }
+    std::fs::write(&file, yaml).unwrap();
+    let (ok, said) = promtool(&["check", "rules", file.to_str().unwrap()], "");
+    assert!(ok, "a dashboard query is not valid PromQL:\n{said}");
 }
