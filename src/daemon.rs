@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, Addr};
-use actix_web::dev::ServerHandle;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 
 use crate::actors::fleet::{Fleet, Reload, StopAll};
@@ -23,6 +23,8 @@ use crate::sources::client::http_client;
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Tls(#[from] http::tls::TlsError),
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: SocketAddr, reason: String },
     #[error("{0}")]
@@ -63,6 +65,35 @@ pub async fn reload(fleet: &Addr<Fleet>, live: &LiveConfig) -> Result<ReloadRepo
     Ok(report)
 }
 
+/// Binds the HTTP server (HTTPS with `tls`) and returns it, not yet spawned, with
+/// the address it listens on (useful with port 0).
+fn serve(
+    state: AppState,
+    listen: SocketAddr,
+    tls: Option<rustls::ServerConfig>,
+) -> Result<(Server, SocketAddr), StartError> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .configure(http::configure)
+    })
+    .workers(2)
+    .shutdown_timeout(2)
+    .disable_signals();
+    let https = tls.is_some();
+    let server = match tls {
+        Some(tls) => server.bind_rustls_0_23(listen, tls),
+        None => server.bind(listen),
+    }
+    .map_err(|e| StartError::Listen {
+        addr: listen,
+        reason: e.to_string(),
+    })?;
+    let addr = server.addrs().first().copied().unwrap_or(listen);
+    tracing::info!(%addr, tls = https, "watchpost listening");
+    Ok((server.run(), addr))
+}
+
 /// A running daemon.
 pub struct Daemon {
     pub status: StatusHandle,
@@ -79,6 +110,8 @@ impl Daemon {
     /// Opens the store, loads the committed state, starts the pollers and the HTTP
     /// server.
     pub async fn start(config: Config) -> Result<Daemon, StartError> {
+        let tls = config.server.tls.as_ref().map(http::tls::server_config);
+        let tls = tls.transpose()?;
         let store = Store::open(&config.storage.path, config.storage.event_retention)?;
         let status = StatusHandle::start(store)?;
         let client = http_client().map_err(StartError::Other)?;
@@ -90,25 +123,9 @@ impl Daemon {
             fleet: fleet.clone(),
             config: live.clone(),
         };
-        let listen = config.server.listen;
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(web::Data::new(state.clone()))
-                .configure(http::configure)
-        })
-        .workers(2)
-        .shutdown_timeout(2)
-        .disable_signals()
-        .bind(listen)
-        .map_err(|e| StartError::Listen {
-            addr: listen,
-            reason: e.to_string(),
-        })?;
-        let addr = server.addrs().first().copied().unwrap_or(listen);
-        let server = server.run();
+        let (server, addr) = serve(state, config.server.listen, tls)?;
         let handle = server.handle();
         let server_task = actix_web::rt::spawn(server);
-        tracing::info!(%addr, "watchpost listening");
         Ok(Daemon {
             status,
             fleet,

@@ -110,14 +110,19 @@ fn load(path: &Path) -> Option<config::Config> {
     }
 }
 
+/// Validates the file and, with `[server] tls`, reads the certificate and key.
 fn check_config(path: &Path) -> ExitCode {
-    match load(path) {
-        Some(cfg) => {
-            println!("{}", cfg.summary());
-            ExitCode::SUCCESS
-        }
-        None => ExitCode::from(2),
+    let Some(cfg) = load(path) else {
+        return ExitCode::from(2);
+    };
+    if let Some(tls) = &cfg.server.tls
+        && let Err(e) = watchpost::http::tls::server_config(tls)
+    {
+        eprintln!("{e}");
+        return ExitCode::from(2);
     }
+    println!("{}", cfg.summary());
+    ExitCode::SUCCESS
 }
 
 async fn run(cfg: config::Config) -> anyhow::Result<()> {

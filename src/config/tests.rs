@@ -256,6 +256,7 @@ fn env_references_are_substituted_and_empty_token_disables_admin() {
         admin_token = "${EMPTY}"
         listen = "0.0.0.0:9090"
         allowed_origins = ["https://ops.example/", "http://${AGENT_HOST}:80"]
+        tls = { cert = "/etc/${AGENT_HOST}/cert.pem", key = "key.pem" }
         [storage]
         path = "/var/lib/${AGENT_HOST}/w.redb"
         event_retention = 10
@@ -269,6 +270,9 @@ fn env_references_are_substituted_and_empty_token_disables_admin() {
         config.server.allowed_origins,
         ["https://ops.example", "http://10.1.2.3"]
     );
+    let tls = config.server.tls.expect("tls");
+    assert_eq!(tls.cert, PathBuf::from("/etc/10.1.2.3/cert.pem"));
+    assert_eq!(tls.key, PathBuf::from("key.pem"));
     assert_eq!(
         config.storage.path,
         PathBuf::from("/var/lib/10.1.2.3/w.redb")

@@ -15,6 +15,7 @@ mod admin;
 mod api;
 mod dashboard;
 mod metrics;
+pub mod tls;
 mod views;
 pub mod ws;
 

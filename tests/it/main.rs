@@ -11,4 +11,5 @@ mod metrics;
 mod polling;
 mod process;
 mod reload;
+mod tls;
 mod ws;
