@@ -40,7 +40,9 @@ pub fn default_filter() -> Targets {
 /// entries, comma-separated).
 pub fn parse_filter(text: &str) -> Result<Targets, String> {
     Targets::from_str(text).map_err(|e| {
-        format!("{text:?} is not a log filter ({e}); write e.g. \"warn\" or \"info,watchpost=debug\"")
+        format!(
+            "{text:?} is not a log filter ({e}); write e.g. \"warn\" or \"info,watchpost=debug\""
+        )
     })
 }
 
@@ -136,33 +138,57 @@ where
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
         let mut fields = Map::new();
         event.record(&mut Fields(&mut fields));
-        let meta = event.metadata();
-        let mut line = Map::new();
-        let ts = humantime::format_rfc3339_micros(std::time::SystemTime::now());
-        line.insert("ts".into(), ts.to_string().into());
-        line.insert("level".into(), meta.level().as_str().into());
-        line.insert("target".into(), meta.target().into());
         let message = fields.remove("message").unwrap_or_else(|| "".into());
-        line.insert("message".into(), message);
-        add_missing(&mut line, fields);
         if let Some(scope) = ctx.event_scope(event) {
             for span in scope {
                 if let Some(SpanFields(f)) = span.extensions().get::<SpanFields>() {
-                    add_missing(&mut line, f.clone());
+                    add_missing(&mut fields, f);
                 }
             }
         }
-        let mut text = Value::Object(line).to_string();
-        text.push('\n');
+        let meta = event.metadata();
+        let ts = humantime::format_rfc3339_micros(std::time::SystemTime::now());
+        let first = [
+            ("ts", Value::from(ts.to_string())),
+            ("level", meta.level().as_str().into()),
+            ("target", meta.target().into()),
+            ("message", message),
+        ];
+        let text = line(first, fields);
         let _ = self.make_writer.make_writer().write_all(text.as_bytes());
     }
 }
 
 /// Adds each field of `from` that `to` does not have yet.
-fn add_missing(to: &mut Map<String, Value>, from: Map<String, Value>) {
+fn add_missing(to: &mut Map<String, Value>, from: &Map<String, Value>) {
     for (k, v) in from {
-        to.entry(k).or_insert(v);
+        if !to.contains_key(k) {
+            to.insert(k.clone(), v.clone());
+        }
     }
+}
+
+/// One JSON object and a newline: the `first` keys in their order, then the other
+/// fields (in name order) that do not reuse one of those keys.
+fn line(first: [(&str, Value); 4], rest: Map<String, Value>) -> String {
+    let mut out = String::from("{");
+    let others = rest
+        .iter()
+        .filter(|(k, _)| !first.iter().any(|(f, _)| f == k));
+    let all = first
+        .iter()
+        .map(|(k, v)| (*k, v))
+        .chain(others.map(|(k, v)| (k.as_str(), v)));
+    for (i, (k, v)) in all.enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&Value::from(k).to_string());
+        out.push(':');
+        out.push_str(&v.to_string());
+    }
+    out.push_str("}\n");
+    out
 }
 
 #[cfg(test)]
@@ -225,6 +251,17 @@ mod tests {
     }
 
     #[test]
+    fn the_four_first_keys_come_first() {
+        let buf = Buffer::default();
+        let subscriber = tracing_subscriber::registry().with(JsonLayer::new(buf.clone()));
+        tracing::subscriber::with_default(subscriber, || tracing::info!(a = 1, "m"));
+        let text = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+        assert!(text.starts_with("{\"ts\":\""), "{text}");
+        let tail = "\"level\":\"INFO\",\"target\":\"watchpost::logging::tests\",\"message\":\"m\",\"a\":1}\n";
+        assert!(text.ends_with(tail), "{text}");
+    }
+
+    #[test]
     fn fields_never_replace_the_first_four_keys() {
         let lines = logged(|| {
             let span = tracing::info_span!("s", level = "span", message = "span");
@@ -234,7 +271,11 @@ mod tests {
         let l = &lines[0];
         assert_eq!(
             (&l["level"], &l["message"], &l["target"]),
-            (&"INFO".into(), &"real".into(), &"watchpost::logging::tests".into()),
+            (
+                &"INFO".into(),
+                &"real".into(),
+                &"watchpost::logging::tests".into()
+            ),
             "{l}"
         );
         assert!(l["ts"].is_string(), "{l}");

@@ -106,7 +106,11 @@ impl Config {
             self.backend_summary(),
             plural(self.eureka.len(), "Eureka server"),
             self.server.listen,
-            if self.server.tls.is_some() { " (HTTPS)" } else { "" },
+            if self.server.tls.is_some() {
+                " (HTTPS)"
+            } else {
+                ""
+            },
             admin
         )
     }

@@ -51,9 +51,18 @@ fn tls(r: &mut Reader<'_>, entry: &Entry<'_>) -> Option<TlsConfig> {
             None
         }
     };
-    let cert = path("cert", "the PEM file of the certificate chain, e.g. \"/etc/watchpost/cert.pem\"");
-    let key = path("key", "the PEM file of the private key, e.g. \"/etc/watchpost/key.pem\"");
-    Some(TlsConfig { cert: cert?, key: key? })
+    let cert = path(
+        "cert",
+        "the PEM file of the certificate chain, e.g. \"/etc/watchpost/cert.pem\"",
+    );
+    let key = path(
+        "key",
+        "the PEM file of the private key, e.g. \"/etc/watchpost/key.pem\"",
+    );
+    Some(TlsConfig {
+        cert: cert?,
+        key: key?,
+    })
 }
 
 fn listen(r: &mut Reader<'_>, entry: &Entry<'_>) -> Option<SocketAddr> {

@@ -42,7 +42,13 @@ fn family<V: Display>(
 
 /// A family of one sample without labels.
 fn single<V: Display>(out: &mut String, name: &str, kind: &str, help: &str, value: V) {
-    family(out, name, kind, help, std::iter::once((String::new(), value)));
+    family(
+        out,
+        name,
+        kind,
+        help,
+        std::iter::once((String::new(), value)),
+    );
 }
 
 fn per_target<'a>(
@@ -89,7 +95,11 @@ fn target_families(out: &mut String, targets: &[&TargetState]) {
     );
     let servers = targets.iter().flat_map(|t| {
         t.servers.iter().map(move |s| {
-            let labels = format!("target=\"{}\",server=\"{}\"", escape(&t.id), escape(&s.name));
+            let labels = format!(
+                "target=\"{}\",server=\"{}\"",
+                escape(&t.id),
+                escape(&s.name)
+            );
             (labels, (s.state == ServerState::Up) as u64)
         })
     });
@@ -135,7 +145,13 @@ fn process_families(out: &mut String, state: &AppState) {
     }
     let seconds = load(&c.commit_micros) as f64 / 1e6;
     let help = "Time spent committing to the storage file, fsync included.";
-    single(out, "watchpost_commit_seconds_total", "counter", help, seconds);
+    single(
+        out,
+        "watchpost_commit_seconds_total",
+        "counter",
+        help,
+        seconds,
+    );
 }
 
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {

@@ -108,7 +108,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // A syntactically valid PEM block whose content is not a certificate.
         let cert = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
-        let e = config(dir.path(), cert, "no key here\n").unwrap_err().to_string();
+        let e = config(dir.path(), cert, "no key here\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("key.pem: no private key"), "{e}");
     }
 }

@@ -33,14 +33,18 @@ fn promtool(args: &[&str], input: &str) -> (bool, String) {
         .stderr(Stdio::piped())
         .spawn();
     let mut child = child.unwrap_or_else(|e| {
-        panic!("cannot run promtool ({e}): install the Debian package prometheus (scripts/test does)")
+        panic!(
+            "cannot run promtool ({e}): install the Debian package prometheus (scripts/test does)"
+        )
     });
     let mut stdin = child.stdin.take().expect("promtool stdin");
-    stdin.write_all(input.as_bytes()).expect("write to promtool");
+    stdin
+        .write_all(input.as_bytes())
+        .expect("write to promtool");
     drop(stdin);
     let out = child.wait_with_output().expect("promtool output");
-    let said = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let said =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.success(), said)
 }
 

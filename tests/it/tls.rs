@@ -75,7 +75,10 @@ async fn the_api_answers_over_https_to_a_client_that_trusts_the_certificate() {
     assert_eq!(admin.status(), 400, "a daemon built in memory has no file");
 
     let untrusted = client().get(td.url("/healthz")).send().await;
-    assert!(untrusted.is_err(), "an unknown certificate is accepted: {untrusted:?}");
+    assert!(
+        untrusted.is_err(),
+        "an unknown certificate is accepted: {untrusted:?}"
+    );
     let plain = format!("http://{}/healthz", td.daemon.addr);
     let plain = client().get(plain).send().await;
     assert!(
@@ -99,7 +102,9 @@ async fn a_websocket_over_tls_receives_the_snapshot() {
         .unwrap()
         .with_root_certificates(roots)
         .with_no_client_auth();
-    let tcp = tokio::net::TcpStream::connect(td.daemon.addr).await.unwrap();
+    let tcp = tokio::net::TcpStream::connect(td.daemon.addr)
+        .await
+        .unwrap();
     let name = ServerName::try_from("127.0.0.1").unwrap();
     let stream = TlsConnector::from(Arc::new(client))
         .connect(name, tcp)
@@ -111,7 +116,9 @@ async fn a_websocket_over_tls_receives_the_snapshot() {
     let (mut ws, _) = tokio_tungstenite::client_async(req, stream)
         .await
         .expect("WebSocket handshake over TLS");
-    let first = tokio::time::timeout(DEADLINE, ws.next()).await.expect("a message");
+    let first = tokio::time::timeout(DEADLINE, ws.next())
+        .await
+        .expect("a message");
     let Some(Ok(Message::Text(text))) = first else {
         panic!("expected the snapshot, got {first:?}");
     };
@@ -130,6 +137,10 @@ async fn a_key_that_is_not_a_key_stops_the_start_with_its_path() {
     cfg.server.listen = local();
     cfg.storage.path = dir.path().join("w.redb");
     cfg.server.tls = Some(tls);
-    let e = Daemon::start(cfg).await.err().expect("no start").to_string();
+    let e = Daemon::start(cfg)
+        .await
+        .err()
+        .expect("no start")
+        .to_string();
     assert!(e.contains("cert.pem: no private key"), "{e}");
 }

@@ -115,7 +115,10 @@ async fn json_logs_at_trace_carry_no_secret() {
         for (what, text) in [("stderr", &stderr), ("stdout", &stdout)] {
             assert!(!text.contains(secret), "{secret} in {what}:\n{text}");
         }
-        assert!(!targets.contains(secret) && !events.contains(secret), "{secret} in the API");
+        assert!(
+            !targets.contains(secret) && !events.contains(secret),
+            "{secret} in the API"
+        );
     }
     assert!(!stderr.contains('\u{1b}'), "colour codes in a file");
     let lines: Vec<Value> = stderr
@@ -128,10 +131,19 @@ async fn json_logs_at_trace_carry_no_secret() {
         }
     }
     let logged = |needle: &str| lines.iter().any(|l| l.to_string().contains(needle));
-    assert!(logged("HTTP 401"), "the refused credentials are logged as such");
-    assert!(logged("connection refused"), "the closed stats port is logged");
+    assert!(
+        logged("HTTP 401"),
+        "the refused credentials are logged as such"
+    );
+    assert!(
+        logged("connection refused"),
+        "the closed stats port is logged"
+    );
     assert!(logged("configuration reloaded"));
-    assert!(lines.iter().any(|l| l["level"] == "TRACE"), "trace lines were written");
+    assert!(
+        lines.iter().any(|l| l["level"] == "TRACE"),
+        "trace lines were written"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -149,7 +161,10 @@ async fn text_logs_to_a_file_have_no_colour_codes() {
     assert!(d.wait_exit(20).await.success());
     let (_, stderr) = d.output();
     assert!(stderr.contains("INFO watchpost listening"), "{stderr}");
-    assert!(!stderr.contains('\u{1b}'), "colour codes in a file: {stderr:?}");
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "colour codes in a file: {stderr:?}"
+    );
 }
 
 #[test]
