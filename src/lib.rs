@@ -19,6 +19,8 @@
 //! - [`logging`]: text or JSON log lines on standard error.
 //! - [`sim`]: simulated FAgent and Eureka servers for the demo and the tests.
 
+#![forbid(unsafe_code)]
+
 pub mod actors;
 pub mod breaker;
 pub mod config;
@@ -31,3 +33,5 @@ pub mod model;
 pub mod retry;
 pub mod sim;
 pub mod sources;
+#[doc(hidden)]
+pub mod testkit;

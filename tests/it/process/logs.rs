@@ -56,7 +56,7 @@ backends = ["web"]
 
 /// Waits until every target has failed at least once.
 async fn until_all_failed(d: &mut Proc) -> Value {
-    let deadline = Deadline::new("every target to fail", 30);
+    let deadline = Deadline::new("every target to fail", std::time::Duration::from_secs(30));
     let ids = ["eureka/inurl", "eureka/keys", "haproxy/edge/web"];
     loop {
         let body = d.json("/api/targets").await;
