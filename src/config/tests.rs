@@ -85,8 +85,10 @@ fn example_config_commented_examples_are_valid_when_uncommented() {
     assert_eq!(
         config.summary(),
         "full.toml: 3 HAProxy sources (3 backends, 1 discovering all), 1 Eureka server; \
-         listening on 127.0.0.1:8080; admin API enabled"
+         listening on 127.0.0.1:8080 (HTTPS); admin API enabled"
     );
+    let tls = config.server.tls.expect("the tls example");
+    assert_eq!(tls.cert, PathBuf::from("/etc/watchpost/cert.pem"));
 }
 
 #[test]
