@@ -14,6 +14,7 @@
 //! - [`config`]: the TOML file, validated with every error at once.
 //! - [`sources`]: protocol code, bytes in, typed samples or a typed error out.
 //! - [`diff`]: the pure state-transition function.
+//! - [`alerts`]: the pure alert rules beside it (pending → firing → resolved, silences).
 //! - [`actors`]: the fleet supervisor, pollers and the status actor with its store.
 //! - [`http`]: the REST API.
 //! - [`logging`]: text or JSON log lines on standard error.
@@ -22,6 +23,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actors;
+pub mod alerts;
 pub mod breaker;
 pub mod config;
 pub mod daemon;

@@ -168,6 +168,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         std::iter::once((version, 1)),
     );
     target_families(&mut out, &targets);
+    super::alerts::metrics(&mut out, &snap, &state.config.get().alerts);
     let help = "The sequence number of the last committed event (kept across restarts).";
     single(
         &mut out,
