@@ -17,6 +17,7 @@ mod api;
 mod dashboard;
 mod metrics;
 pub mod openapi;
+pub mod tls;
 mod views;
 pub mod ws;
 
