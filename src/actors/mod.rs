@@ -4,6 +4,7 @@
 pub mod cycle;
 pub mod fleet;
 pub mod hub;
+pub mod liveness;
 pub mod poll_times;
 pub mod poller;
 pub mod reload;

@@ -8,14 +8,17 @@
 //! waits behind it but the senders of the batch being committed.
 
 use std::collections::BTreeMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
 use super::hub::Hub;
+use super::liveness::Liveness;
 use super::poll_times;
-use super::store::{Change, Store, StoreError};
+use super::store::{Change, Fault, Store, StoreError};
 use crate::diff::diff;
 use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
 
@@ -23,6 +26,10 @@ use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
 const MAX_BATCH: usize = 4096;
 /// Capacity of the inbox; senders wait when it is full.
 const INBOX: usize = 16 * 1024;
+/// First and longest wait between attempts to re-open the storage file after a
+/// fault (a full disk, an I/O error).
+const REOPEN_FIRST: Duration = Duration::from_millis(100);
+const REOPEN_MAX: Duration = Duration::from_secs(5);
 
 /// The committed state at one point in the event sequence.
 #[derive(Debug, Default)]
@@ -30,9 +37,12 @@ pub struct Snapshot {
     /// Every event up to this one is reflected in `targets`.
     pub seq: u64,
     pub targets: BTreeMap<Arc<str>, Arc<TargetState>>,
-    /// Whether the last commit succeeded.
+    /// Whether the last commit succeeded. While it is false, `targets` are the
+    /// last committed states and are stale.
     pub storage_ok: bool,
     pub storage_error: Option<String>,
+    /// The kind of the last commit's failure.
+    pub storage_fault: Option<Fault>,
 }
 
 /// Running totals of the status actor's work, for `/metrics` and load tests.
@@ -67,6 +77,7 @@ pub struct StatusHandle {
     hub: Arc<Hub>,
     store: Arc<Store>,
     counters: Arc<Counters>,
+    liveness: Arc<Liveness>,
 }
 
 impl StatusHandle {
@@ -83,26 +94,49 @@ impl StatusHandle {
             targets,
             storage_ok: true,
             storage_error: None,
+            storage_fault: None,
         };
         let hub = Arc::new(Hub::new(first));
         let (inbox, rx) = mpsc::channel(INBOX);
         let counters = Arc::new(Counters::default());
+        let liveness = Arc::new(Liveness::default());
         let actor = Actor {
             rx,
             store: store.clone(),
             hub: hub.clone(),
             counters: counters.clone(),
+            liveness: liveness.clone(),
+            reopen: Reopen::default(),
         };
         std::thread::Builder::new()
             .name("watchpost-status".into())
             .spawn(move || actor.run())
-            .map_err(|e| StoreError::Write(format!("cannot start the status thread: {e}")))?;
+            .map_err(|e| StoreError::Open {
+                path: store.path().to_path_buf(),
+                reason: format!("cannot start the status thread: {e}"),
+            })?;
         Ok(StatusHandle {
             inbox,
             hub,
             store,
             counters,
+            liveness,
         })
+    }
+
+    /// Progress reports of the status actor, the store and the pollers.
+    pub fn liveness(&self) -> &Liveness {
+        &self.liveness
+    }
+
+    /// Whether messages wait in the status actor's inbox.
+    pub fn pending(&self) -> bool {
+        self.inbox.capacity() < self.inbox.max_capacity()
+    }
+
+    /// The store, shared (for reads off the HTTP workers).
+    pub fn store_arc(&self) -> Arc<Store> {
+        self.store.clone()
     }
 
     /// Applies observations and waits until they are committed and published.
@@ -145,6 +179,23 @@ struct Actor {
     store: Arc<Store>,
     hub: Arc<Hub>,
     counters: Arc<Counters>,
+    liveness: Arc<Liveness>,
+    reopen: Reopen,
+}
+
+/// When the storage file may next be re-opened, and the wait after that.
+struct Reopen {
+    at: Instant,
+    wait: Duration,
+}
+
+impl Default for Reopen {
+    fn default() -> Reopen {
+        Reopen {
+            at: Instant::now(),
+            wait: REOPEN_FIRST,
+        }
+    }
 }
 
 impl Actor {
@@ -158,12 +209,52 @@ impl Actor {
                     Err(_) => break,
                 }
             }
-            self.process(std::mem::take(&mut batch));
+            self.liveness.busy(Some(Ts::now()));
+            let taken = std::mem::take(&mut batch);
+            if let Err(p) = catch_unwind(AssertUnwindSafe(|| self.process(taken))) {
+                let why = super::store::panic_text(&*p);
+                self.liveness
+                    .status_stopped(format!("panic while applying a batch: {why}"));
+                return;
+            }
+            self.liveness.busy(None);
         }
         tracing::debug!("status actor stopped");
     }
 
-    fn process(&self, batch: Vec<Msg>) {
+    /// Re-opens the storage file after a fault, at most once per back-off wait.
+    /// `Err` while it is still closed.
+    fn ensure_open(&mut self) -> Result<(), StoreError> {
+        if !self.store.is_closed() {
+            return Ok(());
+        }
+        if Instant::now() < self.reopen.at {
+            return Err(StoreError::write(
+                Fault::Closed,
+                format!(
+                    "the storage file is closed after an error; next re-open attempt in {} ms",
+                    self.reopen
+                        .at
+                        .saturating_duration_since(Instant::now())
+                        .as_millis()
+                ),
+            ));
+        }
+        match self.store.reopen() {
+            Ok(()) => {
+                tracing::info!("storage file re-opened");
+                self.reopen = Reopen::default();
+                Ok(())
+            }
+            Err(e) => {
+                self.reopen.at = Instant::now() + self.reopen.wait;
+                self.reopen.wait = (self.reopen.wait * 2).min(REOPEN_MAX);
+                Err(e)
+            }
+        }
+    }
+
+    fn process(&mut self, batch: Vec<Msg>) {
         let current = self.current();
         let mut working: BTreeMap<Arc<str>, Option<Arc<TargetState>>> = BTreeMap::new();
         let mut drafts: Vec<EventDraft> = Vec::new();
@@ -184,8 +275,13 @@ impl Actor {
             .iter()
             .filter_map(|(id, next)| change(id, current.targets.get(id), next.as_ref()))
             .collect();
-        let started = std::time::Instant::now();
-        let result = self.store.commit(&changes, drafts, Ts::now());
+        let started = Instant::now();
+        let result = self
+            .ensure_open()
+            .and_then(|()| self.store.commit(&changes, drafts, Ts::now()));
+        if result.is_ok() {
+            self.liveness.committed(Ts::now());
+        }
         self.count(&batch, &result, started.elapsed());
         self.publish(&current, working, result, batch);
     }
@@ -236,7 +332,11 @@ impl Actor {
                     targets,
                     storage_ok: true,
                     storage_error: None,
+                    storage_fault: None,
                 };
+                if !current.storage_ok {
+                    tracing::info!("storage recovered: commits succeed again");
+                }
                 self.hub.publish(snap, &events);
                 events.iter().for_each(log_event);
                 Ok(())
@@ -250,6 +350,7 @@ impl Actor {
                     targets,
                     storage_ok: false,
                     storage_error: error,
+                    storage_fault: e.fault(),
                 };
                 self.hub.publish(snap, &[]);
                 Err(CommitFailed(e.to_string()))

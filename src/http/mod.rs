@@ -14,6 +14,7 @@ use crate::config::LiveConfig;
 mod admin;
 mod api;
 mod dashboard;
+mod health;
 mod metrics;
 mod views;
 pub mod ws;

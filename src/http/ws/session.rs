@@ -22,6 +22,8 @@ enum End {
     TooSlow(u64),
     /// The daemon is stopping: close 1001.
     Shutdown,
+    /// The event log cannot be read now: close 1011 so it resumes with `since`.
+    Unavailable(u64),
     /// The client broke the protocol (e.g. an oversized frame).
     Protocol(CloseCode, String),
 }
@@ -48,6 +50,15 @@ pub async fn run(
             CloseReason {
                 code: CloseCode::Again,
                 description: Some(format!("too slow; reconnect with since={last}")),
+            }
+        }
+        End::Unavailable(last) => {
+            let msg =
+                json!({"type": "reset", "reason": "storage read failed", "resume_since": last});
+            let _ = timeout(SEND_TIMEOUT, ws.text(msg.to_string())).await;
+            CloseReason {
+                code: CloseCode::Error,
+                description: Some(format!("event log unreadable; reconnect with since={last}")),
             }
         }
         End::Shutdown => CloseReason {
@@ -93,7 +104,11 @@ async fn open(
     if since == snap.seq {
         return Ok(());
     }
-    let oldest = status.store().oldest_seq().ok().flatten();
+    let store = status.store_arc();
+    let oldest = tokio::task::spawn_blocking(move || store.oldest_seq())
+        .await
+        .map_err(|_| End::Unavailable(since))?
+        .map_err(|_| End::Unavailable(since))?;
     let complete = since < snap.seq && oldest.is_some_and(|o| o <= since + 1);
     if !complete {
         let why = if since > snap.seq {
@@ -108,6 +123,8 @@ async fn open(
     replay(ws, since, snap.seq, status).await
 }
 
+/// Replays the stored events in `(since, until]`, read off the HTTP workers; an
+/// event that cannot be read arrives as a `gap` item.
 async fn replay(
     ws: &mut Session,
     mut since: u64,
@@ -115,15 +132,21 @@ async fn replay(
     status: &StatusHandle,
 ) -> Result<(), End> {
     while since < until {
-        let page = match status.store().events(since, REPLAY_PAGE, None) {
-            Ok(p) if !p.is_empty() => p,
-            _ => return Err(End::TooSlow(since)),
+        let store = status.store_arc();
+        let from = since;
+        let read = tokio::task::spawn_blocking(move || store.events(from, REPLAY_PAGE, None));
+        let page = match read.await {
+            Ok(Ok(p)) if !p.is_empty() => p,
+            _ => return Err(End::Unavailable(since)),
         };
-        for e in page.into_iter().take_while(|e| e.seq <= until) {
-            let seq = e.seq;
-            let text = serde_json::to_string(&e).map_err(|_| End::TooSlow(since))?;
+        for item in page.into_iter().take_while(|i| i.last_seq() <= until) {
+            let seq = item.last_seq();
+            let text = serde_json::to_string(&item).map_err(|_| End::Unavailable(since))?;
             send(ws, text, since).await?;
             since = seq;
+        }
+        if since == from {
+            break;
         }
     }
     Ok(())
