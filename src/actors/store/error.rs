@@ -108,6 +108,7 @@ pub fn classify(e: &redb::Error) -> Fault {
     match e {
         redb::Error::Io(io) if io.raw_os_error() == Some(libc_enospc()) => Fault::NoSpace,
         redb::Error::Io(io) if io.kind() == std::io::ErrorKind::StorageFull => Fault::NoSpace,
+        redb::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => Fault::Corrupted,
         redb::Error::Io(_) | redb::Error::PreviousIo => Fault::Io,
         redb::Error::Corrupted(_) => Fault::Corrupted,
         redb::Error::DatabaseClosed => Fault::Closed,

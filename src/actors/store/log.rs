@@ -13,11 +13,12 @@ use super::{EVENTS, META, Store};
 use crate::model::Event;
 
 /// The target of each stored event (to prune [`BY_TARGET`] with the events).
-const EVENT_TARGETS: TableDefinition<u64, &str> = TableDefinition::new("event_targets");
+pub(super) const EVENT_TARGETS: TableDefinition<u64, &str> = TableDefinition::new("event_targets");
 /// `(target, seq)` of every stored event: a target's events without a scan.
-const BY_TARGET: TableDefinition<(&str, u64), ()> = TableDefinition::new("events_by_target");
+pub(super) const BY_TARGET: TableDefinition<(&str, u64), ()> =
+    TableDefinition::new("events_by_target");
 /// Set once the index covers every stored event.
-const INDEXED: &str = "events_indexed";
+pub(super) const INDEXED: &str = "events_indexed";
 
 /// One item of a page of the log.
 #[derive(Clone, Debug, PartialEq, Serialize)]

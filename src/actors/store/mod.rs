@@ -72,7 +72,7 @@ impl Store {
             })?;
         }
         report_new_history(path);
-        let mut db = open_db(path)?;
+        let mut db = guard(W, || open_db(path)).map_err(|e| damaged(path, e))?;
         check(&mut db, path)?;
         let store = Store {
             path: path.to_path_buf(),
@@ -344,85 +344,4 @@ fn write_changes(tx: &redb::WriteTransaction, changes: &[Change]) -> Result<(), 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{EventType, TargetKind, TargetMeta};
-
-    fn draft(target: &str) -> EventDraft {
-        EventDraft {
-            kind: EventType::FetchFailed,
-            target: target.into(),
-            data: serde_json::json!({}),
-        }
-    }
-
-    fn state(id: &str) -> TargetState {
-        TargetState::new(&TargetMeta {
-            id: id.into(),
-            kind: TargetKind::HaproxyBackend,
-            group: "g".into(),
-            source: "agent".into(),
-            backend_name: Some("b".into()),
-            failure_threshold: 3,
-        })
-    }
-
-    #[test]
-    fn sequence_continues_after_reopen_and_retention_prunes() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("sub/w.redb");
-        {
-            let store = Store::open(&path, 3).unwrap();
-            let ev = store
-                .commit(
-                    &[Change::Full(Arc::new(state("t")))],
-                    vec![draft("t"), draft("u")],
-                    Ts(1),
-                )
-                .unwrap();
-            assert_eq!(ev.iter().map(|e| e.seq).collect::<Vec<_>>(), vec![1, 2]);
-            store
-                .commit(&[], vec![draft("t"), draft("t"), draft("t")], Ts(2))
-                .unwrap();
-        }
-        let store = Store::open(&path, 3).unwrap();
-        assert_eq!(store.next_seq(), 6);
-        assert_eq!(store.oldest_seq().unwrap(), Some(3));
-        assert_eq!(store.load_targets().unwrap(), vec![state("t")]);
-        let ev = store.events(0, 10, Some("t")).unwrap();
-        assert_eq!(
-            ev.iter().map(|e| e.last_seq()).collect::<Vec<_>>(),
-            vec![3, 4, 5]
-        );
-        assert!(
-            store.events(0, 10, Some("u")).unwrap().is_empty(),
-            "pruned from the index too"
-        );
-        assert_eq!(store.events(3, 1, None).unwrap()[0].last_seq(), 4);
-        let mut polled = state("t");
-        polled.last_fetch_at = Some(Ts(4));
-        polled.last_success_at = Some(Ts(4));
-        store
-            .commit(
-                &[Change::PollTimes(Arc::new(polled.clone()))],
-                vec![],
-                Ts(4),
-            )
-            .unwrap();
-        assert_eq!(store.load_targets().unwrap(), vec![polled]);
-        store
-            .commit(&[Change::Removed("t".into())], vec![], Ts(3))
-            .unwrap();
-        assert!(store.load_targets().unwrap().is_empty());
-    }
-
-    #[test]
-    fn a_second_open_of_the_same_file_is_refused_clearly() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.redb");
-        let _first = Store::open(&path, 10).unwrap();
-        let err = Store::open(&path, 10).err().unwrap();
-        assert!(matches!(err, StoreError::AlreadyOpen(_)), "{err}");
-        assert!(err.to_string().contains("already in use"));
-    }
-}
+mod tests;

@@ -81,7 +81,7 @@ pub fn repair(path: &Path, retention: u64) -> Result<RepairReport, StoreError> {
 }
 
 fn salvage(work: &Path) -> Result<Salvage, StoreError> {
-    let db = Database::create(work).on(Op::Read)?;
+    let db = guard(Op::Read, || Database::create(work).on(Op::Read))?;
     let mut out = Salvage::default();
     if let Err(e) = guard(Op::Read, || read_targets(&db, &mut out)) {
         tracing::warn!(error = %e, "some target states cannot be read");
@@ -96,6 +96,12 @@ fn salvage(work: &Path) -> Result<Salvage, StoreError> {
         }
     }
     out.next_seq = next.max(last + 1);
+    if out.targets.is_empty() && out.events.is_empty() && out.targets_skipped > 0 {
+        return Err(StoreError::Damaged {
+            path: work.to_path_buf(),
+            detail: "nothing in it can be read".into(),
+        });
+    }
     Ok(out)
 }
 
