@@ -47,6 +47,7 @@ pub struct Failing {
 struct PollerBeat {
     at: Ts,
     bound: Duration,
+    interval: Duration,
 }
 
 /// Progress reports of every part.
@@ -106,13 +107,14 @@ impl Liveness {
         let _ = rx.wait_for(|s| *s).await;
     }
 
-    /// A poller got somewhere (a poll ended, or it started); it must report again
-    /// within `bound`.
-    pub fn poller_beat(&self, id: &str, bound: Duration) {
+    /// A poller polling every `interval` got somewhere (a poll ended, or it
+    /// started); it must report again within `bound`.
+    pub fn poller_beat(&self, id: &str, interval: Duration, bound: Duration) {
         let mut p = self.pollers.lock().unwrap_or_else(|p| p.into_inner());
         let beat = PollerBeat {
             at: Ts::now(),
             bound,
+            interval,
         };
         match p.get_mut(id) {
             Some(b) => *b = beat,
@@ -131,10 +133,10 @@ impl Liveness {
     }
 
     /// How long the status actor may go without a commit while work waits: twice
-    /// the longest poller bound, at least [`MIN_COMMIT_BOUND`].
+    /// the longest poll interval, at least [`MIN_COMMIT_BOUND`].
     pub fn commit_bound(&self) -> Duration {
         let p = self.pollers.lock().unwrap_or_else(|p| p.into_inner());
-        let longest = p.values().map(|b| b.bound).max().unwrap_or_default();
+        let longest = p.values().map(|b| b.interval).max().unwrap_or_default();
         (longest * 2).max(MIN_COMMIT_BOUND)
     }
 
@@ -208,8 +210,9 @@ mod tests {
     #[test]
     fn pollers_are_late_past_their_bound_and_lengthen_the_commit_bound() {
         let l = Liveness::default();
-        l.poller_beat("a", Duration::from_secs(20));
-        l.poller_beat("b", Duration::from_secs(1));
+        let s = Duration::from_secs;
+        l.poller_beat("a", s(20), s(20));
+        l.poller_beat("b", s(1), s(1));
         assert_eq!(l.commit_bound(), Duration::from_secs(40));
         let later = Ts(Ts::now().0 + 5_000);
         assert_eq!(l.late_pollers(later), vec!["b".to_string()]);

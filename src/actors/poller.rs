@@ -128,10 +128,9 @@ impl Poller {
 
     /// Tells the liveness registry this poller got somewhere.
     fn beat(&self) {
-        let bound = beat_bound(&self.spec.policy);
-        self.status
-            .liveness()
-            .poller_beat(&self.spec.meta.id, bound);
+        let policy = &self.spec.policy;
+        let live = self.status.liveness();
+        live.poller_beat(&self.spec.meta.id, policy.interval, beat_bound(policy));
     }
 
     fn finish(&mut self, end: CycleEnd, ctx: &mut Context<Self>) {

@@ -100,10 +100,8 @@ fn failures(snap: &Snapshot) -> (Vec<&str>, Vec<Value>) {
 pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let now = Ts::now();
     let snap = state.status.snapshot();
-    let (mut counts, verdict) =
-        super::views::health_counts(snap.targets.values().map(|t| t.as_ref()));
+    let (counts, verdict) = super::views::health_counts(snap.targets.values().map(|t| t.as_ref()));
     let (failed_targets, failed_apps) = failures(&snap);
-    counts["applications_failed"] = json!(failed_apps.len());
     let failing = failing_parts(&state, &snap, now);
     let verdict = if failing.iter().any(|f| f.severity == Severity::Unavailable) {
         "unhealthy"
@@ -118,7 +116,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         "storage": if snap.storage_ok { "ok" } else { "error" },
         "storage_error": snap.storage_error, "storage_fault": snap.storage_fault, "last_seq": snap.seq,
         "last_commit_age_ms": live.commit_age_ms(now), "commit_bound_ms": live.commit_bound().as_millis() as u64,
-        "failing": failing, "failed_targets": failed_targets, "failed_applications": failed_apps,
+        "failing": failing, "failed_targets": failed_targets, "failed_applications": failed_apps, "applications_failed": failed_apps.len(),
         "unreadable_events": state.status.store().unreadable(),
     });
     let code = match verdict {
