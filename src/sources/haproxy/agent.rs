@@ -16,9 +16,10 @@ pub fn parse_backends(body: &[u8]) -> Result<Vec<String>, AgentError> {
         .and_then(Value::as_array)
         .ok_or_else(|| missing("data.backends", "a list of backend names"))?;
     let mut names: Vec<String> = Vec::with_capacity(list.len());
+    let mut seen = std::collections::HashSet::with_capacity(list.len());
     for name in list.iter().filter_map(scalar_text) {
         let name = name.trim();
-        if !name.is_empty() && !names.iter().any(|n| n == name) {
+        if !name.is_empty() && seen.insert(name.to_string()) {
             names.push(name.to_string());
         }
     }
