@@ -146,6 +146,11 @@ async fn server_state(
     if server.is_empty() || server.len() > 255 || server.chars().any(|c| c.is_control()) {
         return Err(ApiError::bad_request("invalid server name"));
     }
+    if crate::sources::client::is_dot_segment(&server) {
+        return Err(ApiError::bad_request(
+            "invalid server name: `.` and `..` cannot be sent to the agent as a path segment",
+        ));
+    }
     let body = command(
         &req,
         &state,

@@ -342,3 +342,48 @@ async fn metrics_expose_fetch_and_server_state() {
         format!("watchpost_target_fetch_success{{target=\"{B}\"}} 1"),
     );
 }
+
+/// `POST path` with the admin token, sent as written (HTTP clients resolve `%2e%2e`
+/// before sending): the status code.
+async fn raw_post(td: &TestDaemon, path: &str, body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(td.daemon.addr)
+        .await
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).await.unwrap();
+    answer[9..12].parse().unwrap()
+}
+
+/// `..` as a server name once vanished from the agent request (the daemon sent
+/// `.../servers/action` and reported success): dot names are refused, any other
+/// name reaches the agent as exactly one encoded path segment.
+#[actix_web::test]
+async fn server_names_reach_the_agent_as_exact_path_segments() {
+    let (sim, td) = two_backends().await;
+    let state = |server: &str| format!("/api/admin/targets/{}/servers/{server}/state", enc(A));
+    for dots in ["%2e%2e", "%2E", ".", ".."] {
+        let status = raw_post(&td, &state(dots), r#"{"state":"drain"}"#).await;
+        assert_eq!(status, 400, "{dots}");
+    }
+    assert_eq!(
+        sim.requests_matching("/action"),
+        0,
+        "nothing reached the agent"
+    );
+    let (_, body) = td.admin(&state("a%2Fb%3Fx"), r#"{"state":"drain"}"#).await;
+    assert_eq!(
+        sim.requests_matching("/servers/a%2Fb%3Fx/action"),
+        1,
+        "{body:#}"
+    );
+    assert!(
+        sim.server_actions().is_empty(),
+        "no server a/b?x: nothing applied"
+    );
+}

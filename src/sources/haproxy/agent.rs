@@ -19,7 +19,8 @@ pub fn parse_backends(body: &[u8]) -> Result<Vec<String>, AgentError> {
     let mut seen = std::collections::HashSet::with_capacity(list.len());
     for name in list.iter().filter_map(scalar_text) {
         let name = name.trim();
-        if !name.is_empty() && seen.insert(name.to_string()) {
+        let usable = !name.is_empty() && !crate::sources::client::is_dot_segment(name);
+        if usable && seen.insert(name.to_string()) {
             names.push(name.to_string());
         }
     }
