@@ -387,3 +387,22 @@ async fn server_names_reach_the_agent_as_exact_path_segments() {
         "no server a/b?x: nothing applied"
     );
 }
+
+/// Bodies were parsed as JSON whatever they said they were.
+#[actix_web::test]
+async fn bodies_must_be_json_and_not_declared_too_large() {
+    let (_sim, td) = two_backends().await;
+    let http = client();
+    let send = async |kind: &str| {
+        let req = http
+            .post(td.url(&polling_path(A)))
+            .bearer_auth(TOKEN)
+            .header("content-type", kind)
+            .body(r#"{"enabled":true}"#);
+        req.send().await.map(|r| r.status().as_u16())
+    };
+    assert_eq!(send("text/plain").await.unwrap(), 415);
+    assert_eq!(send("application/json; charset=utf-8").await.unwrap(), 200);
+    let raw = raw_post(&td, &polling_path(A), "").await;
+    assert_eq!(raw, 400, "an empty body is not a JSON object");
+}

@@ -16,8 +16,10 @@ const REPLAY_PAGE: usize = 1000;
 
 /// Why a session ends.
 enum End {
-    /// The peer closed or vanished: nothing more to send.
+    /// The peer vanished: nothing more to send.
     Gone,
+    /// The peer sent a close frame: answer it with the same code.
+    Closed(Option<CloseReason>),
     /// The client fell behind: close 1013 so it resumes with `since`.
     TooSlow(u64),
     /// The daemon is stopping: close 1001.
@@ -44,6 +46,13 @@ pub async fn run(
     };
     let reason = match end {
         End::Gone => return,
+        End::Closed(theirs) => {
+            let code = theirs.map_or(CloseCode::Normal, |r| r.code);
+            CloseReason {
+                code,
+                description: None,
+            }
+        }
         End::TooSlow(last) => {
             let msg = json!({"type": "reset", "reason": "client too slow", "resume_since": last});
             let _ = timeout(SEND_TIMEOUT, ws.text(msg.to_string())).await;
@@ -85,7 +94,11 @@ fn snapshot_json(snap: &Snapshot) -> String {
     let targets: Vec<_> = snap
         .targets
         .values()
-        .map(|t| views::target_detail(t))
+        .map(|t| {
+            let mut v = views::target_detail(t);
+            v["stale"] = json!(!snap.storage_ok);
+            v
+        })
         .collect();
     json!({"type": "snapshot", "seq": snap.seq, "targets": targets}).to_string()
 }
@@ -167,6 +180,7 @@ async fn live(
             frame = sub.rx.recv() => match frame {
                 Some(f) if f.seq <= last => {}
                 Some(f) => {
+                    sub.state.taken(f.json.len());
                     if let Err(end) = send(ws, f.json.clone(), last).await {
                         return end;
                     }
@@ -183,8 +197,12 @@ async fn live(
             }
             _ = ping.tick() => {
                 let sent = timeout(SEND_TIMEOUT, ws.ping(b"")).await;
-                if seen.elapsed() > CLIENT_TIMEOUT || !matches!(sent, Ok(Ok(()))) {
-                    return End::Gone;
+                match sent {
+                    Ok(Err(_)) => return End::Gone,
+                    // Silent, or not reading: cut off like any client that fell behind.
+                    Err(_) => return End::TooSlow(last),
+                    Ok(Ok(())) if seen.elapsed() > CLIENT_TIMEOUT => return End::TooSlow(last),
+                    Ok(Ok(())) => {}
                 }
             }
         }
@@ -197,7 +215,8 @@ async fn incoming(
     msg: Option<Result<AggregatedMessage, actix_ws::ProtocolError>>,
 ) -> Option<End> {
     match msg {
-        None | Some(Ok(AggregatedMessage::Close(_))) => Some(End::Gone),
+        None => Some(End::Gone),
+        Some(Ok(AggregatedMessage::Close(reason))) => Some(End::Closed(reason)),
         Some(Ok(AggregatedMessage::Ping(bytes))) => {
             match timeout(SEND_TIMEOUT, ws.pong(&bytes)).await {
                 Ok(Ok(())) => None,
