@@ -10,11 +10,11 @@ use actix::{Actor, Addr};
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 
-use crate::actors::fleet::{Fleet, Reload, StopAll};
-use crate::actors::reload::ReloadReport;
+use crate::actors::fleet::{Fleet, StopAll};
+use crate::actors::reload::{ReloadError, ReloadReport, reload};
 use crate::actors::status::StatusHandle;
 use crate::actors::store::{Store, StoreError};
-use crate::config::{self, Config, ConfigErrors, LiveConfig};
+use crate::config::{Config, LiveConfig};
 use crate::http::{self, AppState};
 use crate::sources::client::http_client;
 
@@ -27,40 +27,6 @@ pub enum StartError {
     Listen { addr: SocketAddr, reason: String },
     #[error("{0}")]
     Other(String),
-}
-
-/// Why a reload changed nothing.
-#[derive(Debug, thiserror::Error)]
-pub enum ReloadError {
-    #[error("this configuration was built in memory (demo); there is no file to reload")]
-    NoFile,
-    #[error("the new configuration is invalid; the running one is kept:\n{0}")]
-    Invalid(ConfigErrors),
-    #[error("the fleet did not answer: {0}")]
-    Fleet(String),
-}
-
-/// Reads the configuration file again and applies it: untouched targets keep their
-/// pollers, breakers and state. An invalid file changes nothing.
-pub async fn reload(fleet: &Addr<Fleet>, live: &LiveConfig) -> Result<ReloadReport, ReloadError> {
-    let current = live.get();
-    if current.file == std::path::Path::new(config::IN_MEMORY) {
-        return Err(ReloadError::NoFile);
-    }
-    let new = Arc::new(config::load(&current.file).map_err(ReloadError::Invalid)?);
-    let report = fleet
-        .send(Reload(new.clone()))
-        .await
-        .map_err(|e| ReloadError::Fleet(e.to_string()))?;
-    live.set(new);
-    tracing::info!(
-        added = report.added.len(),
-        removed = report.removed.len(),
-        changed = report.changed.len(),
-        unchanged = report.unchanged,
-        "configuration reloaded"
-    );
-    Ok(report)
 }
 
 /// A running daemon.
@@ -76,9 +42,37 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Opens the store, loads the committed state, starts the pollers and the HTTP
-    /// server.
+    /// Binds the HTTP address, then opens the store, loads the committed state and
+    /// starts the pollers and the HTTP server. A taken address fails first, before
+    /// anything is opened or started.
     pub async fn start(config: Config) -> Result<Daemon, StartError> {
+        let listener = Daemon::bind(config.server.listen)?;
+        Daemon::start_on(listener, config).await
+    }
+
+    /// Binds `addr` for the HTTP server (address reuse, a backlog of 1024), so that a
+    /// caller can find out that the port is taken before it starts anything else.
+    pub fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, StartError> {
+        let listen = |addr| {
+            let socket = match addr {
+                SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+                SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+            };
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(1024)?.into_std()
+        };
+        listen(addr).map_err(|e: std::io::Error| StartError::Listen {
+            addr,
+            reason: e.to_string(),
+        })
+    }
+
+    /// As [`Daemon::start`], serving HTTP on `listener` (from [`Daemon::bind`]).
+    pub async fn start_on(
+        listener: std::net::TcpListener,
+        config: Config,
+    ) -> Result<Daemon, StartError> {
         let store = Store::open(&config.storage.path, config.storage.event_retention)?;
         let status = StatusHandle::start(store)?;
         let client = http_client().map_err(StartError::Other)?;
@@ -90,7 +84,7 @@ impl Daemon {
             fleet: fleet.clone(),
             config: live.clone(),
         };
-        let listen = config.server.listen;
+        let addr = listener.local_addr().unwrap_or(config.server.listen);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))
@@ -99,13 +93,12 @@ impl Daemon {
         .workers(2)
         .shutdown_timeout(2)
         .disable_signals()
-        .bind(listen)
+        .listen(listener)
         .map_err(|e| StartError::Listen {
-            addr: listen,
+            addr,
             reason: e.to_string(),
-        })?;
-        let addr = server.addrs().first().copied().unwrap_or(listen);
-        let server = server.run();
+        })?
+        .run();
         let handle = server.handle();
         let server_task = actix_web::rt::spawn(server);
         tracing::info!(%addr, "watchpost listening");

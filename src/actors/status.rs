@@ -62,8 +62,12 @@ pub struct Counters {
 
 /// A batch could not be committed; nothing of it was applied.
 #[derive(Clone, Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CommitFailed(pub String);
+pub enum CommitFailed {
+    #[error("the status actor has stopped")]
+    Stopped,
+    #[error(transparent)]
+    Storage(StoreError),
+}
 
 struct Msg {
     observations: Vec<Observation>,
@@ -147,10 +151,9 @@ impl StatusHandle {
             done: Some(done),
         };
         if self.inbox.send(msg).await.is_err() {
-            return Err(CommitFailed("the status actor has stopped".into()));
+            return Err(CommitFailed::Stopped);
         }
-        wait.await
-            .unwrap_or_else(|_| Err(CommitFailed("the status actor has stopped".into())))
+        wait.await.unwrap_or_else(|_| Err(CommitFailed::Stopped))
     }
 
     /// The current committed state.
@@ -342,7 +345,12 @@ impl Actor {
                 Ok(())
             }
             Err(e) => {
-                tracing::error!(error = %e, "commit failed; the batch is not applied");
+                match current.storage_ok {
+                    true => {
+                        tracing::error!(error = %e, "commit failed; the batch is not applied; retrying with back-off")
+                    }
+                    false => tracing::debug!(error = %e, "commit failed again"),
+                }
                 let targets = current.targets.clone();
                 let error = Some(e.to_string());
                 let snap = Snapshot {
@@ -353,7 +361,7 @@ impl Actor {
                     storage_fault: e.fault(),
                 };
                 self.hub.publish(snap, &[]);
-                Err(CommitFailed(e.to_string()))
+                Err(CommitFailed::Storage(e))
             }
         };
         for m in batch {
@@ -368,12 +376,16 @@ impl Actor {
 /// debug (they can come by the thousand).
 fn log_event(e: &Event) {
     use crate::model::EventType::*;
-    let data = e.data.to_string();
-    match e.kind {
+    // The payload alone: `kind` already names the type.
+    let data = serde_json::to_value(&e.data)
+        .map(|v| v["data"].to_string())
+        .unwrap_or_default();
+    let kind = e.kind();
+    match kind {
         ServerStateChanged | InstanceStateChanged | InstanceAdded | InstanceRemoved => {
-            tracing::debug!(seq = e.seq, target_id = %e.target, kind = ?e.kind, %data, "event")
+            tracing::debug!(seq = e.seq, target_id = %e.target, kind = ?kind, %data, "event")
         }
-        _ => tracing::info!(seq = e.seq, target_id = %e.target, kind = ?e.kind, %data, "event"),
+        _ => tracing::info!(seq = e.seq, target_id = %e.target, kind = ?kind, %data, "event"),
     }
 }
 

@@ -62,7 +62,8 @@ async fn instances(state: web::Data<AppState>) -> HttpResponse {
         .flat_map(|t| views::instances(t))
         .map(|v| stale(v, old))
         .collect();
-    HttpResponse::Ok().json(json!({"instances": list}))
+    let servers: Vec<_> = targets.iter().map(|t| views::eureka_server(t)).collect();
+    HttpResponse::Ok().json(json!({"instances": list, "servers": servers}))
 }
 
 async fn applications(state: web::Data<AppState>) -> HttpResponse {
@@ -72,7 +73,8 @@ async fn applications(state: web::Data<AppState>) -> HttpResponse {
         .flat_map(|t| views::applications(t))
         .map(|v| stale(v, old))
         .collect();
-    HttpResponse::Ok().json(json!({"applications": list}))
+    let servers: Vec<_> = targets.iter().map(|t| views::eureka_server(t)).collect();
+    HttpResponse::Ok().json(json!({"applications": list, "servers": servers}))
 }
 
 async fn targets(state: web::Data<AppState>) -> HttpResponse {

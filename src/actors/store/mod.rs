@@ -208,7 +208,6 @@ impl Store {
             .map(|(d, seq)| Event {
                 seq,
                 ts,
-                kind: d.kind,
                 target: d.target,
                 data: d.data,
             })

@@ -1,14 +1,13 @@
 //! Tests of the store: sequence, retention, index, faults, gaps and repair.
 
 use super::*;
-use crate::model::{EventType, TargetKind, TargetMeta};
+use crate::model::{EventData, NoData, TargetKind, TargetMeta};
 use std::io::{Seek, SeekFrom, Write};
 
 fn draft(target: &str) -> EventDraft {
     EventDraft {
-        kind: EventType::FetchFailed,
         target: target.into(),
-        data: serde_json::json!({}),
+        data: EventData::PollingEnabled(NoData {}),
     }
 }
 

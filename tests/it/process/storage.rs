@@ -124,7 +124,7 @@ fn fill(path: &Path) {
 }
 
 async fn wait_health(d: &mut Proc, what: &str, pred: impl Fn(u16, &Value) -> bool) -> Value {
-    let deadline = Deadline::new(what, 60);
+    let deadline = Deadline::new(what, std::time::Duration::from_secs(60));
     loop {
         let (code, h) = d.get("/api/health").await;
         if pred(code, &h) {
