@@ -114,7 +114,7 @@ impl Daemon {
 
     /// Reloads the configuration file (as `POST /api/admin/reload` and SIGHUP do).
     pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
-        reload(&self.fleet, &self.config).await
+        reload(&self.fleet, &self.config, false).await
     }
 
     /// Stops polling, stops the HTTP server, and waits until everything observed so

@@ -193,9 +193,19 @@ async fn polling(
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn reload(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+#[derive(Deserialize)]
+struct ReloadQuery {
+    #[serde(default)]
+    allow_empty: bool,
+}
+
+async fn reload(
+    req: HttpRequest,
+    q: web::Query<ReloadQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    match reload::reload(&state.fleet, &state.config).await {
+    match reload::reload(&state.fleet, &state.config, q.allow_empty).await {
         Ok(report) => {
             Ok(HttpResponse::Ok().json(serde_json::json!({"reloaded": true, "report": report})))
         }
@@ -212,7 +222,9 @@ async fn reload(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
             let body = serde_json::json!({"error": {"code": "invalid_config", "message": message, "errors": list}});
             Ok(HttpResponse::BadRequest().json(body))
         }
-        Err(ReloadError::NoFile) => Err(ApiError::bad_request(ReloadError::NoFile.to_string())),
+        Err(e @ (ReloadError::NoFile | ReloadError::Empty)) => {
+            Err(ApiError::bad_request(e.to_string()))
+        }
         Err(e) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
