@@ -127,6 +127,9 @@ impl Daemon {
         if let Err(e) = self.status.observe(Vec::new()).await {
             tracing::error!(error = %e, "final flush failed");
         }
+        // Closing the database marks the file clean: the next start does not need
+        // a full repair pass.
+        self.status.store().close();
         tracing::info!("watchpost stopped");
     }
 }
