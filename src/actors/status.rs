@@ -153,7 +153,7 @@ impl StatusHandle {
         if self.inbox.send(msg).await.is_err() {
             return Err(CommitFailed::Stopped);
         }
-        wait.await.unwrap_or_else(|_| Err(CommitFailed::Stopped))
+        wait.await.unwrap_or(Err(CommitFailed::Stopped))
     }
 
     /// The current committed state.
