@@ -96,6 +96,9 @@ fn salvage(work: &Path) -> Result<Salvage, StoreError> {
         }
     }
     out.next_seq = next.max(last + 1);
+    // Closing writes to the file, which panics on the damaged page; the copy is
+    // deleted anyway, and this command ends here.
+    std::mem::forget(db);
     if out.targets.is_empty() && out.events.is_empty() && out.targets_skipped > 0 {
         return Err(StoreError::Damaged {
             path: work.to_path_buf(),
