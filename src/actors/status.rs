@@ -8,28 +8,33 @@
 //! waits behind it but the senders of the batch being committed.
 
 use std::collections::BTreeMap;
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::alert_store;
+use super::batch::{Working, apply};
 use super::hub::Hub;
 use super::liveness::Liveness;
 use super::poll_times;
+use super::status_alerts::{self, AlertCommand, AlertsView};
 use super::store::{Change, Fault, Store, StoreError};
-use crate::diff::diff;
-use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
+use crate::config::LiveConfig;
+use crate::model::{Event, Observation, TargetState, Ts};
 
 /// Most messages taken into one transaction.
 const MAX_BATCH: usize = 4096;
 /// Capacity of the inbox; senders wait when it is full.
 const INBOX: usize = 16 * 1024;
+/// How often the alerts are evaluated when no observation arrives, so a hold
+/// time that runs out fires without waiting for the next poll.
+const ALERT_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// First and longest wait between attempts to re-open the storage file after a
 /// fault (a full disk, an I/O error).
-const REOPEN_FIRST: Duration = Duration::from_millis(100);
-const REOPEN_MAX: Duration = Duration::from_secs(5);
+const REOPEN_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
+const REOPEN_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The committed state at one point in the event sequence.
 #[derive(Debug, Default)]
@@ -37,11 +42,13 @@ pub struct Snapshot {
     /// Every event up to this one is reflected in `targets`.
     pub seq: u64,
     pub targets: BTreeMap<Arc<str>, Arc<TargetState>>,
-    /// Whether the last commit succeeded. While it is false, `targets` are the
-    /// last committed states and are stale.
+    /// The committed alerts and silences.
+    pub alerts: Arc<AlertsView>,
+    /// Whether the last commit succeeded.
     pub storage_ok: bool,
     pub storage_error: Option<String>,
-    /// The kind of the last commit's failure.
+    /// The kind of the last commit's failure; while there is one, `targets` are
+    /// the last committed states and are stale.
     pub storage_fault: Option<Fault>,
 }
 
@@ -69,8 +76,9 @@ pub enum CommitFailed {
     Storage(StoreError),
 }
 
-struct Msg {
-    observations: Vec<Observation>,
+pub(super) struct Msg {
+    pub(super) observations: Vec<Observation>,
+    command: Option<AlertCommand>,
     done: Option<oneshot::Sender<Result<(), CommitFailed>>>,
 }
 
@@ -86,8 +94,11 @@ pub struct StatusHandle {
 
 impl StatusHandle {
     /// Loads the stored state and starts the actor's thread.
-    pub fn start(store: Store) -> Result<StatusHandle, StoreError> {
+    /// The `[alerts]` settings are read from `config` at every batch, so a reload
+    /// applies them.
+    pub fn start(store: Store, config: Arc<LiveConfig>) -> Result<StatusHandle, StoreError> {
         let store = Arc::new(store);
+        let alerts = alert_store::load(&store)?;
         let targets = store
             .load_targets()?
             .into_iter()
@@ -96,6 +107,7 @@ impl StatusHandle {
         let first = Snapshot {
             seq: store.last_seq(),
             targets,
+            alerts: Arc::new(alerts),
             storage_ok: true,
             storage_error: None,
             storage_fault: None,
@@ -109,16 +121,13 @@ impl StatusHandle {
             store: store.clone(),
             hub: hub.clone(),
             counters: counters.clone(),
+            config,
             liveness: liveness.clone(),
             reopen: Reopen::default(),
         };
-        std::thread::Builder::new()
-            .name("watchpost-status".into())
-            .spawn(move || actor.run())
-            .map_err(|e| StoreError::Open {
-                path: store.path().to_path_buf(),
-                reason: format!("cannot start the status thread: {e}"),
-            })?;
+        spawn("watchpost-status", move || actor.run())?;
+        let ticks = inbox.downgrade();
+        spawn("watchpost-alert-tick", move || tick(ticks))?;
         Ok(StatusHandle {
             inbox,
             hub,
@@ -148,12 +157,28 @@ impl StatusHandle {
         let (done, wait) = oneshot::channel();
         let msg = Msg {
             observations,
+            command: None,
             done: Some(done),
         };
         if self.inbox.send(msg).await.is_err() {
             return Err(CommitFailed::Stopped);
         }
-        wait.await.unwrap_or(Err(CommitFailed::Stopped))
+        wait.await.unwrap_or_else(|_| Err(CommitFailed::Stopped))
+    }
+
+    /// Applies an alert command (a silence created or ended) and waits until it is
+    /// committed and published.
+    pub async fn alert_command(&self, command: AlertCommand) -> Result<(), CommitFailed> {
+        let (done, wait) = oneshot::channel();
+        let msg = Msg {
+            observations: Vec::new(),
+            command: Some(command),
+            done: Some(done),
+        };
+        if self.inbox.send(msg).await.is_err() {
+            return Err(CommitFailed::Stopped);
+        }
+        wait.await.unwrap_or_else(|_| Err(CommitFailed::Stopped))
     }
 
     /// The current committed state.
@@ -182,21 +207,50 @@ struct Actor {
     store: Arc<Store>,
     hub: Arc<Hub>,
     counters: Arc<Counters>,
+    config: Arc<LiveConfig>,
     liveness: Arc<Liveness>,
     reopen: Reopen,
 }
 
 /// When the storage file may next be re-opened, and the wait after that.
 struct Reopen {
-    at: Instant,
-    wait: Duration,
+    at: std::time::Instant,
+    wait: std::time::Duration,
 }
 
 impl Default for Reopen {
     fn default() -> Reopen {
         Reopen {
-            at: Instant::now(),
+            at: std::time::Instant::now(),
             wait: REOPEN_FIRST,
+        }
+    }
+}
+
+/// Starts a named thread.
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map(drop)
+        .map_err(|e| {
+            StoreError::write(Fault::Other, format!("cannot start the thread {name}: {e}"))
+        })
+}
+
+/// Sends the actor a tick every [`ALERT_TICK`] until it stops; skips a tick when
+/// the inbox is full (the batch in progress evaluates anyway).
+fn tick(inbox: mpsc::WeakSender<Msg>) {
+    loop {
+        std::thread::sleep(ALERT_TICK);
+        let Some(inbox) = inbox.upgrade() else { return };
+        let msg = Msg {
+            observations: Vec::new(),
+            command: Some(AlertCommand::Tick),
+            done: None,
+        };
+        if let Err(mpsc::error::TrySendError::Closed(_)) = inbox.try_send(msg) {
+            return;
         }
     }
 }
@@ -214,7 +268,8 @@ impl Actor {
             }
             self.liveness.busy(Some(Ts::now()));
             let taken = std::mem::take(&mut batch);
-            if let Err(p) = catch_unwind(AssertUnwindSafe(|| self.process(taken))) {
+            let run = std::panic::AssertUnwindSafe(|| self.process(taken));
+            if let Err(p) = std::panic::catch_unwind(run) {
                 let why = super::store::panic_text(&*p);
                 self.liveness
                     .status_stopped(format!("panic while applying a batch: {why}"));
@@ -231,17 +286,13 @@ impl Actor {
         if !self.store.is_closed() {
             return Ok(());
         }
-        if Instant::now() < self.reopen.at {
-            return Err(StoreError::write(
-                Fault::Closed,
-                format!(
-                    "the storage file is closed after an error; next re-open attempt in {} ms",
-                    self.reopen
-                        .at
-                        .saturating_duration_since(Instant::now())
-                        .as_millis()
-                ),
-            ));
+        let now = std::time::Instant::now();
+        if now < self.reopen.at {
+            let ms = self.reopen.at.saturating_duration_since(now).as_millis();
+            let why = format!(
+                "the storage file is closed after an error; next re-open attempt in {ms} ms"
+            );
+            return Err(StoreError::write(Fault::Closed, why));
         }
         match self.store.reopen() {
             Ok(()) => {
@@ -250,7 +301,7 @@ impl Actor {
                 Ok(())
             }
             Err(e) => {
-                self.reopen.at = Instant::now() + self.reopen.wait;
+                self.reopen.at = now + self.reopen.wait;
                 self.reopen.wait = (self.reopen.wait * 2).min(REOPEN_MAX);
                 Err(e)
             }
@@ -259,34 +310,44 @@ impl Actor {
 
     fn process(&mut self, batch: Vec<Msg>) {
         let current = self.current();
-        let mut working: BTreeMap<Arc<str>, Option<Arc<TargetState>>> = BTreeMap::new();
-        let mut drafts: Vec<EventDraft> = Vec::new();
-        for obs in batch.iter().flat_map(|m| &m.observations) {
-            let id = obs.target.as_str();
-            let (key, prev) = match working.get_key_value(id) {
-                Some((k, p)) => (k.clone(), p.clone()),
-                None => match current.targets.get_key_value(id) {
-                    Some((k, p)) => (k.clone(), Some(p.clone())),
-                    None => (Arc::from(id), None),
-                },
-            };
-            let t = diff(prev.as_deref(), obs);
-            working.insert(key, t.next.map(Arc::new));
-            drafts.extend(t.events);
-        }
+        let (working, mut drafts, touched) = apply(&current, &batch);
         let changes: Vec<Change> = working
             .iter()
             .filter_map(|(id, next)| change(id, current.targets.get(id), next.as_ref()))
             .collect();
-        let started = Instant::now();
-        let result = self
-            .ensure_open()
-            .and_then(|()| self.store.commit(&changes, drafts, Ts::now()));
+        let commands: Vec<AlertCommand> = batch.iter().filter_map(|m| m.command.clone()).collect();
+        let state = |id: &str| match working.get(id) {
+            Some(next) => next.as_deref(),
+            None => current.targets.get(id).map(|t| &**t),
+        };
+        let now = Ts::now();
+        let alerts = status_alerts::step(
+            &self.config.get().alerts,
+            &current.alerts,
+            &state,
+            touched,
+            &commands,
+            now,
+        );
+        drafts.extend(alerts.drafts);
+        if changes.is_empty()
+            && drafts.is_empty()
+            && alerts.writes.is_empty()
+            && batch.iter().all(|m| m.done.is_none())
+        {
+            return; // a tick that changed nothing
+        }
+        let started = std::time::Instant::now();
+        let writes = alerts.writes;
+        let result = self.ensure_open().and_then(|()| {
+            let store = &self.store;
+            store.commit_with(&changes, drafts, now, &|tx| alert_store::write(tx, &writes))
+        });
         if result.is_ok() {
             self.liveness.committed(Ts::now());
         }
         self.count(&batch, &result, started.elapsed());
-        self.publish(&current, working, result, batch);
+        self.publish(&current, working, Arc::new(alerts.view), result, batch);
     }
 
     fn count(
@@ -316,7 +377,8 @@ impl Actor {
     fn publish(
         &self,
         current: &Snapshot,
-        working: BTreeMap<Arc<str>, Option<Arc<TargetState>>>,
+        working: Working,
+        alerts: Arc<AlertsView>,
         result: Result<Vec<Event>, StoreError>,
         batch: Vec<Msg>,
     ) {
@@ -333,6 +395,7 @@ impl Actor {
                 let snap = Snapshot {
                     seq,
                     targets,
+                    alerts,
                     storage_ok: true,
                     storage_error: None,
                     storage_fault: None,
@@ -356,6 +419,7 @@ impl Actor {
                 let snap = Snapshot {
                     seq: current.seq,
                     targets,
+                    alerts: current.alerts.clone(),
                     storage_ok: false,
                     storage_error: error,
                     storage_fault: e.fault(),

@@ -201,6 +201,24 @@ impl Store {
         drafts: Vec<EventDraft>,
         ts: Ts,
     ) -> Result<Vec<Event>, StoreError> {
+        self.commit_with(changes, drafts, ts, &|_| Ok(()))
+    }
+
+    /// The redb database, for the modules that keep tables of their own
+    /// ([`Fault::Closed`] while it waits to be re-opened).
+    pub(super) fn database(&self) -> Result<Arc<Database>, StoreError> {
+        self.db()
+    }
+
+    /// As [`Store::commit`], with `extra` writing more tables in the same
+    /// transaction.
+    pub fn commit_with(
+        &self,
+        changes: &[Change],
+        drafts: Vec<EventDraft>,
+        ts: Ts,
+        extra: &dyn Fn(&redb::WriteTransaction) -> Result<(), StoreError>,
+    ) -> Result<Vec<Event>, StoreError> {
         let first = self.next_seq();
         let events: Vec<Event> = drafts
             .into_iter()
@@ -213,7 +231,7 @@ impl Store {
             })
             .collect();
         let next = first + events.len() as u64;
-        let result = guard(W, || self.write(changes, &events, next));
+        let result = guard(W, || self.write(changes, &events, next, extra));
         if let Err(e) = &result
             && e.fault().is_some_and(Fault::needs_reopen)
         {
@@ -224,11 +242,18 @@ impl Store {
         Ok(events)
     }
 
-    fn write(&self, changes: &[Change], events: &[Event], next: u64) -> Result<(), StoreError> {
+    fn write(
+        &self,
+        changes: &[Change],
+        events: &[Event],
+        next: u64,
+        extra: &dyn Fn(&redb::WriteTransaction) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         let db = self.db()?;
         let tx = db.begin_write().on(W)?;
         write_changes(&tx, changes)?;
         log::write_events(&tx, events, next, self.retention)?;
+        extra(&tx)?;
         tx.commit().on(W)
     }
 
