@@ -163,7 +163,7 @@ impl StatusHandle {
         if self.inbox.send(msg).await.is_err() {
             return Err(CommitFailed::Stopped);
         }
-        wait.await.unwrap_or_else(|_| Err(CommitFailed::Stopped))
+        wait.await.unwrap_or(Err(CommitFailed::Stopped))
     }
 
     /// Applies an alert command (a silence created or ended) and waits until it is
@@ -178,7 +178,7 @@ impl StatusHandle {
         if self.inbox.send(msg).await.is_err() {
             return Err(CommitFailed::Stopped);
         }
-        wait.await.unwrap_or_else(|_| Err(CommitFailed::Stopped))
+        wait.await.unwrap_or(Err(CommitFailed::Stopped))
     }
 
     /// The current committed state.

@@ -21,6 +21,8 @@ pub(super) const BY_TARGET: TableDefinition<(&str, u64), ()> =
 pub(super) const INDEXED: &str = "events_indexed";
 
 /// One item of a page of the log.
+// Nearly every item is an event: boxing them would cost an allocation each.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum LogItem {
