@@ -132,7 +132,7 @@ impl Daemon {
 
     /// Reloads the configuration file (as `POST /api/admin/reload` and SIGHUP do).
     pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
-        reload(&self.fleet, &self.config).await
+        reload(&self.fleet, &self.config, false).await
     }
 
     /// Stops polling, stops the HTTP server, and waits until everything observed so
@@ -145,6 +145,9 @@ impl Daemon {
         if let Err(e) = self.status.observe(Vec::new()).await {
             tracing::error!(error = %e, "final flush failed");
         }
+        // Closing the database marks the file clean: the next start does not need
+        // a full repair pass.
+        self.status.store().close();
         tracing::info!("watchpost stopped");
     }
 }

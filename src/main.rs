@@ -63,6 +63,13 @@ enum Command {
         #[arg(long, value_name = "PATH", default_value = "config/watchpost.toml")]
         config: PathBuf,
     },
+    /// Salvage a damaged state file: each target's newest readable state and every
+    /// readable event go into a fresh file at the configured path; the damaged file
+    /// is kept beside it as `<path>.damaged-<ms>`. Stop watchpost first.
+    Repair {
+        #[arg(long, default_value = "config/watchpost.toml")]
+        config: PathBuf,
+    },
     /// Run a self-contained demo: simulated FAgent and Eureka servers that fail and
     /// recover on a schedule, and the daemon polling them. Needs no configuration;
     /// state goes to a temporary directory that is removed on exit.
@@ -88,6 +95,7 @@ fn main() -> ExitCode {
             };
             finish(actix_web::rt::System::new().block_on(run(cfg)))
         }
+        Command::Repair { config } => repair(&config),
         Command::Demo { listen } => finish(actix_web::rt::System::new().block_on(run_demo(listen))),
     }
 }
@@ -147,11 +155,38 @@ fn check_config(path: &Path) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+fn repair(path: &Path) -> ExitCode {
+    let Some(cfg) = load(path) else {
+        return ExitCode::from(2);
+    };
+    let storage = &cfg.storage;
+    match watchpost::actors::store::repair::repair(&storage.path, storage.event_retention) {
+        Ok(report) => {
+            println!("{}: {report}", storage.path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("watchpost: cannot repair {}: {e}", storage.path.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
 async fn run(cfg: config::Config) -> anyhow::Result<()> {
     let daemon = Daemon::start(cfg).await.context("cannot start")?;
-    wait_for_shutdown(Some(&daemon)).await?;
+    let live = daemon.status.clone();
+    let stopped = tokio::select! {
+        r = wait_for_shutdown(Some(&daemon)) => { r?; false }
+        _ = live.liveness().wait_stopped() => true,
+    };
     daemon.shutdown().await;
-    Ok(())
+    match (stopped, live.liveness().stop_reason()) {
+        (true, reason) => Err(anyhow::anyhow!(
+            "the status actor stopped ({}); nothing more can be recorded, exiting so that the service manager restarts watchpost",
+            reason.unwrap_or_default()
+        )),
+        _ => Ok(()),
+    }
 }
 
 async fn run_demo(listen: SocketAddr) -> anyhow::Result<()> {

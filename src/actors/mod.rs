@@ -6,6 +6,7 @@ mod batch;
 pub mod cycle;
 pub mod fleet;
 pub mod hub;
+pub mod liveness;
 pub mod outcome;
 pub mod poll_times;
 pub mod poller;

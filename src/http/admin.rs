@@ -213,7 +213,9 @@ pub struct ServerStateAnswer {
         (status = 403, description = "`admin_disabled`", body = ErrorBody),
         (status = 404, description = "`not_found`: unknown target or server", body = ErrorBody),
         (status = 409, description = "`not_supported_by_source`", body = ErrorBody),
+        (status = 408, description = "`body_timeout`: the body did not arrive in time", body = ErrorBody),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
         (status = 500, description = "`admin_failed`", body = ErrorBody),
         (status = 502, description = "`source_error`: the source refused or failed", body = ErrorBody),
         (status = 503, description = "`unavailable`: shutting down", body = ErrorBody)))]
@@ -233,6 +235,11 @@ pub async fn server_state(
     let server = percent_decode(req.match_info().get("server").unwrap_or(""));
     if server.is_empty() || server.len() > 255 || server.chars().any(|c| c.is_control()) {
         return Err(ApiError::bad_request("invalid server name"));
+    }
+    if crate::sources::client::is_dot_segment(&server) {
+        return Err(ApiError::bad_request(
+            "invalid server name: `.` and `..` cannot be sent to the agent as a path segment",
+        ));
     }
     let body = command(
         &req,
@@ -271,7 +278,9 @@ pub struct PollingAnswer {
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`admin_disabled`", body = ErrorBody),
         (status = 404, description = "`not_found`: unknown target", body = ErrorBody),
+        (status = 408, description = "`body_timeout`: the body did not arrive in time", body = ErrorBody),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
+        (status = 415, description = "`unsupported_media_type`: not `application/json`", body = ErrorBody),
         (status = 503, description = "`unavailable`: shutting down", body = ErrorBody)))]
 pub async fn polling(
     req: HttpRequest,
@@ -292,8 +301,18 @@ pub struct Reloaded {
     report: ReloadReport,
 }
 
+/// The query of `reload`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ReloadQuery {
+    /// Apply a configuration without any target.
+    #[serde(default)]
+    allow_empty: bool,
+}
+
 /// Reads the configuration file again and applies it (as SIGHUP does).
 #[utoipa::path(post, path = "/api/admin/reload", tag = "admin", security(("admin_token" = [])),
+    params(ReloadQuery),
     responses((status = 200, description = "What changed", body = Reloaded),
         (status = 400, description = "`invalid_config` (with `errors`; the running configuration is kept), or `bad_request`: no file to reload", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
@@ -301,10 +320,11 @@ pub struct Reloaded {
         (status = 503, description = "`unavailable`: shutting down", body = ErrorBody)))]
 pub async fn reload(
     req: HttpRequest,
+    q: web::Query<ReloadQuery>,
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    match reload::reload(&state.fleet, &state.config).await {
+    match reload::reload(&state.fleet, &state.config, q.allow_empty).await {
         Ok(report) => Ok(HttpResponse::Ok().json(Reloaded {
             reloaded: true,
             report,
@@ -323,7 +343,9 @@ pub async fn reload(
             };
             Ok(HttpResponse::BadRequest().json(ErrorBody { error }))
         }
-        Err(ReloadError::NoFile) => Err(ApiError::bad_request(ReloadError::NoFile.to_string())),
+        Err(e @ (ReloadError::NoFile | ReloadError::Empty)) => {
+            Err(ApiError::bad_request(e.to_string()))
+        }
         Err(e) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -342,6 +364,7 @@ async fn checked_body<T: serde::de::DeserializeOwned>(
 ) -> Result<T, ApiError> {
     authorize(req, state)?;
     known(req, state)?;
+    json_content(req)?;
     let body = read_body(payload).await?;
     json_object(&body).map_err(|e| ApiError::bad_request(format!("body must be {shape}: {e}")))
 }
@@ -354,8 +377,47 @@ fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String>
     }
 }
 
-/// Reads a request body of at most [`super::MAX_BODY`] bytes.
-pub async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
+/// A body must say it is JSON (`Content-Type: application/json`, parameters
+/// allowed); an empty body may say nothing.
+fn json_content(req: &HttpRequest) -> Result<(), ApiError> {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let length = header("content-length").and_then(|l| l.trim().parse::<u64>().ok());
+    if length.is_some_and(|l| l > super::MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    let empty = length == Some(0);
+    let kind = header("content-type").unwrap_or("");
+    let essence = kind.split(';').next().unwrap_or("").trim();
+    if empty || essence.eq_ignore_ascii_case("application/json") {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        format!("request bodies must be sent with Content-Type: application/json (got {kind:?})"),
+    ))
+}
+
+/// Longest time a request body may take to arrive.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads a request body of at most [`super::MAX_BODY`] bytes, within
+/// [`BODY_TIMEOUT`] (a body that stalls is answered 408, not waited for).
+pub async fn read_body(payload: web::Payload) -> Result<web::BytesMut, ApiError> {
+    match tokio::time::timeout(BODY_TIMEOUT, read_all(payload)).await {
+        Ok(r) => r,
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!(
+                "the request body did not arrive within {} s",
+                BODY_TIMEOUT.as_secs()
+            ),
+        )),
+    }
+}
+
+async fn read_all(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
     use futures_util::StreamExt;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {

@@ -6,9 +6,10 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::views::{self, Verdict};
+use super::views;
 use super::{ApiError, AppState, ErrorBody, percent_decode};
-use crate::model::{Event, TargetKind, Ts};
+use crate::actors::store::LogItem;
+use crate::model::TargetKind;
 
 /// Largest page of `/api/events`.
 const MAX_EVENTS: usize = 10_000;
@@ -16,8 +17,8 @@ const MAX_EVENTS: usize = 10_000;
 const MAX_SEQ: u64 = i64::MAX as u64;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/api/health", web::get().to(health))
+    cfg.route("/healthz", web::get().to(super::health::healthz))
+        .route("/api/health", web::get().to(super::health::health))
         .route("/api/haproxy/backends", web::get().to(backends))
         .route("/api/eureka/instances", web::get().to(instances))
         .route("/api/eureka/applications", web::get().to(applications))
@@ -28,81 +29,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/api/openapi.json", web::get().to(super::openapi::serve));
 }
 
-/// The answer of `/healthz`.
-#[derive(Serialize, ToSchema)]
-pub struct Alive {
-    /// Always `ok`.
-    pub status: &'static str,
-}
-
-/// Liveness of the process itself: always 200 while it serves HTTP.
-#[utoipa::path(get, path = "/healthz", tag = "health",
-    responses((status = 200, description = "The process serves HTTP", body = Alive)))]
-pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Alive { status: "ok" })
-}
-
-/// Whether the last commit to the storage file succeeded.
-#[derive(Serialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Storage {
-    Ok,
-    Error,
-}
-
-/// The answer of `/api/health`.
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    pub status: Verdict,
-    pub timestamp: Ts,
-    pub targets: views::HealthCounts,
-    pub storage: Storage,
-    pub storage_error: Option<String>,
-    /// The last committed event.
-    pub last_seq: u64,
-    pub alerts: super::alerts::FiringCounts,
-}
-
-/// Health of the targets and of the storage.
-#[utoipa::path(get, path = "/api/health", tag = "health", responses(
-    (status = 200, description = "`healthy` or `degraded`", body = Health),
-    (status = 503, description = "`unhealthy`: every target failed, or storage failed", body = Health)))]
-pub async fn health(state: web::Data<AppState>) -> HttpResponse {
+/// The targets of one kind, and whether they are stale (the storage cannot commit,
+/// so newer polls are not reflected).
+fn of_kind(
+    state: &AppState,
+    kind: TargetKind,
+) -> (Vec<std::sync::Arc<crate::model::TargetState>>, bool) {
     let snap = state.status.snapshot();
-    let (counts, verdict) = views::health_counts(snap.targets.values().map(|t| t.as_ref()));
-    let verdict = if snap.storage_ok {
-        verdict
-    } else {
-        Verdict::Unhealthy
-    };
-    let body = Health {
-        status: verdict,
-        timestamp: Ts::now(),
-        targets: counts,
-        storage: if snap.storage_ok {
-            Storage::Ok
-        } else {
-            Storage::Error
-        },
-        storage_error: snap.storage_error.clone(),
-        last_seq: snap.seq,
-        alerts: super::alerts::health_counts(&snap),
-    };
-    let code = if verdict == Verdict::Unhealthy {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    };
-    HttpResponse::build(code).json(body)
-}
-
-fn of_kind(state: &AppState, kind: TargetKind) -> Vec<std::sync::Arc<crate::model::TargetState>> {
-    let snap = state.status.snapshot();
-    snap.targets
+    let list = snap
+        .targets
         .values()
         .filter(|t| t.kind == kind)
         .cloned()
-        .collect()
+        .collect();
+    (list, !snap.storage_ok)
 }
 
 /// The answer of `/api/haproxy/backends`.
@@ -115,9 +55,13 @@ pub struct Backends {
 #[utoipa::path(get, path = "/api/haproxy/backends", tag = "state",
     responses((status = 200, description = "Every backend", body = Backends)))]
 pub async fn backends(state: web::Data<AppState>) -> HttpResponse {
-    let backends = of_kind(&state, TargetKind::HaproxyBackend)
+    let (targets, old) = of_kind(&state, TargetKind::HaproxyBackend);
+    let backends = targets
         .iter()
-        .map(|t| views::backend(t))
+        .map(|t| views::BackendView {
+            stale: Some(old),
+            ..views::backend(t)
+        })
         .collect();
     HttpResponse::Ok().json(Backends { backends })
 }
@@ -134,9 +78,16 @@ pub struct Instances {
 #[utoipa::path(get, path = "/api/eureka/instances", tag = "state",
     responses((status = 200, description = "Every instance", body = Instances)))]
 pub async fn instances(state: web::Data<AppState>) -> HttpResponse {
-    let targets = of_kind(&state, TargetKind::EurekaServer);
+    let (targets, old) = of_kind(&state, TargetKind::EurekaServer);
     HttpResponse::Ok().json(Instances {
-        instances: targets.iter().flat_map(|t| views::instances(t)).collect(),
+        instances: targets
+            .iter()
+            .flat_map(|t| views::instances(t))
+            .map(|i| views::InstanceView {
+                stale: Some(old),
+                ..i
+            })
+            .collect(),
         servers: targets.iter().map(|t| views::eureka_server(t)).collect(),
     })
 }
@@ -153,11 +104,15 @@ pub struct Applications {
 #[utoipa::path(get, path = "/api/eureka/applications", tag = "state",
     responses((status = 200, description = "Every application", body = Applications)))]
 pub async fn applications(state: web::Data<AppState>) -> HttpResponse {
-    let targets = of_kind(&state, TargetKind::EurekaServer);
+    let (targets, old) = of_kind(&state, TargetKind::EurekaServer);
     HttpResponse::Ok().json(Applications {
         applications: targets
             .iter()
             .flat_map(|t| views::applications(t))
+            .map(|a| views::ApplicationView {
+                stale: Some(old),
+                ..a
+            })
             .collect(),
         servers: targets.iter().map(|t| views::eureka_server(t)).collect(),
     })
@@ -177,7 +132,14 @@ pub struct Targets {
 pub async fn targets(state: web::Data<AppState>) -> HttpResponse {
     let snap = state.status.snapshot();
     HttpResponse::Ok().json(Targets {
-        targets: snap.targets.values().map(|t| views::target(t)).collect(),
+        targets: snap
+            .targets
+            .values()
+            .map(|t| views::TargetView {
+                stale: Some(!snap.storage_ok),
+                ..views::target(t)
+            })
+            .collect(),
         seq: snap.seq,
     })
 }
@@ -204,7 +166,9 @@ pub async fn target(
         .targets
         .get(id.as_str())
         .ok_or_else(|| ApiError::not_found(format!("unknown target {id}")))?;
-    Ok(HttpResponse::Ok().json(views::target_detail(t)))
+    let mut detail = views::target_detail(t);
+    detail.target.stale = Some(!snap.storage_ok);
+    Ok(HttpResponse::Ok().json(detail))
 }
 
 /// The query of `/api/events`.
@@ -224,8 +188,8 @@ pub struct EventsQuery {
 /// A page of the event log.
 #[derive(Serialize, ToSchema)]
 pub struct Events {
-    /// Oldest first.
-    pub events: Vec<Event>,
+    /// Oldest first; stored events that cannot be read are `gap` items.
+    pub events: Vec<LogItem>,
     /// The `since` of the next page.
     pub next_since: u64,
     /// The oldest event still kept, `null` when the log is empty.
@@ -249,7 +213,7 @@ pub async fn events(
             "limit must be between 1 and {MAX_EVENTS}"
         )));
     }
-    let store = state.status.store();
+    let store = state.status.store_arc();
     let storage = |e: crate::actors::store::StoreError| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -263,15 +227,26 @@ pub async fn events(
             "since must be between 0 and {MAX_SEQ}"
         )));
     }
-    let events = store
-        .events(since, limit, q.target.as_deref())
+    let target = q.target.clone();
+    let read = web::block(move || {
+        let events = store.events(since, limit, target.as_deref())?;
+        Ok((events, store.oldest_seq()?, store.last_seq()))
+    });
+    let (events, oldest, last) = read
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_error",
+                e.to_string(),
+            )
+        })?
         .map_err(storage)?;
-    let oldest = store.oldest_seq().map_err(storage)?;
-    let next_since = events.last().map(|e| e.seq).unwrap_or(since);
+    let next_since = events.last().map(|e| e.last_seq()).unwrap_or(since);
     Ok(HttpResponse::Ok().json(Events {
         events,
         next_since,
         oldest_seq: oldest,
-        last_seq: store.last_seq(),
+        last_seq: last,
     }))
 }

@@ -15,6 +15,7 @@ mod admin;
 mod alerts;
 mod api;
 mod dashboard;
+mod health;
 mod metrics;
 pub mod openapi;
 pub mod tls;

@@ -9,7 +9,7 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, alerts, api, dashboard, metrics, ws};
+use super::{admin, alerts, api, dashboard, health, metrics, ws};
 
 /// The whole API. Add each new handler to `paths` here; its schemas follow.
 #[derive(OpenApi)]
@@ -17,7 +17,7 @@ use super::{admin, alerts, api, dashboard, metrics, ws};
     info(title = "watchpost", description = "Resilient polling daemon for HAProxy backends and \
         Eureka registries, with live events. Prose reference: docs/api.md."),
     paths(
-        api::healthz, api::health, api::backends, api::instances, api::applications,
+        health::healthz, health::health, api::backends, api::instances, api::applications,
         api::targets, api::target, api::events, serve, metrics::metrics, ws::upgrade,
         admin::reset_circuit, admin::recover, admin::polling, admin::server_state,
         admin::reload, dashboard::index, dashboard::asset, alerts::alerts, alerts::silences,

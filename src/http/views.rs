@@ -65,6 +65,9 @@ pub struct BackendView {
     /// The backend's own state as the source reports it, when it does.
     pub backend_state: Option<String>,
     pub servers: Vec<ServerView>,
+    /// Whether the storage cannot commit, so newer polls are not reflected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale: Option<bool>,
 }
 
 pub fn backend(t: &TargetState) -> BackendView {
@@ -84,6 +87,7 @@ pub fn backend(t: &TargetState) -> BackendView {
         capacity: t.capacity,
         backend_state: t.backend_state.clone(),
         servers: t.servers.iter().map(ServerView::from).collect(),
+        stale: None,
     }
 }
 
@@ -128,6 +132,9 @@ pub struct InstanceView {
     pub status_page_url: Option<String>,
     pub metadata: BTreeMap<String, String>,
     pub eureka_application: AppFetch,
+    /// Whether the storage cannot commit, so newer polls are not reflected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale: Option<bool>,
 }
 
 /// Every instance of a Eureka target, for `/api/eureka/instances`.
@@ -150,6 +157,7 @@ pub fn instances(t: &TargetState) -> impl Iterator<Item = InstanceView> + '_ {
             status_page_url: i.status_page_url.clone(),
             metadata: i.metadata.clone(),
             eureka_application: app_fetch(app),
+            stale: None,
         })
     })
 }
@@ -174,6 +182,9 @@ pub struct ApplicationView {
     pub eureka_server: String,
     pub target: String,
     pub instances: InstanceCounts,
+    /// Whether the storage cannot commit, so newer polls are not reflected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale: Option<bool>,
 }
 
 /// Every application of a Eureka target with counts, for `/api/eureka/applications`.
@@ -194,6 +205,7 @@ pub fn applications(t: &TargetState) -> impl Iterator<Item = ApplicationView> + 
                 unknown: count(InstanceState::Unknown),
                 removed: app.instances.len() - live().count(),
             },
+            stale: None,
         }
     })
 }
@@ -250,6 +262,9 @@ pub struct TargetView {
     pub recovery_attempts: u32,
     /// The data of the last `recovery_attempted` event.
     pub last_recovery: Option<RecoveryOutcome>,
+    /// Whether the storage cannot commit, so newer polls are not reflected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale: Option<bool>,
 }
 
 pub fn target(t: &TargetState) -> TargetView {
@@ -271,6 +286,7 @@ pub fn target(t: &TargetState) -> TargetView {
         restarts: t.restarts,
         recovery_attempts: t.recovery_attempts,
         last_recovery: t.last_recovery.clone(),
+        stale: None,
     }
 }
 

@@ -16,12 +16,16 @@ const REPLAY_PAGE: usize = 1000;
 
 /// Why a session ends.
 enum End {
-    /// The peer closed or vanished: nothing more to send.
+    /// The peer vanished: nothing more to send.
     Gone,
+    /// The peer sent a close frame: answer it with the same code.
+    Closed(Option<CloseReason>),
     /// The client fell behind: close 1013 so it resumes with `since`.
     TooSlow(u64),
     /// The daemon is stopping: close 1001.
     Shutdown,
+    /// The event log cannot be read now: close 1011 so it resumes with `since`.
+    Unavailable(u64),
     /// The client broke the protocol (e.g. an oversized frame).
     Protocol(CloseCode, String),
 }
@@ -42,12 +46,28 @@ pub async fn run(
     };
     let reason = match end {
         End::Gone => return,
+        End::Closed(theirs) => {
+            let code = theirs.map_or(CloseCode::Normal, |r| r.code);
+            CloseReason {
+                code,
+                description: None,
+            }
+        }
         End::TooSlow(last) => {
             let msg = json!({"type": "reset", "reason": "client too slow", "resume_since": last});
             let _ = timeout(SEND_TIMEOUT, ws.text(msg.to_string())).await;
             CloseReason {
                 code: CloseCode::Again,
                 description: Some(format!("too slow; reconnect with since={last}")),
+            }
+        }
+        End::Unavailable(last) => {
+            let msg =
+                json!({"type": "reset", "reason": "storage read failed", "resume_since": last});
+            let _ = timeout(SEND_TIMEOUT, ws.text(msg.to_string())).await;
+            CloseReason {
+                code: CloseCode::Error,
+                description: Some(format!("event log unreadable; reconnect with since={last}")),
             }
         }
         End::Shutdown => CloseReason {
@@ -74,7 +94,11 @@ fn snapshot_json(snap: &Snapshot) -> String {
     let targets: Vec<_> = snap
         .targets
         .values()
-        .map(|t| views::target_detail(t))
+        .map(|t| {
+            let mut v = views::target_detail(t);
+            v.target.stale = Some(!snap.storage_ok);
+            v
+        })
         .collect();
     json!({"type": "snapshot", "seq": snap.seq, "targets": targets}).to_string()
 }
@@ -93,7 +117,11 @@ async fn open(
     if since == snap.seq {
         return Ok(());
     }
-    let oldest = status.store().oldest_seq().ok().flatten();
+    let store = status.store_arc();
+    let oldest = tokio::task::spawn_blocking(move || store.oldest_seq())
+        .await
+        .map_err(|_| End::Unavailable(since))?
+        .map_err(|_| End::Unavailable(since))?;
     let complete = since < snap.seq && oldest.is_some_and(|o| o <= since + 1);
     if !complete {
         let why = if since > snap.seq {
@@ -108,6 +136,8 @@ async fn open(
     replay(ws, since, snap.seq, status).await
 }
 
+/// Replays the stored events in `(since, until]`, read off the HTTP workers; an
+/// event that cannot be read arrives as a `gap` item.
 async fn replay(
     ws: &mut Session,
     mut since: u64,
@@ -115,15 +145,21 @@ async fn replay(
     status: &StatusHandle,
 ) -> Result<(), End> {
     while since < until {
-        let page = match status.store().events(since, REPLAY_PAGE, None) {
-            Ok(p) if !p.is_empty() => p,
-            _ => return Err(End::TooSlow(since)),
+        let store = status.store_arc();
+        let from = since;
+        let read = tokio::task::spawn_blocking(move || store.events(from, REPLAY_PAGE, None));
+        let page = match read.await {
+            Ok(Ok(p)) if !p.is_empty() => p,
+            _ => return Err(End::Unavailable(since)),
         };
-        for e in page.into_iter().take_while(|e| e.seq <= until) {
-            let seq = e.seq;
-            let text = serde_json::to_string(&e).map_err(|_| End::TooSlow(since))?;
+        for item in page.into_iter().take_while(|i| i.last_seq() <= until) {
+            let seq = item.last_seq();
+            let text = serde_json::to_string(&item).map_err(|_| End::Unavailable(since))?;
             send(ws, text, since).await?;
             since = seq;
+        }
+        if since == from {
+            break;
         }
     }
     Ok(())
@@ -144,6 +180,7 @@ async fn live(
             frame = sub.rx.recv() => match frame {
                 Some(f) if f.seq <= last => {}
                 Some(f) => {
+                    sub.state.taken(f.json.len());
                     if let Err(end) = send(ws, f.json.clone(), last).await {
                         return end;
                     }
@@ -160,8 +197,12 @@ async fn live(
             }
             _ = ping.tick() => {
                 let sent = timeout(SEND_TIMEOUT, ws.ping(b"")).await;
-                if seen.elapsed() > CLIENT_TIMEOUT || !matches!(sent, Ok(Ok(()))) {
-                    return End::Gone;
+                match sent {
+                    Ok(Err(_)) => return End::Gone,
+                    // Silent, or not reading: cut off like any client that fell behind.
+                    Err(_) => return End::TooSlow(last),
+                    Ok(Ok(())) if seen.elapsed() > CLIENT_TIMEOUT => return End::TooSlow(last),
+                    Ok(Ok(())) => {}
                 }
             }
         }
@@ -174,7 +215,8 @@ async fn incoming(
     msg: Option<Result<AggregatedMessage, actix_ws::ProtocolError>>,
 ) -> Option<End> {
     match msg {
-        None | Some(Ok(AggregatedMessage::Close(_))) => Some(End::Gone),
+        None => Some(End::Gone),
+        Some(Ok(AggregatedMessage::Close(reason))) => Some(End::Closed(reason)),
         Some(Ok(AggregatedMessage::Ping(bytes))) => {
             match timeout(SEND_TIMEOUT, ws.pong(&bytes)).await {
                 Ok(Ok(())) => None,
