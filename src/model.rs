@@ -196,6 +196,31 @@ pub struct InstanceSample {
     /// `ADDED`, `MODIFIED` or `DELETED`: what a delta did to the instance. Full
     /// registry documents carry it too, where it means nothing.
     pub action_type: Option<String>,
+    /// `ipAddr:port`, or `ipAddr:securePort` when only the secure port is enabled.
+    pub endpoint: Option<String>,
+    /// What `leaseInfo` says, when the source reports it.
+    pub lease: Option<Lease>,
+    /// The instance's `lastUpdatedTimestamp` (registry clock), when reported.
+    pub last_updated_at: Option<Ts>,
+}
+
+/// An instance's lease as Eureka reports it in `leaseInfo`; fields the source does
+/// not give stay absent (never zero).
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Lease {
+    /// `lastRenewalTimestamp`, on the registry's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_renewal_at: Option<Ts>,
+    /// `durationInSecs`: how long the registry keeps an instance that stops renewing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<u64>,
+    /// `renewalIntervalInSecs`: how often the instance renews.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_interval_s: Option<u64>,
+    /// Seconds since the last renewal, measured on the registry's clock (see
+    /// `docs/drift.md`); set by watchpost, not by the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_s: Option<u64>,
 }
 
 /// One application of a Eureka fetch: its instances, or why they could not be used.
@@ -251,6 +276,19 @@ pub struct InstanceRecord {
     pub metadata: BTreeMap<String, String>,
     /// Set while the instance is absent from successful fetches.
     pub removed_at: Option<Ts>,
+    /// `ipAddr:port` (or `ipAddr:securePort`): matched against HAProxy addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// The instance's lease, when the source reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+    /// `lastUpdatedTimestamp` on the registry's clock, when reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated_at: Option<Ts>,
+    /// The last renewal is older than the lease (plus one poll interval): the
+    /// registry should have evicted the instance and keeps it.
+    #[serde(default)]
+    pub lease_expired: bool,
 }
 
 /// A Eureka application with its own fetch status.
@@ -309,6 +347,10 @@ pub struct TargetState {
     pub last_recovery: Option<serde_json::Value>,
     pub servers: Vec<ServerRecord>,
     pub applications: Vec<AppRecord>,
+    /// Eureka only: at least 15 % (and at least 2) of the instances have expired
+    /// leases, so the registry is probably in self-preservation.
+    #[serde(default)]
+    pub self_preservation_suspected: bool,
 }
 
 impl TargetState {
@@ -336,6 +378,7 @@ impl TargetState {
             last_recovery: None,
             servers: Vec::new(),
             applications: Vec::new(),
+            self_preservation_suspected: false,
         }
     }
 }
@@ -360,6 +403,17 @@ pub enum EventType {
     RecoveryAttempted,
     /// An operator changed a server's admin state (ready / drain / maint).
     ServerAdminAction,
+    /// An instance's last renewal is older than its lease.
+    InstanceLeaseExpired,
+    /// An instance with an expired lease renewed it again.
+    InstanceLeaseRenewed,
+    /// A Eureka server's share of expired leases crossed the self-preservation
+    /// threshold (either way).
+    EurekaSelfPreservation,
+    /// HAProxy and Eureka disagree about an endpoint for longer than `drift_for`.
+    DriftDetected,
+    /// A reported drift ended (or one of its targets was removed).
+    DriftResolved,
 }
 
 /// An event before it is numbered by the store.
