@@ -14,6 +14,7 @@
 //! - [`config`]: the TOML file, validated with every error at once.
 //! - [`sources`]: protocol code, bytes in, typed samples or a typed error out.
 //! - [`diff`]: the pure state-transition function.
+//! - [`drift`]: HAProxy ↔ Eureka drift and Eureka leases (pure, run inside each commit).
 //! - [`actors`]: the fleet supervisor, pollers and the status actor with its store.
 //! - [`http`]: the REST API.
 //! - [`sim`]: simulated FAgent and Eureka servers for the demo and the tests.
@@ -24,6 +25,7 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod diff;
+pub mod drift;
 pub mod http;
 pub mod model;
 pub mod retry;

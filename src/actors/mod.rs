@@ -2,6 +2,7 @@
 //! with its redb store.
 
 pub mod cycle;
+pub mod drift_table;
 pub mod fleet;
 pub mod hub;
 pub mod poll_times;

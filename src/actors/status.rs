@@ -13,11 +13,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::drift_table::{Board, Engine, Round};
 use super::hub::Hub;
 use super::poll_times;
 use super::store::{Change, Store, StoreError};
+use crate::config::LiveConfig;
 use crate::diff::diff;
-use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
+use crate::model::{Event, EventDraft, Observation, ObservationKind, TargetState, Ts};
 
 /// Most messages taken into one transaction.
 const MAX_BATCH: usize = 4096;
@@ -67,12 +69,25 @@ pub struct StatusHandle {
     hub: Arc<Hub>,
     store: Arc<Store>,
     counters: Arc<Counters>,
+    drift: Arc<Board>,
 }
 
 impl StatusHandle {
-    /// Loads the stored state and starts the actor's thread.
+    /// Loads the stored state and starts the actor's thread, without drift and
+    /// lease settings (no configuration: no target counts as fresh).
     pub fn start(store: Store) -> Result<StatusHandle, StoreError> {
+        StatusHandle::start_with(store, None)
+    }
+
+    /// Loads the stored state and starts the actor's thread; drift and lease
+    /// settings come from the configuration in force, `live`.
+    pub fn start_with(
+        store: Store,
+        live: Option<Arc<LiveConfig>>,
+    ) -> Result<StatusHandle, StoreError> {
         let store = Arc::new(store);
+        let drift = Engine::load(store.database(), live)?;
+        let board = drift.board();
         let targets = store
             .load_targets()?
             .into_iter()
@@ -92,6 +107,7 @@ impl StatusHandle {
             store: store.clone(),
             hub: hub.clone(),
             counters: counters.clone(),
+            drift,
         };
         std::thread::Builder::new()
             .name("watchpost-status".into())
@@ -102,7 +118,13 @@ impl StatusHandle {
             hub,
             store,
             counters,
+            drift: board,
         })
+    }
+
+    /// The committed drift items.
+    pub fn drift(&self) -> Arc<crate::drift::Items> {
+        self.drift.items()
     }
 
     /// Applies observations and waits until they are committed and published.
@@ -145,6 +167,7 @@ struct Actor {
     store: Arc<Store>,
     hub: Arc<Hub>,
     counters: Arc<Counters>,
+    drift: Engine,
 }
 
 impl Actor {
@@ -163,7 +186,8 @@ impl Actor {
         tracing::debug!("status actor stopped");
     }
 
-    fn process(&self, batch: Vec<Msg>) {
+    fn process(&mut self, batch: Vec<Msg>) {
+        let now = Ts::now();
         let current = self.current();
         let mut working: BTreeMap<Arc<str>, Option<Arc<TargetState>>> = BTreeMap::new();
         let mut drafts: Vec<EventDraft> = Vec::new();
@@ -177,15 +201,29 @@ impl Actor {
                 },
             };
             let t = diff(prev.as_deref(), obs);
-            working.insert(key, t.next.map(Arc::new));
             drafts.extend(t.events);
+            let mut next = t.next;
+            if let Some(n) = next.as_mut() {
+                drafts.extend(self.drift.after_poll(n, obs));
+            }
+            working.insert(key, next.map(Arc::new));
         }
+        let round = self.propose_drift(&batch, &current, &working, now);
+        drafts.extend(round.as_ref().map(Round::drafts).unwrap_or_default());
         let changes: Vec<Change> = working
             .iter()
             .filter_map(|(id, next)| change(id, current.targets.get(id), next.as_ref()))
             .collect();
         let started = std::time::Instant::now();
-        let result = self.store.commit(&changes, drafts, Ts::now());
+        let drift = &self.drift;
+        let extra = |tx: &redb::WriteTransaction| match &round {
+            Some(r) => drift.write(tx, r),
+            None => Ok(()),
+        };
+        let result = self.store.commit_with(&changes, drafts, now, &extra);
+        if let (Ok(_), Some(r)) = (&result, round) {
+            self.drift.accept(r, now);
+        }
         self.count(&batch, &result, started.elapsed());
         self.publish(&current, working, result, batch);
     }
@@ -208,6 +246,32 @@ impl Actor {
         if let Ok(events) = result {
             c.events.fetch_add(events.len() as u64, Ordering::Relaxed);
         }
+    }
+
+    /// Drift over the state the batch leads to (see [`Engine::propose`]).
+    fn propose_drift(
+        &self,
+        batch: &[Msg],
+        current: &Snapshot,
+        working: &BTreeMap<Arc<str>, Option<Arc<TargetState>>>,
+        now: Ts,
+    ) -> Option<Round> {
+        let polled = batch
+            .iter()
+            .flat_map(|m| &m.observations)
+            .any(|o| o.kind.is_poll() || matches!(o.kind, ObservationKind::Removed { .. }));
+        if !polled || !self.drift.due(now) {
+            return None;
+        }
+        let untouched = current
+            .targets
+            .iter()
+            .filter(|(id, _)| !working.contains_key(*id));
+        let targets: Vec<Arc<TargetState>> = untouched
+            .map(|(_, t)| t.clone())
+            .chain(working.values().flatten().cloned())
+            .collect();
+        self.drift.propose(&targets, now)
     }
 
     fn current(&self) -> Arc<Snapshot> {

@@ -160,6 +160,24 @@ impl Store {
         drafts: Vec<EventDraft>,
         ts: Ts,
     ) -> Result<Vec<Event>, StoreError> {
+        self.commit_with(changes, drafts, ts, &|_| Ok(()))
+    }
+
+    /// The database, for a module that keeps a table of its own (it reads with
+    /// read transactions and writes only through [`commit_with`](Self::commit_with)).
+    pub(crate) fn database(&self) -> &Database {
+        &self.db
+    }
+
+    /// Like [`commit`](Self::commit), with `extra` writing another module's tables
+    /// in the same transaction.
+    pub fn commit_with(
+        &self,
+        changes: &[Change],
+        drafts: Vec<EventDraft>,
+        ts: Ts,
+        extra: &dyn Fn(&redb::WriteTransaction) -> Result<(), StoreError>,
+    ) -> Result<Vec<Event>, StoreError> {
         let first = self.next_seq();
         let events: Vec<Event> = drafts
             .into_iter()
@@ -176,6 +194,7 @@ impl Store {
         let tx = self.db.begin_write().map_err(write_err)?;
         write_changes(&tx, changes)?;
         write_events(&tx, &events, next, self.retention)?;
+        extra(&tx)?;
         tx.commit().map_err(write_err)?;
         self.next_seq.store(next, Ordering::SeqCst);
         Ok(events)

@@ -87,6 +87,8 @@ impl Config {
             },
             haproxy: Vec::new(),
             eureka: Vec::new(),
+            links: Vec::new(),
+            drift_for: super::links::DEFAULT_DRIFT_FOR,
         }
     }
 

@@ -17,6 +17,7 @@ mod env;
 mod error;
 mod eureka;
 mod haproxy;
+mod links;
 mod live;
 mod policy;
 mod reader;
@@ -27,6 +28,8 @@ mod types;
 mod tests;
 #[cfg(test)]
 mod tests_bad;
+#[cfg(test)]
+mod tests_links;
 #[cfg(test)]
 mod tests_sources;
 
@@ -41,7 +44,8 @@ pub use error::{ConfigError, ConfigErrors};
 pub use live::LiveConfig;
 pub use types::{
     Backends, CircuitConfig, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig,
-    HaproxySourceKind, Policy, RecoverAction, RetryConfig, Secret, ServerConfig, StorageConfig,
+    HaproxySourceKind, LinkConfig, Policy, RecoverAction, RetryConfig, Secret, ServerConfig,
+    StorageConfig,
 };
 
 use common::Names;
@@ -54,7 +58,7 @@ pub const IN_MEMORY: &str = "(in memory)";
 /// The default location of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "config/watchpost.toml";
 
-const ROOT_KEYS: [&str; 5] = ["server", "storage", "defaults", "haproxy", "eureka"];
+const ROOT_KEYS: [&str; 6] = ["server", "storage", "defaults", "haproxy", "eureka", "link"];
 
 /// Reads and validates the file at `path`, taking `${VAR}` values from the
 /// process environment.
@@ -87,6 +91,8 @@ pub fn parse(
     let defaults = sections::defaults(&mut r, &root);
     let haproxy = sources(&mut r, &root, "haproxy", &defaults, haproxy::read);
     let eureka = sources(&mut r, &root, "eureka", &defaults, eureka::read);
+    let drift_for = links::drift_for(&mut r, &root);
+    let links = links::links(&mut r, &root, haproxy.as_deref(), eureka.as_deref());
     let errors = r.into_errors();
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -98,6 +104,8 @@ pub fn parse(
             storage: storage?,
             haproxy: haproxy?,
             eureka: eureka?,
+            links: links?,
+            drift_for: drift_for?,
         })
     };
     assemble().ok_or_else(|| unexplained(file))

@@ -21,6 +21,23 @@ pub struct Config {
     pub haproxy: Vec<HaproxyConfig>,
     /// `[[eureka]]`: Eureka servers, each with one poller.
     pub eureka: Vec<EurekaConfig>,
+    /// `[[link]]`: which Eureka application feeds which HAProxy backends.
+    pub links: Vec<LinkConfig>,
+    /// `[defaults] drift_for`: how long HAProxy and Eureka must disagree about an
+    /// endpoint before it is reported as drift; default 60 s.
+    pub drift_for: Duration,
+}
+
+/// One `[[link]]`: the instances of a Eureka application are the servers of these
+/// HAProxy backends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkConfig {
+    /// The `[[eureka]]` name.
+    pub eureka_server: String,
+    /// The application, compared without regard to case (Eureka upper-cases it).
+    pub app: String,
+    /// `(haproxy name, backend)` pairs.
+    pub haproxy: Vec<(String, String)>,
 }
 
 /// `[server]`: where the HTTP API listens and who may use it.

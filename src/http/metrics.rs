@@ -100,6 +100,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "# TYPE watchpost_events_last_seq counter\nwatchpost_events_last_seq {}",
         snap.seq
     );
+    super::drift::metric(&mut out, &state.status.drift());
     let c = state.status.counters();
     let totals = [
         (

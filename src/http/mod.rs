@@ -14,6 +14,7 @@ use crate::config::LiveConfig;
 mod admin;
 mod api;
 mod dashboard;
+mod drift;
 mod metrics;
 mod views;
 pub mod ws;
@@ -82,6 +83,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(json)
         .app_data(query)
         .configure(api::routes)
+        .configure(drift::routes)
         .configure(admin::routes)
         .configure(ws::routes)
         .configure(dashboard::routes)
