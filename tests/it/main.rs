@@ -4,6 +4,7 @@
 mod admin;
 mod common;
 mod dashboard;
+mod drift;
 mod eureka;
 mod eureka_proto;
 mod haproxy;
