@@ -11,7 +11,9 @@
 //!   and the membership checks of `[[link]]`s, giving the mismatches seen now.
 //! - [`track`]: the mismatches held against `drift_for`, frozen as `unknown` when a
 //!   side is stale, reported and resolved as events.
+//! - [`history`]: outages and availability of a target from its committed events.
 
+pub mod history;
 pub mod join;
 pub mod lease;
 pub mod track;

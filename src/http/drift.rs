@@ -1,5 +1,6 @@
-//! `GET /api/drift` (where HAProxy and Eureka disagree, `docs/drift.md`) and the
-//! `watchpost_drift{kind}` metric family. Both read the committed drift board.
+//! `GET /api/drift` (where HAProxy and Eureka disagree, `docs/drift.md`), the
+//! `watchpost_drift{kind}` metric family (both read the committed drift board), and
+//! `GET /api/history` (a target's outages from the committed event log).
 
 use std::fmt::Write;
 
@@ -7,12 +8,74 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use serde_json::json;
 
-use super::AppState;
+use super::{ApiError, AppState};
 use crate::actors::drift_table::view;
+use crate::drift::history::history;
 use crate::drift::{DriftKind, ItemState, Items};
+use crate::model::Ts;
+
+/// The period of `/api/history` when `since` is not given.
+const DEFAULT_PERIOD_MS: u64 = 24 * 60 * 60 * 1000;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/drift", web::get().to(drift));
+    cfg.route("/api/drift", web::get().to(drift))
+        .route("/api/history", web::get().to(history_of));
+}
+
+#[derive(Deserialize)]
+struct HistoryQuery {
+    target: Option<String>,
+    since: Option<String>,
+    until: Option<String>,
+}
+
+fn time(name: &str, text: Option<&str>) -> Result<Option<Ts>, ApiError> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let bad = || ApiError::bad_request(format!("{name} is not an RFC 3339 time: {text:?}"));
+    let t = humantime::parse_rfc3339_weak(text).map_err(|_| bad())?;
+    let ms = t.duration_since(std::time::UNIX_EPOCH).map_err(|_| bad())?;
+    Ok(Some(Ts(ms.as_millis() as u64)))
+}
+
+async fn history_of(
+    q: web::Query<HistoryQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
+    let target = q
+        .target
+        .as_deref()
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| ApiError::bad_request("target is required (a target id)"))?;
+    let until = time("until", q.until.as_deref())?.unwrap_or_else(Ts::now);
+    let since =
+        time("since", q.since.as_deref())?.unwrap_or(Ts(until.0.saturating_sub(DEFAULT_PERIOD_MS)));
+    if since > until {
+        return Err(ApiError::bad_request("since is later than until"));
+    }
+    let known = state.status.snapshot().targets.contains_key(target);
+    let store = state.status.store();
+    let events = store.events(0, usize::MAX, Some(target)).map_err(|e| {
+        ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "storage_error",
+            e.to_string(),
+        )
+    })?;
+    if !known && events.is_empty() {
+        return Err(ApiError::not_found(format!("unknown target {target}")));
+    }
+    let (own, apps) = history(&events, since, until);
+    let applications: Vec<_> = apps
+        .into_iter()
+        .map(|(name, h)| json!({"name": name, "summary": h.summary, "outages": h.outages}))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({
+        "target": target, "since": since, "until": until,
+        "summary": own.summary, "outages": own.outages, "applications": applications,
+        "oldest_seq": store.oldest_seq().ok().flatten(),
+    })))
 }
 
 #[derive(Deserialize)]

@@ -8,6 +8,7 @@ mod drift;
 mod eureka;
 mod eureka_proto;
 mod haproxy;
+mod history;
 mod polling;
 mod process;
 mod reload;
