@@ -78,6 +78,7 @@ static ASSETS: &[Asset] = &[
     asset!("api.js", JS),
     asset!("availability.js", JS),
     asset!("dom.js", JS),
+    asset!("drift.js", JS),
     asset!("eureka.js", JS),
     asset!("format.js", JS),
     asset!("haproxy.js", JS),

@@ -70,3 +70,13 @@ export function admin(id, action, token, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 }
+
+/** `GET /api/drift` (with pending items when asked). */
+export function drift(pending = false) {
+  return call(`/api/drift${pending ? '?pending=true' : ''}`);
+}
+
+/** `GET /api/history` of one target over the last 24 h. */
+export function history(targetId) {
+  return call(`/api/history?${new URLSearchParams({ target: targetId })}`);
+}

@@ -7,6 +7,7 @@ import { Admin } from './admin.js';
 import * as api from './api.js';
 import { Availability } from './availability.js';
 import { setText, show } from './dom.js';
+import { DriftView } from './drift.js';
 import { EurekaView } from './eureka.js';
 import { applyEvent } from './events.js';
 import { count, tick } from './format.js';
@@ -42,6 +43,7 @@ const haproxy = new HaproxyView(ctx, {
 });
 const eureka = new EurekaView(ctx, $('eureka-list'), $('eureka-count'));
 const summary = new Summary($('summary'));
+const drift = new DriftView($('drift-section'), $('drift-count'), $('drift-empty'), $('drift-table'));
 const toasts = new Toasts($('toasts'));
 const conn = new Connection($('conn'), $('conn-text'), () => live.retryNow());
 const scheduler = new Scheduler(renderOne, afterRender);
@@ -129,6 +131,7 @@ function onEvent(ev) {
   const result = applyEvent(model, ev);
   noteFailure(ev);
   ctx.availability.onEvent(ev);
+  drift.onEvent(ev);
   if (result.refetch) refetch.want(result.id);
   scheduler.mark(result.id);
   burst.handleMs += performance.now() - now;
@@ -189,6 +192,8 @@ $('filter').addEventListener('input', () => {
 $('problems').addEventListener('change', applyFilter);
 setInterval(tick, 5000);
 setInterval(() => ctx.availability.refresh(), 10000);
+setInterval(() => drift.load(), 10000);
+drift.load();
 setInterval(mergeTimes, 30000);
 
 /** Read-only diagnostics for operators and the browser tests. */
