@@ -48,7 +48,11 @@ fn backend(b: usize) -> TargetState {
     t.servers = (0..SERVERS)
         .map(|s| {
             let n = b * SERVERS + s;
-            let state = if n % 100 == 7 { ServerState::Down } else { ServerState::Up };
+            let state = if n % 100 == 7 {
+                ServerState::Down
+            } else {
+                ServerState::Up
+            };
             ServerRecord {
                 name: format!("s{s}"),
                 status: format!("{state:?}").to_uppercase(),
@@ -66,7 +70,11 @@ fn backend(b: usize) -> TargetState {
 }
 
 fn instance(n: usize, renewed: u64) -> InstanceRecord {
-    let state = if n % 100 == 3 { InstanceState::OutOfService } else { InstanceState::Up };
+    let state = if n % 100 == 3 {
+        InstanceState::OutOfService
+    } else {
+        InstanceState::Up
+    };
     InstanceRecord {
         instance_id: format!("h{n}:app:8080"),
         app: format!("APP{}", n / 50),
@@ -112,7 +120,10 @@ fn registry(r: usize) -> TargetState {
 }
 
 static FLEET: LazyLock<Vec<TargetState>> = LazyLock::new(|| {
-    (0..BACKENDS).map(backend).chain((0..REGISTRIES).map(registry)).collect()
+    (0..BACKENDS)
+        .map(backend)
+        .chain((0..REGISTRIES).map(registry))
+        .collect()
 });
 
 /// One link per Eureka application of the first registry, to one backend each.
@@ -129,8 +140,10 @@ static LINKS: LazyLock<Vec<Link>> = LazyLock::new(|| {
 /// One round as the status actor runs it: freshness, the join, and the tracking.
 #[divan::bench]
 fn join_round_10000x4_vs_20x500() -> usize {
-    let fresh: Vec<&TargetState> =
-        FLEET.iter().filter(|t| is_fresh(t, Some(10_000), Ts(NOW))).collect();
+    let fresh: Vec<&TargetState> = FLEET
+        .iter()
+        .filter(|t| is_fresh(t, Some(10_000), Ts(NOW)))
+        .collect();
     let seen = join::mismatches(&fresh, &LINKS);
     let (items, _) = track(&Items::new(), seen, &|_| Sides::Fresh, Ts(NOW), 60_000);
     items.len()

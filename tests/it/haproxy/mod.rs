@@ -8,6 +8,7 @@
 mod admin;
 mod auth;
 mod discovery;
+mod drift;
 mod health;
 mod listener;
 mod outage;

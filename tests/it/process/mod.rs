@@ -15,6 +15,7 @@ mod circuit;
 mod cli;
 mod crash;
 mod demo;
+mod drift;
 mod restart;
 
 use std::fs::File;
