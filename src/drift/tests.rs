@@ -150,7 +150,7 @@ fn links_check_membership_both_ways() {
     );
     assert_eq!(found[0].endpoint, "10.0.0.2:80");
     assert!(
-        join::mismatches(&[&b], &[link.clone()]).is_empty(),
+        join::mismatches(&[&b], std::slice::from_ref(&link)).is_empty(),
         "no registry: nothing"
     );
     assert!(
