@@ -10,6 +10,7 @@
 
 mod admin;
 mod demo;
+mod drift;
 mod failures;
 mod fleet;
 mod headers;
