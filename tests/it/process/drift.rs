@@ -11,7 +11,7 @@ use watchpost::sim::{AgentSim, EurekaSim, SimBackend, SimInstance, SimServer};
 use super::{Deadline, FAST, Proc, Sources, events, free_port, write_config};
 
 async fn wait(d: &mut Proc, what: &str, f: impl Fn(&Value, &Value) -> bool) -> (Value, Value) {
-    let deadline = Deadline::new(what, 30);
+    let deadline = Deadline::new(what, Duration::from_secs(30));
     loop {
         let drift = d.json("/api/drift").await;
         let targets = d.json("/api/targets").await;
@@ -101,7 +101,7 @@ async fn drift_and_leases_survive_kill_9() {
     );
     let target = d.json("/api/targets/haproxy%2Flb%2Fjurws").await;
     let seen = target["last_fetch_at"].clone();
-    let deadline = Deadline::new("another poll after the restart", 30);
+    let deadline = Deadline::new("another poll after the restart", Duration::from_secs(30));
     while d.json("/api/targets/haproxy%2Flb%2Fjurws").await["last_fetch_at"] == seen {
         deadline.tick(&seen).await;
     }

@@ -107,7 +107,17 @@ function drawHistory(host, body) {
   const mtbf = sum.mtbf_s === null ? '—' : duration(sum.mtbf_s * 1000);
   const title = `availability over the last 24 h: ${label}; ${sum.outages} outage(s), MTTR ${mttr}, MTBF ${mtbf}`;
   svg.setAttribute('aria-label', title);
-  fill(host, svg, h('span', { class: 'strip-pct', title }, label));
+  fill(host, stripLabel(), svg, h('span', { class: 'strip-pct', title }, label));
+}
+
+/** The words before every strip: what it measures and over what period. */
+function stripLabel() {
+  return h('span', {
+    class: 'strip-label',
+    title: 'Fetch status over the last 24 hours, as the daemon computes it from its event log '
+      + '(GET /api/history): green = fetched, red = fetch failed, amber = some applications failed. '
+      + 'Hover an outage for its times and first error; the percentage is the availability.',
+  }, 'fetched, last 24 h');
 }
 
 export class Availability {
@@ -126,7 +136,7 @@ export class Availability {
     host.dataset.stripFor = id;
     this.hosts.set(id, host);
     this.observer.observe(host);
-    if (!host.firstChild) fill(host, h('span', { class: 'strip-pct muted' }, '…'));
+    if (!host.firstChild) fill(host, stripLabel(), h('span', { class: 'strip-pct muted' }, '…'));
   }
 
   detach(id) {
