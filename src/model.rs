@@ -8,6 +8,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod admin;
+mod event;
+
+pub use admin::{
+    ActionVia, AdminState, CommandRun, RecoveryOutcome, RecoveryTrigger, ServerActionOutcome,
+};
+pub use event::*;
+
 /// A point in time, in milliseconds since the Unix epoch, written as RFC 3339 UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Ts(pub u64);
@@ -344,7 +352,7 @@ pub struct TargetState {
     pub circuit: CircuitInfo,
     pub restarts: u32,
     pub recovery_attempts: u32,
-    pub last_recovery: Option<serde_json::Value>,
+    pub last_recovery: Option<RecoveryOutcome>,
     pub servers: Vec<ServerRecord>,
     pub applications: Vec<AppRecord>,
     /// Eureka only: at least 15 % (and at least 2) of the instances have expired
@@ -381,58 +389,6 @@ impl TargetState {
             self_preservation_suspected: false,
         }
     }
-}
-
-/// The kinds of event (docs/api.md, "Event types and their `data`").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventType {
-    FetchFailed,
-    FetchRecovered,
-    CircuitOpened,
-    CircuitHalfOpen,
-    CircuitClosed,
-    ServerStateChanged,
-    InstanceStateChanged,
-    InstanceAdded,
-    InstanceRemoved,
-    TargetAdded,
-    TargetRemoved,
-    PollingDisabled,
-    PollingEnabled,
-    RecoveryAttempted,
-    /// An operator changed a server's admin state (ready / drain / maint).
-    ServerAdminAction,
-    /// An instance's last renewal is older than its lease.
-    InstanceLeaseExpired,
-    /// An instance with an expired lease renewed it again.
-    InstanceLeaseRenewed,
-    /// A Eureka server's share of expired leases crossed the self-preservation
-    /// threshold (either way).
-    EurekaSelfPreservation,
-    /// HAProxy and Eureka disagree about an endpoint for longer than `drift_for`.
-    DriftDetected,
-    /// A reported drift ended (or one of its targets was removed).
-    DriftResolved,
-}
-
-/// An event before it is numbered by the store.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EventDraft {
-    pub kind: EventType,
-    pub target: String,
-    pub data: serde_json::Value,
-}
-
-/// A committed event.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub seq: u64,
-    pub ts: Ts,
-    #[serde(rename = "type")]
-    pub kind: EventType,
-    pub target: String,
-    pub data: serde_json::Value,
 }
 
 /// Something that happened to a target; the input of [`crate::diff::diff`].
@@ -474,9 +430,9 @@ pub enum ObservationKind {
     /// Polling enabled or disabled by an operator.
     Polling { enabled: bool },
     /// A recovery action ran.
-    Recovery { outcome: serde_json::Value },
+    Recovery { outcome: RecoveryOutcome },
     /// An operator asked for a server's admin state to change.
-    ServerAction { outcome: serde_json::Value },
+    ServerAction { outcome: ServerActionOutcome },
     /// The poller was restarted by its supervisor.
     Restarted { reason: String },
 }

@@ -7,7 +7,6 @@ use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
-use serde_json::{Value, json};
 
 use super::specs::{eureka_id, haproxy_id};
 use super::store::StoreError;
@@ -15,7 +14,7 @@ use crate::config::{Config, LiveConfig};
 use crate::drift::track::{Change, Sides, track};
 use crate::drift::{DriftItem, Items, Link, is_fresh, join, lease};
 use crate::model::{
-    EventDraft, EventType, FetchStatus, Observation, ObservationKind, Payload, TargetKind,
+    EventData, EventDraft, FetchStatus, Observation, ObservationKind, Payload, TargetKind,
     TargetState, Ts,
 };
 
@@ -222,27 +221,16 @@ fn sides_of(
     }
 }
 
-/// An item as the API and events show it.
-pub fn view(item: &DriftItem) -> Value {
-    let mut v = serde_json::to_value(item).unwrap_or(Value::Null);
-    if let Some(o) = v.as_object_mut() {
-        o.remove("reported");
-    }
-    v
-}
-
 fn draft(change: Change) -> EventDraft {
-    let (kind, item, reason) = match &change {
-        Change::Detected(item) => (EventType::DriftDetected, item, None),
-        Change::Resolved(item, why) => (EventType::DriftResolved, item, Some(why.as_str())),
+    let (target, data) = match change {
+        Change::Detected(item) => {
+            let target = item.haproxy.target.clone();
+            (target, EventData::DriftDetected(item.notice(None)))
+        }
+        Change::Resolved(item, why) => {
+            let target = item.haproxy.target.clone();
+            (target, EventData::DriftResolved(item.notice(Some(why))))
+        }
     };
-    let mut data = view(item);
-    if let Some(reason) = reason {
-        data["reason"] = json!(reason);
-    }
-    EventDraft {
-        kind,
-        target: item.haproxy.target.clone(),
-        data,
-    }
+    EventDraft { target, data }
 }

@@ -5,6 +5,7 @@ pub mod cycle;
 pub mod drift_table;
 pub mod fleet;
 pub mod hub;
+pub mod outcome;
 pub mod poll_times;
 pub mod poller;
 pub mod reload;

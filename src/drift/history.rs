@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{Event, EventType, Ts};
+use crate::model::{Event, EventData, Ts};
 
 /// One outage, clipped to the period asked for. `end` is `None` while it lasts.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -52,12 +52,14 @@ pub struct History {
 pub fn history(events: &[Event], since: Ts, until: Ts) -> (History, BTreeMap<String, History>) {
     let mut own = Vec::new();
     let mut apps: BTreeMap<String, Vec<&Event>> = BTreeMap::new();
-    for e in events
-        .iter()
-        .filter(|e| is_fetch_edge(e.kind) && e.ts <= until)
-    {
-        match e.data.get("application").and_then(|a| a.as_str()) {
-            Some(app) => apps.entry(app.to_string()).or_default().push(e),
+    for e in events.iter().filter(|e| e.ts <= until) {
+        let app = match &e.data {
+            EventData::FetchFailed(f) => &f.application,
+            EventData::FetchRecovered(r) => &r.application,
+            _ => continue,
+        };
+        match app {
+            Some(app) => apps.entry(app.clone()).or_default().push(e),
             None => own.push(e),
         }
     }
@@ -66,10 +68,6 @@ pub fn history(events: &[Event], since: Ts, until: Ts) -> (History, BTreeMap<Str
         .map(|(name, list)| (name, of(&list, since, until)))
         .collect();
     (of(&own, since, until), apps)
-}
-
-fn is_fetch_edge(kind: EventType) -> bool {
-    matches!(kind, EventType::FetchFailed | EventType::FetchRecovered)
 }
 
 fn of(edges: &[&Event], since: Ts, until: Ts) -> History {
@@ -85,9 +83,9 @@ fn outages(edges: &[&Event], since: Ts, until: Ts) -> Vec<Outage> {
     let mut out = Vec::new();
     let mut open: Option<&Event> = None;
     for e in edges {
-        match (e.kind, open) {
-            (EventType::FetchFailed, None) => open = Some(e),
-            (EventType::FetchRecovered, Some(start)) => {
+        match (&e.data, open) {
+            (EventData::FetchFailed(_), None) => open = Some(e),
+            (EventData::FetchRecovered(_), Some(start)) => {
                 out.extend(clip(start, Some(e.ts), since, until));
                 open = None;
             }
@@ -106,19 +104,18 @@ fn clip(start: &Event, end: Option<Ts>, since: Ts, until: Ts) -> Option<Outage> 
     if end.is_some_and(|e| e < since) || from > to {
         return None;
     }
-    let text = |k: &str| {
-        start
-            .data
-            .get(k)
-            .and_then(|v| v.as_str())
-            .map(str::to_string)
+    let first_error = match &start.data {
+        EventData::FetchFailed(f) => Some(f.error.clone()),
+        _ => None,
     };
     Some(Outage {
         start: from,
         end: end.filter(|e| *e <= until),
         duration_s: to.since(from) as f64 / 1000.0,
-        error_kind: text("error_kind").or_else(|| text("kind")),
-        first_error: text("error"),
+        // `fetch_failed` does not carry the error's kind: outages count as
+        // "unclassified" in `top_errors`.
+        error_kind: None,
+        first_error,
     })
 }
 
@@ -156,15 +153,31 @@ fn summary(outages: &[Outage], since: Ts, until: Ts) -> Summary {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
-
     use super::*;
+    use crate::model::{FetchFailure, FetchRecovery, InstanceMember, InstanceState};
 
-    fn ev(seq: u64, secs: u64, kind: EventType, data: serde_json::Value) -> Event {
+    fn failed(seq: u64, secs: u64, app: Option<&str>, error: &str) -> Event {
+        let f = FetchFailure {
+            application: app.map(str::to_string),
+            consecutive_failures: None,
+            error: error.into(),
+        };
+        ev(seq, secs, EventData::FetchFailed(f))
+    }
+
+    fn recovered(seq: u64, secs: u64) -> Event {
+        let r = FetchRecovery {
+            application: None,
+            consecutive_failures: None,
+            previous_error: None,
+        };
+        ev(seq, secs, EventData::FetchRecovered(r))
+    }
+
+    fn ev(seq: u64, secs: u64, data: EventData) -> Event {
         Event {
             seq,
             ts: Ts(secs * 1000),
-            kind,
             target: "t".into(),
             data,
         }
@@ -172,35 +185,20 @@ mod tests {
 
     #[test]
     fn outages_are_intervals_clipped_to_the_period() {
-        use EventType::*;
+        let other = InstanceMember {
+            app: "A".into(),
+            instance_id: "i".into(),
+            state: InstanceState::Up,
+            status: "UP".into(),
+        };
         let events = [
-            ev(
-                1,
-                50,
-                FetchFailed,
-                json!({"error": "refused", "error_kind": "connect"}),
-            ),
-            ev(2, 150, FetchRecovered, json!({})),
-            ev(
-                3,
-                300,
-                FetchFailed,
-                json!({"error": "timeout", "error_kind": "timeout"}),
-            ),
-            ev(
-                4,
-                320,
-                FetchFailed,
-                json!({"application": "A", "error": "bad"}),
-            ),
-            ev(5, 400, FetchRecovered, json!({})),
-            ev(
-                6,
-                900,
-                FetchFailed,
-                json!({"error": "refused", "error_kind": "connect"}),
-            ),
-            ev(7, 950, ServerStateChanged, json!({})),
+            failed(1, 50, None, "refused"),
+            recovered(2, 150),
+            failed(3, 300, None, "timeout"),
+            failed(4, 320, Some("A"), "bad"),
+            recovered(5, 400),
+            failed(6, 900, None, "refused"),
+            ev(7, 950, EventData::InstanceAdded(other)),
         ];
         let (own, apps) = history(&events, Ts(100_000), Ts(1_000_000));
         let spans: Vec<_> = own
@@ -215,16 +213,15 @@ mod tests {
         assert_eq!(s.mttr_s, Some(250.0 / 3.0));
         assert_eq!(s.mtbf_s, Some(650.0 / 3.0));
         assert_eq!(
-            s.top_errors[0],
-            ErrorCount {
-                kind: "connect".into(),
-                count: 2
-            }
+            s.top_errors,
+            vec![ErrorCount {
+                kind: "unclassified".into(),
+                count: 3
+            }]
         );
         assert_eq!(own.outages[1].first_error.as_deref(), Some("timeout"));
         let a = &apps["A"];
         assert_eq!((a.outages.len(), a.outages[0].end), (1, None));
-        assert_eq!(a.summary.top_errors[0].kind, "unclassified");
     }
 
     #[test]

@@ -8,10 +8,9 @@
 //! used. A server whose expired share is at least 15 % (Eureka's default renewal
 //! threshold is 85 %) and at least 2 instances is suspected of self-preservation.
 
-use serde_json::json;
-
+use super::events::{LeaseChange, SelfPreservation};
 use crate::model::{
-    AppRecord, EventDraft, EventType, FetchStatus, InstanceRecord, TargetState, Ts,
+    AppRecord, EventData, EventDraft, FetchStatus, InstanceRecord, TargetState, Ts,
 };
 
 /// Share of expired instances (percent) from which self-preservation is suspected.
@@ -43,9 +42,13 @@ pub fn judge(t: &mut TargetState, at: Ts, grace_ms: u64) -> Vec<EventDraft> {
         expired >= SELF_PRESERVATION_MIN && expired * 100 >= judged * SELF_PRESERVATION_PCT;
     if suspected != t.self_preservation_suspected {
         t.self_preservation_suspected = suspected;
-        let data = json!({"suspected": suspected, "expired": expired, "instances": judged,
-                          "threshold_pct": SELF_PRESERVATION_PCT});
-        events.push(draft(EventType::EurekaSelfPreservation, &t.id, data));
+        let data = SelfPreservation {
+            expired: expired as u64,
+            instances: judged as u64,
+            suspected,
+            threshold_pct: SELF_PRESERVATION_PCT as u64,
+        };
+        events.push(draft(&t.id, EventData::EurekaSelfPreservation(data)));
     }
     events
 }
@@ -81,22 +84,25 @@ fn judge_one(inst: &mut InstanceRecord, reference: Ts, grace_ms: u64) -> Option<
 }
 
 fn lease_event(target: &str, inst: &InstanceRecord) -> EventDraft {
-    let kind = if inst.lease_expired {
-        EventType::InstanceLeaseExpired
-    } else {
-        EventType::InstanceLeaseRenewed
-    };
     let lease = inst.lease.as_ref();
-    let data = json!({"instance_id": inst.instance_id, "app": inst.app, "status": inst.status,
-                      "last_renewal_at": lease.and_then(|l| l.last_renewal_at),
-                      "age_s": lease.and_then(|l| l.age_s),
-                      "duration_s": lease.and_then(|l| l.duration_s)});
-    draft(kind, target, data)
+    let change = LeaseChange {
+        age_s: lease.and_then(|l| l.age_s),
+        app: inst.app.clone(),
+        duration_s: lease.and_then(|l| l.duration_s),
+        instance_id: inst.instance_id.clone(),
+        last_renewal_at: lease.and_then(|l| l.last_renewal_at),
+        status: inst.status.clone(),
+    };
+    let data = if inst.lease_expired {
+        EventData::InstanceLeaseExpired(change)
+    } else {
+        EventData::InstanceLeaseRenewed(change)
+    };
+    draft(target, data)
 }
 
-fn draft(kind: EventType, target: &str, data: serde_json::Value) -> EventDraft {
+fn draft(target: &str, data: EventData) -> EventDraft {
     EventDraft {
-        kind,
         target: target.to_string(),
         data,
     }

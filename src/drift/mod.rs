@@ -13,6 +13,7 @@
 //!   side is stale, reported and resolved as events.
 //! - [`history`]: outages and availability of a target from its committed events.
 
+pub mod events;
 pub mod history;
 pub mod join;
 pub mod lease;
@@ -68,22 +69,22 @@ pub enum ItemState {
 /// server at the endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HaproxySide {
-    pub target: String,
     pub backend: String,
+    pub fetched_at: Option<Ts>,
     pub server: Option<String>,
     pub status: Option<String>,
-    pub fetched_at: Option<Ts>,
+    pub target: String,
 }
 
 /// The Eureka side of an item. `instance_id` is `None` when the linked application
 /// has no instance at the endpoint.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EurekaSide {
-    pub target: String,
     pub app: String,
+    pub fetched_at: Option<Ts>,
     pub instance_id: Option<String>,
     pub status: Option<String>,
-    pub fetched_at: Option<Ts>,
+    pub target: String,
 }
 
 /// A mismatch seen now on fresh data.

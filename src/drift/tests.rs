@@ -269,7 +269,7 @@ fn three_of_ten_expired_leases_suggest_self_preservation() {
     let mut t = registry(list);
     // watchpost's clock is an hour ahead of the registry's: no effect.
     let events = lease::judge(&mut t, Ts(registry_now + 3_600_000), 10_000);
-    let kinds: Vec<_> = events.iter().map(|e| e.kind).collect();
+    let kinds: Vec<_> = events.iter().map(|e| e.kind()).collect();
     assert_eq!(
         kinds
             .iter()

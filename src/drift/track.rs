@@ -10,6 +10,7 @@
 //! - An item whose target no longer exists is dropped (`drift_resolved` with
 //!   `reason: "target_removed"` if it was reported).
 
+pub use super::events::Resolution;
 use super::{DriftItem, ItemState, Items, Mismatch};
 use crate::model::Ts;
 
@@ -22,24 +23,6 @@ pub enum Sides {
     Stale,
     /// At least one target is gone.
     Gone,
-}
-
-/// Why a reported item ended.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Resolution {
-    /// Fresh data no longer shows the mismatch.
-    Agreed,
-    /// One of its targets was removed.
-    TargetRemoved,
-}
-
-impl Resolution {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Resolution::Agreed => "agreed",
-            Resolution::TargetRemoved => "target_removed",
-        }
-    }
 }
 
 /// A change to report.

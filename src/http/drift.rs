@@ -9,7 +9,6 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{ApiError, AppState};
-use crate::actors::drift_table::view;
 use crate::drift::history::history;
 use crate::drift::{DriftKind, ItemState, Items};
 use crate::model::Ts;
@@ -90,7 +89,7 @@ async fn drift(q: web::Query<DriftQuery>, state: web::Data<AppState>) -> HttpRes
     let list: Vec<_> = items
         .values()
         .filter(|i| i.reported || (q.pending && i.state != ItemState::Active))
-        .map(view)
+        .map(|i| i.notice(None))
         .collect();
     HttpResponse::Ok().json(json!({"drift": list}))
 }
