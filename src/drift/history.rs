@@ -48,8 +48,13 @@ pub struct History {
 
 /// The target's history and its applications' (by name), over `[since, until]`,
 /// from the target's events in sequence order (earlier events give the state at
-/// `since`).
+/// `since`). When the log starts with the target's `target_added`, the period
+/// starts there at the earliest: time before watchpost watched it is not counted.
 pub fn history(events: &[Event], since: Ts, until: Ts) -> (History, BTreeMap<String, History>) {
+    let since = match events.first() {
+        Some(e) if matches!(e.data, EventData::TargetAdded(_)) => since.max(e.ts).min(until),
+        _ => since,
+    };
     let mut own = Vec::new();
     let mut apps: BTreeMap<String, Vec<&Event>> = BTreeMap::new();
     for e in events.iter().filter(|e| e.ts <= until) {
@@ -222,6 +227,23 @@ mod tests {
         assert_eq!(own.outages[1].first_error.as_deref(), Some("timeout"));
         let a = &apps["A"];
         assert_eq!((a.outages.len(), a.outages[0].end), (1, None));
+    }
+
+    #[test]
+    fn the_period_starts_when_the_target_was_added() {
+        let added = crate::model::TargetAdded {
+            backend: None,
+            group: "g".into(),
+            kind: crate::model::TargetKind::HaproxyBackend,
+            source: "agent".into(),
+        };
+        let events = [
+            ev(1, 900, EventData::TargetAdded(added)),
+            failed(2, 950, None, "x"),
+        ];
+        let (own, _) = history(&events, Ts(0), Ts(1_000_000));
+        assert_eq!(own.summary.availability_pct, 50.0);
+        assert_eq!(own.summary.mtbf_s, Some(50.0));
     }
 
     #[test]
