@@ -76,7 +76,7 @@ impl Daemon {
         let store = Store::open(&config.storage.path, config.storage.event_retention)?;
         let config = Arc::new(config);
         let live = Arc::new(LiveConfig::new(config.clone()));
-        let status = StatusHandle::start_with(store, Some(live.clone()))?;
+        let status = StatusHandle::start(store, live.clone())?;
         let client = http_client().map_err(StartError::Other)?;
         let fleet = Fleet::new(config.clone(), status.clone(), client).start();
         let state = AppState {

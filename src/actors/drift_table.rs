@@ -3,7 +3,7 @@
 //! once a second), the `drift` redb table written in the batch's own transaction,
 //! and the board HTTP handlers read after the commit.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, RwLock};
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
@@ -95,6 +95,26 @@ impl Engine {
     /// and there are settings to evaluate with.
     pub fn due(&self, now: Ts) -> bool {
         self.live.is_some() && self.last_eval.is_none_or(|t| now.since(t) >= EVAL_GAP_MS)
+    }
+
+    /// Evaluates drift over the state a batch leads to (`current` with `working`
+    /// over it), when the batch `polled` something and an evaluation is due.
+    pub fn propose_after(
+        &self,
+        polled: bool,
+        current: &BTreeMap<Arc<str>, Arc<TargetState>>,
+        working: &super::batch::Working,
+        now: Ts,
+    ) -> Option<Round> {
+        if !polled || !self.due(now) {
+            return None;
+        }
+        let untouched = current.iter().filter(|(id, _)| !working.contains_key(*id));
+        let targets: Vec<Arc<TargetState>> = untouched
+            .map(|(_, t)| t.clone())
+            .chain(working.values().flatten().cloned())
+            .collect();
+        self.propose(&targets, now)
     }
 
     /// Evaluates drift over `targets`, the state after the batch.

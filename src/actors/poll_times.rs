@@ -89,6 +89,8 @@ pub fn differ_beyond_poll_times(a: &TargetState, b: &TargetState) -> bool {
         recovery_attempts,
         last_recovery,
         servers,
+        capacity,
+        backend_state,
         applications,
         self_preservation_suspected,
     } = a;
@@ -106,6 +108,8 @@ pub fn differ_beyond_poll_times(a: &TargetState, b: &TargetState) -> bool {
         || *recovery_attempts != b.recovery_attempts
         || *last_recovery != b.last_recovery
         || *self_preservation_suspected != b.self_preservation_suspected
+        || *capacity != b.capacity
+        || *backend_state != b.backend_state
         || servers.len() != b.servers.len()
         || servers
             .iter()

@@ -13,18 +13,23 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::alert_store;
+use super::batch::{Working, apply};
 use super::drift_table::{Board, Engine, Round};
 use super::hub::Hub;
 use super::poll_times;
+use super::status_alerts::{self, AlertCommand, AlertsView};
 use super::store::{Change, Store, StoreError};
 use crate::config::LiveConfig;
-use crate::diff::diff;
-use crate::model::{Event, EventDraft, Observation, ObservationKind, TargetState, Ts};
+use crate::model::{Event, Observation, ObservationKind, TargetState, Ts};
 
 /// Most messages taken into one transaction.
 const MAX_BATCH: usize = 4096;
 /// Capacity of the inbox; senders wait when it is full.
 const INBOX: usize = 16 * 1024;
+/// How often the alerts are evaluated when no observation arrives, so a hold
+/// time that runs out fires without waiting for the next poll.
+const ALERT_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The committed state at one point in the event sequence.
 #[derive(Debug, Default)]
@@ -32,6 +37,8 @@ pub struct Snapshot {
     /// Every event up to this one is reflected in `targets`.
     pub seq: u64,
     pub targets: BTreeMap<Arc<str>, Arc<TargetState>>,
+    /// The committed alerts and silences.
+    pub alerts: Arc<AlertsView>,
     /// Whether the last commit succeeded.
     pub storage_ok: bool,
     pub storage_error: Option<String>,
@@ -57,8 +64,9 @@ pub struct Counters {
 #[error("{0}")]
 pub struct CommitFailed(pub String);
 
-struct Msg {
-    observations: Vec<Observation>,
+pub(super) struct Msg {
+    pub(super) observations: Vec<Observation>,
+    command: Option<AlertCommand>,
     done: Option<oneshot::Sender<Result<(), CommitFailed>>>,
 }
 
@@ -73,20 +81,13 @@ pub struct StatusHandle {
 }
 
 impl StatusHandle {
-    /// Loads the stored state and starts the actor's thread, without drift and
-    /// lease settings (no configuration: no target counts as fresh).
-    pub fn start(store: Store) -> Result<StatusHandle, StoreError> {
-        StatusHandle::start_with(store, None)
-    }
-
-    /// Loads the stored state and starts the actor's thread; drift and lease
-    /// settings come from the configuration in force, `live`.
-    pub fn start_with(
-        store: Store,
-        live: Option<Arc<LiveConfig>>,
-    ) -> Result<StatusHandle, StoreError> {
+    /// Loads the stored state and starts the actor's thread.
+    /// The `[alerts]` settings are read from `config` at every batch, so a reload
+    /// applies them.
+    pub fn start(store: Store, config: Arc<LiveConfig>) -> Result<StatusHandle, StoreError> {
         let store = Arc::new(store);
-        let drift = Engine::load(store.database(), live)?;
+        let alerts = alert_store::load(&store)?;
+        let drift = Engine::load(store.database(), Some(config.clone()))?;
         let board = drift.board();
         let targets = store
             .load_targets()?
@@ -96,6 +97,7 @@ impl StatusHandle {
         let first = Snapshot {
             seq: store.last_seq(),
             targets,
+            alerts: Arc::new(alerts),
             storage_ok: true,
             storage_error: None,
         };
@@ -107,12 +109,12 @@ impl StatusHandle {
             store: store.clone(),
             hub: hub.clone(),
             counters: counters.clone(),
+            config,
             drift,
         };
-        std::thread::Builder::new()
-            .name("watchpost-status".into())
-            .spawn(move || actor.run())
-            .map_err(|e| StoreError::Write(format!("cannot start the status thread: {e}")))?;
+        spawn("watchpost-status", move || actor.run())?;
+        let ticks = inbox.downgrade();
+        spawn("watchpost-alert-tick", move || tick(ticks))?;
         Ok(StatusHandle {
             inbox,
             hub,
@@ -132,6 +134,23 @@ impl StatusHandle {
         let (done, wait) = oneshot::channel();
         let msg = Msg {
             observations,
+            command: None,
+            done: Some(done),
+        };
+        if self.inbox.send(msg).await.is_err() {
+            return Err(CommitFailed("the status actor has stopped".into()));
+        }
+        wait.await
+            .unwrap_or_else(|_| Err(CommitFailed("the status actor has stopped".into())))
+    }
+
+    /// Applies an alert command (a silence created or ended) and waits until it is
+    /// committed and published.
+    pub async fn alert_command(&self, command: AlertCommand) -> Result<(), CommitFailed> {
+        let (done, wait) = oneshot::channel();
+        let msg = Msg {
+            observations: Vec::new(),
+            command: Some(command),
             done: Some(done),
         };
         if self.inbox.send(msg).await.is_err() {
@@ -167,7 +186,34 @@ struct Actor {
     store: Arc<Store>,
     hub: Arc<Hub>,
     counters: Arc<Counters>,
+    config: Arc<LiveConfig>,
     drift: Engine,
+}
+
+/// Starts a named thread.
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map(drop)
+        .map_err(|e| StoreError::Write(format!("cannot start the thread {name}: {e}")))
+}
+
+/// Sends the actor a tick every [`ALERT_TICK`] until it stops; skips a tick when
+/// the inbox is full (the batch in progress evaluates anyway).
+fn tick(inbox: mpsc::WeakSender<Msg>) {
+    loop {
+        std::thread::sleep(ALERT_TICK);
+        let Some(inbox) = inbox.upgrade() else { return };
+        let msg = Msg {
+            observations: Vec::new(),
+            command: Some(AlertCommand::Tick),
+            done: None,
+        };
+        if let Err(mpsc::error::TrySendError::Closed(_)) = inbox.try_send(msg) {
+            return;
+        }
+    }
 }
 
 impl Actor {
@@ -187,45 +233,56 @@ impl Actor {
     }
 
     fn process(&mut self, batch: Vec<Msg>) {
-        let now = Ts::now();
         let current = self.current();
-        let mut working: BTreeMap<Arc<str>, Option<Arc<TargetState>>> = BTreeMap::new();
-        let mut drafts: Vec<EventDraft> = Vec::new();
-        for obs in batch.iter().flat_map(|m| &m.observations) {
-            let id = obs.target.as_str();
-            let (key, prev) = match working.get_key_value(id) {
-                Some((k, p)) => (k.clone(), p.clone()),
-                None => match current.targets.get_key_value(id) {
-                    Some((k, p)) => (k.clone(), Some(p.clone())),
-                    None => (Arc::from(id), None),
-                },
-            };
-            let t = diff(prev.as_deref(), obs);
-            drafts.extend(t.events);
-            let mut next = t.next;
-            if let Some(n) = next.as_mut() {
-                drafts.extend(self.drift.after_poll(n, obs));
-            }
-            working.insert(key, next.map(Arc::new));
-        }
-        let round = self.propose_drift(&batch, &current, &working, now);
+        let now = Ts::now();
+        let lease = |n: &mut TargetState, o: &Observation| self.drift.after_poll(n, o);
+        let (working, mut drafts, touched) = apply(&current, &batch, &lease);
+        let polled = batch
+            .iter()
+            .flat_map(|m| &m.observations)
+            .any(|o| o.kind.is_poll() || matches!(o.kind, ObservationKind::Removed { .. }));
+        let round = self
+            .drift
+            .propose_after(polled, &current.targets, &working, now);
         drafts.extend(round.as_ref().map(Round::drafts).unwrap_or_default());
         let changes: Vec<Change> = working
             .iter()
             .filter_map(|(id, next)| change(id, current.targets.get(id), next.as_ref()))
             .collect();
+        let commands: Vec<AlertCommand> = batch.iter().filter_map(|m| m.command.clone()).collect();
+        let state = |id: &str| match working.get(id) {
+            Some(next) => next.as_deref(),
+            None => current.targets.get(id).map(|t| &**t),
+        };
+        let alerts = status_alerts::step(
+            &self.config.get().alerts,
+            &current.alerts,
+            &state,
+            touched,
+            &commands,
+            now,
+        );
+        drafts.extend(alerts.drafts);
+        if changes.is_empty()
+            && drafts.is_empty()
+            && alerts.writes.is_empty()
+            && batch.iter().all(|m| m.done.is_none())
+        {
+            return; // a tick that changed nothing
+        }
         let started = std::time::Instant::now();
+        let writes = alerts.writes;
         let drift = &self.drift;
-        let extra = |tx: &redb::WriteTransaction| match &round {
-            Some(r) => drift.write(tx, r),
-            None => Ok(()),
+        let extra = |tx: &redb::WriteTransaction| {
+            alert_store::write(tx, &writes)?;
+            round.as_ref().map_or(Ok(()), |r| drift.write(tx, r))
         };
         let result = self.store.commit_with(&changes, drafts, now, &extra);
         if let (Ok(_), Some(r)) = (&result, round) {
             self.drift.accept(r, now);
         }
         self.count(&batch, &result, started.elapsed());
-        self.publish(&current, working, result, batch);
+        self.publish(&current, working, Arc::new(alerts.view), result, batch);
     }
 
     fn count(
@@ -248,32 +305,6 @@ impl Actor {
         }
     }
 
-    /// Drift over the state the batch leads to (see [`Engine::propose`]).
-    fn propose_drift(
-        &self,
-        batch: &[Msg],
-        current: &Snapshot,
-        working: &BTreeMap<Arc<str>, Option<Arc<TargetState>>>,
-        now: Ts,
-    ) -> Option<Round> {
-        let polled = batch
-            .iter()
-            .flat_map(|m| &m.observations)
-            .any(|o| o.kind.is_poll() || matches!(o.kind, ObservationKind::Removed { .. }));
-        if !polled || !self.drift.due(now) {
-            return None;
-        }
-        let untouched = current
-            .targets
-            .iter()
-            .filter(|(id, _)| !working.contains_key(*id));
-        let targets: Vec<Arc<TargetState>> = untouched
-            .map(|(_, t)| t.clone())
-            .chain(working.values().flatten().cloned())
-            .collect();
-        self.drift.propose(&targets, now)
-    }
-
     fn current(&self) -> Arc<Snapshot> {
         self.hub.snapshot()
     }
@@ -281,7 +312,8 @@ impl Actor {
     fn publish(
         &self,
         current: &Snapshot,
-        working: BTreeMap<Arc<str>, Option<Arc<TargetState>>>,
+        working: Working,
+        alerts: Arc<AlertsView>,
         result: Result<Vec<Event>, StoreError>,
         batch: Vec<Msg>,
     ) {
@@ -298,6 +330,7 @@ impl Actor {
                 let snap = Snapshot {
                     seq,
                     targets,
+                    alerts,
                     storage_ok: true,
                     storage_error: None,
                 };
@@ -312,6 +345,7 @@ impl Actor {
                 let snap = Snapshot {
                     seq: current.seq,
                     targets,
+                    alerts: current.alerts.clone(),
                     storage_ok: false,
                     storage_error: error,
                 };

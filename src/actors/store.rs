@@ -152,6 +152,11 @@ impl Store {
         Ok(out)
     }
 
+    /// The redb database, for the modules that keep tables of their own.
+    pub(super) fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// Writes the changes and numbers and writes the events, in one durable
     /// transaction. Returns the committed events; nothing is committed on error.
     pub fn commit(
@@ -163,14 +168,8 @@ impl Store {
         self.commit_with(changes, drafts, ts, &|_| Ok(()))
     }
 
-    /// The database, for a module that keeps a table of its own (it reads with
-    /// read transactions and writes only through [`commit_with`](Self::commit_with)).
-    pub(crate) fn database(&self) -> &Database {
-        &self.db
-    }
-
-    /// Like [`commit`](Self::commit), with `extra` writing another module's tables
-    /// in the same transaction.
+    /// As [`Store::commit`], with `extra` writing more tables in the same
+    /// transaction.
     pub fn commit_with(
         &self,
         changes: &[Change],

@@ -89,6 +89,7 @@ impl Config {
             eureka: Vec::new(),
             links: Vec::new(),
             drift_for: super::links::DEFAULT_DRIFT_FOR,
+            alerts: crate::alerts::AlertsConfig::default(),
         }
     }
 

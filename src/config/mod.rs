@@ -11,6 +11,7 @@
 //! `auto_recover`) override `[defaults]` key by key, which override the
 //! built-in defaults.
 
+mod alerts;
 mod common;
 mod defaults;
 mod env;
@@ -26,6 +27,8 @@ mod types;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_alerts;
 #[cfg(test)]
 mod tests_bad;
 #[cfg(test)]
@@ -58,7 +61,9 @@ pub const IN_MEMORY: &str = "(in memory)";
 /// The default location of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "config/watchpost.toml";
 
-const ROOT_KEYS: [&str; 6] = ["server", "storage", "defaults", "haproxy", "eureka", "link"];
+const ROOT_KEYS: [&str; 7] = [
+    "server", "storage", "defaults", "haproxy", "eureka", "alerts", "link",
+];
 
 /// Reads and validates the file at `path`, taking `${VAR}` values from the
 /// process environment.
@@ -93,6 +98,7 @@ pub fn parse(
     let eureka = sources(&mut r, &root, "eureka", &defaults, eureka::read);
     let drift_for = links::drift_for(&mut r, &root);
     let links = links::links(&mut r, &root, haproxy.as_deref(), eureka.as_deref());
+    let alerts = alerts::read(&mut r, &root);
     let errors = r.into_errors();
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -106,6 +112,7 @@ pub fn parse(
             eureka: eureka?,
             links: links?,
             drift_for: drift_for?,
+            alerts: alerts?,
         })
     };
     assemble().ok_or_else(|| unexplained(file))

@@ -21,6 +21,8 @@ pub struct Config {
     pub haproxy: Vec<HaproxyConfig>,
     /// `[[eureka]]`: Eureka servers, each with one poller.
     pub eureka: Vec<EurekaConfig>,
+    /// `[alerts]`: the rules' hold times, severities and anti-flap.
+    pub alerts: crate::alerts::AlertsConfig,
     /// `[[link]]`: which Eureka application feeds which HAProxy backends.
     pub links: Vec<LinkConfig>,
     /// `[defaults] drift_for`: how long HAProxy and Eureka must disagree about an

@@ -12,6 +12,7 @@ use crate::actors::status::StatusHandle;
 use crate::config::LiveConfig;
 
 mod admin;
+mod alerts;
 mod api;
 mod dashboard;
 mod drift;
@@ -85,6 +86,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(api::routes)
         .configure(drift::routes)
         .configure(admin::routes)
+        .configure(alerts::routes)
         .configure(ws::routes)
         .configure(dashboard::routes)
         .default_service(web::to(not_found));

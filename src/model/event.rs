@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize, Serializer};
 
 pub use super::admin::{RecoveryOutcome, ServerActionOutcome};
 use super::{CircuitState, InstanceState, ServerState, TargetKind, Ts};
+pub use crate::alerts::{Alert, Silence};
 pub use crate::drift::events::{DriftNotice, LeaseChange, SelfPreservation};
 
 /// Declares [`EventType`] and [`EventData`] from one list of `Variant(Payload)`.
@@ -99,6 +100,16 @@ events! {
     DriftDetected(DriftNotice),
     /// A reported drift ended.
     DriftResolved(DriftNotice),
+    /// A backend went from some server up to none, or back.
+    BackendStateChanged(BackendStateChange),
+    /// An alert started firing.
+    AlertFiring(Alert),
+    /// A firing alert's condition ended.
+    AlertResolved(Alert),
+    /// A silence or maintenance window was created (`target` is empty).
+    SilenceCreated(Silence),
+    /// A silence was ended early (`target` is empty).
+    SilenceEnded(Silence),
 }
 
 impl EventType {
@@ -194,6 +205,25 @@ pub struct TargetAdded {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetRemoved {
     pub reason: String,
+}
+
+/// Whether a backend has some server up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendAvailability {
+    /// At least one server is up.
+    Up,
+    /// No server is up.
+    Down,
+}
+
+/// `backend_state_changed`: the capacity after the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendStateChange {
+    pub from: BackendAvailability,
+    pub to: BackendAvailability,
+    pub total: u32,
+    pub up: u32,
 }
 
 /// An event before it is numbered by the store.
