@@ -296,6 +296,10 @@ async fn stale_renewals_expire_leases_and_three_of_ten_suggest_self_preservation
         3,
         "{events:#?}"
     );
+    crate::alerts::wait_alert(&td, "eureka_self_preservation", "firing").await;
+    let firing = crate::alerts::alerts(&td).await;
+    let leases = crate::alerts::of(&firing, "lease_expired", "firing");
+    assert_eq!(leases.len(), 3, "{firing:#?}");
 
     for n in 0..3 {
         eureka.set_renewal_lag(&id(&format!("h{n}")), Duration::ZERO);
