@@ -16,6 +16,7 @@
 //! - [`diff`]: the pure state-transition function.
 //! - [`actors`]: the fleet supervisor, pollers and the status actor with its store.
 //! - [`http`]: the REST API.
+//! - [`notify`]: notifiers reading committed alert transitions with a durable cursor.
 //! - [`sim`]: simulated FAgent and Eureka servers for the demo and the tests.
 
 pub mod actors;
@@ -24,8 +25,10 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod diff;
+pub mod ha;
 pub mod http;
 pub mod model;
+pub mod notify;
 pub mod retry;
 pub mod sim;
 pub mod sources;

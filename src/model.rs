@@ -360,6 +360,12 @@ pub enum EventType {
     RecoveryAttempted,
     /// An operator changed a server's admin state (ready / drain / maint).
     ServerAdminAction,
+    /// An alert started firing.
+    AlertFiring,
+    /// A firing alert resolved.
+    AlertResolved,
+    /// A notifier gave a message up after its `max_age`.
+    NotificationFailed,
 }
 
 /// An event before it is numbered by the store.

@@ -57,6 +57,8 @@ pub struct CommitFailed(pub String);
 
 struct Msg {
     observations: Vec<Observation>,
+    /// Events that belong to no target's state (a notification given up).
+    drafts: Vec<EventDraft>,
     done: Option<oneshot::Sender<Result<(), CommitFailed>>>,
 }
 
@@ -110,6 +112,23 @@ impl StatusHandle {
         let (done, wait) = oneshot::channel();
         let msg = Msg {
             observations,
+            drafts: Vec::new(),
+            done: Some(done),
+        };
+        if self.inbox.send(msg).await.is_err() {
+            return Err(CommitFailed("the status actor has stopped".into()));
+        }
+        wait.await
+            .unwrap_or_else(|_| Err(CommitFailed("the status actor has stopped".into())))
+    }
+
+    /// Commits events that change no target's state, and waits until they are
+    /// committed and published.
+    pub async fn record(&self, drafts: Vec<EventDraft>) -> Result<(), CommitFailed> {
+        let (done, wait) = oneshot::channel();
+        let msg = Msg {
+            observations: Vec::new(),
+            drafts,
             done: Some(done),
         };
         if self.inbox.send(msg).await.is_err() {
@@ -180,6 +199,7 @@ impl Actor {
             working.insert(key, t.next.map(Arc::new));
             drafts.extend(t.events);
         }
+        drafts.extend(batch.iter().flat_map(|m| m.drafts.iter().cloned()));
         let changes: Vec<Change> = working
             .iter()
             .filter_map(|(id, next)| change(id, current.targets.get(id), next.as_ref()))

@@ -205,6 +205,12 @@ impl Store {
         Ok(out)
     }
 
+    /// The database, for modules that keep tables of their own in the same file
+    /// (notifier cursors, the instance id).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// The oldest stored sequence number, or `None` if the log is empty.
     pub fn oldest_seq(&self) -> Result<Option<u64>, StoreError> {
         let tx = self.db.begin_read().map_err(read_err)?;

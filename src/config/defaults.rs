@@ -87,6 +87,7 @@ impl Config {
             },
             haproxy: Vec::new(),
             eureka: Vec::new(),
+            notify: Vec::new(),
         }
     }
 

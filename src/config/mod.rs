@@ -18,6 +18,8 @@ mod error;
 mod eureka;
 mod haproxy;
 mod live;
+mod notify;
+mod notify_types;
 mod policy;
 mod reader;
 mod sections;
@@ -39,6 +41,9 @@ pub use defaults::{
 };
 pub use error::{ConfigError, ConfigErrors};
 pub use live::LiveConfig;
+pub use notify_types::{
+    EmailConfig, NotifierKind, NotifyConfig, SmtpSecurity, DEFAULT_MAX_AGE, DEFAULT_RESEND,
+};
 pub use types::{
     Backends, CircuitConfig, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig,
     HaproxySourceKind, Policy, RecoverAction, RetryConfig, Secret, ServerConfig, StorageConfig,
@@ -54,7 +59,9 @@ pub const IN_MEMORY: &str = "(in memory)";
 /// The default location of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "config/watchpost.toml";
 
-const ROOT_KEYS: [&str; 5] = ["server", "storage", "defaults", "haproxy", "eureka"];
+const ROOT_KEYS: [&str; 6] = [
+    "server", "storage", "defaults", "haproxy", "eureka", "notify",
+];
 
 /// Reads and validates the file at `path`, taking `${VAR}` values from the
 /// process environment.
@@ -87,6 +94,7 @@ pub fn parse(
     let defaults = sections::defaults(&mut r, &root);
     let haproxy = sources(&mut r, &root, "haproxy", &defaults, haproxy::read);
     let eureka = sources(&mut r, &root, "eureka", &defaults, eureka::read);
+    let notify = sources(&mut r, &root, "notify", &defaults, notify::read);
     let errors = r.into_errors();
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -98,6 +106,7 @@ pub fn parse(
             storage: storage?,
             haproxy: haproxy?,
             eureka: eureka?,
+            notify: notify?,
         })
     };
     assemble().ok_or_else(|| unexplained(file))

@@ -21,6 +21,8 @@ pub struct Config {
     pub haproxy: Vec<HaproxyConfig>,
     /// `[[eureka]]`: Eureka servers, each with one poller.
     pub eureka: Vec<EurekaConfig>,
+    /// `[[notify]]`: where alerts are sent.
+    pub notify: Vec<super::NotifyConfig>,
 }
 
 /// `[server]`: where the HTTP API listens and who may use it.
