@@ -80,7 +80,9 @@ impl Daemon {
     /// server.
     pub async fn start(config: Config) -> Result<Daemon, StartError> {
         let store = Store::open(&config.storage.path, config.storage.event_retention)?;
+        let instance_id: Arc<str> = crate::ha::instance_id(store.database())?.into();
         let status = StatusHandle::start(store)?;
+        let notifiers = crate::notify::start(&config, &status);
         let client = http_client().map_err(StartError::Other)?;
         let config = Arc::new(config);
         let fleet = Fleet::new(config.clone(), status.clone(), client).start();
@@ -89,6 +91,8 @@ impl Daemon {
             status: status.clone(),
             fleet: fleet.clone(),
             config: live.clone(),
+            notifiers,
+            instance_id: instance_id.clone(),
         };
         let listen = config.server.listen;
         let server = HttpServer::new(move || {
@@ -108,7 +112,7 @@ impl Daemon {
         let server = server.run();
         let handle = server.handle();
         let server_task = actix_web::rt::spawn(server);
-        tracing::info!(%addr, "watchpost listening");
+        tracing::info!(%addr, %instance_id, "watchpost listening");
         Ok(Daemon {
             status,
             fleet,

@@ -144,6 +144,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "# TYPE watchpost_storage_ok gauge\nwatchpost_storage_ok {}",
         snap.storage_ok as u8
     );
+    super::notifiers::metrics(&mut out, &state);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)

@@ -15,6 +15,7 @@ mod admin;
 mod api;
 mod dashboard;
 mod metrics;
+mod notifiers;
 mod views;
 pub mod ws;
 
@@ -28,6 +29,10 @@ pub struct AppState {
     pub fleet: Addr<Fleet>,
     /// The configuration in force (replaced by a reload).
     pub config: Arc<LiveConfig>,
+    /// The running notifiers.
+    pub notifiers: Arc<crate::notify::status::Registry>,
+    /// This daemon's id (kept in its redb file), told to WebSocket clients.
+    pub instance_id: Arc<str>,
 }
 
 /// An API error: `{"error":{"code","message"}}` with its HTTP status.
@@ -83,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(query)
         .configure(api::routes)
         .configure(admin::routes)
+        .configure(notifiers::routes)
         .configure(ws::routes)
         .configure(dashboard::routes)
         .default_service(web::to(not_found));
