@@ -111,7 +111,8 @@ impl Batcher {
     /// cursor) only set the current alerts, they send nothing.
     pub fn fold(&mut self, t: &Transition, history: bool) {
         self.read_seq = self.read_seq.max(t.seq);
-        if !matches(&self.settings.matchers, &t.alert) {
+        let silenced = t.alert.is_firing() && !t.alert.silenced_by.is_empty();
+        if silenced || !matches(&self.settings.matchers, &t.alert) {
             return;
         }
         let (key, labels) = self.group_of(&t.alert);
@@ -121,9 +122,6 @@ impl Batcher {
         let quiet = history || t.seq <= group.delivered_seq;
         let id = t.alert.id.clone();
         if t.alert.is_firing() {
-            if !t.alert.silenced_by.is_empty() {
-                return;
-            }
             group.alerts.insert(id, (t.seq, t.alert.clone()));
         } else {
             if !group.alerts.contains_key(&id) {
