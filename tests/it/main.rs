@@ -7,6 +7,7 @@ mod dashboard;
 mod eureka;
 mod eureka_proto;
 mod haproxy;
+mod notify;
 mod polling;
 mod process;
 mod reload;
