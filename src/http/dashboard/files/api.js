@@ -70,3 +70,16 @@ export function admin(id, action, token, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 }
+
+/** `GET /api/notifiers`. */
+export function notifiers() {
+  return call('/api/notifiers');
+}
+
+/** `POST /api/admin/notifiers/{name}/test` with the bearer token. */
+export function notifierTest(name, token) {
+  return call(`/api/admin/notifiers/${encodeURIComponent(name)}/test`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}` },
+  });
+}

@@ -4,6 +4,7 @@
 // (scheduler.js), so bursts of events cost one render per frame.
 
 import { Admin } from './admin.js';
+import { Notifiers } from './notifiers.js';
 import * as api from './api.js';
 import { Availability } from './availability.js';
 import { setText, show } from './dom.js';
@@ -48,8 +49,12 @@ const scheduler = new Scheduler(renderOne, afterRender);
 const refetch = new Refetcher(api.target, refetched);
 const admin = new Admin(
   { button: $('admin-button'), form: $('admin-form'), input: $('admin-token'), forget: $('admin-forget'), state: $('admin-state') },
-  () => scheduler.markAll(model.targets.keys()),
+  () => {
+    scheduler.markAll(model.targets.keys());
+    notifiers.refresh();
+  },
 );
+const notifiers = new Notifiers({ section: $('notifiers'), list: $('notifiers-list') }, () => admin.token());
 const live = new Live({
   since: () => (model.hasSnapshot ? model.seq : null),
   message: onMessage,
@@ -205,3 +210,4 @@ window.watchpost = Object.freeze({
 });
 
 live.start();
+notifiers.start();
