@@ -24,7 +24,9 @@ pub fn instance_id(db: &Database) -> Result<String, StoreError> {
     let tx = db.begin_write().map_err(|e| write(e.into()))?;
     {
         let mut table = tx.open_table(IDENTITY).map_err(|e| write(e.into()))?;
-        table.insert(KEY, id.as_str()).map_err(|e| write(e.into()))?;
+        table
+            .insert(KEY, id.as_str())
+            .map_err(|e| write(e.into()))?;
     }
     tx.commit().map_err(|e| write(e.into()))?;
     Ok(id)

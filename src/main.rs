@@ -126,7 +126,9 @@ async fn notify_test(cfg: config::Config, only: Option<String>) -> ExitCode {
         .filter(|n| only.as_ref().is_none_or(|o| *o == n.name))
         .collect();
     if chosen.is_empty() {
-        let what = only.map_or("no [[notify]] section".to_string(), |o| format!("no notifier named {o:?}"));
+        let what = only.map_or("no [[notify]] section".to_string(), |o| {
+            format!("no notifier named {o:?}")
+        });
         eprintln!("watchpost: {}: {what}", cfg.file.display());
         return ExitCode::from(2);
     }
@@ -140,7 +142,11 @@ async fn notify_test(cfg: config::Config, only: Option<String>) -> ExitCode {
             }
         }
     }
-    if failed { ExitCode::FAILURE } else { ExitCode::SUCCESS }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
 }
 
 fn finish(result: anyhow::Result<()>) -> ExitCode {

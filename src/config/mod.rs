@@ -30,6 +30,8 @@ mod tests;
 #[cfg(test)]
 mod tests_bad;
 #[cfg(test)]
+mod tests_notify;
+#[cfg(test)]
 mod tests_sources;
 
 use std::path::{Path, PathBuf};
@@ -42,7 +44,7 @@ pub use defaults::{
 pub use error::{ConfigError, ConfigErrors};
 pub use live::LiveConfig;
 pub use notify_types::{
-    EmailConfig, NotifierKind, NotifyConfig, SmtpSecurity, DEFAULT_MAX_AGE, DEFAULT_RESEND,
+    DEFAULT_MAX_AGE, DEFAULT_RESEND, EmailConfig, NotifierKind, NotifyConfig, SmtpSecurity,
 };
 pub use types::{
     Backends, CircuitConfig, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig,

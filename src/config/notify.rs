@@ -54,6 +54,22 @@ pub(super) fn read(
         c.timeout = policy.timeout;
     }
     let group_by = read_group_by(r, node);
+    let ok = timing(r, node, &mut c);
+    let matchers = matchers(r, node);
+    let dashboard = match r.entry(node, "dashboard_url") {
+        Some(e) => Some(common::url(r, &e)?),
+        None => None,
+    };
+    c.name = name?;
+    c.kind = kind?;
+    c.group_by = group_by?;
+    c.matchers = matchers?;
+    c.dashboard_url = dashboard;
+    ok.then_some(c)
+}
+
+/// The grouping durations, `max_age` and `send_resolved`; false when one is bad.
+fn timing(r: &mut Reader<'_>, node: &Node<'_>, c: &mut NotifyConfig) -> bool {
     let durations = [
         ("group_wait", &mut c.group_wait, true),
         ("group_interval", &mut c.group_interval, false),
@@ -70,17 +86,7 @@ pub(super) fn read(
             true
         });
     }
-    let matchers = matchers(r, node);
-    let dashboard = match r.entry(node, "dashboard_url") {
-        Some(e) => Some(common::url(r, &e)?),
-        None => None,
-    };
-    c.name = name?;
-    c.kind = kind?;
-    c.group_by = group_by?;
-    c.matchers = matchers?;
-    c.dashboard_url = dashboard;
-    ok.then_some(c)
+    ok
 }
 
 fn duration(
@@ -157,10 +163,7 @@ fn kind(r: &mut Reader<'_>, node: &Node<'_>) -> Option<NotifierKind> {
     match text.as_str() {
         "webhook" => {
             only(r, &["url", "secret"]);
-            let url = required_url(r, node, "url")?;
-            let secret = r.entry(node, "secret").and_then(|e| r.non_empty_string(&e));
-            let secret = secret.map(Secret::new);
-            Some(NotifierKind::Webhook { url, secret })
+            webhook(r, node)
         }
         "slack" => {
             only(r, &["url"]);
@@ -193,6 +196,13 @@ const KIND_KEYS: [&str; 10] = [
     "url", "secret", "urls", "resend", "smtp", "starttls", "username", "password", "from", "to",
 ];
 
+fn webhook(r: &mut Reader<'_>, node: &Node<'_>) -> Option<NotifierKind> {
+    let url = required_url(r, node, "url")?;
+    let secret = r.entry(node, "secret").and_then(|e| r.non_empty_string(&e));
+    let secret = secret.map(Secret::new);
+    Some(NotifierKind::Webhook { url, secret })
+}
+
 /// Reports endpoint keys that belong to another kind.
 fn forbid_others(r: &mut Reader<'_>, node: &Node<'_>, kind: &str, allowed: &[&str]) {
     for key in KIND_KEYS.iter().filter(|k| !allowed.contains(k)) {
@@ -207,7 +217,11 @@ fn required_url(r: &mut Reader<'_>, node: &Node<'_>, key: &str) -> Option<String
     match r.entry(node, key) {
         Some(e) => common::url(r, &e),
         None => {
-            r.missing(node, key, "write e.g. url = \"https://hooks.example/watchpost\"");
+            r.missing(
+                node,
+                key,
+                "write e.g. url = \"https://hooks.example/watchpost\"",
+            );
             None
         }
     }
@@ -258,11 +272,17 @@ fn email(r: &mut Reader<'_>, node: &Node<'_>) -> Option<EmailConfig> {
     let smtp = match r.entry(node, "smtp") {
         Some(e) => smtp_url(r, &e, starttls),
         None => {
-            r.missing(node, "smtp", "write e.g. smtp = \"smtp://mail.example:587\"");
+            r.missing(
+                node,
+                "smtp",
+                "write e.g. smtp = \"smtp://mail.example:587\"",
+            );
             None
         }
     };
-    let username = r.entry(node, "username").and_then(|e| r.non_empty_string(&e));
+    let username = r
+        .entry(node, "username")
+        .and_then(|e| r.non_empty_string(&e));
     let password = r.entry(node, "password").and_then(|e| r.string(&e));
     let from = address(r, node, "from");
     let to = match r.entry(node, "to") {

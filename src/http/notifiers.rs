@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::admin::authorize;
 use super::{ApiError, AppState};
+use crate::notify::status::NotifierView;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/notifiers", web::get().to(list)).route(
@@ -30,7 +31,10 @@ async fn send_test(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
         return Err(ApiError::not_found(format!("no notifier named {name:?}")));
     };
     match crate::notify::send_test(&config, notifier).await {
-        Ok(answer) => Ok(HttpResponse::Ok().json(json!({"notifier": name, "accepted": true, "answer": answer}))),
+        Ok(answer) => {
+            Ok(HttpResponse::Ok()
+                .json(json!({"notifier": name, "accepted": true, "answer": answer})))
+        }
         Err(error) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             "not_accepted",
@@ -40,24 +44,57 @@ async fn send_test(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpR
 }
 
 fn escape(v: &str) -> String {
-    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
+
+/// A metric family: name, type, help and the value of one notifier.
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&NotifierView) -> u64,
+);
 
 /// The notifier families of `/metrics`.
 pub fn metrics(out: &mut String, state: &AppState) {
     let views = state.notifiers.views();
-    let families: [(&str, &str, &str, fn(&crate::notify::status::NotifierView) -> u64); 4] = [
-        ("watchpost_notifier_delivered_total", "counter", "Messages the receiver accepted.", |v| v.delivered_total),
-        ("watchpost_notifier_failed_attempts_total", "counter", "Delivery attempts the receiver did not accept (each retry counts).", |v| v.failed_attempts_total),
-        ("watchpost_notifier_pending", "gauge", "Alert transitions waiting to be delivered.", |v| v.pending),
-        ("watchpost_notifier_up", "gauge", "1 while the notifier's last delivery succeeded and its circuit is closed.", |v| {
-            (v.state == crate::notify::status::NotifierState::Ok) as u64
-        }),
+    let families: [Family; 4] = [
+        (
+            "watchpost_notifier_delivered_total",
+            "counter",
+            "Messages the receiver accepted.",
+            |v| v.delivered_total,
+        ),
+        (
+            "watchpost_notifier_failed_attempts_total",
+            "counter",
+            "Delivery attempts the receiver did not accept (each retry counts).",
+            |v| v.failed_attempts_total,
+        ),
+        (
+            "watchpost_notifier_pending",
+            "gauge",
+            "Alert transitions waiting to be delivered.",
+            |v| v.pending,
+        ),
+        (
+            "watchpost_notifier_up",
+            "gauge",
+            "1 while the notifier's last delivery succeeded and its circuit is closed.",
+            |v| (v.state == crate::notify::status::NotifierState::Ok) as u64,
+        ),
     ];
     for (name, kind, help, value) in families {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         for v in &views {
-            let _ = writeln!(out, "{name}{{notifier=\"{}\"}} {}", escape(&v.name), value(v));
+            let _ = writeln!(
+                out,
+                "{name}{{notifier=\"{}\"}} {}",
+                escape(&v.name),
+                value(v)
+            );
         }
     }
 }

@@ -55,7 +55,10 @@ pub struct Transition {
 /// The alert transition an event carries, if it is one. An alert event whose data
 /// cannot be read is logged and skipped (it is still in the log).
 pub fn transition(event: &Event) -> Option<Transition> {
-    if !matches!(event.kind, EventType::AlertFiring | EventType::AlertResolved) {
+    if !matches!(
+        event.kind,
+        EventType::AlertFiring | EventType::AlertResolved
+    ) {
         return None;
     }
     match Alert::deserialize(&event.data) {

@@ -31,7 +31,10 @@ fn t(seq: u64, ms: u64, id: &str, group: &str, firing: bool) -> Transition {
 fn alerts_of_one_group_within_group_wait_go_out_as_one_message() {
     let mut b = Batcher::new(settings(), 0, BTreeMap::new());
     for i in 0..10 {
-        b.fold(&t(i + 1, 1_000 + i * 100, &format!("app{i}"), "fdmz01", true), false);
+        b.fold(
+            &t(i + 1, 1_000 + i * 100, &format!("app{i}"), "fdmz01", true),
+            false,
+        );
     }
     b.fold(&t(11, 1_500, "other", "fdmz02", true), false);
     assert_eq!(b.next_due(), Some(Ts(11_000)));
@@ -55,7 +58,10 @@ fn a_message_keeps_its_id_through_retries_and_a_restart() {
     let first = b.due(Ts(10_000));
     b.fold(&t(6, 10_500, "app2", "g", true), false);
     let again = b.due(Ts(20_000));
-    assert_eq!(again, first, "the message in flight is not changed by a newer alert");
+    assert_eq!(
+        again, first,
+        "the message in flight is not changed by a newer alert"
+    );
     let mut restarted = Batcher::new(settings(), 0, BTreeMap::new());
     restarted.fold(&t(5, 0, "app1", "g", true), false);
     restarted.fold(&t(6, 10_500, "app2", "g", true), false);
@@ -75,7 +81,11 @@ fn later_changes_wait_for_group_interval_and_resolutions_are_sent() {
     assert!(!m[0].firing);
     assert_eq!(m[0].alerts[0].state, "resolved");
     b.done(&m[0], Ts(70_000));
-    assert_eq!(b.next_due(), None, "a resolved group has nothing more to send");
+    assert_eq!(
+        b.next_due(),
+        None,
+        "a resolved group has nothing more to send"
+    );
     assert_eq!(b.cursor(), 2);
 }
 
@@ -93,7 +103,11 @@ fn silenced_unmatched_and_already_delivered_alerts_are_not_sent() {
     b.fold(&t(7, 0, "c", "d", true), false);
     assert!(b.due(Ts(3_599_999)).is_empty());
     let repeat = b.due(Ts(3_600_000));
-    assert_eq!(repeat.len(), 1, "only the repeat of the delivered group: {repeat:?}");
+    assert_eq!(
+        repeat.len(),
+        1,
+        "only the repeat of the delivered group: {repeat:?}"
+    );
     assert_eq!(repeat[0].group["group"], "d");
     assert_eq!(b.pending(), 0);
 }

@@ -27,7 +27,10 @@ fn key(notifier: &str, group: &str) -> String {
 
 /// What a notifier had stored: its cursor (`None` for a new notifier) and the last
 /// delivered seq of each group.
-pub fn load(db: &Database, notifier: &str) -> Result<(Option<u64>, BTreeMap<String, u64>), StoreError> {
+pub fn load(
+    db: &Database,
+    notifier: &str,
+) -> Result<(Option<u64>, BTreeMap<String, u64>), StoreError> {
     ensure(db)?;
     let tx = db.begin_read().map_err(read_err)?;
     let cursors = tx.open_table(CURSORS).map_err(read_err)?;

@@ -176,10 +176,7 @@ pub fn slack_body(m: &Message, dashboard: &str) -> Value {
             field("Severity", &a.severity),
             field("What", &format!("{}: {}", a.rule, a.summary)),
             field("Where", &place(a)),
-            field(
-                "Since",
-                &a.since.map(|s| s.to_string()).unwrap_or_default(),
-            ),
+            field("Since", &a.since.map(|s| s.to_string()).unwrap_or_default()),
         ];
         if let Some(e) = &a.error {
             fields.push(field("Error", e));
@@ -200,7 +197,12 @@ fn field(name: &str, value: &str) -> Value {
 /// Alertmanager API v2 alerts for the alerts of `messages` (one alert each, as
 /// the `alertmanager` kind does not group): firing ones end `resend * 4` from now,
 /// resolved ones at their resolution.
-pub fn alertmanager_body(messages: &[Message], now: Ts, resend: Duration, dashboard: &str) -> Value {
+pub fn alertmanager_body(
+    messages: &[Message],
+    now: Ts,
+    resend: Duration,
+    dashboard: &str,
+) -> Value {
     let alerts: Vec<Value> = messages
         .iter()
         .flat_map(|m| m.alerts.iter())

@@ -80,7 +80,9 @@ impl Sender {
         match &self.config.kind {
             NotifierKind::Webhook { url, secret } => {
                 let body = payload::webhook_body(name, first, &self.dashboard);
-                let mut req = self.post(url, first).header("content-type", "application/json");
+                let mut req = self
+                    .post(url, first)
+                    .header("content-type", "application/json");
                 if let Some(secret) = secret {
                     let unix = unix_now();
                     let sig = payload::signature(secret.expose(), unix, &body);
@@ -90,7 +92,9 @@ impl Sender {
             }
             NotifierKind::Slack { url } => {
                 let body = payload::slack_body(first, &self.dashboard);
-                let req = self.post(url, first).header("content-type", "application/json");
+                let req = self
+                    .post(url, first)
+                    .header("content-type", "application/json");
                 answer(req.body(body.to_string()).send().await).await
             }
             NotifierKind::Email(e) => self.mail(e, first).await,
@@ -109,12 +113,19 @@ impl Sender {
 
     /// Posts to every peer; accepted when at least one peer accepted (the cluster
     /// shares alerts between its peers).
-    async fn alertmanager(&self, urls: &[String], body: &serde_json::Value) -> Result<Answer, SendError> {
+    async fn alertmanager(
+        &self,
+        urls: &[String],
+        body: &serde_json::Value,
+    ) -> Result<Answer, SendError> {
         let mut accepted = Vec::new();
         let mut errors = Vec::new();
         for url in urls {
             let endpoint = format!("{url}/api/v2/alerts");
-            let req = self.http.post(&endpoint).header("content-type", "application/json");
+            let req = self
+                .http
+                .post(&endpoint)
+                .header("content-type", "application/json");
             match answer(req.body(body.to_string()).send().await).await {
                 Ok(a) => accepted.push(format!("{url}: {a}")),
                 Err(e) => errors.push((url, e)),
@@ -196,7 +207,10 @@ async fn answer(result: reqwest::Result<reqwest::Response>) -> Result<Answer, Se
     })
 }
 
-fn mailer(e: &EmailConfig, timeout: Duration) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
+fn mailer(
+    e: &EmailConfig,
+    timeout: Duration,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
     let tls = || {
         TlsParameters::new(e.host.clone()).map_err(|err| format!("SMTP TLS for {}: {err}", e.host))
     };
@@ -217,7 +231,11 @@ fn mailer(e: &EmailConfig, timeout: Duration) -> Result<AsyncSmtpTransport<Tokio
 
 /// The email of a message: subject, plain text and HTML, `Message-ID` from the
 /// delivery id (so a re-sent message is recognisably the same).
-pub fn build_email(e: &EmailConfig, m: &Message, dashboard: &str) -> Result<lettre::Message, String> {
+pub fn build_email(
+    e: &EmailConfig,
+    m: &Message,
+    dashboard: &str,
+) -> Result<lettre::Message, String> {
     let from: Mailbox = e
         .from
         .parse()
@@ -227,10 +245,13 @@ pub fn build_email(e: &EmailConfig, m: &Message, dashboard: &str) -> Result<lett
         .subject(payload::subject(m))
         .message_id(Some(format!("<{}@watchpost>", m.delivery_id)));
     for to in &e.to {
-        let mailbox: Mailbox = to.parse().map_err(|err| format!("to address {to:?}: {err}"))?;
+        let mailbox: Mailbox = to
+            .parse()
+            .map_err(|err| format!("to address {to:?}: {err}"))?;
         builder = builder.to(mailbox);
     }
-    let body = MultiPart::alternative_plain_html(payload::text(m, dashboard), payload::html(m, dashboard));
+    let body =
+        MultiPart::alternative_plain_html(payload::text(m, dashboard), payload::html(m, dashboard));
     builder
         .multipart(body)
         .map_err(|err| format!("cannot build the email: {err}"))

@@ -60,7 +60,8 @@ pub fn settings(config: &NotifyConfig) -> Settings {
         group_wait: wait,
         group_interval: interval,
         repeat_interval: repeat,
-        send_resolved: config.send_resolved || matches!(config.kind, NotifierKind::Alertmanager { .. }),
+        send_resolved: config.send_resolved
+            || matches!(config.kind, NotifierKind::Alertmanager { .. }),
         matchers: config.matchers.clone(),
     }
 }
@@ -74,8 +75,7 @@ impl Task {
         me: Arc<NotifierStatus>,
     ) -> Result<Task, String> {
         let db = status.store().database();
-        let (cursor, delivered) =
-            durable::load(db, &config.name).map_err(|e| e.to_string())?;
+        let (cursor, delivered) = durable::load(db, &config.name).map_err(|e| e.to_string())?;
         // A new notifier starts at the end of the log: it sends what happens from
         // now on, plus (as history) which alerts are firing.
         let cursor = cursor.unwrap_or_else(|| status.store().last_seq());
@@ -164,7 +164,10 @@ impl Task {
     async fn attempt(&mut self, batch: &[Message]) -> bool {
         if !self.breaker.permit() {
             self.mirror_breaker();
-            let wait = self.breaker.wait_left(Ts::now()).unwrap_or(Duration::from_secs(1));
+            let wait = self
+                .breaker
+                .wait_left(Ts::now())
+                .unwrap_or(Duration::from_secs(1));
             self.hold_until = Some(Ts::now().plus(wait));
             return false;
         }
@@ -199,8 +202,7 @@ impl Task {
         let policy = RetryPolicy {
             retry: self.config.retry.clone(),
             timeout: self.config.timeout,
-            interval: (self.config.retry.max_elapsed + self.config.timeout * 2)
-                .mul_f64(1.0 / 0.9),
+            interval: (self.config.retry.max_elapsed + self.config.timeout * 2).mul_f64(1.0 / 0.9),
         };
         let out = retry::run(&policy, || async {
             let r = self.sender.send(batch, Ts::now()).await;
@@ -237,7 +239,12 @@ impl Task {
         let delivered = self.batcher.done(m, now);
         let cursor = self.batcher.cursor();
         let db = self.status.store().database();
-        if let Err(e) = durable::save(db, &self.config.name, cursor, Some((&m.group_key, delivered))) {
+        if let Err(e) = durable::save(
+            db,
+            &self.config.name,
+            cursor,
+            Some((&m.group_key, delivered)),
+        ) {
             tracing::error!(notifier = %self.config.name, error = %e, "cannot store the delivery cursor");
         }
     }

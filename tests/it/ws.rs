@@ -79,7 +79,10 @@ async fn handshake(
     let (mut ws, _) = tokio_tungstenite::client_async(req, stream).await?;
     let hello = next_json(&mut ws).await;
     assert_eq!(hello["type"], "hello", "the first message: {hello}");
-    assert!(hello["instance_id"].as_str().is_some_and(|i| i.len() == 36), "{hello}");
+    assert!(
+        hello["instance_id"].as_str().is_some_and(|i| i.len() == 36),
+        "{hello}"
+    );
     Ok(ws)
 }
 

@@ -104,7 +104,11 @@ async fn open(
     let Some(since) = opening.since else {
         return send(ws, snapshot_json(snap), snap.seq).await;
     };
-    if let Some(other) = opening.instance.as_deref().filter(|i| **i != *opening.instance_id) {
+    if let Some(other) = opening
+        .instance
+        .as_deref()
+        .filter(|i| **i != *opening.instance_id)
+    {
         let reset = json!({"type": "reset", "reason": "since is from another watchpost instance",
                            "instance": other, "instance_id": &*opening.instance_id, "seq": snap.seq});
         send(ws, reset.to_string(), since).await?;

@@ -57,14 +57,23 @@ async fn two_daemons_posting_one_alert_make_one_alertmanager_notification() {
     let mut daemons = Vec::new();
     for _ in 0..2 {
         let mut c = config();
-        c.notify.push(quick("am", NotifierKind::Alertmanager { urls: vec![am.url.clone()], resend: std::time::Duration::from_secs(60) }));
+        c.notify.push(quick(
+            "am",
+            NotifierKind::Alertmanager {
+                urls: vec![am.url.clone()],
+                resend: std::time::Duration::from_secs(60),
+            },
+        ));
         daemons.push(start_daemon(c).await);
     }
     for td in &daemons {
         commit(td, &[alert("fdmz01", "jurws", "app2", true)]).await;
     }
     for td in &daemons {
-        wait_notifier(td, "am", "the post to Alertmanager", |n| n["delivered_total"] == 1).await;
+        wait_notifier(td, "am", "the post to Alertmanager", |n| {
+            n["delivered_total"] == 1
+        })
+        .await;
     }
     let got = hook.accepted(1).await;
     let doc = got[0].json();
@@ -72,13 +81,32 @@ async fn two_daemons_posting_one_alert_make_one_alertmanager_notification() {
     let alerts = doc["alerts"].as_array().unwrap();
     assert_eq!(alerts.len(), 1, "one alert, de-duplicated: {doc}");
     let labels = &alerts[0]["labels"];
-    for (k, v) in [("alertname", "server_down"), ("severity", "critical"), ("group", "fdmz01"),
-                   ("target", "haproxy/fdmz01/jurws"), ("backend", "jurws"), ("server", "app2")] {
+    for (k, v) in [
+        ("alertname", "server_down"),
+        ("severity", "critical"),
+        ("group", "fdmz01"),
+        ("target", "haproxy/fdmz01/jurws"),
+        ("backend", "jurws"),
+        ("server", "app2"),
+    ] {
         assert_eq!(labels[k], v, "{labels}");
     }
-    assert_eq!(alerts[0]["annotations"]["summary"], "server app2 of jurws is down");
-    assert!(alerts[0]["generatorURL"].as_str().unwrap().starts_with("http://127.0.0.1:"));
-    let listed = reqwest::get(format!("{}/api/v2/alerts", am.url)).await.unwrap().text().await.unwrap();
+    assert_eq!(
+        alerts[0]["annotations"]["summary"],
+        "server app2 of jurws is down"
+    );
+    assert!(
+        alerts[0]["generatorURL"]
+            .as_str()
+            .unwrap()
+            .starts_with("http://127.0.0.1:")
+    );
+    let listed = reqwest::get(format!("{}/api/v2/alerts", am.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let listed: Value = serde_json::from_str(&listed).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
     for td in &daemons {
@@ -86,14 +114,26 @@ async fn two_daemons_posting_one_alert_make_one_alertmanager_notification() {
     }
     let got = wait_for("the resolution notification", async || {
         let got = hook.got();
-        got.iter().any(|g| g.json()["status"] == "resolved").then_some(got)
+        got.iter()
+            .any(|g| g.json()["status"] == "resolved")
+            .then_some(got)
     })
     .await;
-    let firing = got.iter().filter(|g| g.json()["status"] == "firing").count();
+    let firing = got
+        .iter()
+        .filter(|g| g.json()["status"] == "firing")
+        .count();
     assert_eq!(firing, 1, "two daemons, one firing notification: {got:#?}");
-    let resolved = got.iter().find(|g| g.json()["status"] == "resolved").unwrap().json();
+    let resolved = got
+        .iter()
+        .find(|g| g.json()["status"] == "resolved")
+        .unwrap()
+        .json();
     let ends = resolved["alerts"][0]["endsAt"].as_str().unwrap_or("");
-    assert!(ends.starts_with("2026-12-03T10:05:00"), "ends at the resolution: {resolved}");
+    assert!(
+        ends.starts_with("2026-12-03T10:05:00"),
+        "ends at the resolution: {resolved}"
+    );
     for td in daemons {
         td.daemon.shutdown().await;
     }

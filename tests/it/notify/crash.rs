@@ -79,12 +79,19 @@ async fn kill_9_while_a_message_is_pending_delivers_it_after_restart_with_the_sa
         deadline.tick(&body).await;
     }
     first.kill9();
-    let refused: BTreeSet<String> = r.got().iter().map(|g| g.header("watchpost-delivery").to_string()).collect();
+    let refused: BTreeSet<String> = r
+        .got()
+        .iter()
+        .map(|g| g.header("watchpost-delivery").to_string())
+        .collect();
     assert_eq!(refused.len(), 1, "{refused:?}");
     r.set_mode(Mode::Accept);
     let mut second = run(dir.path(), "second", &config, port).await;
     let got = r.accepted(1).await;
-    assert_eq!(got[0].header("watchpost-delivery"), refused.iter().next().unwrap().as_str());
+    assert_eq!(
+        got[0].header("watchpost-delivery"),
+        refused.iter().next().unwrap().as_str()
+    );
     assert_eq!(got[0].json()["alerts"].as_array().unwrap().len(), 3);
     assert!(got[0].header("watchpost-signature").starts_with("t="));
     let deadline = Deadline::new("the delivery to be counted", 30);
@@ -99,8 +106,15 @@ async fn kill_9_while_a_message_is_pending_delivers_it_after_restart_with_the_sa
     second.wait_exit(30).await;
     let mut third = run(dir.path(), "third", &config, port).await;
     let body = third.json("/api/notifiers").await;
-    assert_eq!(body["notifiers"][0]["pending"], 0, "delivered before the restart: {body}");
-    assert_eq!(r.got().iter().filter(|g| g.answered == 200).count(), 1, "not sent again");
+    assert_eq!(
+        body["notifiers"][0]["pending"], 0,
+        "delivered before the restart: {body}"
+    );
+    assert_eq!(
+        r.got().iter().filter(|g| g.answered == 200).count(),
+        1,
+        "not sent again"
+    );
 }
 
 #[actix_web::test]
@@ -109,17 +123,36 @@ async fn notify_test_prints_the_receivers_answer() {
     let r = Receiver::start(Mode::Accept).await;
     let config = write_config(dir.path(), free_port(), &r.url("/hook"));
     let out = tokio::process::Command::new(bin())
-        .args(["notify-test", "--config", config.to_str().unwrap(), "--notifier", "hook"])
+        .args([
+            "notify-test",
+            "--config",
+            config.to_str().unwrap(),
+            "--notifier",
+            "hook",
+        ])
         .env("HOOK_SECRET", "s3cret")
         .output()
         .await
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{stdout} {}", String::from_utf8_lossy(&out.stderr));
-    assert!(stdout.contains("hook (webhook): accepted: 200 OK"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout} {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("hook (webhook): accepted: 200 OK"),
+        "{stdout}"
+    );
     assert_eq!(r.got()[0].json()["alerts"][0]["rule"], "watchpost_test");
     let missing = tokio::process::Command::new(bin())
-        .args(["notify-test", "--config", config.to_str().unwrap(), "--notifier", "nope"])
+        .args([
+            "notify-test",
+            "--config",
+            config.to_str().unwrap(),
+            "--notifier",
+            "nope",
+        ])
         .env("HOOK_SECRET", "s3cret")
         .output()
         .await

@@ -41,7 +41,10 @@ async fn an_smtp_server_receives_the_alert_as_plain_text_and_html() {
     let port = free_port();
     let _smtp = start_smtp(dir.path(), port);
     wait_for("the SMTP server to listen", async || {
-        tokio::net::TcpStream::connect(("127.0.0.1", port)).await.ok().map(|_| ())
+        tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .ok()
+            .map(|_| ())
     })
     .await;
     let mut c = config();
@@ -57,7 +60,10 @@ async fn an_smtp_server_receives_the_alert_as_plain_text_and_html() {
     c.notify.push(quick("ops-mail", NotifierKind::Email(mail)));
     let td = start_daemon(c).await;
     commit(&td, &[alert("fdmz01", "jurws", "app2", true)]).await;
-    wait_notifier(&td, "ops-mail", "the email to be accepted", |n| n["delivered_total"] == 1).await;
+    wait_notifier(&td, "ops-mail", "the email to be accepted", |n| {
+        n["delivered_total"] == 1
+    })
+    .await;
     let new = dir.path().join("mail/new");
     let raw = wait_for("the message in the maildir", async || {
         let entry = std::fs::read_dir(&new).ok()?.flatten().next()?;
@@ -72,8 +78,14 @@ async fn an_smtp_server_receives_the_alert_as_plain_text_and_html() {
     assert_eq!(header(&raw, "From"), "watchpost@example.org");
     assert!(header(&raw, "To").contains("oncall@example.org"), "{raw}");
     let id = header(&raw, "Message-ID");
-    assert!(id.starts_with('<') && id.ends_with("@watchpost>") && id.len() == 48, "{id}");
-    assert!(header(&raw, "Content-Type").starts_with("multipart/alternative"), "{raw}");
+    assert!(
+        id.starts_with('<') && id.ends_with("@watchpost>") && id.len() == 48,
+        "{id}"
+    );
+    assert!(
+        header(&raw, "Content-Type").starts_with("multipart/alternative"),
+        "{raw}"
+    );
     assert!(raw.contains("Content-Type: text/plain"), "{raw}");
     assert!(raw.contains("Content-Type: text/html"), "{raw}");
     assert!(raw.contains("server app2 of jurws is down"), "{raw}");

@@ -72,12 +72,16 @@ impl Receiver {
         let shared = Arc::new(Shared::default());
         *shared.mode.lock().unwrap() = Some(mode);
         let data = web::Data::from(shared.clone());
-        let server = HttpServer::new(move || App::new().app_data(data.clone()).default_service(web::to(receive)))
-            .workers(1)
-            .shutdown_timeout(0)
-            .disable_signals()
-            .bind("127.0.0.1:0")
-            .expect("bind the receiver");
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .default_service(web::to(receive))
+        })
+        .workers(1)
+        .shutdown_timeout(0)
+        .disable_signals()
+        .bind("127.0.0.1:0")
+        .expect("bind the receiver");
         let addr = server.addrs()[0];
         actix_web::rt::spawn(server.run());
         Receiver { addr, shared }
@@ -103,7 +107,11 @@ impl Receiver {
     /// Waits until `n` requests were answered 2xx; returns them.
     pub async fn accepted(&self, n: usize) -> Vec<Got> {
         wait_for(&format!("{n} accepted requests"), async || {
-            let ok: Vec<Got> = self.got().into_iter().filter(|g| g.answered < 300).collect();
+            let ok: Vec<Got> = self
+                .got()
+                .into_iter()
+                .filter(|g| g.answered < 300)
+                .collect();
             (ok.len() >= n).then_some(ok)
         })
         .await
@@ -126,7 +134,12 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
     let headers = req
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_lowercase(), v.to_str().unwrap_or("").to_string()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_lowercase(),
+                v.to_str().unwrap_or("").to_string(),
+            )
+        })
         .collect();
     shared.got.lock().unwrap().push(Got {
         path: req.path().to_string(),
@@ -173,19 +186,36 @@ pub async fn commit(td: &TestDaemon, alerts: &[Value]) {
     let drafts = alerts
         .iter()
         .map(|a| EventDraft {
-            kind: if a["state"] == "firing" { EventType::AlertFiring } else { EventType::AlertResolved },
+            kind: if a["state"] == "firing" {
+                EventType::AlertFiring
+            } else {
+                EventType::AlertResolved
+            },
             target: a["labels"]["target"].as_str().unwrap_or("").to_string(),
             data: a.clone(),
         })
         .collect();
-    td.daemon.status.record(drafts).await.expect("commit alert transitions");
+    td.daemon
+        .status
+        .record(drafts)
+        .await
+        .expect("commit alert transitions");
 }
 
 /// The notifier row of `GET /api/notifiers` once it satisfies `pred`.
-pub async fn wait_notifier(td: &TestDaemon, name: &str, what: &str, pred: impl Fn(&Value) -> bool) -> Value {
+pub async fn wait_notifier(
+    td: &TestDaemon,
+    name: &str,
+    what: &str,
+    pred: impl Fn(&Value) -> bool,
+) -> Value {
     wait_for(what, async || {
         let (_, body) = td.get("/api/notifiers").await;
-        let row = body["notifiers"].as_array()?.iter().find(|n| n["name"] == name)?.clone();
+        let row = body["notifiers"]
+            .as_array()?
+            .iter()
+            .find(|n| n["name"] == name)?
+            .clone();
         pred(&row).then_some(row)
     })
     .await
