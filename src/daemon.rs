@@ -80,18 +80,18 @@ impl Daemon {
     /// server.
     pub async fn start(config: Config) -> Result<Daemon, StartError> {
         let store = Store::open(&config.storage.path, config.storage.event_retention)?;
-        let instance_id: Arc<str> = crate::ha::instance_id(store.database())?.into();
-        let status = StatusHandle::start(store)?;
-        let notifiers = crate::notify::start(&config, &status);
-        let client = http_client().map_err(StartError::Other)?;
         let config = Arc::new(config);
-        let fleet = Fleet::new(config.clone(), status.clone(), client).start();
         let live = Arc::new(LiveConfig::new(config.clone()));
+        let instance_id: Arc<str> = crate::ha::instance_id(store.database())?.into();
+        let status = StatusHandle::start(store, live.clone())?;
+        let notifiers = Arc::new(crate::notify::status::Registry::default());
+        let client = http_client().map_err(StartError::Other)?;
+        let fleet = Fleet::new(config.clone(), status.clone(), client).start();
         let state = AppState {
             status: status.clone(),
             fleet: fleet.clone(),
             config: live.clone(),
-            notifiers,
+            notifiers: notifiers.clone(),
             instance_id: instance_id.clone(),
         };
         let listen = config.server.listen;
@@ -109,6 +109,7 @@ impl Daemon {
             reason: e.to_string(),
         })?;
         let addr = server.addrs().first().copied().unwrap_or(listen);
+        crate::notify::start(&config, &status, addr, &notifiers);
         let server = server.run();
         let handle = server.handle();
         let server_task = actix_web::rt::spawn(server);

@@ -14,12 +14,14 @@
 //! - [`config`]: the TOML file, validated with every error at once.
 //! - [`sources`]: protocol code, bytes in, typed samples or a typed error out.
 //! - [`diff`]: the pure state-transition function.
+//! - [`alerts`]: the pure alert rules beside it (pending → firing → resolved, silences).
 //! - [`actors`]: the fleet supervisor, pollers and the status actor with its store.
 //! - [`http`]: the REST API.
 //! - [`notify`]: notifiers reading committed alert transitions with a durable cursor.
 //! - [`sim`]: simulated FAgent and Eureka servers for the demo and the tests.
 
 pub mod actors;
+pub mod alerts;
 pub mod breaker;
 pub mod config;
 pub mod daemon;

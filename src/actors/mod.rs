@@ -1,6 +1,7 @@
 //! The actors: the fleet supervisor, one poller per target, and the status actor
 //! with its redb store.
 
+pub mod alert_store;
 pub mod cycle;
 pub mod fleet;
 pub mod hub;
@@ -10,4 +11,5 @@ pub mod reload;
 pub mod server_action;
 pub mod specs;
 pub mod status;
+pub mod status_alerts;
 pub mod store;

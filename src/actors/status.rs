@@ -13,9 +13,13 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::alert_store;
 use super::hub::Hub;
 use super::poll_times;
+use super::status_alerts::{self, AlertCommand, AlertsView, Touched};
 use super::store::{Change, Store, StoreError};
+use crate::alerts::flap::subject_changes;
+use crate::config::LiveConfig;
 use crate::diff::diff;
 use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
 
@@ -23,6 +27,9 @@ use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
 const MAX_BATCH: usize = 4096;
 /// Capacity of the inbox; senders wait when it is full.
 const INBOX: usize = 16 * 1024;
+/// How often the alerts are evaluated when no observation arrives, so a hold
+/// time that runs out fires without waiting for the next poll.
+const ALERT_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The committed state at one point in the event sequence.
 #[derive(Debug, Default)]
@@ -30,6 +37,8 @@ pub struct Snapshot {
     /// Every event up to this one is reflected in `targets`.
     pub seq: u64,
     pub targets: BTreeMap<Arc<str>, Arc<TargetState>>,
+    /// The committed alerts and silences.
+    pub alerts: Arc<AlertsView>,
     /// Whether the last commit succeeded.
     pub storage_ok: bool,
     pub storage_error: Option<String>,
@@ -59,6 +68,7 @@ struct Msg {
     observations: Vec<Observation>,
     /// Events that belong to no target's state (a notification given up).
     drafts: Vec<EventDraft>,
+    command: Option<AlertCommand>,
     done: Option<oneshot::Sender<Result<(), CommitFailed>>>,
 }
 
@@ -73,8 +83,11 @@ pub struct StatusHandle {
 
 impl StatusHandle {
     /// Loads the stored state and starts the actor's thread.
-    pub fn start(store: Store) -> Result<StatusHandle, StoreError> {
+    /// The `[alerts]` settings are read from `config` at every batch, so a reload
+    /// applies them.
+    pub fn start(store: Store, config: Arc<LiveConfig>) -> Result<StatusHandle, StoreError> {
         let store = Arc::new(store);
+        let (books, silences) = alert_store::load(&store)?;
         let targets = store
             .load_targets()?
             .into_iter()
@@ -83,6 +96,7 @@ impl StatusHandle {
         let first = Snapshot {
             seq: store.last_seq(),
             targets,
+            alerts: Arc::new(AlertsView { books, silences }),
             storage_ok: true,
             storage_error: None,
         };
@@ -94,11 +108,17 @@ impl StatusHandle {
             store: store.clone(),
             hub: hub.clone(),
             counters: counters.clone(),
+            config,
         };
+        let ticks = inbox.downgrade();
         std::thread::Builder::new()
             .name("watchpost-status".into())
             .spawn(move || actor.run())
             .map_err(|e| StoreError::Write(format!("cannot start the status thread: {e}")))?;
+        std::thread::Builder::new()
+            .name("watchpost-alert-tick".into())
+            .spawn(move || tick(ticks))
+            .map_err(|e| StoreError::Write(format!("cannot start the alert tick: {e}")))?;
         Ok(StatusHandle {
             inbox,
             hub,
@@ -109,26 +129,32 @@ impl StatusHandle {
 
     /// Applies observations and waits until they are committed and published.
     pub async fn observe(&self, observations: Vec<Observation>) -> Result<(), CommitFailed> {
+        self.submit(observations, Vec::new(), None).await
+    }
+
+    /// Applies an alert command (a silence created or ended) and waits until it is
+    /// committed and published.
+    pub async fn alert_command(&self, command: AlertCommand) -> Result<(), CommitFailed> {
+        self.submit(Vec::new(), Vec::new(), Some(command)).await
+    }
+
+    /// Commits events that change no target's state (a notification given up), and
+    /// waits until they are committed and published.
+    pub async fn record(&self, drafts: Vec<EventDraft>) -> Result<(), CommitFailed> {
+        self.submit(Vec::new(), drafts, None).await
+    }
+
+    async fn submit(
+        &self,
+        observations: Vec<Observation>,
+        drafts: Vec<EventDraft>,
+        command: Option<AlertCommand>,
+    ) -> Result<(), CommitFailed> {
         let (done, wait) = oneshot::channel();
         let msg = Msg {
             observations,
-            drafts: Vec::new(),
-            done: Some(done),
-        };
-        if self.inbox.send(msg).await.is_err() {
-            return Err(CommitFailed("the status actor has stopped".into()));
-        }
-        wait.await
-            .unwrap_or_else(|_| Err(CommitFailed("the status actor has stopped".into())))
-    }
-
-    /// Commits events that change no target's state, and waits until they are
-    /// committed and published.
-    pub async fn record(&self, drafts: Vec<EventDraft>) -> Result<(), CommitFailed> {
-        let (done, wait) = oneshot::channel();
-        let msg = Msg {
-            observations: Vec::new(),
             drafts,
+            command,
             done: Some(done),
         };
         if self.inbox.send(msg).await.is_err() {
@@ -164,6 +190,25 @@ struct Actor {
     store: Arc<Store>,
     hub: Arc<Hub>,
     counters: Arc<Counters>,
+    config: Arc<LiveConfig>,
+}
+
+/// Sends the actor a tick every [`ALERT_TICK`] until it stops; skips a tick when
+/// the inbox is full (the batch in progress evaluates anyway).
+fn tick(inbox: mpsc::WeakSender<Msg>) {
+    loop {
+        std::thread::sleep(ALERT_TICK);
+        let Some(inbox) = inbox.upgrade() else { return };
+        let msg = Msg {
+            observations: Vec::new(),
+            drafts: Vec::new(),
+            command: Some(AlertCommand::Tick),
+            done: None,
+        };
+        if let Err(mpsc::error::TrySendError::Closed(_)) = inbox.try_send(msg) {
+            return;
+        }
+    }
 }
 
 impl Actor {
@@ -184,30 +229,41 @@ impl Actor {
 
     fn process(&self, batch: Vec<Msg>) {
         let current = self.current();
-        let mut working: BTreeMap<Arc<str>, Option<Arc<TargetState>>> = BTreeMap::new();
-        let mut drafts: Vec<EventDraft> = Vec::new();
-        for obs in batch.iter().flat_map(|m| &m.observations) {
-            let id = obs.target.as_str();
-            let (key, prev) = match working.get_key_value(id) {
-                Some((k, p)) => (k.clone(), p.clone()),
-                None => match current.targets.get_key_value(id) {
-                    Some((k, p)) => (k.clone(), Some(p.clone())),
-                    None => (Arc::from(id), None),
-                },
-            };
-            let t = diff(prev.as_deref(), obs);
-            working.insert(key, t.next.map(Arc::new));
-            drafts.extend(t.events);
-        }
+        let (working, mut drafts, touched) = apply(&current, &batch);
         drafts.extend(batch.iter().flat_map(|m| m.drafts.iter().cloned()));
         let changes: Vec<Change> = working
             .iter()
             .filter_map(|(id, next)| change(id, current.targets.get(id), next.as_ref()))
             .collect();
+        let commands: Vec<AlertCommand> = batch.iter().filter_map(|m| m.command.clone()).collect();
+        let state = |id: &str| match working.get(id) {
+            Some(next) => next.as_deref(),
+            None => current.targets.get(id).map(|t| &**t),
+        };
+        let now = Ts::now();
+        let alerts = status_alerts::step(
+            &self.config.get().alerts,
+            &current.alerts,
+            &state,
+            touched,
+            &commands,
+            now,
+        );
+        drafts.extend(alerts.drafts);
+        if changes.is_empty()
+            && drafts.is_empty()
+            && alerts.writes.is_empty()
+            && batch.iter().all(|m| m.done.is_none())
+        {
+            return; // a tick that changed nothing
+        }
         let started = std::time::Instant::now();
-        let result = self.store.commit(&changes, drafts, Ts::now());
+        let writes = alerts.writes;
+        let result = self
+            .store
+            .commit_with(&changes, drafts, now, &|tx| alert_store::write(tx, &writes));
         self.count(&batch, &result, started.elapsed());
-        self.publish(&current, working, result, batch);
+        self.publish(&current, working, Arc::new(alerts.view), result, batch);
     }
 
     fn count(
@@ -238,6 +294,7 @@ impl Actor {
         &self,
         current: &Snapshot,
         working: BTreeMap<Arc<str>, Option<Arc<TargetState>>>,
+        alerts: Arc<AlertsView>,
         result: Result<Vec<Event>, StoreError>,
         batch: Vec<Msg>,
     ) {
@@ -254,6 +311,7 @@ impl Actor {
                 let snap = Snapshot {
                     seq,
                     targets,
+                    alerts,
                     storage_ok: true,
                     storage_error: None,
                 };
@@ -268,6 +326,7 @@ impl Actor {
                 let snap = Snapshot {
                     seq: current.seq,
                     targets,
+                    alerts: current.alerts.clone(),
                     storage_ok: false,
                     storage_error: error,
                 };
@@ -281,6 +340,38 @@ impl Actor {
             }
         }
     }
+}
+
+type Working = BTreeMap<Arc<str>, Option<Arc<TargetState>>>;
+
+/// Applies `diff` to every observation of the batch, in order, against a working
+/// copy of the state; notes what changed per target for the alert step.
+fn apply(
+    current: &Snapshot,
+    batch: &[Msg],
+) -> (Working, Vec<EventDraft>, BTreeMap<Arc<str>, Touched>) {
+    let mut working: Working = BTreeMap::new();
+    let mut drafts: Vec<EventDraft> = Vec::new();
+    let mut touched: BTreeMap<Arc<str>, Touched> = BTreeMap::new();
+    for obs in batch.iter().flat_map(|m| &m.observations) {
+        let id = obs.target.as_str();
+        let (key, prev) = match working.get_key_value(id) {
+            Some((k, p)) => (k.clone(), p.clone()),
+            None => match current.targets.get_key_value(id) {
+                Some((k, p)) => (k.clone(), Some(p.clone())),
+                None => (Arc::from(id), None),
+            },
+        };
+        let t = diff(prev.as_deref(), obs);
+        let seen = touched.entry(key.clone()).or_default();
+        let changed = subject_changes(prev.as_deref(), t.next.as_ref());
+        seen.changes
+            .extend(changed.into_iter().map(|l| (l, obs.at)));
+        seen.at = seen.at.max(obs.at);
+        working.insert(key, t.next.map(Arc::new));
+        drafts.extend(t.events);
+    }
+    (working, drafts, touched)
 }
 
 /// Logs a committed event: target-level ones at info, server and instance ones at

@@ -152,6 +152,12 @@ impl Store {
         Ok(out)
     }
 
+    /// The redb database, for the modules that keep tables of their own (alerts,
+    /// notifier cursors, the instance id).
+    pub fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// Writes the changes and numbers and writes the events, in one durable
     /// transaction. Returns the committed events; nothing is committed on error.
     pub fn commit(
@@ -159,6 +165,18 @@ impl Store {
         changes: &[Change],
         drafts: Vec<EventDraft>,
         ts: Ts,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.commit_with(changes, drafts, ts, &|_| Ok(()))
+    }
+
+    /// As [`Store::commit`], with `extra` writing more tables in the same
+    /// transaction.
+    pub fn commit_with(
+        &self,
+        changes: &[Change],
+        drafts: Vec<EventDraft>,
+        ts: Ts,
+        extra: &dyn Fn(&redb::WriteTransaction) -> Result<(), StoreError>,
     ) -> Result<Vec<Event>, StoreError> {
         let first = self.next_seq();
         let events: Vec<Event> = drafts
@@ -176,6 +194,7 @@ impl Store {
         let tx = self.db.begin_write().map_err(write_err)?;
         write_changes(&tx, changes)?;
         write_events(&tx, &events, next, self.retention)?;
+        extra(&tx)?;
         tx.commit().map_err(write_err)?;
         self.next_seq.store(next, Ordering::SeqCst);
         Ok(events)
@@ -203,12 +222,6 @@ impl Store {
             }
         }
         Ok(out)
-    }
-
-    /// The database, for modules that keep tables of their own in the same file
-    /// (notifier cursors, the instance id).
-    pub fn database(&self) -> &Database {
-        &self.db
     }
 
     /// The oldest stored sequence number, or `None` if the log is empty.

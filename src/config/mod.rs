@@ -11,6 +11,7 @@
 //! `auto_recover`) override `[defaults]` key by key, which override the
 //! built-in defaults.
 
+mod alerts;
 mod common;
 mod defaults;
 mod env;
@@ -27,6 +28,8 @@ mod types;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_alerts;
 #[cfg(test)]
 mod tests_bad;
 #[cfg(test)]
@@ -61,8 +64,8 @@ pub const IN_MEMORY: &str = "(in memory)";
 /// The default location of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "config/watchpost.toml";
 
-const ROOT_KEYS: [&str; 6] = [
-    "server", "storage", "defaults", "haproxy", "eureka", "notify",
+const ROOT_KEYS: [&str; 7] = [
+    "server", "storage", "defaults", "haproxy", "eureka", "notify", "alerts",
 ];
 
 /// Reads and validates the file at `path`, taking `${VAR}` values from the
@@ -97,6 +100,7 @@ pub fn parse(
     let haproxy = sources(&mut r, &root, "haproxy", &defaults, haproxy::read);
     let eureka = sources(&mut r, &root, "eureka", &defaults, eureka::read);
     let notify = sources(&mut r, &root, "notify", &defaults, notify::read);
+    let alerts = alerts::read(&mut r, &root);
     let errors = r.into_errors();
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -109,6 +113,7 @@ pub fn parse(
             haproxy: haproxy?,
             eureka: eureka?,
             notify: notify?,
+            alerts: alerts?,
         })
     };
     assemble().ok_or_else(|| unexplained(file))

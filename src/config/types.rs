@@ -23,6 +23,8 @@ pub struct Config {
     pub eureka: Vec<EurekaConfig>,
     /// `[[notify]]`: where alerts are sent.
     pub notify: Vec<super::NotifyConfig>,
+    /// `[alerts]`: the rules' hold times, severities and anti-flap.
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 /// `[server]`: where the HTTP API listens and who may use it.

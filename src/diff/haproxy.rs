@@ -3,7 +3,9 @@
 use serde_json::json;
 
 use super::{NO_DATA, push};
-use crate::model::{EventDraft, EventType, ServerRecord, ServerSample, ServerState};
+use crate::model::{
+    Capacity, EventDraft, EventType, ServerRecord, ServerSample, ServerState, TargetState,
+};
 
 /// Replaces `servers` with the rows of a successful fetch. With `emit`, a server whose
 /// state differs from its last known state, and a server that appears or disappears,
@@ -103,4 +105,19 @@ pub(super) fn mark_no_data(servers: &mut [ServerRecord]) {
         s.status = NO_DATA.to_string();
         s.state = ServerState::Unknown;
     }
+}
+
+/// Updates the backend's capacity after a successful fetch. With `emit`, a backend
+/// going from some server up to none, or back, gives `backend_state_changed`.
+pub(super) fn capacity(next: &mut TargetState, emit: bool, target: &str, ev: &mut Vec<EventDraft>) {
+    let now = Capacity::of(&next.servers);
+    let word = |c: &Capacity| if c.up > 0 { "up" } else { "down" };
+    if let Some(before) = next.capacity.filter(|_| emit)
+        && (before.up > 0) != (now.up > 0)
+    {
+        let data = json!({"from": word(&before), "to": word(&now), "up": now.up,
+                          "total": now.total});
+        push(ev, EventType::BackendStateChanged, target, data);
+    }
+    next.capacity = Some(now);
 }

@@ -40,6 +40,7 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
         "status": verdict, "timestamp": Ts::now(), "targets": counts,
         "storage": if snap.storage_ok { "ok" } else { "error" },
         "storage_error": snap.storage_error, "last_seq": snap.seq,
+        "alerts": super::alerts::health_counts(&snap),
     });
     let code = if verdict == "unhealthy" {
         StatusCode::SERVICE_UNAVAILABLE

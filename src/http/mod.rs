@@ -12,6 +12,7 @@ use crate::actors::status::StatusHandle;
 use crate::config::LiveConfig;
 
 mod admin;
+mod alerts;
 mod api;
 mod dashboard;
 mod metrics;
@@ -89,6 +90,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(api::routes)
         .configure(admin::routes)
         .configure(notifiers::routes)
+        .configure(alerts::routes)
         .configure(ws::routes)
         .configure(dashboard::routes)
         .default_service(web::to(not_found));

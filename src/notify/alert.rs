@@ -1,5 +1,7 @@
-//! The alert as a notifier sees it: what an `alert_firing` / `alert_resolved` event
-//! carries, and the label filter (`match`) of a notifier.
+//! The alert as a notifier sees it (taken from the [`crate::alerts::Alert`] that an
+//! `alert_firing` / `alert_resolved` event carries, with its rule, severity and
+//! labels as text so messages and filters treat every label alike), and the label
+//! filter (`match`) of a notifier.
 
 use std::collections::BTreeMap;
 
@@ -7,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::model::{Event, EventType, Ts};
 
-/// One alert, as its committed transition carries it.
+/// One alert, as a notifier shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     pub id: String,
@@ -52,6 +54,28 @@ pub struct Transition {
     pub alert: Alert,
 }
 
+impl From<&crate::alerts::Alert> for Alert {
+    fn from(a: &crate::alerts::Alert) -> Alert {
+        let labels = crate::alerts::Labels::NAMES
+            .iter()
+            .filter_map(|n| a.labels.get(n).map(|v| (n.to_string(), v.to_string())))
+            .collect();
+        Alert {
+            id: a.id.clone(),
+            rule: a.rule.as_str().to_string(),
+            severity: a.severity.as_str().to_string(),
+            state: a.state.as_str().to_string(),
+            labels,
+            summary: a.summary.clone(),
+            since: Some(a.since),
+            fired_at: a.fired_at,
+            resolved_at: a.resolved_at,
+            silenced_by: a.silenced_by.clone(),
+            error: a.error.clone(),
+        }
+    }
+}
+
 /// The alert transition an event carries, if it is one. An alert event whose data
 /// cannot be read is logged and skipped (it is still in the log).
 pub fn transition(event: &Event) -> Option<Transition> {
@@ -61,8 +85,9 @@ pub fn transition(event: &Event) -> Option<Transition> {
     ) {
         return None;
     }
-    match Alert::deserialize(&event.data) {
-        Ok(mut alert) => {
+    match crate::alerts::Alert::deserialize(&event.data) {
+        Ok(typed) => {
+            let mut alert = Alert::from(&typed);
             if event.kind == EventType::AlertResolved && alert.resolved_at.is_none() {
                 alert.resolved_at = Some(event.ts);
             }

@@ -15,7 +15,7 @@ pub mod status;
 pub mod task;
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::net::SocketAddr;
 
 use crate::actors::status::StatusHandle;
 use crate::config::{Config, NotifyConfig};
@@ -24,25 +24,24 @@ use alert::Alert;
 use batch::{Message, delivery_id};
 use status::{NotifierStatus, Registry};
 
-/// The dashboard link of a notifier: its `dashboard_url`, or the daemon's own
-/// listen address.
-pub fn dashboard_url(config: &Config, notifier: &NotifyConfig) -> String {
+/// The dashboard link of a notifier: its `dashboard_url`, or the address the
+/// daemon listens on.
+pub fn dashboard_url(listen: SocketAddr, notifier: &NotifyConfig) -> String {
     match &notifier.dashboard_url {
         Some(url) => url.clone(),
-        None => format!("http://{}/", config.server.listen),
+        None => format!("http://{listen}/"),
     }
 }
 
-/// Starts one task per notifier; returns what the HTTP API shows of them. A
-/// notifier that cannot start (its SMTP settings, its stored cursor) is logged and
-/// shown as failing; the others run.
-pub fn start(config: &Config, status: &StatusHandle) -> Arc<Registry> {
-    let registry = Arc::new(Registry::default());
+/// Starts one task per notifier and lists them in `registry` (what the HTTP API
+/// shows). A notifier that cannot start (its SMTP settings, its stored cursor) is
+/// logged and shown as failing; the others run.
+pub fn start(config: &Config, status: &StatusHandle, listen: SocketAddr, registry: &Registry) {
     let mut list = Vec::new();
     for n in &config.notify {
         let me = NotifierStatus::new(&n.name, n.kind.as_str());
         list.push(me.clone());
-        let started = send::Sender::new(n, dashboard_url(config, n))
+        let started = send::Sender::new(n, dashboard_url(listen, n))
             .and_then(|sender| task::Task::new(n.clone(), sender, status.clone(), me.clone()));
         match started {
             Ok(task) => {
@@ -55,7 +54,6 @@ pub fn start(config: &Config, status: &StatusHandle) -> Arc<Registry> {
         }
     }
     registry.set(list);
-    registry
 }
 
 /// A test message for `notify-test` and the dashboard's "send test".
@@ -91,7 +89,7 @@ pub fn test_message(notifier: &str, now: Ts) -> Message {
 /// Sends a test message through `notifier` once (no retries) and returns the
 /// receiver's answer or why it was not accepted.
 pub async fn send_test(config: &Config, notifier: &NotifyConfig) -> Result<String, String> {
-    let sender = send::Sender::new(notifier, dashboard_url(config, notifier))?;
+    let sender = send::Sender::new(notifier, dashboard_url(config.server.listen, notifier))?;
     let now = Ts::now();
     sender
         .send(&[test_message(&notifier.name, now)], now)

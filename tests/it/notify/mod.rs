@@ -5,6 +5,7 @@
 
 mod alertmanager;
 mod crash;
+mod e2e;
 mod email;
 mod webhook;
 
