@@ -15,12 +15,12 @@ use crate::process::free_port;
 const BIN: &str = "/usr/bin/prometheus-alertmanager";
 
 /// A running Alertmanager, killed when dropped.
-struct Alertmanager {
-    url: String,
+pub(super) struct Alertmanager {
+    pub(super) url: String,
     _child: tokio::process::Child,
 }
 
-async fn start_alertmanager(dir: &Path, hook: &str) -> Alertmanager {
+pub(super) async fn start_alertmanager(dir: &Path, hook: &str) -> Alertmanager {
     let yml = format!(
         "route:\n  receiver: hook\n  group_by: ['alertname', 'group']\n  group_wait: 200ms\n  \
          group_interval: 500ms\n  repeat_interval: 1h\nreceivers:\n- name: hook\n  webhook_configs:\n  \

@@ -7,6 +7,7 @@ mod alertmanager;
 mod crash;
 mod e2e;
 mod email;
+mod latency;
 mod webhook;
 
 use std::collections::BTreeMap;
@@ -30,6 +31,8 @@ pub struct Got {
     pub body: Vec<u8>,
     /// The status it was answered with.
     pub answered: u16,
+    /// When it arrived.
+    pub at: std::time::Instant,
 }
 
 impl Got {
@@ -147,6 +150,7 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
         headers,
         body: body.to_vec(),
         answered,
+        at: std::time::Instant::now(),
     });
     HttpResponse::build(actix_web::http::StatusCode::from_u16(answered).unwrap()).body("ok")
 }
