@@ -27,6 +27,9 @@ const PAGE: usize = 1000;
 const WAKE_QUEUE: usize = 64;
 /// Longest sleep without a reason, so clocks and breakers are looked at again.
 const IDLE: Duration = Duration::from_secs(30);
+/// With nothing pending, the cursor is stored again once it moved this many
+/// events, so a restart does not re-read a long stretch of other events.
+const IDLE_SAVE: u64 = 1000;
 
 /// A running notifier.
 pub struct Task {
@@ -39,6 +42,8 @@ pub struct Task {
     /// No new attempt before this time (after a failed one).
     hold_until: Option<Ts>,
     failures: u32,
+    /// The cursor as last stored.
+    saved: u64,
 }
 
 /// The grouping settings of a notifier.
@@ -93,6 +98,7 @@ impl Task {
             breaker,
             hold_until: None,
             failures: 0,
+            saved: cursor,
         })
     }
 
@@ -128,6 +134,12 @@ impl Task {
         let from = self.batcher.read_seq();
         replay(&self.status, &mut self.batcher, from, None)?;
         self.me.set_pending(self.batcher.pending());
+        let cursor = self.batcher.cursor();
+        if cursor >= self.saved + IDLE_SAVE {
+            let db = self.status.store().database();
+            durable::save(db, &self.config.name, cursor, None).map_err(|e| e.to_string())?;
+            self.saved = cursor;
+        }
         Ok(())
     }
 
@@ -238,6 +250,7 @@ impl Task {
     fn finish(&mut self, m: &Message, now: Ts) {
         let delivered = self.batcher.done(m, now);
         let cursor = self.batcher.cursor();
+        self.saved = cursor;
         let db = self.status.store().database();
         if let Err(e) = durable::save(
             db,
