@@ -34,3 +34,5 @@ pub mod notify;
 pub mod retry;
 pub mod sim;
 pub mod sources;
+#[doc(hidden)]
+pub mod testkit;

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use watchpost::actors::store::Store;
 use watchpost::model::{EventDraft, EventType, Ts};
@@ -68,7 +69,10 @@ async fn kill_9_while_a_message_is_pending_delivers_it_after_restart_with_the_sa
     let config = write_config(dir.path(), port, &r.url("/hook"));
     seed(dir.path());
     let mut first = run(dir.path(), "first", &config, port).await;
-    let deadline = Deadline::new("the failure to show in /api/notifiers", 30);
+    let deadline = Deadline::new(
+        "the failure to show in /api/notifiers",
+        Duration::from_secs(30),
+    );
     loop {
         let body = first.json("/api/notifiers").await;
         let n = &body["notifiers"][0];
@@ -94,7 +98,7 @@ async fn kill_9_while_a_message_is_pending_delivers_it_after_restart_with_the_sa
     );
     assert_eq!(got[0].json()["alerts"].as_array().unwrap().len(), 3);
     assert!(got[0].header("watchpost-signature").starts_with("t="));
-    let deadline = Deadline::new("the delivery to be counted", 30);
+    let deadline = Deadline::new("the delivery to be counted", Duration::from_secs(30));
     loop {
         let body = second.json("/api/notifiers").await;
         if body["notifiers"][0]["delivered_total"] == 1 && body["notifiers"][0]["pending"] == 0 {
