@@ -3,6 +3,7 @@
 //! `?since=` (`resume`; across `kill -9` of the binary: `restart`), slow clients
 //! (`slow`), and the connection limits (`limits`: Origin, 1009, 1001 on shutdown).
 
+mod instance;
 mod limits;
 pub(crate) mod restart;
 mod resume;
