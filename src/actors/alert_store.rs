@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 
+use super::status_alerts::AlertsView;
 use super::store::{Store, StoreError};
 use crate::alerts::{Silence, TargetAlerts};
 
@@ -70,9 +71,7 @@ pub fn write(tx: &redb::WriteTransaction, w: &AlertWrites) -> Result<(), StoreEr
 
 /// Every stored target's alerts, and every stored silence. Unreadable rows are
 /// skipped with a warning.
-pub fn load(
-    store: &Store,
-) -> Result<(BTreeMap<Arc<str>, Arc<TargetAlerts>>, Vec<Silence>), StoreError> {
+pub fn load(store: &Store) -> Result<AlertsView, StoreError> {
     let tx = store.database().begin_read().map_err(read_err)?;
     let mut books = BTreeMap::new();
     if let Some(table) = open(&tx, ALERTS)? {
@@ -100,7 +99,7 @@ pub fn load(
             }
         }
     }
-    Ok((books, silences))
+    Ok(AlertsView { books, silences })
 }
 
 /// Opens a table for reading; `None` when no commit has created it yet.

@@ -87,7 +87,7 @@ impl StatusHandle {
     /// applies them.
     pub fn start(store: Store, config: Arc<LiveConfig>) -> Result<StatusHandle, StoreError> {
         let store = Arc::new(store);
-        let (books, silences) = alert_store::load(&store)?;
+        let alerts = alert_store::load(&store)?;
         let targets = store
             .load_targets()?
             .into_iter()
@@ -96,7 +96,7 @@ impl StatusHandle {
         let first = Snapshot {
             seq: store.last_seq(),
             targets,
-            alerts: Arc::new(AlertsView { books, silences }),
+            alerts: Arc::new(alerts),
             storage_ok: true,
             storage_error: None,
         };
@@ -110,15 +110,9 @@ impl StatusHandle {
             counters: counters.clone(),
             config,
         };
+        spawn("watchpost-status", move || actor.run())?;
         let ticks = inbox.downgrade();
-        std::thread::Builder::new()
-            .name("watchpost-status".into())
-            .spawn(move || actor.run())
-            .map_err(|e| StoreError::Write(format!("cannot start the status thread: {e}")))?;
-        std::thread::Builder::new()
-            .name("watchpost-alert-tick".into())
-            .spawn(move || tick(ticks))
-            .map_err(|e| StoreError::Write(format!("cannot start the alert tick: {e}")))?;
+        spawn("watchpost-alert-tick", move || tick(ticks))?;
         Ok(StatusHandle {
             inbox,
             hub,
@@ -191,6 +185,15 @@ struct Actor {
     hub: Arc<Hub>,
     counters: Arc<Counters>,
     config: Arc<LiveConfig>,
+}
+
+/// Starts a named thread.
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map(drop)
+        .map_err(|e| StoreError::Write(format!("cannot start the thread {name}: {e}")))
 }
 
 /// Sends the actor a tick every [`ALERT_TICK`] until it stops; skips a tick when

@@ -158,3 +158,85 @@ fn silence_draft(kind: EventType, s: &Silence) -> EventDraft {
         data: serde_json::to_value(s).unwrap_or_default(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc as StdArc;
+
+    use super::*;
+    use crate::diff::diff;
+    use crate::model::{
+        Observation, ObservationKind, Payload, ServerSample, TargetKind, TargetMeta,
+    };
+
+    fn down_backend() -> TargetState {
+        let id = "haproxy/a/be";
+        let meta = TargetMeta {
+            id: id.into(),
+            kind: TargetKind::HaproxyBackend,
+            group: "a".into(),
+            source: "agent".into(),
+            backend_name: Some("be".into()),
+            failure_threshold: 3,
+        };
+        let obs = |kind| Observation {
+            target: id.into(),
+            at: Ts(1000),
+            kind,
+        };
+        let rows = ["UP", "DOWN"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ServerSample {
+                name: format!("s{i}"),
+                status: s.to_string(),
+                ..ServerSample::default()
+            });
+        let s = diff(None, &obs(ObservationKind::Registered(meta))).next;
+        let payload = Payload::Servers(StdArc::new(rows.collect()));
+        diff(s.as_ref(), &obs(ObservationKind::Fetched(payload)))
+            .next
+            .unwrap()
+    }
+
+    #[test]
+    fn a_hold_that_ran_out_fires_on_a_tick_without_a_poll() {
+        let cfg = AlertsConfig::default();
+        let t = down_backend();
+        let state = |_: &str| Some(&t);
+        let id: Arc<str> = Arc::from("haproxy/a/be");
+        let touched = BTreeMap::from([(
+            id.clone(),
+            Touched {
+                changes: Vec::new(),
+                at: Ts(1000),
+            },
+        )]);
+        let first = step(&cfg, &AlertsView::default(), &state, touched, &[], Ts(1000));
+        assert!(first.drafts.is_empty(), "pending only");
+        assert_eq!(first.writes.books.len(), 1, "the pending alert is stored");
+        let early = step(
+            &cfg,
+            &first.view,
+            &state,
+            BTreeMap::new(),
+            &[AlertCommand::Tick],
+            Ts(5000),
+        );
+        assert!(
+            early.drafts.is_empty() && early.writes.is_empty(),
+            "nothing to do yet"
+        );
+        let due = step(
+            &cfg,
+            &first.view,
+            &state,
+            BTreeMap::new(),
+            &[AlertCommand::Tick],
+            Ts(16_000),
+        );
+        let kinds: Vec<EventType> = due.drafts.iter().map(|d| d.kind).collect();
+        assert_eq!(kinds, vec![EventType::AlertFiring]);
+        assert_eq!(due.drafts[0].data["fired_at"], "1970-01-01T00:00:16.000Z");
+    }
+}

@@ -1,7 +1,7 @@
 //! `[alerts]`: the built-in rules' hold times, severities and switches, and
 //! anti-flap.
 
-use super::reader::{Node, Reader};
+use super::reader::{Entry, Node, Reader};
 use crate::alerts::config::{AlertsConfig, RuleConfig};
 use crate::alerts::{Rule, Severity};
 
@@ -60,56 +60,63 @@ fn read_rule(
         ok &= r.duration(&e).map(|v| rc.hold = v).is_some();
     }
     if let Some(e) = r.entry(node, "severity") {
-        let s = r.string(&e);
-        match s.as_deref().map(Severity::from_name) {
-            Some(Some(sev)) => rc.severity = sev,
-            Some(None) => {
-                let msg = format!(
-                    "{} is not a severity; use critical, warning or info",
-                    e.shown()
-                );
-                r.error(e.line, e.path.clone(), msg);
-                ok = false;
-            }
-            None => ok = false,
-        }
+        ok &= severity(r, &e).map(|v| rc.severity = v).is_some();
     }
     if let Some(e) = r.entry(node, "below") {
-        match r.number(&e) {
-            Some(v) if v > 0.0 && v <= 1.0 => rc.below = v,
-            Some(v) => {
-                let msg =
-                    format!("{v} is not a share of servers; use a number in (0, 1], such as 0.5");
-                r.error(e.line, e.path.clone(), msg);
-                ok = false;
-            }
-            None => ok = false,
-        }
+        ok &= below(r, &e).map(|v| rc.below = v).is_some();
     }
     if let Some(e) = r.entry(node, "changes") {
-        match r.integer(&e) {
-            Some(n) if (2..=1000).contains(&n) => config.flapping.changes = n as u32,
-            Some(n) => {
-                let msg = format!("{n} changes cannot mark flapping; use 2 to 1000 (default 4)");
-                r.error(e.line, e.path.clone(), msg);
-                ok = false;
-            }
-            None => ok = false,
-        }
+        ok &= changes(r, &e)
+            .map(|v| config.flapping.changes = v)
+            .is_some();
     }
     if let Some(e) = r.entry(node, "within") {
-        match r.duration(&e) {
-            Some(d) if !d.is_zero() => config.flapping.within = d,
-            Some(_) => {
-                r.error(
-                    e.line,
-                    e.path.clone(),
-                    "the flap window must be longer than 0s",
-                );
-                ok = false;
-            }
-            None => ok = false,
-        }
+        ok &= within(r, &e).map(|v| config.flapping.within = v).is_some();
     }
     ok.then_some(rc)
+}
+
+fn severity(r: &mut Reader<'_>, e: &Entry<'_>) -> Option<Severity> {
+    let found = Severity::from_name(&r.string(e)?);
+    if found.is_none() {
+        let msg = format!(
+            "{} is not a severity; use critical, warning or info",
+            e.shown()
+        );
+        r.error(e.line, e.path.clone(), msg);
+    }
+    found
+}
+
+fn below(r: &mut Reader<'_>, e: &Entry<'_>) -> Option<f64> {
+    let v = r.number(e)?;
+    if v > 0.0 && v <= 1.0 {
+        return Some(v);
+    }
+    let msg = format!("{v} is not a share of servers; use a number in (0, 1], such as 0.5");
+    r.error(e.line, e.path.clone(), msg);
+    None
+}
+
+fn changes(r: &mut Reader<'_>, e: &Entry<'_>) -> Option<u32> {
+    let n = r.integer(e)?;
+    if (2..=1000).contains(&n) {
+        return Some(n as u32);
+    }
+    let msg = format!("{n} changes cannot mark flapping; use 2 to 1000 (default 4)");
+    r.error(e.line, e.path.clone(), msg);
+    None
+}
+
+fn within(r: &mut Reader<'_>, e: &Entry<'_>) -> Option<std::time::Duration> {
+    let d = r.duration(e)?;
+    if d.is_zero() {
+        r.error(
+            e.line,
+            e.path.clone(),
+            "the flap window must be longer than 0s",
+        );
+        return None;
+    }
+    Some(d)
 }

@@ -5,6 +5,7 @@
 
 import { Admin } from './admin.js';
 import { Notifiers } from './notifiers.js';
+import { AlertsPanel } from './alerts.js';
 import * as api from './api.js';
 import { Availability } from './availability.js';
 import { setText, show } from './dom.js';
@@ -52,7 +53,12 @@ const admin = new Admin(
   () => {
     scheduler.markAll(model.targets.keys());
     notifiers.refresh();
+    alertsPanel.render();
   },
+);
+const alertsPanel = new AlertsPanel(
+  { list: $('alerts-list'), count: $('alerts-count'), silences: $('silences-list'), empty: $('alerts-empty') },
+  () => admin.token(),
 );
 const notifiers = new Notifiers({ section: $('notifiers'), list: $('notifiers-list') }, () => admin.token());
 const live = new Live({
@@ -81,6 +87,7 @@ function afterRender() {
   show($('eureka-empty'), servers === 0);
   document.title = c.targets.failed ? `(${c.targets.failed} failed) watchpost` : 'watchpost';
   setText($('last-event'), model.seq ? `event #${count(model.seq)}` : '');
+  alertsPanel.mark();
   metrics.renders += 1;
   metrics.rendered.push([model.seq, performance.now()]);
   if (metrics.rendered.length > 500) metrics.rendered.shift();
@@ -117,6 +124,7 @@ function onSnapshot(msg) {
   }
   scheduler.markAll(changed);
   scheduler.touch();
+  alertsPanel.refresh();
 }
 
 function onEvent(ev) {
@@ -131,6 +139,7 @@ function onEvent(ev) {
   }
   burst.events += 1;
   burst.lastAt = now;
+  if (AlertsPanel.concerns(ev)) alertsPanel.refresh();
   const result = applyEvent(model, ev);
   noteFailure(ev);
   ctx.availability.onEvent(ev);
@@ -195,6 +204,7 @@ $('problems').addEventListener('change', applyFilter);
 setInterval(tick, 5000);
 setInterval(() => ctx.availability.refresh(), 10000);
 setInterval(mergeTimes, 30000);
+setInterval(() => alertsPanel.refresh(), 10000);
 
 /** Read-only diagnostics for operators and the browser tests. */
 window.watchpost = Object.freeze({
@@ -205,6 +215,7 @@ window.watchpost = Object.freeze({
   toastsShown: () => toasts.shown,
   toastsPending: () => toasts.pending.size,
   idle: () => scheduler.idle() && refetch.idle(),
+  alerts: () => alertsPanel.alerts.length,
   pause: () => live.pause(),
   resume: () => live.resume(),
 });
