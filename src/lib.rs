@@ -20,6 +20,8 @@
 //! - [`notify`]: notifiers reading committed alert transitions with a durable cursor.
 //! - [`sim`]: simulated FAgent and Eureka servers for the demo and the tests.
 
+#![forbid(unsafe_code)]
+
 pub mod actors;
 pub mod alerts;
 pub mod breaker;

@@ -8,6 +8,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod admin;
+mod event;
+
+pub use admin::{
+    ActionVia, AdminState, CommandRun, RecoveryOutcome, RecoveryTrigger, ServerActionOutcome,
+};
+pub use event::*;
+
 /// A point in time, in milliseconds since the Unix epoch, written as RFC 3339 UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Ts(pub u64);
@@ -306,7 +314,7 @@ pub struct TargetState {
     pub circuit: CircuitInfo,
     pub restarts: u32,
     pub recovery_attempts: u32,
-    pub last_recovery: Option<serde_json::Value>,
+    pub last_recovery: Option<RecoveryOutcome>,
     pub servers: Vec<ServerRecord>,
     /// HAProxy targets: servers up out of all servers, as of the last successful
     /// fetch (kept while the fetch fails: no data is not down).
@@ -372,59 +380,6 @@ impl TargetState {
     }
 }
 
-/// The kinds of event (docs/api.md, "Event types and their `data`").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventType {
-    FetchFailed,
-    FetchRecovered,
-    CircuitOpened,
-    CircuitHalfOpen,
-    CircuitClosed,
-    ServerStateChanged,
-    InstanceStateChanged,
-    InstanceAdded,
-    InstanceRemoved,
-    TargetAdded,
-    TargetRemoved,
-    PollingDisabled,
-    PollingEnabled,
-    RecoveryAttempted,
-    /// An operator changed a server's admin state (ready / drain / maint).
-    ServerAdminAction,
-    /// A backend went from some server up to none, or back.
-    BackendStateChanged,
-    /// An alert started firing (data: the alert).
-    AlertFiring,
-    /// A firing alert's condition ended (data: the alert).
-    AlertResolved,
-    /// A silence or maintenance window was created (data: the silence).
-    SilenceCreated,
-    /// A silence was ended early (data: the silence).
-    SilenceEnded,
-    /// A notifier gave a message up after its `max_age`.
-    NotificationFailed,
-}
-
-/// An event before it is numbered by the store.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EventDraft {
-    pub kind: EventType,
-    pub target: String,
-    pub data: serde_json::Value,
-}
-
-/// A committed event.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub seq: u64,
-    pub ts: Ts,
-    #[serde(rename = "type")]
-    pub kind: EventType,
-    pub target: String,
-    pub data: serde_json::Value,
-}
-
 /// Something that happened to a target; the input of [`crate::diff::diff`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Observation {
@@ -464,9 +419,9 @@ pub enum ObservationKind {
     /// Polling enabled or disabled by an operator.
     Polling { enabled: bool },
     /// A recovery action ran.
-    Recovery { outcome: serde_json::Value },
+    Recovery { outcome: RecoveryOutcome },
     /// An operator asked for a server's admin state to change.
-    ServerAction { outcome: serde_json::Value },
+    ServerAction { outcome: ServerActionOutcome },
     /// The poller was restarted by its supervisor.
     Restarted { reason: String },
 }

@@ -5,6 +5,7 @@ pub mod alert_store;
 pub mod cycle;
 pub mod fleet;
 pub mod hub;
+pub mod outcome;
 pub mod poll_times;
 pub mod poller;
 pub mod reload;

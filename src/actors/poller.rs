@@ -36,8 +36,8 @@ pub struct PollNow;
 #[rtype(result = "()")]
 pub struct Stop;
 
-/// Makes the next fetch panic, to exercise supervision.
-#[doc(hidden)]
+/// Makes the next fetch panic, to exercise supervision (test builds only).
+#[cfg(any(test, feature = "fault-injection"))]
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct InjectPanic;
@@ -104,7 +104,7 @@ impl Poller {
             let circuit_state = self.shared.breaker().state().0;
             let error = Some("polling disabled".to_string());
             self.answer(PollReport {
-                result: "skipped",
+                result: cycle::PollResult::Skipped,
                 error,
                 circuit_state,
                 next_attempt_at: None,
@@ -137,7 +137,9 @@ impl Poller {
                 return;
             }
         };
-        if report.circuit_state == crate::model::CircuitState::Open && report.result == "failed" {
+        if report.circuit_state == crate::model::CircuitState::Open
+            && report.result == cycle::PollResult::Failed
+        {
             self.maybe_auto_recover(ctx);
         }
         self.answer(report);
@@ -196,7 +198,11 @@ impl Poller {
         let (status, id) = (self.status.clone(), self.spec.meta.id.clone());
         ctx.spawn(
             async move {
-                let outcome = cycle::run_recovery(Some(&action), "circuit_opened").await;
+                let outcome = cycle::run_recovery(
+                    Some(&action),
+                    crate::model::RecoveryTrigger::CircuitOpened,
+                )
+                .await;
                 let obs = Observation {
                     target: id,
                     at: Ts::now(),
@@ -269,6 +275,7 @@ impl Handler<Stop> for Poller {
     }
 }
 
+#[cfg(any(test, feature = "fault-injection"))]
 impl Handler<InjectPanic> for Poller {
     type Result = ();
     fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {

@@ -10,7 +10,7 @@ use super::alert_store::AlertWrites;
 use crate::alerts::config::KEEP_RESOLVED;
 use crate::alerts::silences::{listed, silenced_by};
 use crate::alerts::{AlertTransition, AlertsConfig, Labels, Silence, TargetAlerts, evaluate};
-use crate::model::{EventDraft, EventType, TargetState, Ts};
+use crate::model::{EventData, EventDraft, TargetState, Ts};
 
 /// The committed alerts and silences, as HTTP readers see them.
 #[derive(Clone, Debug, Default)]
@@ -112,16 +112,18 @@ fn evaluate_one(
 }
 
 fn draft(t: AlertTransition, silences: &[Silence], now: Ts) -> EventDraft {
-    let (kind, mut alert) = match t {
-        AlertTransition::Firing(a) => (EventType::AlertFiring, a),
-        AlertTransition::Resolved(a) => (EventType::AlertResolved, a),
+    let (firing, mut alert) = match t {
+        AlertTransition::Firing(a) => (true, a),
+        AlertTransition::Resolved(a) => (false, a),
     };
     alert.silenced_by = silenced_by(&alert, silences, now);
-    EventDraft {
-        kind,
-        target: alert.labels.target.clone(),
-        data: serde_json::to_value(&alert).unwrap_or_default(),
-    }
+    let target = alert.labels.target.clone();
+    let data = if firing {
+        EventData::AlertFiring(alert)
+    } else {
+        EventData::AlertResolved(alert)
+    };
+    EventDraft { target, data }
 }
 
 fn silence_commands(out: &mut Step, commands: &[AlertCommand], now: Ts) {
@@ -130,14 +132,16 @@ fn silence_commands(out: &mut Step, commands: &[AlertCommand], now: Ts) {
             AlertCommand::CreateSilence(s) => {
                 out.view.silences.push(s.clone());
                 out.writes.silences.push(s.clone());
-                out.drafts.push(silence_draft(EventType::SilenceCreated, s));
+                out.drafts
+                    .push(silence_draft(EventData::SilenceCreated(s.clone())));
             }
             AlertCommand::EndSilence(id) => {
                 let found = out.view.silences.iter_mut().find(|s| &s.id == id);
                 if let Some(s) = found.filter(|s| s.ends_at > now) {
                     s.ends_at = now;
                     out.writes.silences.push(s.clone());
-                    out.drafts.push(silence_draft(EventType::SilenceEnded, s));
+                    out.drafts
+                        .push(silence_draft(EventData::SilenceEnded(s.clone())));
                 }
             }
             AlertCommand::Tick => {
@@ -151,11 +155,10 @@ fn silence_commands(out: &mut Step, commands: &[AlertCommand], now: Ts) {
     }
 }
 
-fn silence_draft(kind: EventType, s: &Silence) -> EventDraft {
+fn silence_draft(data: EventData) -> EventDraft {
     EventDraft {
-        kind,
         target: String::new(),
-        data: serde_json::to_value(s).unwrap_or_default(),
+        data,
     }
 }
 
@@ -235,8 +238,12 @@ mod tests {
             &[AlertCommand::Tick],
             Ts(16_000),
         );
-        let kinds: Vec<EventType> = due.drafts.iter().map(|d| d.kind).collect();
-        assert_eq!(kinds, vec![EventType::AlertFiring]);
-        assert_eq!(due.drafts[0].data["fired_at"], "1970-01-01T00:00:16.000Z");
+        let [draft] = &due.drafts[..] else {
+            panic!("one event: {:?}", due.drafts)
+        };
+        let EventData::AlertFiring(a) = &draft.data else {
+            panic!("alert_firing: {draft:?}")
+        };
+        assert_eq!(a.fired_at, Some(Ts(16_000)));
     }
 }

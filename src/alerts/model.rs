@@ -134,20 +134,21 @@ impl AlertState {
 }
 
 /// What an alert is about. Together with the rule, the labels identify an alert.
+/// (Fields in alphabetical order: events keep the key order of a JSON map.)
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Labels {
-    /// The target id (`haproxy/<instance>/<backend>`, `eureka/<server>`).
-    pub target: String,
-    /// The `[[haproxy]]` or `[[eureka]]` name.
-    pub group: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub server: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub app: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend: Option<String>,
+    /// The `[[haproxy]]` or `[[eureka]]` name.
+    pub group: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server: Option<String>,
+    /// The target id (`haproxy/<instance>/<backend>`, `eureka/<server>`).
+    pub target: String,
 }
 
 impl Labels {
@@ -170,32 +171,34 @@ impl Labels {
         ["target", "group", "backend", "server", "app", "instance"];
 }
 
-/// An alert: one rule's condition on one subject.
+/// An alert: one rule's condition on one subject. The data of `alert_firing` and
+/// `alert_resolved`. (Fields in alphabetical order: events keep the key order of a
+/// JSON map.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Alert {
-    /// Derived from the rule and the labels only: the same condition is always the
-    /// same id, across restarts ([`alert_id`]).
-    pub id: String,
-    pub rule: Rule,
-    pub severity: Severity,
-    pub state: AlertState,
-    pub labels: Labels,
-    /// One line for people: what is wrong, where.
-    pub summary: String,
-    /// When the condition was first seen true (the start of the hold time), on
-    /// committed observation times.
-    pub since: Ts,
-    pub fired_at: Option<Ts>,
-    pub resolved_at: Option<Ts>,
-    /// The failing fetch's error text (target_unreachable only).
+    /// The failing fetch's error text (`target_unreachable`, `circuit_open`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Ids of the silences in force on it (computed when it is shown or sent).
-    #[serde(default)]
-    pub silenced_by: Vec<String>,
+    pub fired_at: Option<Ts>,
     /// Whether its subject is flapping (its state is held as it was).
     #[serde(default)]
     pub flapping: bool,
+    /// Derived from the rule and the labels only: the same condition is always the
+    /// same id, across restarts ([`alert_id`]).
+    pub id: String,
+    pub labels: Labels,
+    pub resolved_at: Option<Ts>,
+    pub rule: Rule,
+    pub severity: Severity,
+    /// Ids of the silences in force on it (computed when it is shown or sent).
+    #[serde(default)]
+    pub silenced_by: Vec<String>,
+    /// When the condition was first seen true (the start of the hold time), on
+    /// committed observation times.
+    pub since: Ts,
+    pub state: AlertState,
+    /// One line for people: what is wrong, where.
+    pub summary: String,
 }
 
 /// The stable id of the alert of `rule` on `labels`: FNV-1a (64 bit) of their
@@ -217,17 +220,18 @@ pub fn alert_id(rule: Rule, labels: &Labels) -> String {
 }
 
 /// A silence or maintenance window: alerts whose labels match are still kept and
-/// listed, but marked `silenced_by` and not notified.
+/// listed, but marked `silenced_by` and not notified. (Fields in alphabetical order:
+/// events keep the key order of a JSON map.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Silence {
+    pub comment: String,
+    pub created_at: Ts,
+    pub created_by: String,
+    pub ends_at: Ts,
     pub id: String,
     /// Label (or `rule`, `severity`) → exact value or glob with `*`; all must match.
     pub matchers: BTreeMap<String, String>,
     pub starts_at: Ts,
-    pub ends_at: Ts,
-    pub comment: String,
-    pub created_by: String,
-    pub created_at: Ts,
 }
 
 /// Where a silence is in its life at some time.

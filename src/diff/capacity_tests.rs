@@ -37,7 +37,7 @@ fn step(prev: Option<&TargetState>, statuses: &[&str]) -> (TargetState, Vec<Even
         kind,
     };
     let t = diff(prev, &obs);
-    (t.next.unwrap(), t.events.iter().map(|e| e.kind).collect())
+    (t.next.unwrap(), t.events.iter().map(|e| e.kind()).collect())
 }
 
 #[test]

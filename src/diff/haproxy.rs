@@ -1,10 +1,9 @@
 //! Merging a backend's server rows into its stored servers.
 
-use serde_json::json;
-
 use super::{NO_DATA, push};
 use crate::model::{
-    Capacity, EventDraft, EventType, ServerRecord, ServerSample, ServerState, TargetState,
+    BackendAvailability, BackendStateChange, Capacity, EventData, EventDraft, ServerChange,
+    ServerRecord, ServerSample, ServerState, TargetState,
 };
 
 /// Replaces `servers` with the rows of a successful fetch. With `emit`, a server whose
@@ -42,10 +41,15 @@ pub(super) fn merge(
     }
     if emit {
         for gone in old {
-            let data = json!({"server": gone.name, "from": gone.last_known_state, "to": null,
-                              "status": null, "previous_status": gone.last_known_status,
-                              "removed": true});
-            push(ev, EventType::ServerStateChanged, target, data);
+            let data = ServerChange {
+                from: Some(gone.last_known_state),
+                previous_status: gone.last_known_status,
+                removed: true,
+                server: gone.name,
+                status: None,
+                to: None,
+            };
+            push(ev, target, EventData::ServerStateChanged(data));
         }
     }
 }
@@ -57,9 +61,15 @@ fn changed(
     from: Option<ServerState>,
     previous_status: Option<String>,
 ) {
-    let data = json!({"server": now.name, "from": from, "to": now.state,
-                      "status": now.status, "previous_status": previous_status});
-    push(ev, EventType::ServerStateChanged, target, data);
+    let data = ServerChange {
+        from,
+        previous_status,
+        removed: false,
+        server: now.name.clone(),
+        status: Some(now.status.clone()),
+        to: Some(now.state),
+    };
+    push(ev, target, EventData::ServerStateChanged(data));
 }
 
 fn record_of(sample: &ServerSample) -> ServerRecord {
@@ -111,13 +121,23 @@ pub(super) fn mark_no_data(servers: &mut [ServerRecord]) {
 /// going from some server up to none, or back, gives `backend_state_changed`.
 pub(super) fn capacity(next: &mut TargetState, emit: bool, target: &str, ev: &mut Vec<EventDraft>) {
     let now = Capacity::of(&next.servers);
-    let word = |c: &Capacity| if c.up > 0 { "up" } else { "down" };
+    let level = |c: &Capacity| {
+        if c.up > 0 {
+            BackendAvailability::Up
+        } else {
+            BackendAvailability::Down
+        }
+    };
     if let Some(before) = next.capacity.filter(|_| emit)
-        && (before.up > 0) != (now.up > 0)
+        && level(&before) != level(&now)
     {
-        let data = json!({"from": word(&before), "to": word(&now), "up": now.up,
-                          "total": now.total});
-        push(ev, EventType::BackendStateChanged, target, data);
+        let data = BackendStateChange {
+            from: level(&before),
+            to: level(&now),
+            total: now.total,
+            up: now.up,
+        };
+        push(ev, target, EventData::BackendStateChanged(data));
     }
     next.capacity = Some(now);
 }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Event, EventType, Ts};
+use crate::model::{Event, EventData, Ts};
 
 /// One alert, as a notifier shows it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -76,32 +76,23 @@ impl From<&crate::alerts::Alert> for Alert {
     }
 }
 
-/// The alert transition an event carries, if it is one. An alert event whose data
-/// cannot be read is logged and skipped (it is still in the log).
+/// The alert transition an event carries, if it is one.
 pub fn transition(event: &Event) -> Option<Transition> {
-    if !matches!(
-        event.kind,
-        EventType::AlertFiring | EventType::AlertResolved
-    ) {
-        return None;
+    let (typed, resolved) = match &event.data {
+        EventData::AlertFiring(a) => (a, false),
+        EventData::AlertResolved(a) => (a, true),
+        _ => return None,
+    };
+    let mut alert = Alert::from(typed);
+    if resolved {
+        alert.state = crate::alerts::AlertState::Resolved.as_str().to_string();
+        alert.resolved_at = alert.resolved_at.or(Some(event.ts));
     }
-    match crate::alerts::Alert::deserialize(&event.data) {
-        Ok(typed) => {
-            let mut alert = Alert::from(&typed);
-            if event.kind == EventType::AlertResolved && alert.resolved_at.is_none() {
-                alert.resolved_at = Some(event.ts);
-            }
-            Some(Transition {
-                seq: event.seq,
-                ts: event.ts,
-                alert,
-            })
-        }
-        Err(e) => {
-            tracing::warn!(seq = event.seq, error = %e, "alert event without a readable alert; not sent");
-            None
-        }
-    }
+    Some(Transition {
+        seq: event.seq,
+        ts: event.ts,
+        alert,
+    })
 }
 
 /// Whether `value` matches `pattern`: exact, or a glob where `*` stands for any text.

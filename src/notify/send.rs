@@ -14,22 +14,11 @@ use super::batch::Message;
 use super::payload;
 use crate::config::{EmailConfig, NotifierKind, NotifyConfig, SmtpSecurity};
 use crate::model::Ts;
+use crate::sources::{FetchError, FetchErrorKind};
 
-/// A delivery attempt that was not accepted.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct SendError {
-    pub message: String,
-    /// Worth retrying: connection failures, timeouts, 5xx, 429, SMTP 4xx.
-    pub transient: bool,
-}
-
-fn transient(message: String) -> SendError {
-    SendError {
-        message,
-        transient: true,
-    }
-}
+/// A delivery attempt that was not accepted: the same kinds as a failed fetch
+/// (retries and the breaker decide on the kind), with a message for operators.
+pub type SendError = FetchError;
 
 /// What the receiver answered to an accepted message, e.g. `200 OK` or `250 Ok`.
 pub type Answer = String;
@@ -136,37 +125,61 @@ impl Sender {
         }
         if accepted.is_empty() {
             let all: Vec<String> = errors.iter().map(|(u, e)| format!("{u}: {e}")).collect();
-            let transient = errors.iter().any(|(_, e)| e.transient);
-            return Err(SendError {
-                message: all.join("; "),
-                transient,
-            });
+            let kind = errors
+                .iter()
+                .map(|(_, e)| e.kind)
+                .find(|k| k.is_transient())
+                .or(errors.first().map(|(_, e)| e.kind))
+                .unwrap_or(FetchErrorKind::Invalid);
+            return Err(FetchError::new(kind, all.join("; ")));
         }
         Ok(accepted.join("; "))
     }
 
     async fn mail(&self, e: &EmailConfig, m: &Message) -> Result<Answer, SendError> {
         let Some(mailer) = &self.mailer else {
-            return Err(permanent("no SMTP transport".into()));
+            return Err(FetchError::new(
+                FetchErrorKind::Invalid,
+                "no SMTP transport",
+            ));
         };
-        let email = build_email(e, m, &self.dashboard).map_err(permanent)?;
+        let email = build_email(e, m, &self.dashboard)
+            .map_err(|m| FetchError::new(FetchErrorKind::Invalid, m))?;
         match mailer.send(email).await {
             Ok(resp) => {
                 let text: Vec<&str> = resp.message().collect();
                 Ok(format!("{} {}", resp.code(), text.join(" ")))
             }
-            Err(err) => Err(SendError {
-                message: format!("SMTP {}:{}: {}", e.host, e.port, error_chain(&err)),
-                transient: !err.is_permanent(),
-            }),
+            Err(err) => Err(FetchError::new(
+                smtp_kind(&err),
+                format!("SMTP {}:{}: {}", e.host, e.port, error_chain(&err)),
+            )),
         }
     }
 }
 
-fn permanent(message: String) -> SendError {
-    SendError {
-        message,
-        transient: false,
+/// A 4xx answer or a broken connection may pass later; a 5xx answer will not.
+fn smtp_kind(err: &lettre::transport::smtp::Error) -> FetchErrorKind {
+    let code = err.status().map(|c| u16::from(c));
+    if err.is_timeout() {
+        FetchErrorKind::Timeout
+    } else if err.is_permanent() {
+        FetchErrorKind::Reported { code }
+    } else if err.is_transient() {
+        FetchErrorKind::Unavailable
+    } else {
+        FetchErrorKind::Transport
+    }
+}
+
+/// The kind of an HTTP request that got no answer.
+fn request_kind(e: &reqwest::Error) -> FetchErrorKind {
+    if e.is_timeout() {
+        FetchErrorKind::Timeout
+    } else if e.is_connect() {
+        FetchErrorKind::Connect
+    } else {
+        FetchErrorKind::Transport
     }
 }
 
@@ -192,7 +205,7 @@ fn unix_now() -> u64 {
 async fn answer(result: reqwest::Result<reqwest::Response>) -> Result<Answer, SendError> {
     let resp = match result {
         Ok(r) => r,
-        Err(e) => return Err(transient(error_chain(&e))),
+        Err(e) => return Err(FetchError::new(request_kind(&e), error_chain(&e))),
     };
     let status = resp.status();
     let body = resp.text().await.unwrap_or_default();
@@ -201,10 +214,11 @@ async fn answer(result: reqwest::Result<reqwest::Response>) -> Result<Answer, Se
     if status.is_success() {
         return Ok(text);
     }
-    Err(SendError {
-        message: format!("receiver answered {text}"),
-        transient: status.is_server_error() || status.as_u16() == 429,
-    })
+    let kind = match status.as_u16() {
+        429 => FetchErrorKind::Unavailable,
+        code => FetchErrorKind::HttpStatus(code),
+    };
+    Err(FetchError::new(kind, format!("receiver answered {text}")))
 }
 
 fn mailer(

@@ -7,8 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::json;
-
 use super::alert::transition;
 use super::batch::{Batcher, Message, Settings};
 use super::durable;
@@ -17,9 +15,8 @@ use super::status::NotifierStatus;
 use crate::actors::status::StatusHandle;
 use crate::breaker::Breaker;
 use crate::config::{NotifierKind, NotifyConfig};
-use crate::model::{EventDraft, EventType, Ts};
+use crate::model::{EventData, EventDraft, NotificationFailure, Ts};
 use crate::retry::{self, RetryPolicy};
-use crate::sources::FetchError;
 
 /// Events read from the log per page.
 const PAGE: usize = 1000;
@@ -216,21 +213,14 @@ impl Task {
             timeout: self.config.timeout,
             interval: (self.config.retry.max_elapsed + self.config.timeout * 2).mul_f64(1.0 / 0.9),
         };
-        let out = retry::run(&policy, || async {
+        retry::run(&policy, || async {
             let r = self.sender.send(batch, Ts::now()).await;
             if r.is_err() {
                 self.me.attempt_failed();
             }
-            r.map_err(|e| FetchError {
-                message: e.message,
-                transient: e.transient,
-            })
+            r
         })
-        .await;
-        out.map_err(|e| SendError {
-            message: e.message,
-            transient: e.transient,
-        })
+        .await
     }
 
     /// Delay before the next try after a failed one: doubling from `retry.initial`
@@ -269,13 +259,18 @@ impl Task {
             .filter(|m| now.since(m.created) >= self.config.max_age.as_millis() as u64)
             .collect();
         for m in old {
-            let alerts: Vec<&str> = m.alerts.iter().map(|a| a.id.as_str()).collect();
+            let failure = NotificationFailure {
+                alerts: m.alerts.iter().map(|a| a.id.clone()).collect(),
+                delivery_id: m.delivery_id.clone(),
+                error: error.message.clone(),
+                first_attempt_at: m.created,
+                group: m.group.clone(),
+                kind: self.config.kind.as_str().to_string(),
+                notifier: self.config.name.clone(),
+            };
             let draft = EventDraft {
-                kind: EventType::NotificationFailed,
                 target: format!("notify/{}", self.config.name),
-                data: json!({"notifier": self.config.name, "kind": self.config.kind.as_str(),
-                    "delivery_id": m.delivery_id, "group": m.group, "alerts": alerts,
-                    "first_attempt_at": m.created, "error": error.message}),
+                data: EventData::NotificationFailed(failure),
             };
             if let Err(e) = self.status.record(vec![draft]).await {
                 tracing::error!(notifier = %self.config.name, error = %e, "cannot record a given-up notification; keeping it");

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use watchpost::actors::store::Store;
-use watchpost::model::{EventDraft, EventType, Ts};
+use watchpost::model::Ts;
 
 use super::{Mode, Receiver, alert};
 use crate::process::{Deadline, Proc, bin, free_port};
@@ -44,11 +44,7 @@ fn seed(dir: &Path) {
     let store = Store::open(&dir.join("state.redb"), 1000).unwrap();
     watchpost::notify::durable::save(store.database(), "hook", 0, None).unwrap();
     let drafts = (0..3)
-        .map(|i| EventDraft {
-            kind: EventType::AlertFiring,
-            target: format!("haproxy/fdmz01/b{i}"),
-            data: alert("fdmz01", &format!("b{i}"), "app1", true),
-        })
+        .map(|i| super::draft(&alert("fdmz01", &format!("b{i}"), "app1", true)))
         .collect();
     store.commit(&[], drafts, Ts::now()).unwrap();
 }

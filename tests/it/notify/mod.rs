@@ -18,8 +18,9 @@ use std::time::Duration;
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
+use watchpost::alerts::{Alert, AlertState};
 use watchpost::config::{NotifierKind, NotifyConfig};
-use watchpost::model::{EventDraft, EventType};
+use watchpost::model::{EventData, EventDraft};
 
 use crate::common::{TestDaemon, wait_for};
 
@@ -186,20 +187,20 @@ pub fn alert(group: &str, backend: &str, server: &str, firing: bool) -> Value {
     })
 }
 
+/// The event of an alert transition, as the alert rules commit it.
+pub fn draft(a: &Value) -> EventDraft {
+    let alert: Alert = serde_json::from_value(a.clone()).expect("an alert");
+    let target = alert.labels.target.clone();
+    let data = match alert.state {
+        AlertState::Resolved => EventData::AlertResolved(alert),
+        _ => EventData::AlertFiring(alert),
+    };
+    EventDraft { target, data }
+}
+
 /// Commits alert transitions, as the alert rules do.
 pub async fn commit(td: &TestDaemon, alerts: &[Value]) {
-    let drafts = alerts
-        .iter()
-        .map(|a| EventDraft {
-            kind: if a["state"] == "firing" {
-                EventType::AlertFiring
-            } else {
-                EventType::AlertResolved
-            },
-            target: a["labels"]["target"].as_str().unwrap_or("").to_string(),
-            data: a.clone(),
-        })
-        .collect();
+    let drafts = alerts.iter().map(draft).collect();
     td.daemon
         .status
         .record(drafts)

@@ -6,7 +6,7 @@ use futures_util::StreamExt;
 use serde_json::Value;
 use tokio_tungstenite::tungstenite::Message;
 use watchpost::daemon::Daemon;
-use watchpost::model::{EventDraft, EventType};
+use watchpost::model::{EventData, EventDraft, NoData};
 
 use crate::common::{config, local};
 
@@ -62,9 +62,8 @@ async fn hello_names_the_instance_and_another_instances_since_is_reset() {
     let seq = again["seq"].as_u64().unwrap();
     let (_, mut same) = open(d.addr, &format!("?since={seq}&instance={id}")).await;
     let draft = EventDraft {
-        kind: EventType::NotificationFailed,
         target: "notify/x".into(),
-        data: serde_json::json!({}),
+        data: EventData::PollingEnabled(NoData {}),
     };
     d.status.record(vec![draft]).await.unwrap();
     let event = next(&mut same).await;
