@@ -160,7 +160,7 @@ impl Sender {
 
 /// A 4xx answer or a broken connection may pass later; a 5xx answer will not.
 fn smtp_kind(err: &lettre::transport::smtp::Error) -> FetchErrorKind {
-    let code = err.status().map(|c| u16::from(c));
+    let code = err.status().map(u16::from);
     if err.is_timeout() {
         FetchErrorKind::Timeout
     } else if err.is_permanent() {
