@@ -1,6 +1,6 @@
-//! The `hello` of every connection carries the daemon's `instance_id`, kept in its
-//! storage file across restarts; a `since` given with another instance's id gets a
-//! reset and a snapshot instead of a replay of unrelated events.
+//! The `hello` of every connection carries the daemon's `instance_id` (kept in its
+//! storage file across restarts: `ha::tests`); a `since` given with another
+//! instance's id gets a reset and a snapshot instead of a replay of unrelated events.
 
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -44,21 +44,14 @@ async fn hello_names_the_instance_and_another_instances_since_is_reset() {
     let mut c = config();
     c.server.listen = local();
     c.storage.path = dir.path().join("w.redb");
-    let d = Daemon::start(c.clone()).await.unwrap();
+    let d = Daemon::start(c).await.unwrap();
     let (hello, snap) = first_two(d.addr, "").await;
     assert_eq!(hello["type"], "hello");
     let id = hello["instance_id"].as_str().unwrap().to_string();
     assert_eq!(id.len(), 36, "{hello}");
     assert_eq!(snap["type"], "snapshot");
-    d.shutdown().await;
-
-    let d = Daemon::start(c).await.unwrap();
     let (again, _) = first_two(d.addr, "").await;
-    assert_eq!(
-        again["instance_id"],
-        id.as_str(),
-        "kept in the storage file"
-    );
+    assert_eq!(again["instance_id"], id.as_str(), "one id per daemon");
     let seq = again["seq"].as_u64().unwrap();
     let (_, mut same) = open(d.addr, &format!("?since={seq}&instance={id}")).await;
     let draft = EventDraft {
