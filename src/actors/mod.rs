@@ -2,6 +2,7 @@
 //! with its redb store.
 
 pub mod alert_store;
+mod batch;
 pub mod cycle;
 pub mod fleet;
 pub mod hub;

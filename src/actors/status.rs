@@ -14,13 +14,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 use super::alert_store;
+use super::batch::{Working, apply};
 use super::hub::Hub;
 use super::poll_times;
-use super::status_alerts::{self, AlertCommand, AlertsView, Touched};
+use super::status_alerts::{self, AlertCommand, AlertsView};
 use super::store::{Change, Store, StoreError};
-use crate::alerts::flap::subject_changes;
 use crate::config::LiveConfig;
-use crate::diff::diff;
 use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
 
 /// Most messages taken into one transaction.
@@ -64,8 +63,8 @@ pub struct Counters {
 #[error("{0}")]
 pub struct CommitFailed(pub String);
 
-struct Msg {
-    observations: Vec<Observation>,
+pub(super) struct Msg {
+    pub(super) observations: Vec<Observation>,
     /// Events that belong to no target's state (a notification given up).
     drafts: Vec<EventDraft>,
     command: Option<AlertCommand>,
@@ -296,7 +295,7 @@ impl Actor {
     fn publish(
         &self,
         current: &Snapshot,
-        working: BTreeMap<Arc<str>, Option<Arc<TargetState>>>,
+        working: Working,
         alerts: Arc<AlertsView>,
         result: Result<Vec<Event>, StoreError>,
         batch: Vec<Msg>,
@@ -343,38 +342,6 @@ impl Actor {
             }
         }
     }
-}
-
-type Working = BTreeMap<Arc<str>, Option<Arc<TargetState>>>;
-
-/// Applies `diff` to every observation of the batch, in order, against a working
-/// copy of the state; notes what changed per target for the alert step.
-fn apply(
-    current: &Snapshot,
-    batch: &[Msg],
-) -> (Working, Vec<EventDraft>, BTreeMap<Arc<str>, Touched>) {
-    let mut working: Working = BTreeMap::new();
-    let mut drafts: Vec<EventDraft> = Vec::new();
-    let mut touched: BTreeMap<Arc<str>, Touched> = BTreeMap::new();
-    for obs in batch.iter().flat_map(|m| &m.observations) {
-        let id = obs.target.as_str();
-        let (key, prev) = match working.get_key_value(id) {
-            Some((k, p)) => (k.clone(), p.clone()),
-            None => match current.targets.get_key_value(id) {
-                Some((k, p)) => (k.clone(), Some(p.clone())),
-                None => (Arc::from(id), None),
-            },
-        };
-        let t = diff(prev.as_deref(), obs);
-        let seen = touched.entry(key.clone()).or_default();
-        let changed = subject_changes(prev.as_deref(), t.next.as_ref());
-        seen.changes
-            .extend(changed.into_iter().map(|l| (l, obs.at)));
-        seen.at = seen.at.max(obs.at);
-        working.insert(key, t.next.map(Arc::new));
-        drafts.extend(t.events);
-    }
-    (working, drafts, touched)
 }
 
 /// Logs a committed event: target-level ones at info, server and instance ones at

@@ -144,7 +144,10 @@ async fn maint_and_drain_fire_no_server_down() {
 async fn a_failed_fagent_raises_target_unreachable_per_target_and_no_server_down() {
     let c = with_hold(config(), Rule::TargetUnreachable, Duration::ZERO);
     let c = with_hold(c, Rule::ServerDown, Duration::ZERO);
-    let (sim, td) = agent_daemon_in(c, &["jurws", "mail"], fast_policy()).await;
+    // The circuit stays closed, so the recovery is seen at the next poll.
+    let mut policy = fast_policy();
+    policy.circuit.failure_threshold = 1000;
+    let (sim, td) = agent_daemon_in(c, &["jurws", "mail"], policy).await;
     sim.set_fault(Some(Fault::Status(503)));
     let list = wait_for("target_unreachable for both targets", async || {
         let list = alerts(&td).await;
