@@ -80,6 +80,10 @@ export function notifiers() {
 export function notifierTest(name, token) {
   return call(`/api/admin/notifiers/${encodeURIComponent(name)}/test`, {
     method: 'POST',
+    headers: { Authorization: `Bearer ${token}` },
+  });
+}
+
 /** `GET /api/alerts?state=...`. */
 export function alerts(states) {
   return call(`/api/alerts?state=${encodeURIComponent(states)}`);
