@@ -21,7 +21,7 @@ use super::poll_times;
 use super::status_alerts::{self, AlertCommand, AlertsView};
 use super::store::{Change, Fault, Store, StoreError};
 use crate::config::LiveConfig;
-use crate::model::{Event, Observation, TargetState, Ts};
+use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
 
 /// Most messages taken into one transaction.
 const MAX_BATCH: usize = 4096;
@@ -78,6 +78,8 @@ pub enum CommitFailed {
 
 pub(super) struct Msg {
     pub(super) observations: Vec<Observation>,
+    /// Events that belong to no target's state (a notification given up).
+    drafts: Vec<EventDraft>,
     command: Option<AlertCommand>,
     done: Option<oneshot::Sender<Result<(), CommitFailed>>>,
 }
@@ -154,25 +156,32 @@ impl StatusHandle {
 
     /// Applies observations and waits until they are committed and published.
     pub async fn observe(&self, observations: Vec<Observation>) -> Result<(), CommitFailed> {
-        let (done, wait) = oneshot::channel();
-        let msg = Msg {
-            observations,
-            command: None,
-            done: Some(done),
-        };
-        if self.inbox.send(msg).await.is_err() {
-            return Err(CommitFailed::Stopped);
-        }
-        wait.await.unwrap_or(Err(CommitFailed::Stopped))
+        self.submit(observations, Vec::new(), None).await
     }
 
     /// Applies an alert command (a silence created or ended) and waits until it is
     /// committed and published.
     pub async fn alert_command(&self, command: AlertCommand) -> Result<(), CommitFailed> {
+        self.submit(Vec::new(), Vec::new(), Some(command)).await
+    }
+
+    /// Commits events that change no target's state (a notification given up), and
+    /// waits until they are committed and published.
+    pub async fn record(&self, drafts: Vec<EventDraft>) -> Result<(), CommitFailed> {
+        self.submit(Vec::new(), drafts, None).await
+    }
+
+    async fn submit(
+        &self,
+        observations: Vec<Observation>,
+        drafts: Vec<EventDraft>,
+        command: Option<AlertCommand>,
+    ) -> Result<(), CommitFailed> {
         let (done, wait) = oneshot::channel();
         let msg = Msg {
-            observations: Vec::new(),
-            command: Some(command),
+            observations,
+            drafts,
+            command,
             done: Some(done),
         };
         if self.inbox.send(msg).await.is_err() {
@@ -246,6 +255,7 @@ fn tick(inbox: mpsc::WeakSender<Msg>) {
         let Some(inbox) = inbox.upgrade() else { return };
         let msg = Msg {
             observations: Vec::new(),
+            drafts: Vec::new(),
             command: Some(AlertCommand::Tick),
             done: None,
         };
@@ -311,6 +321,7 @@ impl Actor {
     fn process(&mut self, batch: Vec<Msg>) {
         let current = self.current();
         let (working, mut drafts, touched) = apply(&current, &batch);
+        drafts.extend(batch.iter().flat_map(|m| m.drafts.iter().cloned()));
         let changes: Vec<Change> = working
             .iter()
             .filter_map(|(id, next)| change(id, current.targets.get(id), next.as_ref()))

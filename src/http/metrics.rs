@@ -187,6 +187,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         snap.storage_ok as u8,
     );
     liveness(&mut out, &state);
+    super::notifiers::metrics(&mut out, &state);
     HttpResponse::Ok().content_type(CONTENT_TYPE).body(out)
 }
 

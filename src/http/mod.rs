@@ -18,6 +18,7 @@ mod dashboard;
 mod health;
 mod metrics;
 pub mod tls;
+mod notifiers;
 mod views;
 pub mod ws;
 
@@ -31,6 +32,10 @@ pub struct AppState {
     pub fleet: Addr<Fleet>,
     /// The configuration in force (replaced by a reload).
     pub config: Arc<LiveConfig>,
+    /// The running notifiers.
+    pub notifiers: Arc<crate::notify::status::Registry>,
+    /// This daemon's id (kept in its redb file), told to WebSocket clients.
+    pub instance_id: Arc<str>,
 }
 
 /// An API error: `{"error":{"code","message"}}` with its HTTP status.
@@ -86,6 +91,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(query)
         .configure(api::routes)
         .configure(admin::routes)
+        .configure(notifiers::routes)
         .configure(alerts::routes)
         .configure(ws::routes)
         .configure(dashboard::routes)
