@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, Addr};
-use actix_web::dev::ServerHandle;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 
 use crate::actors::fleet::{Fleet, StopAll};
@@ -23,10 +23,40 @@ use crate::sources::client::http_client;
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Tls(#[from] http::tls::TlsError),
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: SocketAddr, reason: String },
     #[error("{0}")]
     Other(String),
+}
+
+/// The HTTP server on `listener` (HTTPS with `tls`), not yet spawned.
+fn serve(
+    state: AppState,
+    listener: std::net::TcpListener,
+    addr: SocketAddr,
+    tls: Option<rustls::ServerConfig>,
+) -> Result<Server, StartError> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .configure(http::configure)
+    })
+    .workers(2)
+    .shutdown_timeout(2)
+    .disable_signals();
+    let https = tls.is_some();
+    let server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls),
+        None => server.listen(listener),
+    }
+    .map_err(|e| StartError::Listen {
+        addr,
+        reason: e.to_string(),
+    })?;
+    tracing::info!(%addr, tls = https, "watchpost listening");
+    Ok(server.run())
 }
 
 /// A running daemon.
@@ -73,35 +103,29 @@ impl Daemon {
         listener: std::net::TcpListener,
         config: Config,
     ) -> Result<Daemon, StartError> {
+        let tls = config.server.tls.as_ref().map(http::tls::server_config);
+        let tls = tls.transpose()?;
         let store = Store::open(&config.storage.path, config.storage.event_retention)?;
         let config = Arc::new(config);
         let live = Arc::new(LiveConfig::new(config.clone()));
+        let instance_id: Arc<str> = crate::ha::instance_id(&store.database()?)?.into();
         let status = StatusHandle::start(store, live.clone())?;
+        let notifiers = Arc::new(crate::notify::status::Registry::default());
         let client = http_client().map_err(StartError::Other)?;
         let fleet = Fleet::new(config.clone(), status.clone(), client).start();
         let state = AppState {
             status: status.clone(),
             fleet: fleet.clone(),
             config: live.clone(),
+            notifiers: notifiers.clone(),
+            instance_id: instance_id.clone(),
         };
         let addr = listener.local_addr().unwrap_or(config.server.listen);
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(web::Data::new(state.clone()))
-                .configure(http::configure)
-        })
-        .workers(2)
-        .shutdown_timeout(2)
-        .disable_signals()
-        .listen(listener)
-        .map_err(|e| StartError::Listen {
-            addr,
-            reason: e.to_string(),
-        })?
-        .run();
+        let server = serve(state, listener, addr, tls)?;
+        crate::notify::start(&config, &status, addr, &notifiers);
         let handle = server.handle();
         let server_task = actix_web::rt::spawn(server);
-        tracing::info!(%addr, "watchpost listening");
+        tracing::info!(%instance_id, "instance id of this state file");
         Ok(Daemon {
             status,
             fleet,
@@ -114,7 +138,7 @@ impl Daemon {
 
     /// Reloads the configuration file (as `POST /api/admin/reload` and SIGHUP do).
     pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
-        reload(&self.fleet, &self.config).await
+        reload(&self.fleet, &self.config, false).await
     }
 
     /// Stops polling, stops the HTTP server, and waits until everything observed so
@@ -127,6 +151,9 @@ impl Daemon {
         if let Err(e) = self.status.observe(Vec::new()).await {
             tracing::error!(error = %e, "final flush failed");
         }
+        // Closing the database marks the file clean: the next start does not need
+        // a full repair pass.
+        self.status.store().close();
         tracing::info!("watchpost stopped");
     }
 }

@@ -18,6 +18,8 @@
 //! - [`alerts`]: the pure alert rules beside it (pending → firing → resolved, silences).
 //! - [`actors`]: the fleet supervisor, pollers and the status actor with its store.
 //! - [`http`]: the REST API.
+//! - [`logging`]: text or JSON log lines on standard error.
+//! - [`notify`]: notifiers reading committed alert transitions with a durable cursor.
 //! - [`sim`]: simulated FAgent and Eureka servers for the demo and the tests.
 
 #![forbid(unsafe_code)]
@@ -30,8 +32,11 @@ pub mod daemon;
 pub mod demo;
 pub mod diff;
 pub mod drift;
+pub mod ha;
 pub mod http;
+pub mod logging;
 pub mod model;
+pub mod notify;
 pub mod retry;
 pub mod sim;
 pub mod sources;

@@ -9,7 +9,8 @@ use std::sync::{Arc, RwLock};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::specs::{eureka_id, haproxy_id};
-use super::store::StoreError;
+use super::store::{Fault, StoreError};
+use super::store::classify;
 use crate::config::{Config, LiveConfig};
 use crate::drift::track::{Change, Sides, track};
 use crate::drift::{DriftItem, Items, Link, is_fresh, join, lease};
@@ -139,7 +140,7 @@ impl Engine {
 
     /// Writes what `round` changed, inside the batch's transaction.
     pub fn write(&self, tx: &WriteTransaction, round: &Round) -> Result<(), StoreError> {
-        let err = |e: redb::Error| StoreError::Write(format!("drift table: {e}"));
+        let err = |e: redb::Error| StoreError::write(classify(&e), format!("drift table: {e}"));
         let mut table = tx.open_table(DRIFT).map_err(|e| err(e.into()))?;
         for id in self
             .items
@@ -151,7 +152,8 @@ impl Engine {
         for (id, item) in &round.items {
             if self.items.get(id) != Some(item) {
                 let bytes =
-                    serde_json::to_vec(item).map_err(|e| StoreError::Write(e.to_string()))?;
+                    serde_json::to_vec(item)
+                    .map_err(|e| StoreError::write(Fault::Unreadable, e.to_string()))?;
                 table
                     .insert(id.as_str(), bytes.as_slice())
                     .map_err(|e| err(e.into()))?;
@@ -169,7 +171,7 @@ impl Engine {
 }
 
 fn read_items(db: &redb::Database) -> Result<Items, StoreError> {
-    let err = |e: redb::Error| StoreError::Read(format!("drift table: {e}"));
+    let err = |e: redb::Error| StoreError::read(classify(&e), format!("drift table: {e}"));
     let tx = db.begin_read().map_err(|e| err(e.into()))?;
     let table = match tx.open_table(DRIFT) {
         Ok(t) => t,

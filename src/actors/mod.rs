@@ -7,6 +7,7 @@ pub mod cycle;
 pub mod drift_table;
 pub mod fleet;
 pub mod hub;
+pub mod liveness;
 pub mod outcome;
 pub mod poll_times;
 pub mod poller;

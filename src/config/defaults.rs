@@ -24,6 +24,7 @@ impl Default for ServerConfig {
             listen: DEFAULT_LISTEN,
             admin_token: None,
             allowed_origins: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -89,6 +90,7 @@ impl Config {
             eureka: Vec::new(),
             links: Vec::new(),
             drift_for: super::links::DEFAULT_DRIFT_FOR,
+            notify: Vec::new(),
             alerts: crate::alerts::AlertsConfig::default(),
         }
     }
@@ -102,12 +104,17 @@ impl Config {
             None => "admin API disabled (no admin_token)",
         };
         format!(
-            "{}: {} ({}), {}; listening on {}; {}",
+            "{}: {} ({}), {}; listening on {}{}; {}",
             self.file.display(),
             plural(self.haproxy.len(), "HAProxy source"),
             self.backend_summary(),
             plural(self.eureka.len(), "Eureka server"),
             self.server.listen,
+            if self.server.tls.is_some() {
+                " (HTTPS)"
+            } else {
+                ""
+            },
             admin
         )
     }

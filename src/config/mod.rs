@@ -20,6 +20,8 @@ mod eureka;
 mod haproxy;
 mod links;
 mod live;
+mod notify;
+mod notify_types;
 mod policy;
 mod reader;
 mod sections;
@@ -34,6 +36,8 @@ mod tests_bad;
 #[cfg(test)]
 mod tests_links;
 #[cfg(test)]
+mod tests_notify;
+#[cfg(test)]
 mod tests_sources;
 
 use std::path::{Path, PathBuf};
@@ -45,10 +49,13 @@ pub use defaults::{
 };
 pub use error::{ConfigError, ConfigErrors};
 pub use live::LiveConfig;
+pub use notify_types::{
+    DEFAULT_MAX_AGE, DEFAULT_RESEND, EmailConfig, NotifierKind, NotifyConfig, SmtpSecurity,
+};
 pub use types::{
     Backends, CircuitConfig, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig,
     HaproxySourceKind, LinkConfig, Policy, RecoverAction, RetryConfig, Secret, ServerConfig,
-    StorageConfig,
+    StorageConfig, TlsConfig,
 };
 
 use common::Names;
@@ -62,7 +69,7 @@ pub const IN_MEMORY: &str = "(in memory)";
 pub const DEFAULT_CONFIG_PATH: &str = "config/watchpost.toml";
 
 const ROOT_KEYS: [&str; 7] = [
-    "server", "storage", "defaults", "haproxy", "eureka", "alerts", "link",
+    "server", "storage", "defaults", "haproxy", "eureka", "notify", "alerts", "link",
 ];
 
 /// Reads and validates the file at `path`, taking `${VAR}` values from the
@@ -98,6 +105,7 @@ pub fn parse(
     let eureka = sources(&mut r, &root, "eureka", &defaults, eureka::read);
     let drift_for = links::drift_for(&mut r, &root);
     let links = links::links(&mut r, &root, haproxy.as_deref(), eureka.as_deref());
+    let notify = sources(&mut r, &root, "notify", &defaults, notify::read);
     let alerts = alerts::read(&mut r, &root);
     let errors = r.into_errors();
     if !errors.is_empty() {
@@ -112,6 +120,7 @@ pub fn parse(
             eureka: eureka?,
             links: links?,
             drift_for: drift_for?,
+            notify: notify?,
             alerts: alerts?,
         })
     };

@@ -54,14 +54,27 @@ async fn history_of(
         return Err(ApiError::bad_request("since is later than until"));
     }
     let known = state.status.snapshot().targets.contains_key(target);
-    let store = state.status.store();
-    let events = store.events(0, usize::MAX, Some(target)).map_err(|e| {
+    let store = state.status.store_arc();
+    let unavailable = |why: String| {
         ApiError::new(
             actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
             "storage_error",
-            e.to_string(),
+            why,
         )
-    })?;
+    };
+    // Read off the HTTP workers, through the index by target.
+    let (reader, id) = (store.clone(), target.to_string());
+    let items = web::block(move || reader.events(0, usize::MAX, Some(&id)))
+        .await
+        .map_err(|e| unavailable(e.to_string()))?
+        .map_err(|e| unavailable(e.to_string()))?;
+    let events: Vec<_> = items
+        .into_iter()
+        .filter_map(|item| match item {
+            crate::actors::store::LogItem::Event(e) => Some(e),
+            crate::actors::store::LogItem::Gap(_) => None,
+        })
+        .collect();
     if !known && events.is_empty() {
         return Err(ApiError::not_found(format!("unknown target {target}")));
     }

@@ -16,7 +16,10 @@ mod alerts;
 mod api;
 mod dashboard;
 mod drift;
+mod health;
 mod metrics;
+pub mod tls;
+mod notifiers;
 mod views;
 pub mod ws;
 
@@ -30,6 +33,10 @@ pub struct AppState {
     pub fleet: Addr<Fleet>,
     /// The configuration in force (replaced by a reload).
     pub config: Arc<LiveConfig>,
+    /// The running notifiers.
+    pub notifiers: Arc<crate::notify::status::Registry>,
+    /// This daemon's id (kept in its redb file), told to WebSocket clients.
+    pub instance_id: Arc<str>,
 }
 
 /// An API error: `{"error":{"code","message"}}` with its HTTP status.
@@ -86,6 +93,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(api::routes)
         .configure(drift::routes)
         .configure(admin::routes)
+        .configure(notifiers::routes)
         .configure(alerts::routes)
         .configure(ws::routes)
         .configure(dashboard::routes)

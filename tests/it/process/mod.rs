@@ -6,7 +6,9 @@
 //! - `crash`: repeated kill -9 while a backend flaps;
 //! - `circuit`: a breaker that is open at a kill (regression test);
 //! - `cli`: `check-config`, `run` with a bad config, a second `run` on one file;
-//! - `demo`: `watchpost demo`.
+//! - `demo`: `watchpost demo`;
+//! - `logs`: JSON and text logs, `--log-level`, no secret in any log;
+//! - `storage`: a damaged state file (refused, repaired) and a full disk (tmpfs).
 //!
 //! Helpers here: [`Proc`] (a child process killed on drop, its output in files),
 //! free ports, a config writer, and polling of the HTTP API with a deadline.
@@ -17,7 +19,9 @@ mod cli;
 mod crash;
 mod demo;
 mod drift;
+mod logs;
 mod restart;
+mod storage;
 
 use std::fs::File;
 use std::hash::{DefaultHasher, Hash, Hasher};
