@@ -103,7 +103,7 @@ impl StatusHandle {
     pub fn start(store: Store, config: Arc<LiveConfig>) -> Result<StatusHandle, StoreError> {
         let store = Arc::new(store);
         let alerts = alert_store::load(&store)?;
-        let drift = Engine::load(store.database(), Some(config.clone()))?;
+        let drift = Engine::load(&store.database()?, Some(config.clone()))?;
         let board = drift.board();
         let targets = store
             .load_targets()?

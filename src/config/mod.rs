@@ -68,7 +68,7 @@ pub const IN_MEMORY: &str = "(in memory)";
 /// The default location of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "config/watchpost.toml";
 
-const ROOT_KEYS: [&str; 7] = [
+const ROOT_KEYS: [&str; 8] = [
     "server", "storage", "defaults", "haproxy", "eureka", "notify", "alerts", "link",
 ];
 
