@@ -103,7 +103,9 @@ impl StatusHandle {
     pub fn start(store: Store, config: Arc<LiveConfig>) -> Result<StatusHandle, StoreError> {
         let store = Arc::new(store);
         let alerts = alert_store::load(&store)?;
-        let drift = Engine::load(&store.database()?, Some(config.clone()))?;
+        let db = store.database()?;
+        let drift = Engine::load(&db, Some(config.clone()))?;
+        drop(db);
         let board = drift.board();
         let targets = store
             .load_targets()?
