@@ -127,6 +127,9 @@ fn load(path: &Path) -> Option<config::Config> {
 fn check_config(path: &Path) -> ExitCode {
     match load(path) {
         Some(cfg) => {
+            for w in cfg.warnings() {
+                eprintln!("warning: {w}");
+            }
             println!("{}", cfg.summary());
             ExitCode::SUCCESS
         }
@@ -135,6 +138,9 @@ fn check_config(path: &Path) -> ExitCode {
 }
 
 async fn run(cfg: config::Config) -> anyhow::Result<()> {
+    for w in cfg.warnings() {
+        tracing::warn!("{w}");
+    }
     let daemon = Daemon::start(cfg).await.context("cannot start")?;
     wait_for_shutdown(Some(&daemon)).await?;
     daemon.shutdown().await;

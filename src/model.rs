@@ -360,6 +360,16 @@ pub enum EventType {
     RecoveryAttempted,
     /// An operator changed a server's admin state (ready / drain / maint).
     ServerAdminAction,
+    /// An HAProxy process was replaced: its pid changed or its uptime went back.
+    HaproxyRestarted,
+    /// HAProxy's configuration was checked with the `validate` command.
+    ConfigValidated,
+    /// A transaction of server changes began applying its actions.
+    TransactionStarted,
+    /// Every action of a transaction was applied and verified.
+    TransactionCommitted,
+    /// A transaction failed and the actions already applied were undone.
+    TransactionRolledBack,
 }
 
 /// An event before it is numbered by the store.
@@ -425,4 +435,7 @@ pub enum ObservationKind {
     ServerAction { outcome: serde_json::Value },
     /// The poller was restarted by its supervisor.
     Restarted { reason: String },
+    /// Something that happened to an HAProxy instance rather than to one target
+    /// (`target` is `haproxy/<instance>`): recorded as an event, no state changes.
+    Instance { kind: EventType, data: serde_json::Value },
 }

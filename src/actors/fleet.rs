@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::cycle::{self, Shared, TargetSpec};
+use super::cycle::{Shared, TargetSpec};
+use super::fleet_haproxy::InstanceTasks;
 use super::poller::{InjectPanic, PollNow, Poller, PollerExited, ResetCircuit, SetPolling, Stop};
 use super::reload::{self, ReloadReport};
 use super::specs;
@@ -60,19 +61,21 @@ pub struct Admin {
 #[rtype(result = "()")]
 pub struct StopAll;
 
-struct Entry {
-    addr: Addr<Poller>,
-    spec: Arc<TargetSpec>,
-    shared: Arc<Shared>,
+pub(super) struct Entry {
+    pub(super) addr: Addr<Poller>,
+    pub(super) spec: Arc<TargetSpec>,
+    pub(super) shared: Arc<Shared>,
     generation: u64,
 }
 
 /// The supervisor.
 pub struct Fleet {
-    config: Arc<Config>,
-    status: StatusHandle,
+    pub(super) config: Arc<Config>,
+    pub(super) status: StatusHandle,
     client: reqwest::Client,
-    pollers: HashMap<String, Entry>,
+    pub(super) pollers: HashMap<String, Entry>,
+    /// The `show info` readers and event ring subscriptions of HAProxy sections.
+    pub(super) instances: InstanceTasks,
     discovery: HashMap<String, SpawnHandle>,
     /// Sources whose last discovery failed (logged once per outage).
     discovery_failing: BTreeSet<String>,
@@ -92,6 +95,7 @@ impl Fleet {
             pollers: HashMap::new(),
             discovery: HashMap::new(),
             discovery_failing: BTreeSet::new(),
+            instances: InstanceTasks::default(),
         }
     }
 
@@ -230,6 +234,8 @@ impl Fleet {
         };
         report.removed.sort();
         self.config = new;
+        let me = ctx.address().recipient();
+        self.instances.configure(&self.config.haproxy, &self.status, me);
         for name in &plan.stop_discovery {
             if let Some(handle) = self.discovery.remove(name) {
                 ctx.cancel_future(handle);
@@ -373,6 +379,8 @@ impl Actor for Fleet {
         let stale = self.stale_targets(&fixed);
         self.remove_targets(stale, "no longer in the configuration");
         self.add_targets(fixed, ctx);
+        let me = ctx.address().recipient();
+        self.instances.configure(&self.config.haproxy, &self.status, me);
         let config = self.config.clone();
         for h in config
             .haproxy
@@ -404,6 +412,7 @@ impl Handler<StopAll> for Fleet {
         for (_, e) in self.pollers.drain() {
             e.addr.do_send(Stop);
         }
+        self.instances.stop_all();
         ctx.stop();
     }
 }
@@ -456,7 +465,7 @@ async fn admin(
             Ok(serde_json::json!({"poll": poll}))
         }
         AdminCmd::Recover => {
-            let outcome = cycle::run_recovery(spec.recover.as_ref(), "admin").await;
+            let outcome = super::validate::recovery(&spec, "admin", &status).await;
             let obs = Observation {
                 target: spec.meta.id.clone(),
                 at: Ts::now(),

@@ -3,11 +3,15 @@
 
 pub mod cycle;
 pub mod fleet;
+pub mod fleet_haproxy;
+pub mod instance;
 pub mod hub;
 pub mod poll_times;
 pub mod poller;
+pub mod push;
 pub mod reload;
 pub mod server_action;
 pub mod specs;
 pub mod status;
 pub mod store;
+pub mod validate;

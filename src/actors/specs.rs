@@ -104,6 +104,7 @@ pub fn haproxy_target(h: &HaproxyConfig, backend: &str) -> TargetSpec {
         source,
         policy: h.policy.clone(),
         recover: h.recover.clone(),
+        validate: h.validate.clone(),
     }
 }
 
@@ -135,6 +136,7 @@ pub fn eureka_target(e: &EurekaConfig) -> TargetSpec {
         source,
         policy: e.policy.clone(),
         recover: e.recover.clone(),
+        validate: None,
     }
 }
 

@@ -144,6 +144,9 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "# TYPE watchpost_storage_ok gauge\nwatchpost_storage_ok {}",
         snap.storage_ok as u8
     );
+    if let Ok(instances) = super::haproxy::list(&state).await {
+        super::haproxy::metrics(&mut out, &instances);
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(out)

@@ -14,6 +14,7 @@ use crate::config::LiveConfig;
 mod admin;
 mod api;
 mod dashboard;
+mod haproxy;
 mod metrics;
 mod views;
 pub mod ws;
@@ -83,6 +84,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .app_data(query)
         .configure(api::routes)
         .configure(admin::routes)
+        .configure(haproxy::routes)
         .configure(ws::routes)
         .configure(dashboard::routes)
         .default_service(web::to(not_found));

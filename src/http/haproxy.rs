@@ -1,0 +1,94 @@
+//! HAProxy instance endpoints: `GET /api/haproxy/instances` (health from
+//! `show info`, push subscription state, poll counts), `POST
+//! /api/admin/haproxy/{instance}/validate`, and the instance gauges of `/metrics`.
+
+use std::fmt::Write;
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::{Value, json};
+
+use super::admin::authorize;
+use super::{ApiError, AppState, percent_decode};
+use crate::actors::fleet::AdminError;
+use crate::actors::fleet_haproxy::{ListInstances, ValidateInstance};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/haproxy/instances", web::get().to(instances))
+        .route(
+            "/api/admin/haproxy/{instance}/validate",
+            web::post().to(validate),
+        );
+}
+
+fn unavailable(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        format!("the fleet did not answer: {e}"),
+    )
+}
+
+/// Every instance, as the fleet sees it now.
+pub async fn list(state: &AppState) -> Result<Vec<Value>, ApiError> {
+    state.fleet.send(ListInstances).await.map_err(unavailable)
+}
+
+async fn instances(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let list = list(&state).await?;
+    Ok(HttpResponse::Ok().json(json!({"instances": list})))
+}
+
+async fn validate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    authorize(&req, &state)?;
+    let name = percent_decode(req.match_info().get("instance").unwrap_or(""));
+    let answer = state
+        .fleet
+        .send(ValidateInstance(name))
+        .await
+        .map_err(unavailable)?;
+    match answer {
+        Ok(v) => Ok(HttpResponse::Ok().json(v)),
+        Err(AdminError::UnknownTarget(m)) => Err(ApiError::not_found(format!("unknown {m}"))),
+        Err(AdminError::Conflict(m)) => Err(ApiError::new(StatusCode::CONFLICT, "not_configured", m)),
+        Err(e) => Err(ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "admin_failed",
+            e.to_string(),
+        )),
+    }
+}
+
+/// The instance gauges, in the Prometheus text format.
+pub fn metrics(out: &mut String, instances: &[Value]) {
+    let escape = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    let families: [(&str, &str, &str, fn(&Value) -> Option<f64>); 9] = [
+        ("watchpost_haproxy_info_up", "gauge", "1 if the last `show info` of the instance succeeded.",
+         |i| i.get("info").map(|_| (i["last_fetch_status"] == "success") as u8 as f64)),
+        ("watchpost_haproxy_uptime_seconds", "gauge", "Uptime of the HAProxy process.",
+         |i| i["info"]["uptime_s"].as_f64()),
+        ("watchpost_haproxy_current_connections", "gauge", "Connections open now.",
+         |i| i["info"]["curr_conns"].as_f64()),
+        ("watchpost_haproxy_max_connections", "gauge", "The process's connection limit (maxconn).",
+         |i| i["info"]["max_conn"].as_f64()),
+        ("watchpost_haproxy_connection_rate", "gauge", "Connections per second over the last second.",
+         |i| i["info"]["conn_rate"].as_f64()),
+        ("watchpost_haproxy_session_rate", "gauge", "Sessions per second over the last second.",
+         |i| i["info"]["sess_rate"].as_f64()),
+        ("watchpost_haproxy_idle_ratio", "gauge", "Share of time the process was idle (0 to 1).",
+         |i| i["info"]["idle_pct"].as_f64().map(|p| p / 100.0)),
+        ("watchpost_haproxy_push_connected", "gauge", "1 while the event ring subscription is connected (absent when off).",
+         |i| (i["push"] != "off").then(|| (i["push"] == "connected") as u8 as f64)),
+        ("watchpost_haproxy_push_lines_total", "counter", "Server state lines read from the event ring.",
+         |i| (i["push"] != "off").then(|| i["push_lines"].as_f64().unwrap_or(0.0))),
+    ];
+    for (name, kind, help, value) in families {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for i in instances {
+            if let Some(v) = value(i).filter(|_| !i["info"].is_null() || name.contains("push")) {
+                let label = escape(i["name"].as_str().unwrap_or(""));
+                let _ = writeln!(out, "{name}{{instance=\"{label}\"}} {v}");
+            }
+        }
+    }
+}
