@@ -437,5 +437,8 @@ pub enum ObservationKind {
     Restarted { reason: String },
     /// Something that happened to an HAProxy instance rather than to one target
     /// (`target` is `haproxy/<instance>`): recorded as an event, no state changes.
-    Instance { kind: EventType, data: serde_json::Value },
+    Instance {
+        kind: EventType,
+        data: serde_json::Value,
+    },
 }

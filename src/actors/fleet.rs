@@ -235,7 +235,8 @@ impl Fleet {
         report.removed.sort();
         self.config = new;
         let me = ctx.address().recipient();
-        self.instances.configure(&self.config.haproxy, &self.status, me);
+        self.instances
+            .configure(&self.config.haproxy, &self.status, me);
         for name in &plan.stop_discovery {
             if let Some(handle) = self.discovery.remove(name) {
                 ctx.cancel_future(handle);
@@ -380,7 +381,8 @@ impl Actor for Fleet {
         self.remove_targets(stale, "no longer in the configuration");
         self.add_targets(fixed, ctx);
         let me = ctx.address().recipient();
-        self.instances.configure(&self.config.haproxy, &self.status, me);
+        self.instances
+            .configure(&self.config.haproxy, &self.status, me);
         let config = self.config.clone();
         for h in config
             .haproxy

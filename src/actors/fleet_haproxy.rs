@@ -99,7 +99,9 @@ impl Handler<PushPoll> for Fleet {
             None => self
                 .pollers
                 .values()
-                .filter(|e| e.spec.meta.group == msg.group && e.spec.meta.id.starts_with("haproxy/"))
+                .filter(|e| {
+                    e.spec.meta.group == msg.group && e.spec.meta.id.starts_with("haproxy/")
+                })
                 .for_each(|e| e.addr.do_send(Poke)),
         }
     }
@@ -129,7 +131,11 @@ impl Handler<ListInstances> for Fleet {
 impl Fleet {
     fn instance_json(&self, v: InstanceView, targets: &[&TargetState]) -> Value {
         let (mut scheduled, mut pushed) = (0, 0);
-        for e in self.pollers.values().filter(|e| e.spec.meta.group == v.name) {
+        for e in self
+            .pollers
+            .values()
+            .filter(|e| e.spec.meta.group == v.name)
+        {
             scheduled += e.shared.scheduled.load(Ordering::Relaxed);
             pushed += e.shared.pushed.load(Ordering::Relaxed);
         }
@@ -155,10 +161,16 @@ impl Fleet {
 impl Handler<ValidateInstance> for Fleet {
     type Result = ResponseFuture<Result<Validation, AdminError>>;
     fn handle(&mut self, msg: ValidateInstance, _: &mut Context<Self>) -> Self::Result {
-        let section = self.config.haproxy.iter().find(|h| h.name == msg.0).cloned();
+        let section = self
+            .config
+            .haproxy
+            .iter()
+            .find(|h| h.name == msg.0)
+            .cloned();
         let status = self.status.clone();
         Box::pin(async move {
-            let h = section.ok_or_else(|| AdminError::UnknownTarget(format!("haproxy instance {}", msg.0)))?;
+            let h = section
+                .ok_or_else(|| AdminError::UnknownTarget(format!("haproxy instance {}", msg.0)))?;
             let action = h.validate.ok_or_else(|| {
                 AdminError::Conflict(format!(
                     "haproxy {} has no validate command; set validate = {{ command = [\"haproxy\", \"-c\", \"-f\", \"/etc/haproxy/haproxy.cfg\"] }}",

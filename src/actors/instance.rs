@@ -117,7 +117,9 @@ pub fn instance_id(name: &str) -> String {
 /// The Runtime API of a socket section.
 pub fn runtime_api(h: &HaproxyConfig) -> Option<RuntimeApi> {
     match (h.source, h.socket.as_deref()) {
-        (HaproxySourceKind::Socket, Some(s)) => Some(RuntimeApi::new(&h.name, RuntimeAddr::parse(s))),
+        (HaproxySourceKind::Socket, Some(s)) => {
+            Some(RuntimeApi::new(&h.name, RuntimeAddr::parse(s)))
+        }
         _ => None,
     }
 }
@@ -141,7 +143,15 @@ pub async fn watch_info(h: Arc<HaproxyConfig>, board: Arc<InstanceBoard>, status
                 Ok(_) => breaker.success(),
                 Err(_) => breaker.failure(),
             }
-            record(&h.name, &board, &status, &mut last, result, breaker.state().0).await;
+            record(
+                &h.name,
+                &board,
+                &status,
+                &mut last,
+                result,
+                breaker.state().0,
+            )
+            .await;
         }
         let jitter = rand::thread_rng().gen_range(0.9..=1.1);
         let delay = breaker

@@ -4,8 +4,8 @@
 pub mod cycle;
 pub mod fleet;
 pub mod fleet_haproxy;
-pub mod instance;
 pub mod hub;
+pub mod instance;
 pub mod poll_times;
 pub mod poller;
 pub mod push;

@@ -216,7 +216,11 @@ impl Poller {
         if self.spec.recover.is_none() || !self.spec.policy.auto_recover {
             return;
         }
-        let (status, id, spec) = (self.status.clone(), self.spec.meta.id.clone(), self.spec.clone());
+        let (status, id, spec) = (
+            self.status.clone(),
+            self.spec.meta.id.clone(),
+            self.spec.clone(),
+        );
         ctx.spawn(
             async move {
                 let outcome = super::validate::recovery(&spec, "circuit_opened", &status).await;

@@ -5,7 +5,9 @@
 //!
 //! HAProxy closes an idle CLI connection after its `stats timeout` (10 s by
 //! default): the subscription is then opened again at once, and the lines the
-//! ring replays are skipped by their timestamp. A connection that cannot be made or
+//! ring replays are skipped by their timestamp. When the ring says the process is
+//! stopping (a reload), the subscription leaves it at once and follows the new
+//! process: an old process waits for its CLI connections before it exits. A connection that cannot be made or
 //! is refused marks the instance `push: disconnected` with the error, and is tried
 //! again with a growing delay; polling goes on unchanged meanwhile. When the
 //! subscription comes back after such a failure, every backend of the instance is
@@ -20,7 +22,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use super::instance::{InstanceBoard, PushState, runtime_api};
 use crate::config::HaproxyConfig;
 use crate::sources::FetchError;
-use crate::sources::haproxy::events;
+use crate::sources::haproxy::events::{self, RingLine};
 use crate::sources::haproxy::runtime;
 use crate::sources::haproxy::socket::RuntimeApi;
 
@@ -53,7 +55,12 @@ pub async fn follow(h: Arc<HaproxyConfig>, board: Arc<InstanceBoard>, fleet: Rec
     let mut seen: Option<String> = None;
     let mut missed = true;
     loop {
-        let sub = Subscription { h: &h, board: &board, fleet: &fleet, api: &api };
+        let sub = Subscription {
+            h: &h,
+            board: &board,
+            fleet: &fleet,
+            api: &api,
+        };
         match sub.run(&ring, &mut seen, &mut missed).await {
             End::Closed => delay = first_delay,
             End::Failed(e) => {
@@ -91,20 +98,28 @@ impl Subscription<'_> {
             Err(_) => self.connected(missed),
             Ok(Ok(Some(line))) => {
                 if let Some(err) = runtime::error_line(format!("{line}\n").as_bytes()) {
-                    let msg = format!("answered \"{err}\" to `{cmd}` (is the ring `{ring}` configured?)");
+                    let msg =
+                        format!("answered \"{err}\" to `{cmd}` (is the ring `{ring}` configured?)");
                     return End::Failed(self.error(msg));
                 }
                 self.connected(missed);
-                self.line(&line, seen);
+                if self.line(&line, seen) {
+                    return End::Closed;
+                }
             }
-            Ok(Ok(None)) => return End::Failed(self.error("closed the event subscription at once".into())),
+            Ok(Ok(None)) => {
+                return End::Failed(self.error("closed the event subscription at once".into()));
+            }
             Ok(Err(e)) => return End::Failed(self.error(format!("event subscription: {e}"))),
         }
         loop {
             match lines.next_line().await {
-                Ok(Some(line)) => self.line(&line, seen),
+                Ok(Some(line)) if self.line(&line, seen) => return End::Closed,
+                Ok(Some(_)) => {}
                 Ok(None) if opened.elapsed() >= SHORTEST_HEALTHY => return End::Closed,
-                Ok(None) => return End::Failed(self.error("closed the event subscription at once".into())),
+                Ok(None) => {
+                    return End::Failed(self.error("closed the event subscription at once".into()));
+                }
                 Err(e) => return End::Failed(self.error(format!("event subscription: {e}"))),
             }
         }
@@ -124,21 +139,35 @@ impl Subscription<'_> {
         }
     }
 
-    fn line(&self, line: &str, seen: &mut Option<String>) {
-        let Some(l) = events::server_line(line) else {
-            return;
+    /// Handles one line; whether the process is stopping (leave it: a process
+    /// that is reloaded waits for its CLI connections before it exits).
+    fn line(&self, line: &str, seen: &mut Option<String>) -> bool {
+        let Some(read) = events::read(line) else {
+            return false;
         };
-        if !events::is_new(l.stamp, seen.as_deref()) {
-            return;
+        let stamp = match &read {
+            RingLine::Server(l) => l.stamp,
+            RingLine::Stopping { stamp } => *stamp,
+        };
+        if !events::is_new(stamp, seen.as_deref()) {
+            return false;
         }
-        if let Some(s) = l.stamp {
+        if let Some(s) = stamp {
             *seen = Some(s.to_string());
         }
+        let RingLine::Server(l) = read else {
+            tracing::info!(
+                instance = self.h.name,
+                "HAProxy is stopping; following the new process"
+            );
+            return true;
+        };
         self.board.update(&self.h.name, |v| v.push_lines += 1);
         self.fleet.do_send(PushPoll {
             group: self.h.name.clone(),
             backends: Some(vec![l.backend.to_string()]),
         });
+        false
     }
 
     fn error(&self, what: String) -> FetchError {

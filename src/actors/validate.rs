@@ -63,7 +63,11 @@ pub async fn run_recorded(
 /// A recovery of `spec`: with both `recover` and `validate` configured, the
 /// configuration is validated first and the recover command runs only if it is
 /// valid. The outcome is the `recovery_attempted` event's data.
-pub async fn recovery(spec: &TargetSpec, trigger: &str, status: &StatusHandle) -> serde_json::Value {
+pub async fn recovery(
+    spec: &TargetSpec,
+    trigger: &str,
+    status: &StatusHandle,
+) -> serde_json::Value {
     let (Some(recover), Some(check)) = (spec.recover.as_ref(), spec.validate.as_ref()) else {
         return cycle::run_recovery(spec.recover.as_ref(), trigger).await;
     };

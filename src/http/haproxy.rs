@@ -50,7 +50,9 @@ async fn validate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     match answer {
         Ok(v) => Ok(HttpResponse::Ok().json(v)),
         Err(AdminError::UnknownTarget(m)) => Err(ApiError::not_found(format!("unknown {m}"))),
-        Err(AdminError::Conflict(m)) => Err(ApiError::new(StatusCode::CONFLICT, "not_configured", m)),
+        Err(AdminError::Conflict(m)) => {
+            Err(ApiError::new(StatusCode::CONFLICT, "not_configured", m))
+        }
         Err(e) => Err(ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "admin_failed",
@@ -61,26 +63,69 @@ async fn validate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
 
 /// The instance gauges, in the Prometheus text format.
 pub fn metrics(out: &mut String, instances: &[Value]) {
-    let escape = |v: &str| v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n");
+    let escape = |v: &str| {
+        v.replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n")
+    };
     let families: [(&str, &str, &str, fn(&Value) -> Option<f64>); 9] = [
-        ("watchpost_haproxy_info_up", "gauge", "1 if the last `show info` of the instance succeeded.",
-         |i| i.get("info").map(|_| (i["last_fetch_status"] == "success") as u8 as f64)),
-        ("watchpost_haproxy_uptime_seconds", "gauge", "Uptime of the HAProxy process.",
-         |i| i["info"]["uptime_s"].as_f64()),
-        ("watchpost_haproxy_current_connections", "gauge", "Connections open now.",
-         |i| i["info"]["curr_conns"].as_f64()),
-        ("watchpost_haproxy_max_connections", "gauge", "The process's connection limit (maxconn).",
-         |i| i["info"]["max_conn"].as_f64()),
-        ("watchpost_haproxy_connection_rate", "gauge", "Connections per second over the last second.",
-         |i| i["info"]["conn_rate"].as_f64()),
-        ("watchpost_haproxy_session_rate", "gauge", "Sessions per second over the last second.",
-         |i| i["info"]["sess_rate"].as_f64()),
-        ("watchpost_haproxy_idle_ratio", "gauge", "Share of time the process was idle (0 to 1).",
-         |i| i["info"]["idle_pct"].as_f64().map(|p| p / 100.0)),
-        ("watchpost_haproxy_push_connected", "gauge", "1 while the event ring subscription is connected (absent when off).",
-         |i| (i["push"] != "off").then(|| (i["push"] == "connected") as u8 as f64)),
-        ("watchpost_haproxy_push_lines_total", "counter", "Server state lines read from the event ring.",
-         |i| (i["push"] != "off").then(|| i["push_lines"].as_f64().unwrap_or(0.0))),
+        (
+            "watchpost_haproxy_info_up",
+            "gauge",
+            "1 if the last `show info` of the instance succeeded.",
+            |i| {
+                i.get("info")
+                    .map(|_| (i["last_fetch_status"] == "success") as u8 as f64)
+            },
+        ),
+        (
+            "watchpost_haproxy_uptime_seconds",
+            "gauge",
+            "Uptime of the HAProxy process.",
+            |i| i["info"]["uptime_s"].as_f64(),
+        ),
+        (
+            "watchpost_haproxy_current_connections",
+            "gauge",
+            "Connections open now.",
+            |i| i["info"]["curr_conns"].as_f64(),
+        ),
+        (
+            "watchpost_haproxy_max_connections",
+            "gauge",
+            "The process's connection limit (maxconn).",
+            |i| i["info"]["max_conn"].as_f64(),
+        ),
+        (
+            "watchpost_haproxy_connection_rate",
+            "gauge",
+            "Connections per second over the last second.",
+            |i| i["info"]["conn_rate"].as_f64(),
+        ),
+        (
+            "watchpost_haproxy_session_rate",
+            "gauge",
+            "Sessions per second over the last second.",
+            |i| i["info"]["sess_rate"].as_f64(),
+        ),
+        (
+            "watchpost_haproxy_idle_ratio",
+            "gauge",
+            "Share of time the process was idle (0 to 1).",
+            |i| i["info"]["idle_pct"].as_f64().map(|p| p / 100.0),
+        ),
+        (
+            "watchpost_haproxy_push_connected",
+            "gauge",
+            "1 while the event ring subscription is connected (absent when off).",
+            |i| (i["push"] != "off").then(|| (i["push"] == "connected") as u8 as f64),
+        ),
+        (
+            "watchpost_haproxy_push_lines_total",
+            "counter",
+            "Server state lines read from the event ring.",
+            |i| (i["push"] != "off").then(|| i["push_lines"].as_f64().unwrap_or(0.0)),
+        ),
     ];
     for (name, kind, help, value) in families {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");

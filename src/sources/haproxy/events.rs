@@ -1,6 +1,8 @@
 //! HAProxy's event ring as followed with `show events <ring> -w`: which lines say
-//! that a server changed state, and the timestamp that orders them. Pure text
-//! handling; the line only tells which backend to read now, never the new state.
+//! that a server changed state or that the process is stopping (a reload: the
+//! subscription must leave the old process so that it can exit), and the timestamp
+//! that orders them. Pure text handling; a server line only tells which backend to
+//! read now, never the new state.
 
 /// A server state line of the ring: `Server be_app/s1 is DOWN, reason: ...`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -9,6 +11,31 @@ pub struct ServerLine<'a> {
     pub stamp: Option<&'a str>,
     pub backend: &'a str,
     pub server: &'a str,
+}
+
+/// A ring line that matters to the subscription.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RingLine<'a> {
+    Server(ServerLine<'a>),
+    /// `Proxy be stopped (...)` or `Stopping proxy be in 0 ms.`: the process is
+    /// stopping (soft stop after a reload).
+    Stopping {
+        stamp: Option<&'a str>,
+    },
+}
+
+/// Reads one ring line; `None` for lines that are neither a server state change
+/// nor a sign that the process stops.
+pub fn read(line: &str) -> Option<RingLine<'_>> {
+    if let Some(s) = server_line(line) {
+        return Some(RingLine::Server(s));
+    }
+    let (stamp, message) = split_header(line.trim_end());
+    let stopping = (message.starts_with("Proxy ") && message.contains(" stopped ("))
+        || ["Stopping proxy ", "Stopping frontend ", "Stopping backend "]
+            .iter()
+            .any(|p| message.starts_with(p));
+    stopping.then_some(RingLine::Stopping { stamp })
 }
 
 /// What a server state message says after `Server <b>/<s> `.
@@ -116,6 +143,26 @@ mod tests {
         ] {
             assert_eq!(server_line(line), None, "{line}");
         }
+    }
+
+    #[test]
+    fn a_stopping_process_is_recognised() {
+        let line = "<4>2026-12-03T13:10:08.444484+00:00 Proxy be_app stopped (cumulated conns: FE: 0, BE: 0).";
+        assert_eq!(
+            read(line),
+            Some(RingLine::Stopping {
+                stamp: Some("2026-12-03T13:10:08.444484+00:00")
+            })
+        );
+        assert!(matches!(
+            read("Stopping proxy be_app in 0 ms."),
+            Some(RingLine::Stopping { .. })
+        ));
+        assert!(matches!(
+            read("Server b/s is UP"),
+            Some(RingLine::Server(_))
+        ));
+        assert_eq!(read("Proxy be_app started."), None);
     }
 
     #[test]

@@ -88,15 +88,24 @@ mod tests {
 
     #[test]
     fn missing_and_bad_fields_are_named() {
-        assert_eq!(parse("Version: x\n"), Err(InfoError::Missing("Release_date")));
+        assert_eq!(
+            parse("Version: x\n"),
+            Err(InfoError::Missing("Release_date"))
+        );
         let bad = INFO.replace("Pid: 30158", "Pid: many");
-        assert!(matches!(parse(&bad), Err(InfoError::NotANumber { field: "Pid", .. })));
+        assert!(matches!(
+            parse(&bad),
+            Err(InfoError::NotANumber { field: "Pid", .. })
+        ));
     }
 
     #[test]
     fn a_new_pid_or_a_shorter_uptime_is_a_restart() {
         let a = parse(INFO).unwrap();
-        let later = InstanceInfo { uptime_s: 20, ..a.clone() };
+        let later = InstanceInfo {
+            uptime_s: 20,
+            ..a.clone()
+        };
         assert!(!restarted(&a, &later));
         assert!(restarted(&later, &a));
         assert!(restarted(&a, &InstanceInfo { pid: 1, ..later }));

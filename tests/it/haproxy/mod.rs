@@ -9,10 +9,13 @@ mod admin;
 mod auth;
 mod discovery;
 mod health;
+mod instances;
 mod listener;
 mod outage;
 mod process;
+mod push;
 mod scope;
+mod validate;
 
 use std::time::Duration;
 
