@@ -72,7 +72,7 @@ pub(super) struct Entry {
 pub struct Fleet {
     pub(super) config: Arc<Config>,
     pub(super) status: StatusHandle,
-    client: reqwest::Client,
+    pub(super) client: reqwest::Client,
     pub(super) pollers: HashMap<String, Entry>,
     /// The `show info` readers and event ring subscriptions of HAProxy sections.
     pub(super) instances: InstanceTasks,
@@ -430,7 +430,7 @@ impl Handler<Admin> for Fleet {
         if let AdminCmd::ServerState { server, state } = msg.cmd {
             let client = self.client.clone();
             return Box::pin(super::server_action::run(
-                addr, spec, status, client, server, state,
+                addr, spec, status, client, server, state, None,
             ));
         }
         Box::pin(admin(addr, spec, status, msg.cmd))

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 use super::fleet::{AdminError, Fleet};
 use super::instance::{self, InstanceBoard, InstanceView};
-use super::poller::Poke;
+use super::cycle::TargetSpec;
+use super::poller::{Poke, Poller};
 use super::push::{self, PushPoll};
 use super::specs;
 use super::status::StatusHandle;
@@ -79,6 +80,33 @@ impl InstanceTasks {
 #[derive(Message)]
 #[rtype(result = "Vec<Value>")]
 pub struct ListInstances;
+
+/// The pollers of every HAProxy backend and the HTTP client, for a transaction.
+#[derive(Message)]
+#[rtype(result = "AdminReach")]
+pub struct GetAdminReach;
+
+/// What [`GetAdminReach`] answers.
+pub struct AdminReach {
+    pub pollers: HashMap<String, (Addr<Poller>, Arc<TargetSpec>)>,
+    pub client: reqwest::Client,
+}
+
+impl Handler<GetAdminReach> for Fleet {
+    type Result = MessageResult<GetAdminReach>;
+    fn handle(&mut self, _: GetAdminReach, _: &mut Context<Self>) -> Self::Result {
+        let pollers = self
+            .pollers
+            .iter()
+            .filter(|(id, _)| id.starts_with("haproxy/"))
+            .map(|(id, e)| (id.clone(), (e.addr.clone(), e.spec.clone())))
+            .collect();
+        MessageResult(AdminReach {
+            pollers,
+            client: self.client.clone(),
+        })
+    }
+}
 
 /// Runs the `validate` command of an instance.
 #[derive(Message)]

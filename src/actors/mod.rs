@@ -14,4 +14,7 @@ pub mod server_action;
 pub mod specs;
 pub mod status;
 pub mod store;
+pub mod transaction;
+pub mod transaction_run;
+pub mod txlog;
 pub mod validate;

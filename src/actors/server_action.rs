@@ -25,10 +25,14 @@ pub async fn run(
     client: reqwest::Client,
     server: String,
     state: AdminState,
+    transaction: Option<String>,
 ) -> Result<serde_json::Value, AdminError> {
     let (via, result) = apply(&spec, &client, &server, state).await?;
-    let outcome = json!({"server": server, "state": state.as_str(), "via": via,
-                         "ok": result.is_ok(), "error": result.as_ref().err()});
+    let mut outcome = json!({"server": server, "state": state.as_str(), "via": via,
+                             "ok": result.is_ok(), "error": result.as_ref().err()});
+    if let Some(id) = transaction {
+        outcome["transaction"] = json!(id);
+    }
     let obs = Observation {
         target: spec.meta.id.clone(),
         at: Ts::now(),
@@ -54,6 +58,21 @@ pub async fn run(
         .map_err(mailbox)?
         .map_err(AdminError::Failed)?;
     Ok(json!({"action": outcome, "poll": poll}))
+}
+
+/// Why the source of `spec` cannot change server state, if it cannot.
+pub fn can_change(spec: &TargetSpec) -> Result<(), String> {
+    match &spec.source {
+        SourceSpec::HaproxyAgent { .. } => Ok(()),
+        SourceSpec::HaproxyStats { source, .. } => match &source.transport {
+            Transport::Runtime(_) => Ok(()),
+            Transport::Http { .. } => Err(format!(
+                "{} is read through the stats page, which cannot change server state",
+                spec.meta.id
+            )),
+        },
+        _ => Err(format!("{} is not an HAProxy backend", spec.meta.id)),
+    }
 }
 
 /// Sends the change; the outer error means the source cannot do it at all.

@@ -114,6 +114,11 @@ impl Store {
         Ok(())
     }
 
+    /// The database, for tables kept by other modules (`txlog`).
+    pub(crate) fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// The sequence number the next event will get.
     pub fn next_seq(&self) -> u64 {
         self.next_seq.load(Ordering::SeqCst)

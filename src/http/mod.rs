@@ -16,6 +16,7 @@ mod api;
 mod dashboard;
 mod haproxy;
 mod metrics;
+mod transactions;
 mod views;
 pub mod ws;
 
@@ -85,6 +86,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(api::routes)
         .configure(admin::routes)
         .configure(haproxy::routes)
+        .configure(transactions::routes)
         .configure(ws::routes)
         .configure(dashboard::routes)
         .default_service(web::to(not_found));

@@ -99,6 +99,20 @@ impl AdminState {
     }
 }
 
+impl AdminState {
+    /// The admin state a server's `show stat` status shows: `MAINT ...` is in
+    /// maintenance, `DRAIN ...` is draining, anything else is ready.
+    pub fn of_status(status: &str) -> AdminState {
+        if status.starts_with("MAINT") {
+            AdminState::Maint
+        } else if status.starts_with("DRAIN") {
+            AdminState::Drain
+        } else {
+            AdminState::Ready
+        }
+    }
+}
+
 impl fmt::Display for AdminState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
