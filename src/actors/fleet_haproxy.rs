@@ -10,9 +10,9 @@ use std::sync::atomic::Ordering;
 use actix::prelude::*;
 use serde_json::{Value, json};
 
+use super::cycle::TargetSpec;
 use super::fleet::{AdminError, Fleet};
 use super::instance::{self, InstanceBoard, InstanceView};
-use super::cycle::TargetSpec;
 use super::poller::{Poke, Poller};
 use super::push::{self, PushPoll};
 use super::specs;

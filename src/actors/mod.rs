@@ -16,5 +16,7 @@ pub mod status;
 pub mod store;
 pub mod transaction;
 pub mod transaction_run;
+#[cfg(test)]
+mod transaction_tests;
 pub mod txlog;
 pub mod validate;

@@ -54,12 +54,17 @@ pub fn plan(
         let n = n + 1;
         let state = AdminState::parse(&a.state);
         if state.is_none() {
-            problems.push(format!("action {n}: unknown state {:?}: use ready, drain or maint", a.state));
+            problems.push(format!(
+                "action {n}: unknown state {:?}: use ready, drain or maint",
+                a.state
+            ));
         }
         let found = match (&a.target, &a.server, &a.address) {
             (Some(t), Some(s), None) => by_target(t, s, targets, &can_change),
             (None, None, Some(addr)) => by_address(addr, targets, &can_change),
-            _ => Err(vec!["give either \"target\" and \"server\", or \"address\"".to_string()]),
+            _ => Err(vec![
+                "give either \"target\" and \"server\", or \"address\"".to_string(),
+            ]),
         };
         match (found, state) {
             (Ok(list), Some(state)) => steps.extend(list.into_iter().map(|(t, s)| PlannedStep {
@@ -72,7 +77,11 @@ pub fn plan(
             (Err(list), _) => problems.extend(list.into_iter().map(|p| format!("action {n}: {p}"))),
         }
     }
-    if problems.is_empty() { Ok(steps) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(steps)
+    } else {
+        Err(problems)
+    }
 }
 
 type Found<'a> = Result<Vec<(&'a TargetState, String)>, Vec<String>>;
@@ -83,7 +92,10 @@ fn by_target<'a>(
     targets: &'a BTreeMap<Arc<str>, Arc<TargetState>>,
     can_change: &impl Fn(&str) -> Result<(), String>,
 ) -> Found<'a> {
-    let Some(t) = targets.get(id).filter(|t| t.kind == TargetKind::HaproxyBackend) else {
+    let Some(t) = targets
+        .get(id)
+        .filter(|t| t.kind == TargetKind::HaproxyBackend)
+    else {
         return Err(vec![format!("unknown HAProxy backend {id}")]);
     };
     can_change(id).map_err(|e| vec![e])?;
@@ -183,7 +195,14 @@ impl TxRecord {
                 error: None,
             })
             .collect();
-        TxRecord { id, state: TxState::Running, comment, started_at: Ts::now(), finished_at: None, steps }
+        TxRecord {
+            id,
+            state: TxState::Running,
+            comment,
+            started_at: Ts::now(),
+            finished_at: None,
+            steps,
+        }
     }
 
     /// The instances the transaction touches.
@@ -214,8 +233,14 @@ pub fn claim(id: &str, instances: BTreeSet<String>) -> Result<Claim, Vec<String>
         return Err(taken);
     }
     busy.extend(instances.iter().cloned());
-    RUNNING.lock().unwrap_or_else(|p| p.into_inner()).insert(id.to_string());
-    Ok(Claim { instances, id: id.to_string() })
+    RUNNING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .insert(id.to_string());
+    Ok(Claim {
+        instances,
+        id: id.to_string(),
+    })
 }
 
 impl Drop for Claim {
@@ -224,14 +249,20 @@ impl Drop for Claim {
         self.instances.iter().for_each(|i| {
             busy.remove(i);
         });
-        RUNNING.lock().unwrap_or_else(|p| p.into_inner()).remove(&self.id);
+        RUNNING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(&self.id);
     }
 }
 
 /// A stored record as it stands now: one still marked running that this process
 /// is not running was cut off by a stop of the daemon.
 pub fn as_now(mut rec: TxRecord) -> TxRecord {
-    let running = RUNNING.lock().unwrap_or_else(|p| p.into_inner()).contains(&rec.id);
+    let running = RUNNING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .contains(&rec.id);
     if rec.state == TxState::Running && !running {
         rec.state = TxState::Interrupted;
     }

@@ -84,7 +84,10 @@ async fn step(reach: &Reach, rec: &mut TxRecord, i: usize) -> Result<(), String>
         }
         if tokio::time::Instant::now() >= deadline {
             let seen = now.map(|a| a.as_str().to_string()).unwrap_or_else(|e| e);
-            return Err(format!("not verified within {}: read {seen}", humantime::format_duration(reach.verify_timeout)));
+            return Err(format!(
+                "not verified within {}: read {seen}",
+                humantime::format_duration(reach.verify_timeout)
+            ));
         }
         tokio::time::sleep(VERIFY_EVERY).await;
     }
@@ -98,7 +101,12 @@ async fn rollback(reach: &Reach, rec: &mut TxRecord, at: usize) {
     for i in (0..=at).rev() {
         let s = rec.steps[i].clone();
         let applied = matches!(s.outcome, StepOutcome::Applied | StepOutcome::Verified);
-        let Some(previous) = s.previous.as_deref().and_then(AdminState::parse).filter(|_| applied) else {
+        let Some(previous) = s
+            .previous
+            .as_deref()
+            .and_then(AdminState::parse)
+            .filter(|_| applied)
+        else {
             continue;
         };
         let undone = change(reach, &rec.id, &s.target, &s.server, previous).await;
@@ -113,25 +121,54 @@ async fn rollback(reach: &Reach, rec: &mut TxRecord, at: usize) {
     }
 }
 
-async fn change(reach: &Reach, id: &str, target: &str, server: &str, state: AdminState) -> Result<(), String> {
-    let (addr, spec) = reach.pollers.get(target).ok_or_else(|| format!("{target} is no longer polled"))?;
+async fn change(
+    reach: &Reach,
+    id: &str,
+    target: &str,
+    server: &str,
+    state: AdminState,
+) -> Result<(), String> {
+    let (addr, spec) = reach
+        .pollers
+        .get(target)
+        .ok_or_else(|| format!("{target} is no longer polled"))?;
     let (addr, spec) = (addr.clone(), spec.clone());
-    server_action::run(addr, spec, reach.status.clone(), reach.client.clone(), server.to_string(), state, Some(id.to_string()))
-        .await
-        .map(|_| ())
-        .map_err(|e| e.to_string())
+    server_action::run(
+        addr,
+        spec,
+        reach.status.clone(),
+        reach.client.clone(),
+        server.to_string(),
+        state,
+        Some(id.to_string()),
+    )
+    .await
+    .map(|_| ())
+    .map_err(|e| e.to_string())
 }
 
 /// Polls the backend and reads the server's admin state from what was read.
 async fn read_admin(reach: &Reach, target: &str, server: &str) -> Result<AdminState, String> {
-    let (addr, _) = reach.pollers.get(target).ok_or_else(|| format!("{target} is no longer polled"))?;
+    let (addr, _) = reach
+        .pollers
+        .get(target)
+        .ok_or_else(|| format!("{target} is no longer polled"))?;
     let report = addr.send(PollNow).await.map_err(|e| e.to_string())??;
     if report.result != "success" {
-        return Err(report.error.unwrap_or_else(|| format!("the poll of {target} was {}", report.result)));
+        return Err(report
+            .error
+            .unwrap_or_else(|| format!("the poll of {target} was {}", report.result)));
     }
     let snap = reach.status.snapshot();
-    let t = snap.targets.get(target).ok_or_else(|| format!("{target} is gone"))?;
-    let s = t.servers.iter().find(|s| s.name == server).ok_or_else(|| format!("{target} has no server {server}"))?;
+    let t = snap
+        .targets
+        .get(target)
+        .ok_or_else(|| format!("{target} is gone"))?;
+    let s = t
+        .servers
+        .iter()
+        .find(|s| s.name == server)
+        .ok_or_else(|| format!("{target} has no server {server}"))?;
     Ok(AdminState::of_status(&s.status))
 }
 
@@ -142,7 +179,8 @@ async fn save(reach: &Reach, rec: &TxRecord) {
 }
 
 async fn event(reach: &Reach, rec: &TxRecord, kind: EventType) {
-    let data = json!({"id": rec.id, "comment": rec.comment, "state": rec.state, "steps": rec.steps});
+    let data =
+        json!({"id": rec.id, "comment": rec.comment, "state": rec.state, "steps": rec.steps});
     let obs = Observation {
         target: format!("transaction/{}", rec.id),
         at: Ts::now(),

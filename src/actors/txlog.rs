@@ -18,7 +18,9 @@ pub async fn save(status: &StatusHandle, rec: &TxRecord) -> Result<(), String> {
         let tx = db.begin_write().map_err(|e| e.to_string())?;
         {
             let mut table = tx.open_table(TRANSACTIONS).map_err(|e| e.to_string())?;
-            table.insert(id.as_str(), json.as_slice()).map_err(|e| e.to_string())?;
+            table
+                .insert(id.as_str(), json.as_slice())
+                .map_err(|e| e.to_string())?;
         }
         tx.commit().map_err(|e| e.to_string())
     };
@@ -30,7 +32,11 @@ pub async fn save(status: &StatusHandle, rec: &TxRecord) -> Result<(), String> {
 
 /// One record.
 pub fn get(status: &StatusHandle, id: &str) -> Result<Option<TxRecord>, String> {
-    let tx = status.store().database().begin_read().map_err(|e| e.to_string())?;
+    let tx = status
+        .store()
+        .database()
+        .begin_read()
+        .map_err(|e| e.to_string())?;
     let table = match tx.open_table(TRANSACTIONS) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
@@ -39,12 +45,18 @@ pub fn get(status: &StatusHandle, id: &str) -> Result<Option<TxRecord>, String> 
     let Some(value) = table.get(id).map_err(|e| e.to_string())? else {
         return Ok(None);
     };
-    serde_json::from_slice(value.value()).map(Some).map_err(|e| e.to_string())
+    serde_json::from_slice(value.value())
+        .map(Some)
+        .map_err(|e| e.to_string())
 }
 
 /// The latest `limit` records, newest first.
 pub fn latest(status: &StatusHandle, limit: usize) -> Result<Vec<TxRecord>, String> {
-    let tx = status.store().database().begin_read().map_err(|e| e.to_string())?;
+    let tx = status
+        .store()
+        .database()
+        .begin_read()
+        .map_err(|e| e.to_string())?;
     let table = match tx.open_table(TRANSACTIONS) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),

@@ -42,7 +42,11 @@ struct Body {
 const SHAPE: &str = r#"{"actions": [{"target", "server", "state"} | {"address", "state"}], "verify_timeout": "5s", "dry_run": false, "comment": "..."}"#;
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "admin_failed", e.to_string())
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "admin_failed",
+        e.to_string(),
+    )
 }
 
 async fn create(
@@ -60,18 +64,25 @@ async fn create(
             .map_err(|e| ApiError::bad_request(format!("verify_timeout {text:?}: {e}")))?,
     };
     if verify_timeout.is_zero() || verify_timeout > MAX_VERIFY {
-        return Err(ApiError::bad_request("verify_timeout must be between 1ms and 5m"));
+        return Err(ApiError::bad_request(
+            "verify_timeout must be between 1ms and 5m",
+        ));
     }
     let reach = state.fleet.send(GetAdminReach).await.map_err(internal)?;
     let snap = state.status.snapshot();
-    let checked = transaction::plan(&body.actions, &snap.targets, |id| match reach.pollers.get(id) {
-        Some((_, spec)) => can_change(spec),
-        None => Err(format!("{id} is not polled now")),
+    let checked = transaction::plan(&body.actions, &snap.targets, |id| {
+        match reach.pollers.get(id) {
+            Some((_, spec)) => can_change(spec),
+            None => Err(format!("{id} is not polled now")),
+        }
     });
     let steps = match checked {
         Ok(steps) => steps,
         Err(problems) => {
-            let message = format!("the transaction is invalid ({} problems); nothing was applied", problems.len());
+            let message = format!(
+                "the transaction is invalid ({} problems); nothing was applied",
+                problems.len()
+            );
             let body = json!({"error": {"code": "invalid_transaction", "message": message, "problems": problems}});
             return Ok(HttpResponse::BadRequest().json(body));
         }
@@ -84,7 +95,10 @@ async fn create(
         ApiError::new(
             StatusCode::CONFLICT,
             "busy",
-            format!("another transaction is running on {}; try again when it has ended", busy.join(", ")),
+            format!(
+                "another transaction is running on {}; try again when it has ended",
+                busy.join(", ")
+            ),
         )
     })?;
     let reach = Reach {
@@ -107,7 +121,10 @@ struct ListQuery {
     limit: Option<usize>,
 }
 
-async fn list(state: web::Data<AppState>, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+async fn list(
+    state: web::Data<AppState>,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     let limit = q.limit.unwrap_or(50).clamp(1, MAX_LIMIT);
     let records = txlog::latest(&state.status, limit).map_err(internal)?;
     let records: Vec<_> = records.into_iter().map(transaction::as_now).collect();

@@ -15,6 +15,7 @@ mod outage;
 mod process;
 mod push;
 mod scope;
+mod transactions;
 mod validate;
 
 use std::time::Duration;
