@@ -61,6 +61,80 @@ async fn validate(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpRe
     }
 }
 
+/// One metric family of instances: name, type, help, and the value of one
+/// instance (`None`: no sample for it).
+type Family = (
+    &'static str,
+    &'static str,
+    &'static str,
+    fn(&Value) -> Option<f64>,
+);
+
+fn info(i: &Value, key: &str) -> Option<f64> {
+    i["info"][key].as_f64()
+}
+
+fn push(i: &Value, v: f64) -> Option<f64> {
+    (i["push"] != "off").then_some(v)
+}
+
+const FAMILIES: [Family; 9] = [
+    (
+        "watchpost_haproxy_info_up",
+        "gauge",
+        "1 if the last `show info` of the instance succeeded (socket sources).",
+        |i| (i["source"] == "socket").then(|| (i["last_fetch_status"] == "success") as u8 as f64),
+    ),
+    (
+        "watchpost_haproxy_uptime_seconds",
+        "gauge",
+        "Uptime of the HAProxy process.",
+        |i| info(i, "uptime_s"),
+    ),
+    (
+        "watchpost_haproxy_current_connections",
+        "gauge",
+        "Connections open now.",
+        |i| info(i, "curr_conns"),
+    ),
+    (
+        "watchpost_haproxy_max_connections",
+        "gauge",
+        "The process's connection limit (maxconn).",
+        |i| info(i, "max_conn"),
+    ),
+    (
+        "watchpost_haproxy_connection_rate",
+        "gauge",
+        "Connections per second over the last second.",
+        |i| info(i, "conn_rate"),
+    ),
+    (
+        "watchpost_haproxy_session_rate",
+        "gauge",
+        "Sessions per second over the last second.",
+        |i| info(i, "sess_rate"),
+    ),
+    (
+        "watchpost_haproxy_idle_ratio",
+        "gauge",
+        "Share of time the process was idle (0 to 1).",
+        |i| info(i, "idle_pct").map(|p| p / 100.0),
+    ),
+    (
+        "watchpost_haproxy_push_connected",
+        "gauge",
+        "1 while the event ring subscription is connected.",
+        |i| push(i, (i["push"] == "connected") as u8 as f64),
+    ),
+    (
+        "watchpost_haproxy_push_lines_total",
+        "counter",
+        "Server state lines read from the event ring.",
+        |i| push(i, i["push_lines"].as_f64().unwrap_or(0.0)),
+    ),
+];
+
 /// The instance gauges, in the Prometheus text format.
 pub fn metrics(out: &mut String, instances: &[Value]) {
     let escape = |v: &str| {
@@ -68,69 +142,10 @@ pub fn metrics(out: &mut String, instances: &[Value]) {
             .replace('"', "\\\"")
             .replace('\n', "\\n")
     };
-    let families: [(&str, &str, &str, fn(&Value) -> Option<f64>); 9] = [
-        (
-            "watchpost_haproxy_info_up",
-            "gauge",
-            "1 if the last `show info` of the instance succeeded.",
-            |i| {
-                i.get("info")
-                    .map(|_| (i["last_fetch_status"] == "success") as u8 as f64)
-            },
-        ),
-        (
-            "watchpost_haproxy_uptime_seconds",
-            "gauge",
-            "Uptime of the HAProxy process.",
-            |i| i["info"]["uptime_s"].as_f64(),
-        ),
-        (
-            "watchpost_haproxy_current_connections",
-            "gauge",
-            "Connections open now.",
-            |i| i["info"]["curr_conns"].as_f64(),
-        ),
-        (
-            "watchpost_haproxy_max_connections",
-            "gauge",
-            "The process's connection limit (maxconn).",
-            |i| i["info"]["max_conn"].as_f64(),
-        ),
-        (
-            "watchpost_haproxy_connection_rate",
-            "gauge",
-            "Connections per second over the last second.",
-            |i| i["info"]["conn_rate"].as_f64(),
-        ),
-        (
-            "watchpost_haproxy_session_rate",
-            "gauge",
-            "Sessions per second over the last second.",
-            |i| i["info"]["sess_rate"].as_f64(),
-        ),
-        (
-            "watchpost_haproxy_idle_ratio",
-            "gauge",
-            "Share of time the process was idle (0 to 1).",
-            |i| i["info"]["idle_pct"].as_f64().map(|p| p / 100.0),
-        ),
-        (
-            "watchpost_haproxy_push_connected",
-            "gauge",
-            "1 while the event ring subscription is connected (absent when off).",
-            |i| (i["push"] != "off").then(|| (i["push"] == "connected") as u8 as f64),
-        ),
-        (
-            "watchpost_haproxy_push_lines_total",
-            "counter",
-            "Server state lines read from the event ring.",
-            |i| (i["push"] != "off").then(|| i["push_lines"].as_f64().unwrap_or(0.0)),
-        ),
-    ];
-    for (name, kind, help, value) in families {
+    for (name, kind, help, value) in FAMILIES {
         let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
         for i in instances {
-            if let Some(v) = value(i).filter(|_| !i["info"].is_null() || name.contains("push")) {
+            if let Some(v) = value(i) {
                 let label = escape(i["name"].as_str().unwrap_or(""));
                 let _ = writeln!(out, "{name}{{instance=\"{label}\"}} {v}");
             }

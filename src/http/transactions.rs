@@ -58,16 +58,7 @@ async fn create(
     let raw = read_body(payload).await?;
     let body: Body = serde_json::from_slice(&raw)
         .map_err(|e| ApiError::bad_request(format!("body must be {SHAPE}: {e}")))?;
-    let verify_timeout = match body.verify_timeout.as_deref() {
-        None => Duration::from_secs(5),
-        Some(text) => humantime::parse_duration(text)
-            .map_err(|e| ApiError::bad_request(format!("verify_timeout {text:?}: {e}")))?,
-    };
-    if verify_timeout.is_zero() || verify_timeout > MAX_VERIFY {
-        return Err(ApiError::bad_request(
-            "verify_timeout must be between 1ms and 5m",
-        ));
-    }
+    let verify_timeout = verify_timeout(body.verify_timeout.as_deref())?;
     let reach = state.fleet.send(GetAdminReach).await.map_err(internal)?;
     let snap = state.status.snapshot();
     let checked = transaction::plan(&body.actions, &snap.targets, |id| {
@@ -78,29 +69,13 @@ async fn create(
     });
     let steps = match checked {
         Ok(steps) => steps,
-        Err(problems) => {
-            let message = format!(
-                "the transaction is invalid ({} problems); nothing was applied",
-                problems.len()
-            );
-            let body = json!({"error": {"code": "invalid_transaction", "message": message, "problems": problems}});
-            return Ok(HttpResponse::BadRequest().json(body));
-        }
+        Err(problems) => return Ok(invalid(problems)),
     };
     if body.dry_run {
         return Ok(HttpResponse::Ok().json(json!({"dry_run": true, "plan": steps})));
     }
     let mut rec = TxRecord::new(transaction::new_id(), body.comment, &steps);
-    let _claim = transaction::claim(&rec.id, rec.instances()).map_err(|busy| {
-        ApiError::new(
-            StatusCode::CONFLICT,
-            "busy",
-            format!(
-                "another transaction is running on {}; try again when it has ended",
-                busy.join(", ")
-            ),
-        )
-    })?;
+    let _claim = transaction::claim(&rec.id, rec.instances()).map_err(busy)?;
     let reach = Reach {
         status: state.status.clone(),
         client: reach.client,
@@ -114,6 +89,41 @@ async fn create(
     let message = "a step failed; the steps already applied were rolled back";
     let body = json!({"error": {"code": "rolled_back", "message": message}, "transaction": rec});
     Ok(HttpResponse::Conflict().json(body))
+}
+
+fn verify_timeout(text: Option<&str>) -> Result<Duration, ApiError> {
+    let d = match text {
+        None => return Ok(Duration::from_secs(5)),
+        Some(t) => humantime::parse_duration(t)
+            .map_err(|e| ApiError::bad_request(format!("verify_timeout {t:?}: {e}")))?,
+    };
+    if d.is_zero() || d > MAX_VERIFY {
+        return Err(ApiError::bad_request(
+            "verify_timeout must be between 1ms and 5m",
+        ));
+    }
+    Ok(d)
+}
+
+fn invalid(problems: Vec<String>) -> HttpResponse {
+    let message = format!(
+        "the transaction is invalid ({} problems); nothing was applied",
+        problems.len()
+    );
+    HttpResponse::BadRequest().json(
+        json!({"error": {"code": "invalid_transaction", "message": message, "problems": problems}}),
+    )
+}
+
+fn busy(instances: Vec<String>) -> ApiError {
+    ApiError::new(
+        StatusCode::CONFLICT,
+        "busy",
+        format!(
+            "another transaction is running on {}; try again when it has ended",
+            instances.join(", ")
+        ),
+    )
 }
 
 #[derive(Deserialize)]
