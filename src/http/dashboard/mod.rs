@@ -81,6 +81,7 @@ static ASSETS: &[Asset] = &[
     asset!("eureka.js", JS),
     asset!("format.js", JS),
     asset!("haproxy.js", JS),
+    asset!("instances.js", JS),
     asset!("live.js", JS),
     asset!("list.js", JS),
     asset!("refetch.js", JS),
