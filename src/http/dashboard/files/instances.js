@@ -3,9 +3,16 @@
 // up, from GET /api/haproxy/instances (read again every 10 s).
 
 import { fill, h } from './dom.js';
-import { duration } from './format.js';
+import { duration, parseTs } from './format.js';
 
 const EVERY_MS = 10000;
+
+/** Uptime now: what `show info` said, plus the time since it was read. */
+function uptimeMs(i) {
+  const read = parseTs(i.fetched_at);
+  const since = read ? Math.max(0, Date.now() - read) : 0;
+  return i.info.uptime_s * 1000 + since;
+}
 
 function line(i) {
   const info = i.info;
@@ -13,7 +20,7 @@ function line(i) {
   if (info) {
     parts.push(
       h('span', { class: 'inst-version' }, ` HAProxy ${info.version}`),
-      h('span', { class: 'inst-uptime' }, ` · up ${duration(info.uptime_s * 1000)}`),
+      h('span', { class: 'inst-uptime' }, ` · up ${duration(uptimeMs(i))}`),
       h('span', { class: 'inst-conns' }, ` · ${info.curr_conns}/${info.max_conn} connections`),
     );
   } else if (i.last_fetch_status === 'failed') {
