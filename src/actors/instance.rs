@@ -180,11 +180,7 @@ async fn record(
 ) {
     let now = Ts::now();
     let restart = match (&result, last.as_ref()) {
-        (Ok(new), Some(old)) if info::restarted(old, new) => Some(json!({
-            "previous_pid": old.pid, "pid": new.pid,
-            "previous_uptime_s": old.uptime_s, "uptime_s": new.uptime_s,
-            "version": new.version,
-        })),
+        (Ok(new), Some(old)) => restart_event(name, old, new, now),
         _ => None,
     };
     board.update(name, |v| {
@@ -205,17 +201,34 @@ async fn record(
     if let Ok(i) = result {
         *last = Some(i);
     }
-    if let Some(data) = restart {
-        let obs = Observation {
-            target: instance_id(name),
-            at: now,
-            kind: ObservationKind::Instance {
-                kind: EventType::HaproxyRestarted,
-                data,
-            },
-        };
-        if let Err(e) = status.observe(vec![obs]).await {
-            tracing::warn!(instance = name, error = %e, "haproxy_restarted not recorded");
-        }
+    if let Some(obs) = restart
+        && let Err(e) = status.observe(vec![obs]).await
+    {
+        tracing::warn!(instance = name, error = %e, "haproxy_restarted not recorded");
     }
+}
+
+/// The `haproxy_restarted` observation when `new` is another process than `old`.
+fn restart_event(
+    name: &str,
+    old: &InstanceInfo,
+    new: &InstanceInfo,
+    at: Ts,
+) -> Option<Observation> {
+    if !info::restarted(old, new) {
+        return None;
+    }
+    let data = json!({
+        "previous_pid": old.pid, "pid": new.pid,
+        "previous_uptime_s": old.uptime_s, "uptime_s": new.uptime_s,
+        "version": new.version,
+    });
+    Some(Observation {
+        target: instance_id(name),
+        at,
+        kind: ObservationKind::Instance {
+            kind: EventType::HaproxyRestarted,
+            data,
+        },
+    })
 }

@@ -59,13 +59,7 @@ pub fn plan(
                 a.state
             ));
         }
-        let found = match (&a.target, &a.server, &a.address) {
-            (Some(t), Some(s), None) => by_target(t, s, targets, &can_change),
-            (None, None, Some(addr)) => by_address(addr, targets, &can_change),
-            _ => Err(vec![
-                "give either \"target\" and \"server\", or \"address\"".to_string(),
-            ]),
-        };
+        let found = servers_of(a, targets, &can_change);
         match (found, state) {
             (Ok(list), Some(state)) => steps.extend(list.into_iter().map(|(t, s)| PlannedStep {
                 instance: t.group.clone(),
@@ -81,6 +75,21 @@ pub fn plan(
         Ok(steps)
     } else {
         Err(problems)
+    }
+}
+
+/// The servers one action names.
+fn servers_of<'a>(
+    a: &ActionRequest,
+    targets: &'a BTreeMap<Arc<str>, Arc<TargetState>>,
+    can_change: &impl Fn(&str) -> Result<(), String>,
+) -> Found<'a> {
+    match (&a.target, &a.server, &a.address) {
+        (Some(t), Some(s), None) => by_target(t, s, targets, can_change),
+        (None, None, Some(addr)) => by_address(addr, targets, can_change),
+        _ => Err(vec![
+            "give either \"target\" and \"server\", or \"address\"".to_string(),
+        ]),
     }
 }
 

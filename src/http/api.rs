@@ -40,6 +40,7 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
         "status": verdict, "timestamp": Ts::now(), "targets": counts,
         "storage": if snap.storage_ok { "ok" } else { "error" },
         "storage_error": snap.storage_error, "last_seq": snap.seq,
+        "haproxy_instances": super::haproxy::list(&state).await.unwrap_or_default(),
     });
     let code = if verdict == "unhealthy" {
         StatusCode::SERVICE_UNAVAILABLE
