@@ -14,6 +14,14 @@ stops by itself. Figures go to docs/PERFORMANCE.md.
 import argparse, json, os, random, socket, statistics, subprocess, sys, tempfile, time, urllib.request
 
 
+def seconds(text):
+    units = {"ms": 0.001, "s": 1, "m": 60}
+    for u in ("ms", "s", "m"):
+        if text.endswith(u):
+            return float(text[: -len(u)]) * units[u]
+    return float(text)
+
+
 def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
 
@@ -48,7 +56,7 @@ def wait(what, f, deadline=120):
 
 
 def haproxy_cfg(d, n):
-    lines = [f"global\n    nbthread 1\n    stats socket {d}/admin.sock level admin\n    stats timeout 1h\n",
+    lines = [f"global\n    nbthread 1\n    stats socket {d}/admin.sock level admin\n",
              "ring watchpost\n    size 1048576\n    format timed\n",
              "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n"
              "    log ring@watchpost local0\n"]
@@ -79,12 +87,13 @@ def run(args, push):
                 return False
             return len(t) == args.backends and all(x["last_fetch_status"] == "success" for x in t)
         wait("every backend polled", all_polled, deadline=300)
-        seq = get(f"{base}/api/events?limit=1&since=0")
         last = get(f"{base}/api/health")["last_seq"]
         cpu0, t0 = cpu_s(ha.pid), time.time()
         lat = []
         for _ in range(args.flips):
-            time.sleep(random.uniform(0, 1.0))
+            # A random phase of the interval: a flip right after the previous one's
+            # detection would always land just after a poll.
+            time.sleep(random.uniform(0, seconds(args.interval)))
             b = f"b{random.randrange(args.backends):04}"
             for state, want in (("maint", "maint"), ("ready", "up")):
                 sent = time.time()
