@@ -3,7 +3,7 @@
 //!
 //! `cargo bench --bench parsers` (or `scripts/bench parsers`).
 //!
-//! The CSV repeats real rows of `fixtures/haproxy/cli_show_stat.csv` (the four
+//! The CSV repeats real rows of `tests/fixtures/haproxy/cli_show_stat.csv` (the four
 //! servers and the BACKEND row of `be_app`) under the names `be_00001..`. The Eureka
 //! documents are the ones `EurekaSim` serves (its JSON and XML codecs, shaped like
 //! the fixtures), fetched once over loopback before the benchmarks start.
@@ -22,10 +22,8 @@ fn main() {
 
 /// The `show stat` answer of `n` backends × 4 servers, built from the capture.
 fn stats_csv(n: usize) -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/fixtures/haproxy/cli_show_stat.csv"
-    );
+    // Relative to the package root, where cargo runs benchmarks.
+    let path = "tests/fixtures/haproxy/cli_show_stat.csv";
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     let mut lines = text.lines();
     let header = lines.next().expect("a header line");

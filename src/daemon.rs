@@ -76,9 +76,37 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    /// Opens the store, loads the committed state, starts the pollers and the HTTP
-    /// server.
+    /// Binds the HTTP address, then opens the store, loads the committed state and
+    /// starts the pollers and the HTTP server. A taken address fails first, before
+    /// anything is opened or started.
     pub async fn start(config: Config) -> Result<Daemon, StartError> {
+        let listener = Daemon::bind(config.server.listen)?;
+        Daemon::start_on(listener, config).await
+    }
+
+    /// Binds `addr` for the HTTP server (address reuse, a backlog of 1024), so that a
+    /// caller can find out that the port is taken before it starts anything else.
+    pub fn bind(addr: SocketAddr) -> Result<std::net::TcpListener, StartError> {
+        let listen = |addr| {
+            let socket = match addr {
+                SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+                SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+            };
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            socket.listen(1024)?.into_std()
+        };
+        listen(addr).map_err(|e: std::io::Error| StartError::Listen {
+            addr,
+            reason: e.to_string(),
+        })
+    }
+
+    /// As [`Daemon::start`], serving HTTP on `listener` (from [`Daemon::bind`]).
+    pub async fn start_on(
+        listener: std::net::TcpListener,
+        config: Config,
+    ) -> Result<Daemon, StartError> {
         let store = Store::open(&config.storage.path, config.storage.event_retention)?;
         let status = StatusHandle::start(store)?;
         let client = http_client().map_err(StartError::Other)?;
@@ -90,7 +118,7 @@ impl Daemon {
             fleet: fleet.clone(),
             config: live.clone(),
         };
-        let listen = config.server.listen;
+        let addr = listener.local_addr().unwrap_or(config.server.listen);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))
@@ -99,13 +127,12 @@ impl Daemon {
         .workers(2)
         .shutdown_timeout(2)
         .disable_signals()
-        .bind(listen)
+        .listen(listener)
         .map_err(|e| StartError::Listen {
-            addr: listen,
+            addr,
             reason: e.to_string(),
-        })?;
-        let addr = server.addrs().first().copied().unwrap_or(listen);
-        let server = server.run();
+        })?
+        .run();
         let handle = server.handle();
         let server_task = actix_web::rt::spawn(server);
         tracing::info!(%addr, "watchpost listening");

@@ -1,6 +1,7 @@
 //! The state-transition function: `diff(previous, observation)` gives the next state
 //! of a target and the events the change causes. Pure code: no clocks, no I/O. Every
-//! rule of SPEC §1.3 and §3 lives here.
+//! rule of docs/api.md ("Fetch status", "Events") and docs/architecture.md
+//! ("State transitions") lives here.
 //!
 //! - A failed fetch marks the target (and, for Eureka, every application) failed; the
 //!   servers and instances keep their last known values with `state: unknown` and

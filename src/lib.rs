@@ -29,3 +29,5 @@ pub mod model;
 pub mod retry;
 pub mod sim;
 pub mod sources;
+#[doc(hidden)]
+pub mod testkit;

@@ -16,11 +16,21 @@ use watchpost::daemon::Daemon;
 use watchpost::demo;
 use watchpost::sim::demo::DemoSources;
 
+/// Where every help text points for what does not fit in it.
+const MORE_HELP: &str = "\
+Logging: RUST_LOG sets the log filter (default `info`; e.g. RUST_LOG=debug or
+RUST_LOG=watchpost=debug). Logs go to stderr.
+Signals: SIGHUP reloads the configuration file (like POST /api/admin/reload);
+SIGTERM or SIGINT stop polling, commit the state and exit 0.
+Documentation: docs/operations.md (running it), docs/configuration.md (the file),
+docs/api.md (HTTP API), docs/websocket.md (live events), in the repository.";
+
 #[derive(Parser)]
 #[command(
     name = "watchpost",
     version,
-    about = "Resilient polling of HAProxy backends and Eureka registries"
+    about = "Resilient polling of HAProxy backends and Eureka registries",
+    after_help = MORE_HELP
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,20 +39,32 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the daemon.
+    /// Run the daemon: poll every configured target, keep state and events in the
+    /// storage file, serve the API, the live events and the dashboard.
+    #[command(after_help = MORE_HELP)]
     Run {
-        #[arg(long, default_value = "config/watchpost.toml")]
+        /// The configuration file (TOML; see docs/configuration.md). The HTTP
+        /// address, storage file, targets and policies are all read from it.
+        #[arg(long, value_name = "PATH", default_value = "config/watchpost.toml")]
         config: PathBuf,
     },
     /// Validate a configuration file: exit 0 with a summary, or 2 with every error.
+    #[command(after_help = MORE_HELP)]
     CheckConfig {
-        #[arg(long, default_value = "config/watchpost.toml")]
+        /// The configuration file to check (TOML; see docs/configuration.md).
+        /// `${VAR}` references are read from the environment, as `run` does.
+        #[arg(long, value_name = "PATH", default_value = "config/watchpost.toml")]
         config: PathBuf,
     },
     /// Run a self-contained demo: simulated FAgent and Eureka servers that fail and
-    /// recover on a schedule, and the daemon polling them.
+    /// recover on a schedule, and the daemon polling them. Needs no configuration;
+    /// state goes to a temporary directory that is removed on exit.
+    #[command(after_help = MORE_HELP)]
     Demo {
-        #[arg(long, default_value = "127.0.0.1:8080")]
+        /// The address of the dashboard and the API (use another port, or port 0
+        /// for any free one, when 8080 is taken). The simulated sources take free
+        /// ports of 127.0.0.1.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:8080")]
         listen: SocketAddr,
     },
 }
@@ -148,23 +170,34 @@ async fn run(cfg: config::Config) -> anyhow::Result<()> {
 }
 
 async fn run_demo(listen: SocketAddr) -> anyhow::Result<()> {
+    // The port first: when it is taken, nothing else is started or created.
+    let listener = Daemon::bind(listen).context("cannot start")?;
     let sources = DemoSources::start()
         .await
         .context("cannot start the simulated sources")?;
     let storage = demo::demo_storage();
     let cfg = demo::demo_config(&sources, listen, storage.clone());
-    let daemon = Daemon::start(cfg)
-        .await
-        .context("cannot start the demo daemon (is the port in use? try --listen)")?;
+    let daemon = match Daemon::start_on(listener, cfg).await {
+        Ok(daemon) => daemon,
+        Err(e) => {
+            remove_demo_storage(&storage);
+            return Err(e).context("cannot start the demo");
+        }
+    };
     print_demo_banner(&daemon, &sources);
     let schedule = actix_web::rt::spawn(async move { sources.run_schedule().await });
     wait_for_shutdown(None).await?;
     schedule.abort();
     daemon.shutdown().await;
+    remove_demo_storage(&storage);
+    Ok(())
+}
+
+/// Removes the demo's temporary storage directory.
+fn remove_demo_storage(storage: &Path) {
     if let Some(dir) = storage.parent() {
         let _ = std::fs::remove_dir_all(dir);
     }
-    Ok(())
 }
 
 fn print_demo_banner(daemon: &Daemon, sources: &DemoSources) {

@@ -340,7 +340,7 @@ impl TargetState {
     }
 }
 
-/// The kinds of event, SPEC §3.
+/// The kinds of event (docs/api.md, "Event types and their `data`").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventType {

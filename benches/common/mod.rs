@@ -203,18 +203,10 @@ pub async fn wait_for<T>(
     what: &str,
     limit: Duration,
     tick: Duration,
-    mut f: impl AsyncFnMut() -> Option<T>,
+    f: impl AsyncFnMut() -> Option<T>,
 ) -> Res<T> {
-    let end = Instant::now() + limit;
-    loop {
-        if let Some(v) = f().await {
-            return Ok(v);
-        }
-        if Instant::now() >= end {
-            return Err(format!("timed out after {limit:?} waiting for {what}"));
-        }
-        tokio::time::sleep(tick).await;
-    }
+    let found = watchpost::testkit::poll_until(limit, tick, f).await;
+    found.ok_or_else(|| format!("timed out after {limit:?} waiting for {what}"))
 }
 
 /// Waits (at most `limit`) for the 1-minute load average to drop below `max`.

@@ -1,4 +1,4 @@
-//! Built-in defaults (SPEC §6), in-memory configs and the one-line summary.
+//! Built-in defaults (docs/configuration.md), in-memory configs and the one-line summary.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;

@@ -1,4 +1,4 @@
-//! Configuration: the TOML file (SPEC §6) read into a validated [`Config`].
+//! Configuration: the TOML file (docs/configuration.md) read into a validated [`Config`].
 //!
 //! [`parse`] walks the TOML tree (kept with its spans, so every problem has a
 //! line), substitutes `${VAR}` references in string values, fills in the

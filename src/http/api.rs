@@ -70,7 +70,8 @@ async fn backends(state: web::Data<AppState>) -> HttpResponse {
 async fn instances(state: web::Data<AppState>) -> HttpResponse {
     let targets = of_kind(&state, TargetKind::EurekaServer);
     let list: Vec<_> = targets.iter().flat_map(|t| views::instances(t)).collect();
-    HttpResponse::Ok().json(json!({"instances": list}))
+    let servers: Vec<_> = targets.iter().map(|t| views::eureka_server(t)).collect();
+    HttpResponse::Ok().json(json!({"instances": list, "servers": servers}))
 }
 
 async fn applications(state: web::Data<AppState>) -> HttpResponse {
@@ -79,7 +80,8 @@ async fn applications(state: web::Data<AppState>) -> HttpResponse {
         .iter()
         .flat_map(|t| views::applications(t))
         .collect();
-    HttpResponse::Ok().json(json!({"applications": list}))
+    let servers: Vec<_> = targets.iter().map(|t| views::eureka_server(t)).collect();
+    HttpResponse::Ok().json(json!({"applications": list, "servers": servers}))
 }
 
 async fn targets(state: web::Data<AppState>) -> HttpResponse {

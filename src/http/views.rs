@@ -1,4 +1,4 @@
-//! JSON shapes of the API (SPEC §4), built from the committed target states.
+//! JSON shapes of the API (docs/api.md), built from the committed target states.
 
 use serde_json::{Value, json};
 
@@ -63,6 +63,18 @@ pub fn applications(t: &TargetState) -> impl Iterator<Item = Value> + '_ {
             "removed": app.instances.len() - live().count(),
         });
         v
+    })
+}
+
+/// Whether a Eureka server's last fetch succeeded, for the `servers` list of
+/// `/api/eureka/applications` and `/api/eureka/instances`: an empty list of
+/// applications is then never mistaken for a registry without applications.
+pub fn eureka_server(t: &TargetState) -> Value {
+    json!({
+        "name": t.group, "target": t.id, "source": t.source,
+        "last_fetch_status": t.last_fetch_status, "last_fetch_error": t.last_fetch_error,
+        "last_fetch_at": t.last_fetch_at, "last_success_at": t.last_success_at,
+        "circuit_state": t.circuit.state,
     })
 }
 

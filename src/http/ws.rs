@@ -1,4 +1,4 @@
-//! `GET /ws`: the live event stream (SPEC §5). The upgrade checks `Origin`, takes a
+//! `GET /ws`: the live event stream (docs/websocket.md). The upgrade checks `Origin`, takes a
 //! hub subscription (snapshot and queue under one lock) and hands the connection to
 //! a session task of its own, so no client can slow another down.
 

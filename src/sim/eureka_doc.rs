@@ -1,5 +1,5 @@
 //! The `GET apps` document of a Eureka server, in the modern Jackson JSON codec form
-//! and in the XStream XML form (`fixtures/eureka/FORMAT.md` §4).
+//! and in the XStream XML form (docs/protocols/eureka.md §4).
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -1,8 +1,8 @@
 //! Simulated FAgent and Eureka HTTP servers for `watchpost demo`, the integration
 //! tests and the benchmarks.
 //!
-//! Both servers speak the real wire formats (see `fixtures/FAGENT.md` and
-//! `fixtures/eureka/FORMAT.md`), bind `127.0.0.1`, and are driven through synchronous
+//! Both servers speak the real wire formats (see docs/protocols/fagent.md and
+//! docs/protocols/eureka.md), bind `127.0.0.1`, and are driven through synchronous
 //! control methods: change a server's or an instance's status, inject a [`Fault`],
 //! stop the listener so the port refuses connections, and resume on the same port.
 //!

@@ -87,7 +87,7 @@ async fn an_oversized_body_is_refused_with_a_json_error() {
     let (status, body) = td.admin(&polling_path(A), &huge).await;
     assert_eq!(status, 413, "an oversized body is refused: {body:#}");
     assert_eq!(td.target(A).await["enable_polling"], true);
-    // SPEC §4: errors are {"error":{"code","message"}}.
+    // docs/api.md: errors are {"error":{"code","message"}}.
     assert_error(status, &body, 413);
 }
 

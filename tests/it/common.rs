@@ -2,7 +2,7 @@
 //! dir, configs for the simulated sources, HTTP helpers and `wait_for`.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 use tempfile::TempDir;
@@ -234,20 +234,8 @@ async fn answer(resp: reqwest::Response) -> (u16, Value) {
 }
 
 /// Calls `f` every 25 ms until it gives a value; `None` after `deadline`.
-pub async fn try_wait_for<T>(
-    deadline: Duration,
-    mut f: impl AsyncFnMut() -> Option<T>,
-) -> Option<T> {
-    let end = Instant::now() + deadline;
-    loop {
-        if let Some(v) = f().await {
-            return Some(v);
-        }
-        if Instant::now() >= end {
-            return None;
-        }
-        actix_web::rt::time::sleep(TICK).await;
-    }
+pub async fn try_wait_for<T>(deadline: Duration, f: impl AsyncFnMut() -> Option<T>) -> Option<T> {
+    watchpost::testkit::poll_until(deadline, TICK, f).await
 }
 
 /// Calls `f` every 25 ms until it gives a value; fails the test after [`DEADLINE`].

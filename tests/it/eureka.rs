@@ -260,3 +260,44 @@ async fn eureka_through_the_agent_and_the_api_shapes() {
         json!({"last_fetch_status": "failed", "last_fetch_error": error}),
     );
 }
+
+/// The `servers` entry of `/api/eureka/{what}` named `name`.
+async fn server_entry(td: &TestDaemon, what: &str, name: &str) -> (Vec<Value>, Value) {
+    let (status, body) = td.get(&format!("/api/eureka/{what}")).await;
+    assert_eq!(status, 200, "{body:#}");
+    let servers = body["servers"].as_array().cloned().unwrap_or_default();
+    let entry = find(&servers, "name", name).clone();
+    (body[what].as_array().cloned().unwrap_or_default(), entry)
+}
+
+#[actix_web::test]
+async fn an_empty_list_says_whether_the_server_could_be_read() {
+    let never = EurekaSim::start(local(), instances("foo", &["h1"]))
+        .await
+        .unwrap();
+    never.stop().await;
+    let mut config = config();
+    config.eureka.push(eureka("main", Eureka, &never.url()));
+    let td = start_daemon(config).await;
+    td.wait_target(MAIN, "a failed fetch", |t| fetch_is(t, "failed"))
+        .await;
+    for what in ["applications", "instances"] {
+        let (list, server) = server_entry(&td, what, "main").await;
+        assert_eq!(list, Vec::<Value>::new(), "nothing could be fetched");
+        assert_fields(
+            &server,
+            json!({"target": MAIN, "last_fetch_status": "failed"}),
+        );
+        let error = server["last_fetch_error"].as_str().unwrap_or_default();
+        assert!(error.contains("connection refused"), "{server:#}");
+        assert!(server["last_fetch_at"].is_string(), "{server:#}");
+    }
+    never.resume().await.unwrap();
+    td.wait_success(MAIN).await;
+    for what in ["applications", "instances"] {
+        let (list, server) = server_entry(&td, what, "main").await;
+        assert_eq!(list.len(), 1, "{list:#?}");
+        let ok = json!({"last_fetch_status": "success", "last_fetch_error": null});
+        assert_fields(&server, ok);
+    }
+}

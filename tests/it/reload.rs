@@ -1,4 +1,4 @@
-//! Configuration reload (SPEC §4 `POST /api/admin/reload`, §7 SIGHUP): targets are
+//! Configuration reload (docs/api.md `POST /api/admin/reload`, docs/operations.md SIGHUP): targets are
 //! added and removed with events, untouched pollers keep their breaker and counters,
 //! an invalid file or a missing token changes nothing. Submodules: a changed target
 //! restarts alone (`changed`), SIGHUP to the binary (`sighup`).

@@ -1,4 +1,4 @@
-//! The live event stream `GET /ws` (SPEC §5): the client helpers, and the snapshot
+//! The live event stream `GET /ws` (docs/websocket.md): the client helpers, and the snapshot
 //! followed by edge-triggered live events without gaps. Submodules: resuming with
 //! `?since=` (`resume`; across `kill -9` of the binary: `restart`), slow clients
 //! (`slow`), and the connection limits (`limits`: Origin, 1009, 1001 on shutdown).

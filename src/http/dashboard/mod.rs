@@ -1,4 +1,4 @@
-//! The dashboard (SPEC §8): `GET /` and `GET /assets/{name}`, a page of plain ES
+//! The dashboard (docs/dashboard.md): `GET /` and `GET /assets/{name}`, a page of plain ES
 //! modules, HTML and CSS compiled into the binary with `include_str!`. Every answer
 //! carries a strict Content-Security-Policy, `nosniff`, its content type and an
 //! `ETag` (a hash of the embedded bytes) with `Cache-Control: no-cache`, so browsers

@@ -58,13 +58,13 @@ async fn get_text(url: &str, accept: Option<&str>) -> (u16, String, String) {
 
 /// Waits until `cond` holds, for at most five seconds.
 async fn until(what: &str, cond: impl Fn() -> bool) {
-    for _ in 0..500 {
-        if cond() {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let limit = Duration::from_secs(5);
+    let held = crate::testkit::poll_until(limit, Duration::from_millis(10), async || {
+        cond().then_some(())
+    });
+    if held.await.is_none() {
+        panic!("timed out waiting for {what}");
     }
-    panic!("timed out waiting for {what}");
 }
 
 /// Runs `fut` in the background and returns its handle.
@@ -77,7 +77,8 @@ where
 }
 
 fn fixture(name: &str) -> String {
-    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/eureka/");
+    // Relative to the package root, where cargo runs tests.
+    let dir = "tests/fixtures/eureka/";
     std::fs::read_to_string(format!("{dir}{name}")).unwrap()
 }
 

@@ -143,34 +143,20 @@ fn envelope_failures_and_unreadable_bodies() {
 }
 
 fn agentish_json() -> impl Strategy<Value = Value> {
-    let key = prop_oneof![
-        Just("success"),
-        Just("data"),
-        Just("error"),
-        Just("status_code"),
-        Just("applications"),
-        Just("app_name"),
-        Just("instance_id"),
-        Just("ip"),
-        Just("port"),
-        Just("status"),
-        Just("metadata"),
-        Just("host_name"),
-    ]
-    .prop_map(str::to_string);
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        "[ -~]{0,10}".prop_map(Value::from),
-    ];
-    leaf.prop_recursive(4, 48, 6, move |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(key.clone(), inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    crate::testkit::json_with_keys(&[
+        "success",
+        "data",
+        "error",
+        "status_code",
+        "applications",
+        "app_name",
+        "instance_id",
+        "ip",
+        "port",
+        "status",
+        "metadata",
+        "host_name",
+    ])
 }
 
 proptest! {

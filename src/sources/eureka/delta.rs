@@ -1,6 +1,6 @@
 //! The local copy of a Eureka registry that a `delta = true` source keeps between
 //! polls, and the rules of the Netflix client for keeping it current
-//! (`fixtures/eureka/FORMAT.md` §7): replace it with a full fetch, apply a delta
+//! (docs/protocols/eureka.md §7): replace it with a full fetch, apply a delta
 //! (`ADDED`/`MODIFIED` upsert, `DELETED` remove), then check the registry's
 //! reconcile hashcode against the one the delta announces.
 

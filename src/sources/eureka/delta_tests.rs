@@ -8,7 +8,7 @@ macro_rules! fixture {
     ($name:literal) => {
         include_bytes!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/eureka/",
+            "/tests/fixtures/eureka/",
             $name
         ))
     };

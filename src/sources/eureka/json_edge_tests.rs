@@ -149,38 +149,23 @@ fn reconcile_hashcode_vectors() {
 
 /// JSON values built from the keys Eureka documents use, nested a few levels.
 fn eurekaish_json() -> impl Strategy<Value = Value> {
-    let key = prop_oneof![
-        Just("applications"),
-        Just("application"),
-        Just("instance"),
-        Just("name"),
-        Just("instanceId"),
-        Just("hostName"),
-        Just("app"),
-        Just("status"),
-        Just("port"),
-        Just("$"),
-        Just("metadata"),
-        Just("@class"),
-        Just("dataCenterInfo"),
-        Just("instance-id"),
-        Just("apps__hashcode"),
-    ]
-    .prop_map(str::to_string);
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| json!(f)),
-        "[ -~]{0,10}".prop_map(Value::from),
-    ];
-    leaf.prop_recursive(5, 64, 6, move |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..5).prop_map(Value::Array),
-            prop::collection::btree_map(key.clone(), inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    crate::testkit::json_with_keys(&[
+        "applications",
+        "application",
+        "instance",
+        "name",
+        "instanceId",
+        "hostName",
+        "app",
+        "status",
+        "port",
+        "$",
+        "metadata",
+        "@class",
+        "dataCenterInfo",
+        "instance-id",
+        "apps__hashcode",
+    ])
 }
 
 proptest! {

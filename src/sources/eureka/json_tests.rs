@@ -1,5 +1,5 @@
 //! Tests of the Eureka JSON parser against the public fixtures in
-//! `../shared/fixtures/eureka` (see FORMAT.md §5 for the variation each one carries).
+//! `tests/fixtures/eureka` (docs/protocols/eureka.md §5 says which variation each carries).
 
 use serde_json::Value;
 
@@ -9,7 +9,7 @@ macro_rules! fixture {
     ($name:literal) => {
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/eureka/",
+            "/tests/fixtures/eureka/",
             $name
         ))
     };

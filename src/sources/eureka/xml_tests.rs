@@ -1,5 +1,5 @@
 //! Tests of the Eureka XML parser against the public XML fixtures in
-//! `../shared/fixtures/eureka` and against the JSON parser's rules.
+//! `tests/fixtures/eureka` and against the JSON parser's rules.
 
 use proptest::prelude::*;
 
@@ -11,7 +11,7 @@ macro_rules! fixture {
     ($name:literal) => {
         include_str!(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../shared/fixtures/eureka/",
+            "/tests/fixtures/eureka/",
             $name
         ))
     };

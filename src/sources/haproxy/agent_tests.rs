@@ -1,5 +1,5 @@
 //! Tests of the FAgent HAProxy parsers, with server rows taken from the real HAProxy
-//! CSV captures in `../shared/fixtures/haproxy` (FAgent passes those columns through
+//! CSV captures in `tests/fixtures/haproxy` (FAgent passes those columns through
 //! as strings, `lastchg` renamed `last_chg`).
 
 use proptest::prelude::*;
@@ -9,15 +9,15 @@ use super::*;
 
 const STAT: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/haproxy/cli_show_stat.csv"
+    "/tests/fixtures/haproxy/cli_show_stat.csv"
 ));
 const STAT_AFTER_ADMIN: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/haproxy/cli_show_stat_after_admin_actions.csv"
+    "/tests/fixtures/haproxy/cli_show_stat_after_admin_actions.csv"
 ));
 const STAT_FLAP: &str = include_str!(concat!(
     env!("CARGO_MANIFEST_DIR"),
-    "/../shared/fixtures/haproxy/cli_show_stat_be_flap_transitions.csv"
+    "/tests/fixtures/haproxy/cli_show_stat_be_flap_transitions.csv"
 ));
 
 /// Splits one CSV line, honouring double-quoted fields (no embedded quotes needed).
@@ -325,36 +325,20 @@ fn a_byte_order_mark_is_ignored() {
 
 /// JSON values built from the keys and values this API uses, nested a few levels.
 fn agentish_json() -> impl Strategy<Value = Value> {
-    let key = prop_oneof![
-        Just("success"),
-        Just("status_code"),
-        Just("data"),
-        Just("error"),
-        Just("backends"),
-        Just("servers"),
-        Just("name"),
-        Just("status"),
-        Just("weight"),
-        Just("last_chg"),
-        Just("check_status"),
-        Just("addr"),
-    ]
-    .prop_map(str::to_string);
-    let leaf = prop_oneof![
-        Just(Value::Null),
-        any::<bool>().prop_map(Value::from),
-        any::<i64>().prop_map(Value::from),
-        any::<u64>().prop_map(Value::from),
-        any::<f64>().prop_map(|f| json!(f)),
-        "[ -~]{0,12}".prop_map(Value::from),
-    ];
-    leaf.prop_recursive(4, 48, 6, move |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 0..6).prop_map(Value::Array),
-            prop::collection::btree_map(key.clone(), inner, 0..6)
-                .prop_map(|m| Value::Object(m.into_iter().collect())),
-        ]
-    })
+    crate::testkit::json_with_keys(&[
+        "success",
+        "status_code",
+        "data",
+        "error",
+        "backends",
+        "servers",
+        "name",
+        "status",
+        "weight",
+        "last_chg",
+        "check_status",
+        "addr",
+    ])
 }
 
 proptest! {

@@ -1,10 +1,11 @@
 //! Tests of the stats CSV parser against every CSV capture in
-//! `../shared/fixtures/haproxy` (HAProxy 2.6.12); synthetic cases are in `csv_edge_tests.rs`.
+//! `tests/fixtures/haproxy` (HAProxy 2.6.12); synthetic cases are in `csv_edge_tests.rs`.
 
 use super::*;
 use crate::model::ServerState;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/haproxy/");
+/// Read at run time, relative to the package root (where cargo runs tests).
+const DIR: &str = "tests/fixtures/haproxy/";
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{DIR}{name}")).unwrap()

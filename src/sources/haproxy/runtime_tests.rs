@@ -1,11 +1,12 @@
 //! Tests of the Runtime API answer handling against the real transcripts and answers
-//! in `../shared/fixtures/haproxy`, and of the injection checks of command building.
+//! in `tests/fixtures/haproxy`, and of the injection checks of command building.
 
 use proptest::prelude::*;
 
 use super::*;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/haproxy/");
+/// Read at run time, relative to the package root (where cargo runs tests).
+const DIR: &str = "tests/fixtures/haproxy/";
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{DIR}{name}")).unwrap()

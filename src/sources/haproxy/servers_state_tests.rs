@@ -1,5 +1,5 @@
 //! Tests of the `show servers state` parser against the captures in
-//! `../shared/fixtures/haproxy`, and of the status reconstruction against the
+//! `tests/fixtures/haproxy`, and of the status reconstruction against the
 //! `show stat` captures taken at the same moments.
 
 use proptest::prelude::*;
@@ -8,7 +8,8 @@ use super::*;
 use crate::model::ServerState;
 use crate::sources::haproxy::csv;
 
-const DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures/haproxy/");
+/// Read at run time, relative to the package root (where cargo runs tests).
+const DIR: &str = "tests/fixtures/haproxy/";
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{DIR}{name}")).unwrap()

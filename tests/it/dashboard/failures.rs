@@ -17,7 +17,8 @@ fn steady_policy() -> Policy {
 }
 
 /// The card of `arguments[0]` once it shows a failed fetch: ⚠ with its title, the
-/// error block, a failed segment in its availability strip, and the server rows.
+/// error block, a failed segment in its labelled availability strip, and the server
+/// rows.
 const FAILED_CARD: &str = "
     const card = document.querySelector(`[data-target-id=\"${CSS.escape(arguments[0])}\"]`);
     if (!card || card.dataset.fetch !== 'failed') return null;
@@ -27,6 +28,7 @@ const FAILED_CARD: &str = "
     if (warn.hidden || block.hidden || !strip) return null;
     return { title: warn.title, error: block.querySelector('.fetch-error-text').textContent,
         attempt: block.querySelector('.last-attempt').textContent,
+        strip: card.querySelector('.strip-host').textContent,
         rows: [...card.querySelectorAll('tr[data-server] td.status')].map((c) => c.textContent),
         imgs: card.querySelectorAll('img').length,
         tableSvgs: card.querySelectorAll('table svg').length };";
@@ -63,6 +65,11 @@ async fn shows_failure(b: &Browser, id: &str, error: &str) -> Value {
     assert!(has(&card, "error", error), "the error text: {card:#}");
     assert!(has(&card, "title", error), "the title of ⚠: {card:#}");
     assert!(has(&card, "attempt", "last attempt "), "{card:#}");
+    let strip = card["strip"].as_str().unwrap_or_default();
+    assert!(
+        strip.starts_with("fetched, last 24 h") && strip.ends_with('%'),
+        "the strip says what it measures and over what period: {card:#}"
+    );
     let rows = card["rows"].as_array().expect("rows");
     assert!(
         rows.iter()

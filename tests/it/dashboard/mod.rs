@@ -1,8 +1,9 @@
-//! The dashboard (SPEC §8) in headless Chromium, driven through chromedriver with a
+//! The dashboard (docs/dashboard.md) in headless Chromium, driven through chromedriver with a
 //! small WebDriver client (`webdriver`): the page against the running sims
 //! (`fleet`), failures, toasts and escaping (`failures`), reconnecting across a
 //! daemon restart (`restart`), the response headers (`headers`), admin actions
-//! (`admin`), the availability strip's intervals (`strip`), and the demo screenshot
+//! (`admin`), the availability strip's intervals (`strip`), the page's reducer against
+//! the server's state rules (`rules`), and the demo screenshot
 //! with figures for a 5,000-backend fleet (`demo`).
 //!
 //! The page is polled with small scripts (`wait_js`) under an overall deadline; the
@@ -14,6 +15,7 @@ mod failures;
 mod fleet;
 mod headers;
 mod restart;
+mod rules;
 mod strip;
 mod webdriver;
 

@@ -4,8 +4,12 @@
 
 use std::path::Path;
 use std::process::{Command, Output};
+use std::time::Duration;
 
 use super::{Deadline, Proc, bin, free_port};
+
+/// The example configuration, relative to the package root (where cargo runs tests).
+const EXAMPLE: &str = "config/watchpost.toml";
 
 fn check_config(path: &Path, token: Option<&str>) -> Output {
     let mut cmd = Command::new(bin());
@@ -23,8 +27,8 @@ fn text(bytes: &[u8]) -> String {
 
 #[test]
 fn check_config_accepts_the_example_with_a_one_line_summary() {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/watchpost.toml");
-    let out = check_config(&example, Some("s3cret-token"));
+    let example = Path::new(EXAMPLE);
+    let out = check_config(example, Some("s3cret-token"));
     let (stdout, stderr) = (text(&out.stdout), text(&out.stderr));
     assert_eq!(
         out.status.code(),
@@ -45,8 +49,8 @@ fn check_config_accepts_the_example_with_a_one_line_summary() {
 
 #[test]
 fn check_config_names_an_unset_environment_variable() {
-    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/watchpost.toml");
-    let out = check_config(&example, None);
+    let example = Path::new(EXAMPLE);
+    let out = check_config(example, None);
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let stderr = text(&out.stderr);
     assert!(
@@ -157,7 +161,10 @@ async fn a_second_run_on_the_same_storage_is_refused_and_the_first_keeps_serving
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let mut first = Proc::run(dir.path(), "first", &config(dir.path(), port), port).await;
-    let deadline = Deadline::new("the first daemon to record a failed fetch", 30);
+    let deadline = Deadline::new(
+        "the first daemon to record a failed fetch",
+        Duration::from_secs(30),
+    );
     loop {
         let body = first.json("/api/events?since=0").await;
         if body["events"]
@@ -192,7 +199,10 @@ async fn a_second_run_on_the_same_storage_is_refused_and_the_first_keeps_serving
     let targets = first.json("/api/targets").await;
     assert_eq!(targets["targets"][0]["id"], "haproxy/gone/web", "{targets}");
     let attempt = targets["targets"][0]["last_fetch_at"].clone();
-    let deadline = Deadline::new("the first daemon to commit another poll", 30);
+    let deadline = Deadline::new(
+        "the first daemon to commit another poll",
+        Duration::from_secs(30),
+    );
     loop {
         let now = first.json("/api/targets").await;
         if now["targets"][0]["last_fetch_at"] != attempt {

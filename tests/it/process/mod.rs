@@ -22,7 +22,7 @@ use std::hash::{DefaultHasher, Hash, Hasher};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
@@ -38,37 +38,9 @@ pub fn free_port() -> u16 {
 }
 
 /// An HTTP client for loopback, without proxies.
-pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .no_proxy()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .expect("reqwest client")
-}
+pub use crate::common::client;
 
-/// An overall deadline for a polled condition; `tick` panics once it has passed.
-pub struct Deadline {
-    end: Instant,
-    what: String,
-}
-
-impl Deadline {
-    pub fn new(what: &str, secs: u64) -> Deadline {
-        let end = Instant::now() + Duration::from_secs(secs);
-        Deadline {
-            end,
-            what: what.to_string(),
-        }
-    }
-
-    /// Waits a polling step, or panics with `last` if the deadline has passed.
-    pub async fn tick(&self, last: &dyn std::fmt::Debug) {
-        if Instant::now() > self.end {
-            panic!("timed out waiting for {}; last seen: {last:#?}", self.what);
-        }
-        tokio::time::sleep(Duration::from_millis(40)).await;
-    }
-}
+pub use watchpost::testkit::Deadline;
 
 /// A child process, killed (SIGKILL) and reaped when dropped. Its stdout and stderr
 /// go to files in `dir`.
@@ -131,7 +103,7 @@ impl Proc {
 
     /// Waits until `GET /healthz` answers 200.
     pub async fn wait_healthy(&mut self) {
-        let deadline = Deadline::new("the daemon to answer /healthz", 30);
+        let deadline = Deadline::new("the daemon to answer /healthz", Duration::from_secs(30));
         loop {
             self.assert_alive();
             let url = format!("http://127.0.0.1:{}/healthz", self.port);
@@ -168,7 +140,7 @@ impl Proc {
 
     /// Waits (bounded) until the process exits, and returns how.
     pub async fn wait_exit(&mut self, secs: u64) -> ExitStatus {
-        let deadline = Deadline::new("the process to exit", secs);
+        let deadline = Deadline::new("the process to exit", Duration::from_secs(secs));
         loop {
             let child = self.child.as_mut().expect("child");
             if let Some(status) = child.try_wait().expect("try_wait") {

@@ -1,10 +1,11 @@
-//! The acceptance check of SPEC §3 and §7 on the real binary: after `kill -9` and
+//! The crash-consistency check (docs/architecture.md) on the real binary: after `kill -9` and
 //! after SIGTERM, a restarted daemon answers the last committed state before it
 //! polls, and its event sequence continues without gaps, reuse or repeated
 //! transitions.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use serde_json::Value;
 use watchpost::sim::{AgentSim, EurekaSim, Fault, SimBackend, SimInstance, SimServer};
@@ -190,7 +191,7 @@ pub(super) async fn until(
     what: &str,
     done: impl Fn(&Committed) -> bool,
 ) -> Committed {
-    let deadline = Deadline::new(what, 30);
+    let deadline = Deadline::new(what, Duration::from_secs(30));
     loop {
         let c = Committed::read(d).await;
         if done(&c) {

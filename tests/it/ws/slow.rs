@@ -1,4 +1,4 @@
-//! Slow `/ws` clients (SPEC §5): clients that never read, during a burst of
+//! Slow `/ws` clients (docs/websocket.md): clients that never read, during a burst of
 //! thousands of events, are cut off (a reset and/or close 1013, or a dropped
 //! connection) with what they got contiguous, while a reading client gets every
 //! event and the HTTP API stays responsive. Prints the process's peak memory.

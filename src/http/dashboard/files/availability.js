@@ -100,7 +100,18 @@ function draw(host, segs, now) {
   const pct = watched > 0 ? (100 * good) / watched : null;
   const label = pct === null ? 'no data' : `${pct >= 99.95 ? '100' : pct.toFixed(1)}%`;
   svg.setAttribute('aria-label', `fetched ${label} of the last 24 h`);
-  fill(host, svg, h('span', { class: 'strip-pct', title: 'share of the last 24 h with a successful fetch' }, label));
+  fill(host, stripLabel(), svg,
+    h('span', { class: 'strip-pct', title: 'share of the last 24 h with a successful fetch' }, label));
+}
+
+/** The words before every strip: what it measures and over what period. */
+function stripLabel() {
+  return h('span', {
+    class: 'strip-label',
+    title: 'Fetch status over the last 24 hours: green = fetched, red = fetch failed, '
+      + 'amber = some applications failed, grey = polling disabled. '
+      + 'The percentage is the share of the watched time with a successful fetch.',
+  }, 'fetched, last 24 h');
 }
 
 export class Availability {
@@ -119,7 +130,7 @@ export class Availability {
     host.dataset.stripFor = id;
     this.hosts.set(id, host);
     this.observer.observe(host);
-    if (!host.firstChild) fill(host, h('span', { class: 'strip-pct muted' }, '…'));
+    if (!host.firstChild) fill(host, stripLabel(), h('span', { class: 'strip-pct muted' }, '…'));
   }
 
   detach(id) {

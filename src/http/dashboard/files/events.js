@@ -18,7 +18,8 @@ function failApp(t, app, ev) {
   app.last_fetch_at = ev.ts;
   for (const i of t.instances || []) {
     if (i.app !== app.name) continue;
-    noData(i);
+    // As the server: an instance already removed keeps its last known status.
+    if (!i.removed_at) noData(i);
     i.eureka_application = { ...i.eureka_application, last_fetch_status: 'failed', last_fetch_error: ev.data.error };
   }
 }
@@ -92,7 +93,10 @@ const APPLY = {
   server_state_changed: serverChanged,
   instance_state_changed: (t, ev) =>
     instanceChanged(t, ev, { state: ev.data.to, status: ev.data.status, last_known_status: ev.data.status }),
-  instance_removed: (t, ev) => instanceChanged(t, ev, { removed_at: ev.ts }),
+  // A removed instance shows its last known status, which the event carries.
+  instance_removed: (t, ev) => instanceChanged(t, ev, {
+    removed_at: ev.ts, ...(ev.data.status ? { status: ev.data.status, state: ev.data.state } : {}),
+  }),
   polling_disabled: (t) => { t.enable_polling = false; return false; },
   polling_enabled: (t) => { t.enable_polling = true; return false; },
   recovery_attempted: (t, ev) => {

@@ -43,6 +43,22 @@ function bump(map, key) {
   map[key in map ? key : 'unknown'] += 1;
 }
 
+/**
+ * A failed target's error is now `error`. As on the server, the applications that
+ * failed with the server's error carry the new one (their own failures keep theirs).
+ */
+function reword(t, error) {
+  const old = t.last_fetch_error;
+  t.last_fetch_error = error;
+  for (const a of t.applications || []) {
+    if (a.last_fetch_status === 'failed' && a.last_fetch_error === old) a.last_fetch_error = error;
+  }
+  for (const i of t.instances || []) {
+    const app = i.eureka_application;
+    if (app && app.last_fetch_status === 'failed' && app.last_fetch_error === old) app.last_fetch_error = error;
+  }
+}
+
 export class Model {
   constructor() {
     /** @type {Map<string, object>} */
@@ -71,13 +87,21 @@ export class Model {
     else this.targets.delete(id);
   }
 
-  /** Takes the fields of `GET /api/targets` that change without an event. */
+  /**
+   * Takes the fields of `GET /api/targets` that change without an event: the time of
+   * the last attempt, the failure count, and the error of a failure that goes on
+   * (every failed poll words its own error; only the first one is an event).
+   */
   mergeTimes(list) {
     const changed = [];
     for (const fresh of list) {
       const t = this.targets.get(fresh.id);
       if (!t || !fresh.last_fetch_at || fresh.last_fetch_at <= (t.last_fetch_at || '')) continue;
       t.last_fetch_at = fresh.last_fetch_at;
+      if (typeof fresh.consecutive_failures === 'number') t.consecutive_failures = fresh.consecutive_failures;
+      if (t.last_fetch_status === 'failed' && fresh.last_fetch_status === 'failed') {
+        reword(t, fresh.last_fetch_error);
+      }
       changed.push(t.id);
     }
     return changed;
