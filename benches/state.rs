@@ -11,8 +11,8 @@ use std::sync::{Arc, LazyLock};
 use watchpost::actors::store::{Change, Store};
 use watchpost::diff::diff;
 use watchpost::model::{
-    AppSample, EventDraft, EventType, InstanceSample, Observation, ObservationKind, Payload,
-    ServerSample, TargetKind, TargetMeta, TargetState, Ts,
+    AppSample, EventData, EventDraft, InstanceSample, Observation, ObservationKind, Payload,
+    ServerChange, ServerSample, ServerState, TargetKind, TargetMeta, TargetState, Ts,
 };
 
 const BACKENDS: usize = 1000;
@@ -174,9 +174,8 @@ fn redb_commit_1000_targets(b: divan::Bencher) {
         .collect();
     let drafts: Vec<EventDraft> = (0..100)
         .map(|i| EventDraft {
-            kind: EventType::ServerStateChanged,
             target: format!("haproxy/lb/be_{:05}", i * 10 + 10),
-            data: serde_json::json!({"server": "s1", "from": "up", "to": "down"}),
+            data: server_change(ServerState::Up, ServerState::Down),
         })
         .collect();
     b.with_inputs(|| drafts.clone())
@@ -215,10 +214,21 @@ fn redb_commit_1_target(b: divan::Bencher) {
     let next = diff(Some(s), o).next.expect("the target exists");
     let changes = vec![Change::Full(std::sync::Arc::new(next))];
     let draft = EventDraft {
-        kind: EventType::ServerStateChanged,
         target: s.id.clone(),
-        data: serde_json::json!({"server": "s1"}),
+        data: server_change(ServerState::Up, ServerState::Down),
     };
     b.with_inputs(|| vec![draft.clone()])
         .bench_values(|d| store.commit(&changes, d, Ts::now()).expect("commit").len());
+}
+
+/// A `server_state_changed` event of server `s1`.
+fn server_change(from: ServerState, to: ServerState) -> EventData {
+    EventData::ServerStateChanged(ServerChange {
+        from: Some(from),
+        previous_status: Some("UP".into()),
+        removed: false,
+        server: "s1".into(),
+        status: Some("DOWN".into()),
+        to: Some(to),
+    })
 }

@@ -10,11 +10,11 @@ use actix::{Actor, Addr};
 use actix_web::dev::ServerHandle;
 use actix_web::{App, HttpServer, web};
 
-use crate::actors::fleet::{Fleet, Reload, StopAll};
-use crate::actors::reload::ReloadReport;
+use crate::actors::fleet::{Fleet, StopAll};
+use crate::actors::reload::{ReloadError, ReloadReport, reload};
 use crate::actors::status::StatusHandle;
 use crate::actors::store::{Store, StoreError};
-use crate::config::{self, Config, ConfigErrors, LiveConfig};
+use crate::config::{Config, LiveConfig};
 use crate::http::{self, AppState};
 use crate::sources::client::http_client;
 
@@ -27,40 +27,6 @@ pub enum StartError {
     Listen { addr: SocketAddr, reason: String },
     #[error("{0}")]
     Other(String),
-}
-
-/// Why a reload changed nothing.
-#[derive(Debug, thiserror::Error)]
-pub enum ReloadError {
-    #[error("this configuration was built in memory (demo); there is no file to reload")]
-    NoFile,
-    #[error("the new configuration is invalid; the running one is kept:\n{0}")]
-    Invalid(ConfigErrors),
-    #[error("the fleet did not answer: {0}")]
-    Fleet(String),
-}
-
-/// Reads the configuration file again and applies it: untouched targets keep their
-/// pollers, breakers and state. An invalid file changes nothing.
-pub async fn reload(fleet: &Addr<Fleet>, live: &LiveConfig) -> Result<ReloadReport, ReloadError> {
-    let current = live.get();
-    if current.file == std::path::Path::new(config::IN_MEMORY) {
-        return Err(ReloadError::NoFile);
-    }
-    let new = Arc::new(config::load(&current.file).map_err(ReloadError::Invalid)?);
-    let report = fleet
-        .send(Reload(new.clone()))
-        .await
-        .map_err(|e| ReloadError::Fleet(e.to_string()))?;
-    live.set(new);
-    tracing::info!(
-        added = report.added.len(),
-        removed = report.removed.len(),
-        changed = report.changed.len(),
-        unchanged = report.unchanged,
-        "configuration reloaded"
-    );
-    Ok(report)
 }
 
 /// A running daemon.

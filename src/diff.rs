@@ -13,11 +13,9 @@
 //! - The first successful fetch of a target is its baseline: it adds no per-server or
 //!   per-instance events.
 
-use serde_json::json;
-
 use crate::model::{
-    CircuitState, EventDraft, EventType, FetchStatus, Observation, ObservationKind, Payload,
-    TargetState,
+    CircuitChange, CircuitState, EventData, EventDraft, FetchFailure, FetchRecovery, FetchStatus,
+    NoData, Observation, ObservationKind, Payload, TargetAdded, TargetRemoved, TargetState,
 };
 
 mod eureka;
@@ -39,9 +37,13 @@ pub fn diff(prev: Option<&TargetState>, obs: &Observation) -> Transition {
     let mut events = Vec::new();
     let next = match (&obs.kind, prev) {
         (ObservationKind::Registered(meta), None) => {
-            let data = json!({"kind": meta.kind, "group": meta.group, "source": meta.source,
-                              "backend": meta.backend_name});
-            push(&mut events, EventType::TargetAdded, &obs.target, data);
+            let data = TargetAdded {
+                backend: meta.backend_name.clone(),
+                group: meta.group.clone(),
+                kind: meta.kind,
+                source: meta.source.clone(),
+            };
+            push(&mut events, &obs.target, EventData::TargetAdded(data));
             Some(TargetState::new(meta))
         }
         (ObservationKind::Registered(meta), Some(p)) => {
@@ -51,16 +53,16 @@ pub fn diff(prev: Option<&TargetState>, obs: &Observation) -> Transition {
             Some(next)
         }
         (ObservationKind::Removed { reason }, Some(_)) => {
+            let reason = reason.clone();
             push(
                 &mut events,
-                EventType::TargetRemoved,
                 &obs.target,
-                json!({"reason": reason}),
+                EventData::TargetRemoved(TargetRemoved { reason }),
             );
             None
         }
-        (ObservationKind::Instance { kind, data }, p) => {
-            push(&mut events, *kind, &obs.target, data.clone());
+        (ObservationKind::Instance(data), p) => {
+            push(&mut events, &obs.target, data.clone());
             p.cloned()
         }
         (_, None) => None,
@@ -73,9 +75,8 @@ pub fn diff(prev: Option<&TargetState>, obs: &Observation) -> Transition {
     Transition { next, events }
 }
 
-fn push(events: &mut Vec<EventDraft>, kind: EventType, target: &str, data: serde_json::Value) {
+fn push(events: &mut Vec<EventDraft>, target: &str, data: EventData) {
     events.push(EventDraft {
-        kind,
         target: target.to_string(),
         data,
     });
@@ -101,12 +102,12 @@ fn apply(
         ObservationKind::Polling { enabled } => {
             if next.enable_polling != *enabled {
                 next.enable_polling = *enabled;
-                let kind = if *enabled {
-                    EventType::PollingEnabled
+                let data = if *enabled {
+                    EventData::PollingEnabled(NoData {})
                 } else {
-                    EventType::PollingDisabled
+                    EventData::PollingDisabled(NoData {})
                 };
-                push(ev, kind, &obs.target, json!({}));
+                push(ev, &obs.target, data);
             }
         }
         ObservationKind::Recovery { outcome } => {
@@ -114,23 +115,21 @@ fn apply(
             next.last_recovery = Some(outcome.clone());
             push(
                 ev,
-                EventType::RecoveryAttempted,
                 &obs.target,
-                outcome.clone(),
+                EventData::RecoveryAttempted(outcome.clone()),
             );
         }
         ObservationKind::ServerAction { outcome } => {
             push(
                 ev,
-                EventType::ServerAdminAction,
                 &obs.target,
-                outcome.clone(),
+                EventData::ServerAdminAction(outcome.clone()),
             );
         }
         ObservationKind::Restarted { .. } => next.restarts += 1,
         ObservationKind::Registered(_)
         | ObservationKind::Removed { .. }
-        | ObservationKind::Instance { .. } => {}
+        | ObservationKind::Instance(_) => {}
     }
 }
 
@@ -138,9 +137,12 @@ fn fetched(next: &mut TargetState, payload: &Payload, obs: &Observation, ev: &mu
     let baseline = next.last_success_at.is_none();
     let target_was_ok = next.last_fetch_status == FetchStatus::Success;
     if next.last_fetch_status == FetchStatus::Failed {
-        let data = json!({"previous_error": next.last_fetch_error,
-                          "consecutive_failures": next.consecutive_failures});
-        push(ev, EventType::FetchRecovered, &obs.target, data);
+        let data = FetchRecovery {
+            application: None,
+            consecutive_failures: Some(next.consecutive_failures),
+            previous_error: next.last_fetch_error.clone(),
+        };
+        push(ev, &obs.target, EventData::FetchRecovered(data));
     }
     next.last_fetch_status = FetchStatus::Success;
     next.last_fetch_error = None;
@@ -166,8 +168,12 @@ fn fetched(next: &mut TargetState, payload: &Payload, obs: &Observation, ev: &mu
 fn fetch_failed(next: &mut TargetState, error: &str, obs: &Observation, ev: &mut Vec<EventDraft>) {
     next.consecutive_failures += 1;
     if next.last_fetch_status != FetchStatus::Failed {
-        let data = json!({"error": error, "consecutive_failures": next.consecutive_failures});
-        push(ev, EventType::FetchFailed, &obs.target, data);
+        let data = FetchFailure {
+            application: None,
+            consecutive_failures: Some(next.consecutive_failures),
+            error: error.to_string(),
+        };
+        push(ev, &obs.target, EventData::FetchFailed(data));
     }
     next.last_fetch_status = FetchStatus::Failed;
     next.last_fetch_error = Some(error.to_string());
@@ -196,17 +202,20 @@ fn circuit(
     let from = info.state;
     info.state = state;
     info.last_state_change = Some(obs.at);
-    let kind = match state {
+    let data = CircuitChange {
+        consecutive_failures: next.consecutive_failures,
+        from,
+        next_attempt_at: info.next_attempt_at,
+    };
+    let data = match state {
         CircuitState::Open => {
             info.opened_count += 1;
-            EventType::CircuitOpened
+            EventData::CircuitOpened(data)
         }
-        CircuitState::HalfOpen => EventType::CircuitHalfOpen,
-        CircuitState::Closed => EventType::CircuitClosed,
+        CircuitState::HalfOpen => EventData::CircuitHalfOpen(data),
+        CircuitState::Closed => EventData::CircuitClosed(data),
     };
-    let data = json!({"from": from, "consecutive_failures": next.consecutive_failures,
-                      "next_attempt_at": info.next_attempt_at});
-    push(ev, kind, &obs.target, data);
+    push(ev, &obs.target, data);
 }
 
 #[cfg(test)]

@@ -87,8 +87,13 @@ fn run(
     (state, all)
 }
 
+/// An event's `data` as it is served.
+fn data(e: &EventDraft) -> serde_json::Value {
+    serde_json::to_value(&e.data).expect("event data serialises")["data"].clone()
+}
+
 fn kinds(events: &[EventDraft]) -> Vec<EventType> {
-    events.iter().map(|e| e.kind).collect()
+    events.iter().map(|e| e.kind()).collect()
 }
 
 #[test]
@@ -138,7 +143,7 @@ fn fetch_failed_is_edge_triggered_from_unknown_and_success() {
     assert!(ev[1].is_empty() && ev[2].is_empty());
     assert_eq!(s.consecutive_failures, 3);
     assert_eq!(s.last_fetch_error.as_deref(), Some("z"));
-    assert_eq!(ev[0][0].data["consecutive_failures"], 1);
+    assert_eq!(data(&ev[0][0])["consecutive_failures"], 1);
 
     let (_, ev) = run(
         T,
@@ -162,7 +167,7 @@ fn recovery_fires_once_and_clears_error_and_counter() {
         ],
     );
     assert_eq!(kinds(&ev[3]), vec![EventType::FetchRecovered]);
-    assert_eq!(ev[3][0].data["consecutive_failures"], 2);
+    assert_eq!(data(&ev[3][0])["consecutive_failures"], 2);
     assert!(ev[4].is_empty());
     assert_eq!(s.last_fetch_status, FetchStatus::Success);
     assert_eq!(s.last_fetch_error, None);
@@ -180,7 +185,7 @@ fn failed_backend_keeps_servers_as_no_data_never_down() {
     assert!(
         !ev[1]
             .iter()
-            .any(|e| e.kind == EventType::ServerStateChanged)
+            .any(|e| e.kind() == EventType::ServerStateChanged)
     );
     for srv in &s.servers {
         assert_eq!(srv.status, NO_DATA);
@@ -215,11 +220,11 @@ fn server_state_changes_compare_normalised_states() {
         ],
     );
     assert!(ev[1].is_empty() && ev[3].is_empty());
-    assert_eq!(ev[2][0].data["from"], "up");
-    assert_eq!(ev[2][0].data["to"], "down");
-    assert_eq!(ev[2][0].data["previous_status"], "UP 1/3");
-    assert_eq!(ev[4][0].data["to"], "maint");
-    assert_eq!(ev[5][0].data["to"], "drain");
+    assert_eq!(data(&ev[2][0])["from"], "up");
+    assert_eq!(data(&ev[2][0])["to"], "down");
+    assert_eq!(data(&ev[2][0])["previous_status"], "UP 1/3");
+    assert_eq!(data(&ev[4][0])["to"], "maint");
+    assert_eq!(data(&ev[5][0])["to"], "drain");
     assert_eq!(s.servers[0].status, "NOLB");
 }
 
@@ -238,7 +243,7 @@ fn a_change_during_an_outage_is_reported_once_on_recovery() {
         kinds(&ev[2]),
         vec![EventType::FetchRecovered, EventType::ServerStateChanged]
     );
-    assert_eq!(ev[2][1].data["from"], "up");
+    assert_eq!(data(&ev[2][1])["from"], "up");
 }
 
 #[test]
@@ -252,10 +257,10 @@ fn servers_appearing_and_disappearing_after_the_baseline() {
             servers(&[("b", "UP")]),
         ],
     );
-    assert_eq!(ev[1][0].data["server"], "b");
-    assert_eq!(ev[1][0].data["from"], serde_json::Value::Null);
-    assert_eq!(ev[2][0].data["server"], "a");
-    assert_eq!(ev[2][0].data["removed"], true);
+    assert_eq!(data(&ev[1][0])["server"], "b");
+    assert_eq!(data(&ev[1][0])["from"], serde_json::Value::Null);
+    assert_eq!(data(&ev[2][0])["server"], "a");
+    assert_eq!(data(&ev[2][0])["removed"], true);
     assert_eq!(s.servers.len(), 1);
 }
 
@@ -297,7 +302,10 @@ fn circuit_transitions_give_one_event_each() {
             EventType::CircuitClosed
         ]
     );
-    assert_eq!(ev[0][0].data["next_attempt_at"], "1970-01-01T00:00:09.000Z");
+    assert_eq!(
+        data(&ev[0][0])["next_attempt_at"],
+        "1970-01-01T00:00:09.000Z"
+    );
     assert_eq!(s.circuit.opened_count, 1);
     assert_eq!(s.circuit.next_attempt_at, None);
     assert_eq!(s.circuit.last_state_change, Some(Ts(4000)));
@@ -346,7 +354,18 @@ fn polling_toggle_events_only_on_change() {
 #[test]
 fn recovery_and_restart_are_counted() {
     let rec = ObservationKind::Recovery {
-        outcome: serde_json::json!({"ran": true, "exit_code": 0}),
+        outcome: crate::model::RecoveryOutcome {
+            action: Some(vec!["true".into()]),
+            detail: String::new(),
+            refused: false,
+            run: Some(crate::model::CommandRun {
+                duration_ms: 1,
+                exit_code: Some(0),
+                ok: true,
+            }),
+            trigger: crate::model::RecoveryTrigger::Admin,
+            validation: None,
+        },
     };
     let (s, ev) = run(
         T,
@@ -359,7 +378,7 @@ fn recovery_and_restart_are_counted() {
         ],
     );
     assert_eq!(kinds(&ev[0]), vec![EventType::RecoveryAttempted]);
-    assert_eq!(ev[0][0].data["exit_code"], 0);
+    assert_eq!(data(&ev[0][0])["exit_code"], 0);
     assert!(ev[1].is_empty());
     assert_eq!((s.recovery_attempts, s.restarts), (1, 1));
 }
@@ -408,10 +427,10 @@ fn one_bad_application_fails_alone() {
         vec![step1, step2.clone(), step2, step3],
     );
     assert_eq!(kinds(&ev[1]), vec![EventType::FetchFailed]);
-    assert_eq!(ev[1][0].data["application"], "B");
+    assert_eq!(data(&ev[1][0])["application"], "B");
     assert!(ev[2].is_empty());
     assert_eq!(kinds(&ev[3]), vec![EventType::FetchRecovered]);
-    assert_eq!(ev[3][0].data["application"], "B");
+    assert_eq!(data(&ev[3][0])["application"], "B");
     assert_eq!(s.last_fetch_status, FetchStatus::Success);
     assert!(
         s.applications
@@ -435,7 +454,7 @@ fn instances_removed_and_restored() {
         vec![both(), one.clone(), one, both()],
     );
     assert_eq!(kinds(&ev[1]), vec![EventType::InstanceRemoved]);
-    assert_eq!(ev[1][0].data["instance_id"], "a2");
+    assert_eq!(data(&ev[1][0])["instance_id"], "a2");
     assert!(ev[2].is_empty());
     assert_eq!(kinds(&ev[3]), vec![EventType::InstanceAdded]);
     assert!(
@@ -498,9 +517,9 @@ fn instance_state_change_event() {
         ],
     );
     assert_eq!(kinds(&ev[1]), vec![EventType::InstanceStateChanged]);
-    assert_eq!(ev[1][0].data["to"], "out_of_service");
-    assert_eq!(ev[2][0].data["to"], "unknown");
-    assert_eq!(ev[2][0].data["status"], "WEIRD");
+    assert_eq!(data(&ev[1][0])["to"], "out_of_service");
+    assert_eq!(data(&ev[2][0])["to"], "unknown");
+    assert_eq!(data(&ev[2][0])["status"], "WEIRD");
 }
 
 #[test]
@@ -553,14 +572,14 @@ proptest! {
     fn fetch_events_alternate_and_failures_never_say_down(steps in prop::collection::vec(arb_step(), 0..30)) {
         let (_, ev) = run(T, TargetKind::HaproxyBackend, steps.clone());
         let fetch: Vec<_> = ev.concat().into_iter()
-            .filter(|e| matches!(e.kind, EventType::FetchFailed | EventType::FetchRecovered)).collect();
+            .filter(|e| matches!(e.kind(), EventType::FetchFailed | EventType::FetchRecovered)).collect();
         for pair in fetch.windows(2) {
-            prop_assert_ne!(pair[0].kind, pair[1].kind);
+            prop_assert_ne!(pair[0].kind(), pair[1].kind());
         }
-        if let Some(first) = fetch.first() { prop_assert_eq!(first.kind, EventType::FetchFailed); }
+        if let Some(first) = fetch.first() { prop_assert_eq!(first.kind(), EventType::FetchFailed); }
         for (step, events) in steps.iter().zip(&ev) {
             if matches!(step, ObservationKind::FetchFailed { .. }) {
-                prop_assert!(events.iter().all(|e| e.kind == EventType::FetchFailed));
+                prop_assert!(events.iter().all(|e| e.kind() == EventType::FetchFailed));
             }
         }
     }

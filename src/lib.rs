@@ -18,6 +18,8 @@
 //! - [`http`]: the REST API.
 //! - [`sim`]: simulated FAgent and Eureka servers for the demo and the tests.
 
+#![forbid(unsafe_code)]
+
 pub mod actors;
 pub mod breaker;
 pub mod config;

@@ -8,6 +8,16 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+mod admin;
+mod event;
+mod haproxy;
+
+pub use admin::{
+    ActionVia, AdminState, CommandRun, RecoveryOutcome, RecoveryTrigger, ServerActionOutcome,
+};
+pub use event::*;
+pub use haproxy::{ConfigValidation, HaproxyRestart, StepOutcome, StepRecord, TxRecord, TxState};
+
 /// A point in time, in milliseconds since the Unix epoch, written as RFC 3339 UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Ts(pub u64);
@@ -306,7 +316,7 @@ pub struct TargetState {
     pub circuit: CircuitInfo,
     pub restarts: u32,
     pub recovery_attempts: u32,
-    pub last_recovery: Option<serde_json::Value>,
+    pub last_recovery: Option<RecoveryOutcome>,
     pub servers: Vec<ServerRecord>,
     pub applications: Vec<AppRecord>,
 }
@@ -338,57 +348,6 @@ impl TargetState {
             applications: Vec::new(),
         }
     }
-}
-
-/// The kinds of event (docs/api.md, "Event types and their `data`").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EventType {
-    FetchFailed,
-    FetchRecovered,
-    CircuitOpened,
-    CircuitHalfOpen,
-    CircuitClosed,
-    ServerStateChanged,
-    InstanceStateChanged,
-    InstanceAdded,
-    InstanceRemoved,
-    TargetAdded,
-    TargetRemoved,
-    PollingDisabled,
-    PollingEnabled,
-    RecoveryAttempted,
-    /// An operator changed a server's admin state (ready / drain / maint).
-    ServerAdminAction,
-    /// An HAProxy process was replaced: its pid changed or its uptime went back.
-    HaproxyRestarted,
-    /// HAProxy's configuration was checked with the `validate` command.
-    ConfigValidated,
-    /// A transaction of server changes began applying its actions.
-    TransactionStarted,
-    /// Every action of a transaction was applied and verified.
-    TransactionCommitted,
-    /// A transaction failed and the actions already applied were undone.
-    TransactionRolledBack,
-}
-
-/// An event before it is numbered by the store.
-#[derive(Clone, Debug, PartialEq)]
-pub struct EventDraft {
-    pub kind: EventType,
-    pub target: String,
-    pub data: serde_json::Value,
-}
-
-/// A committed event.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Event {
-    pub seq: u64,
-    pub ts: Ts,
-    #[serde(rename = "type")]
-    pub kind: EventType,
-    pub target: String,
-    pub data: serde_json::Value,
 }
 
 /// Something that happened to a target; the input of [`crate::diff::diff`].
@@ -430,15 +389,13 @@ pub enum ObservationKind {
     /// Polling enabled or disabled by an operator.
     Polling { enabled: bool },
     /// A recovery action ran.
-    Recovery { outcome: serde_json::Value },
+    Recovery { outcome: RecoveryOutcome },
     /// An operator asked for a server's admin state to change.
-    ServerAction { outcome: serde_json::Value },
+    ServerAction { outcome: ServerActionOutcome },
     /// The poller was restarted by its supervisor.
     Restarted { reason: String },
-    /// Something that happened to an HAProxy instance rather than to one target
-    /// (`target` is `haproxy/<instance>`): recorded as an event, no state changes.
-    Instance {
-        kind: EventType,
-        data: serde_json::Value,
-    },
+    /// Something that happened to an HAProxy instance or a transaction rather than
+    /// to one target (`target` is `haproxy/<instance>` or `transaction/<id>`):
+    /// recorded as an event, no state changes.
+    Instance(EventData),
 }

@@ -59,7 +59,7 @@ where
             Ok(v) => return Ok(v),
             Err(e) => e,
         };
-        let delay = if err.transient {
+        let delay = if err.is_transient() {
             backoff.next_backoff()
         } else {
             None
@@ -84,6 +84,7 @@ mod tests {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     use super::*;
+    use crate::sources::FetchErrorKind;
 
     fn policy(max_elapsed_ms: u64) -> RetryPolicy {
         RetryPolicy {
@@ -99,10 +100,12 @@ mod tests {
     }
 
     fn err(transient: bool) -> FetchError {
-        FetchError {
-            message: "boom".into(),
-            transient,
-        }
+        let kind = if transient {
+            FetchErrorKind::Timeout
+        } else {
+            FetchErrorKind::Protocol
+        };
+        FetchError::new(kind, "boom")
     }
 
     #[tokio::test]

@@ -6,12 +6,14 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use serde::Serialize;
-
+pub use super::outcome::{PollReport, PollResult};
 use super::status::StatusHandle;
 use crate::breaker::Breaker;
 use crate::config::{Policy, RecoverAction};
-use crate::model::{CircuitState, Observation, ObservationKind, TargetMeta, TargetState, Ts};
+use crate::model::{
+    CircuitState, CommandRun, Observation, ObservationKind, RecoveryOutcome, RecoveryTrigger,
+    TargetMeta, TargetState, Ts,
+};
 use crate::retry::{self, RetryPolicy};
 use crate::sources::client::SourceSpec;
 
@@ -91,16 +93,6 @@ impl Shared {
     }
 }
 
-/// How a poll ended, as reported to admin callers.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct PollReport {
-    /// `success`, `failed`, `skipped`.
-    pub result: &'static str,
-    pub error: Option<String>,
-    pub circuit_state: CircuitState,
-    pub next_attempt_at: Option<Ts>,
-}
-
 /// The end of a cycle, for the poller's scheduling.
 pub enum CycleEnd {
     Done(PollReport),
@@ -119,7 +111,11 @@ pub async fn run(
     let id = spec.meta.id.clone();
     let before = shared.breaker().state();
     if !shared.breaker().permit() {
-        return CycleEnd::Done(report("skipped", Some("circuit open".into()), before));
+        return CycleEnd::Done(report(
+            PollResult::Skipped,
+            Some("circuit open".into()),
+            before,
+        ));
     }
     let probing = shared.breaker().state();
     if probing.0 != before.0 {
@@ -137,7 +133,7 @@ pub async fn run(
     let (kind, result, error) = match fetched {
         Ok(payload) => {
             shared.breaker().success();
-            (ObservationKind::Fetched(payload), "success", None)
+            (ObservationKind::Fetched(payload), PollResult::Success, None)
         }
         Err(e) => {
             shared.breaker().failure();
@@ -145,7 +141,7 @@ pub async fn run(
                 ObservationKind::FetchFailed {
                     error: e.message.clone(),
                 },
-                "failed",
+                PollResult::Failed,
                 Some(e.message),
             )
         }
@@ -166,7 +162,7 @@ pub async fn run(
 }
 
 fn report(
-    result: &'static str,
+    result: PollResult,
     error: Option<String>,
     state: (CircuitState, Option<Ts>),
 ) -> PollReport {
@@ -195,9 +191,12 @@ async fn fetch(
     client: reqwest::Client,
     panic: bool,
 ) -> Result<crate::model::Payload, crate::sources::FetchError> {
+    #[cfg(any(test, feature = "fault-injection"))]
     if panic {
         panic!("injected panic in the poller of {}", spec.meta.id);
     }
+    #[cfg(not(any(test, feature = "fault-injection")))]
+    let _ = panic;
     let timeout = spec.policy.timeout;
     retry::run(&spec.retry(), || spec.source.fetch(&client, timeout)).await
 }
@@ -214,16 +213,36 @@ fn panic_text(e: tokio::task::JoinError) -> String {
         .unwrap_or_else(|| "panic".into())
 }
 
-/// Runs a recovery command with its timeout; the outcome as event data.
-pub async fn run_recovery(action: Option<&RecoverAction>, trigger: &str) -> serde_json::Value {
+/// Runs a recovery command with its timeout.
+pub async fn run_recovery(
+    action: Option<&RecoverAction>,
+    trigger: RecoveryTrigger,
+) -> RecoveryOutcome {
     let Some(action) = action else {
-        return serde_json::json!({"trigger": trigger, "action": null,
-                                  "detail": "no recover command configured; circuit reset only"});
+        return RecoveryOutcome {
+            action: None,
+            detail: "no recover command configured; circuit reset only".into(),
+            refused: false,
+            run: None,
+            trigger,
+            validation: None,
+        };
     };
     let started = std::time::Instant::now();
     let (ok, detail, exit_code) = run_command(&action.command, action.timeout).await;
-    serde_json::json!({"trigger": trigger, "action": action.command, "ok": ok, "exit_code": exit_code,
-                       "detail": detail, "duration_ms": started.elapsed().as_millis() as u64})
+    let run = CommandRun {
+        duration_ms: started.elapsed().as_millis() as u64,
+        exit_code,
+        ok,
+    };
+    RecoveryOutcome {
+        action: Some(action.command.clone()),
+        detail,
+        refused: false,
+        run: Some(run),
+        trigger,
+        validation: None,
+    }
 }
 
 /// Runs a command without a shell: (success, the tail of its output, exit code).

@@ -10,13 +10,17 @@ use actix::prelude::*;
 
 use super::cycle::{Shared, TargetSpec};
 use super::fleet_haproxy::InstanceTasks;
-use super::poller::{InjectPanic, PollNow, Poller, PollerExited, ResetCircuit, SetPolling, Stop};
+use super::outcome::AdminOutcome;
+#[cfg(any(test, feature = "fault-injection"))]
+use super::poller::InjectPanic;
+use super::poller::{PollNow, Poller, PollerExited, ResetCircuit, SetPolling, Stop};
 use super::reload::{self, ReloadReport};
 use super::specs;
 use super::status::StatusHandle;
 use crate::config::{Backends, Config, HaproxyConfig};
+use crate::model::AdminState;
 use crate::model::{Observation, ObservationKind, Ts};
-use crate::sources::haproxy::runtime::AdminState;
+use crate::sources::haproxy::registry::StatsRegistry;
 
 /// An admin command for one target.
 #[derive(Clone, Debug)]
@@ -29,7 +33,8 @@ pub enum AdminCmd {
         server: String,
         state: AdminState,
     },
-    #[doc(hidden)]
+    /// Makes the target's next fetch panic, to test supervision (test builds only).
+    #[cfg(any(test, feature = "fault-injection"))]
     InjectPanic,
 }
 
@@ -50,7 +55,7 @@ pub enum AdminError {
 
 /// An admin command; answers what was done.
 #[derive(Message)]
-#[rtype(result = "Result<serde_json::Value, AdminError>")]
+#[rtype(result = "Result<AdminOutcome, AdminError>")]
 pub struct Admin {
     pub target: String,
     pub cmd: AdminCmd,
@@ -79,6 +84,8 @@ pub struct Fleet {
     discovery: HashMap<String, SpawnHandle>,
     /// Sources whose last discovery failed (logged once per outage).
     discovery_failing: BTreeSet<String>,
+    /// The shared readers of `stats`/`socket` HAProxy instances.
+    stats: StatsRegistry,
 }
 
 /// Applies a new, already validated configuration; answers what changed.
@@ -96,6 +103,7 @@ impl Fleet {
             discovery: HashMap::new(),
             discovery_failing: BTreeSet::new(),
             instances: InstanceTasks::default(),
+            stats: StatsRegistry::default(),
         }
     }
 
@@ -224,7 +232,7 @@ impl Fleet {
             .iter()
             .map(|(id, e)| (id.clone(), e.spec.clone()))
             .collect();
-        let plan = reload::plan(&self.config, &new, &running);
+        let plan = reload::plan(&self.config, &new, &running, &self.stats);
         let mut report = ReloadReport {
             added: reload::ids(&plan.add),
             changed: reload::ids(&plan.restart),
@@ -300,8 +308,8 @@ impl Fleet {
     }
 
     fn discover_now(&self, h: Arc<HaproxyConfig>, ctx: &mut Context<Self>) {
-        let (client, h2) = (self.client.clone(), h.clone());
-        let fut = async move { specs::list_backends(&h2, &client).await };
+        let (client, h2, stats) = (self.client.clone(), h.clone(), self.stats.clone());
+        let fut = async move { specs::list_backends(&h2, &client, &stats).await };
         ctx.spawn(fut.into_actor(self).map(move |res, act, ctx| match res {
             Ok(list) => {
                 if act.discovery_failing.remove(&h.name) {
@@ -333,7 +341,7 @@ impl Fleet {
         let new: Vec<_> = list
             .iter()
             .filter(|b| !running(&specs::haproxy_id(&h.name, b)))
-            .map(|b| Arc::new(specs::haproxy_target(h, b)))
+            .map(|b| Arc::new(specs::haproxy_target(h, b, &self.stats)))
             .collect();
         let gone: Vec<String> = current.difference(&listed).cloned().collect();
         self.remove_targets(gone, "backend no longer reported by the source");
@@ -376,7 +384,7 @@ impl Actor for Fleet {
     type Context = Context<Self>;
 
     fn started(&mut self, ctx: &mut Context<Self>) {
-        let fixed = specs::fixed_targets(&self.config);
+        let fixed = specs::fixed_targets(&self.config, &self.stats);
         let stale = self.stale_targets(&fixed);
         self.remove_targets(stale, "no longer in the configuration");
         self.add_targets(fixed, ctx);
@@ -420,7 +428,7 @@ impl Handler<StopAll> for Fleet {
 }
 
 impl Handler<Admin> for Fleet {
-    type Result = ResponseFuture<Result<serde_json::Value, AdminError>>;
+    type Result = ResponseFuture<Result<AdminOutcome, AdminError>>;
 
     fn handle(&mut self, msg: Admin, _: &mut Context<Self>) -> Self::Result {
         let Some(entry) = self.pollers.get(&msg.target) else {
@@ -446,16 +454,17 @@ async fn admin(
     spec: Arc<TargetSpec>,
     status: StatusHandle,
     cmd: AdminCmd,
-) -> Result<serde_json::Value, AdminError> {
+) -> Result<AdminOutcome, AdminError> {
     match cmd {
         AdminCmd::SetPolling(on) => {
             addr.send(SetPolling(on)).await.map_err(mailbox)?;
-            Ok(serde_json::json!({"enable_polling": on}))
+            Ok(AdminOutcome::Polling { enable_polling: on })
         }
         AdminCmd::ServerState { .. } => Err(AdminError::Failed("routed elsewhere".into())),
+        #[cfg(any(test, feature = "fault-injection"))]
         AdminCmd::InjectPanic => {
             addr.send(InjectPanic).await.map_err(mailbox)?;
-            Ok(serde_json::json!({}))
+            Ok(AdminOutcome::Injected {})
         }
         AdminCmd::ResetCircuit => {
             addr.send(ResetCircuit).await.map_err(mailbox)?;
@@ -464,10 +473,12 @@ async fn admin(
                 .await
                 .map_err(mailbox)?
                 .map_err(AdminError::Failed)?;
-            Ok(serde_json::json!({"poll": poll}))
+            Ok(AdminOutcome::CircuitReset { poll })
         }
         AdminCmd::Recover => {
-            let outcome = super::validate::recovery(&spec, "admin", &status).await;
+            let outcome =
+                super::validate::recovery(&spec, crate::model::RecoveryTrigger::Admin, &status)
+                    .await;
             let obs = Observation {
                 target: spec.meta.id.clone(),
                 at: Ts::now(),
@@ -485,7 +496,10 @@ async fn admin(
                 .await
                 .map_err(mailbox)?
                 .map_err(AdminError::Failed)?;
-            Ok(serde_json::json!({"recovery": outcome, "poll": poll}))
+            Ok(AdminOutcome::Recovered {
+                poll,
+                recovery: outcome,
+            })
         }
     }
 }

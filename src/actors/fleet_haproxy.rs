@@ -17,9 +17,9 @@ use super::poller::{Poke, Poller};
 use super::push::{self, PushPoll};
 use super::specs;
 use super::status::StatusHandle;
-use super::validate::{self, Validation};
+use super::validate;
 use crate::config::{HaproxyConfig, HaproxySourceKind};
-use crate::model::TargetState;
+use crate::model::{ConfigValidation, RecoveryTrigger, TargetState};
 
 /// The running tasks of every `[[haproxy]]` section and their board.
 #[derive(Default)]
@@ -110,7 +110,7 @@ impl Handler<GetAdminReach> for Fleet {
 
 /// Runs the `validate` command of an instance.
 #[derive(Message)]
-#[rtype(result = "Result<Validation, AdminError>")]
+#[rtype(result = "Result<ConfigValidation, AdminError>")]
 pub struct ValidateInstance(pub String);
 
 impl Handler<PushPoll> for Fleet {
@@ -187,7 +187,7 @@ impl Fleet {
 }
 
 impl Handler<ValidateInstance> for Fleet {
-    type Result = ResponseFuture<Result<Validation, AdminError>>;
+    type Result = ResponseFuture<Result<ConfigValidation, AdminError>>;
     fn handle(&mut self, msg: ValidateInstance, _: &mut Context<Self>) -> Self::Result {
         let section = self
             .config
@@ -205,7 +205,7 @@ impl Handler<ValidateInstance> for Fleet {
                     h.name
                 ))
             })?;
-            Ok(validate::run_recorded(&h.name, &action, "admin", &status).await)
+            Ok(validate::run_recorded(&h.name, &action, RecoveryTrigger::Admin, &status).await)
         })
     }
 }

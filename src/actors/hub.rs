@@ -152,15 +152,14 @@ fn deliver(sub: &Subscriber, frames: &[Arc<Frame>]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{EventType, Ts};
+    use crate::model::{EventData, NoData, Ts};
 
     fn event(seq: u64) -> Event {
         Event {
             seq,
             ts: Ts(0),
-            kind: EventType::FetchFailed,
             target: "t".into(),
-            data: serde_json::json!({}),
+            data: EventData::PollingEnabled(NoData {}),
         }
     }
 

@@ -10,16 +10,17 @@ use std::time::Duration;
 
 use rand::Rng;
 use serde::Serialize;
-use serde_json::json;
 
 use super::status::StatusHandle;
 use crate::breaker::Breaker;
 use crate::config::{HaproxyConfig, HaproxySourceKind};
-use crate::model::{CircuitState, EventType, FetchStatus, Observation, ObservationKind, Ts};
+use crate::model::{
+    CircuitState, EventData, FetchStatus, HaproxyRestart, Observation, ObservationKind, Ts,
+};
 use crate::retry::{self, RetryPolicy};
-use crate::sources::FetchError;
 use crate::sources::haproxy::info::{self, InstanceInfo};
 use crate::sources::haproxy::socket::{RuntimeAddr, RuntimeApi};
+use crate::sources::{FetchError, FetchErrorKind};
 
 /// Whether the push subscription of an instance is up.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -164,9 +165,11 @@ pub async fn watch_info(h: Arc<HaproxyConfig>, board: Arc<InstanceBoard>, status
 
 async fn read_info(api: &RuntimeApi, timeout: Duration) -> Result<InstanceInfo, FetchError> {
     let answer = api.command("show info", timeout).await?;
-    info::parse(&String::from_utf8_lossy(&answer)).map_err(|e| FetchError {
-        message: format!("{} sent an unreadable `show info`: {e}", api.label),
-        transient: false,
+    info::parse(&String::from_utf8_lossy(&answer)).map_err(|e| {
+        FetchError::new(
+            FetchErrorKind::Protocol,
+            format!("{} sent an unreadable `show info`: {e}", api.label),
+        )
     })
 }
 
@@ -218,17 +221,16 @@ fn restart_event(
     if !info::restarted(old, new) {
         return None;
     }
-    let data = json!({
-        "previous_pid": old.pid, "pid": new.pid,
-        "previous_uptime_s": old.uptime_s, "uptime_s": new.uptime_s,
-        "version": new.version,
-    });
+    let data = HaproxyRestart {
+        pid: new.pid,
+        previous_pid: old.pid,
+        previous_uptime_s: old.uptime_s,
+        uptime_s: new.uptime_s,
+        version: new.version.clone(),
+    };
     Some(Observation {
         target: instance_id(name),
         at,
-        kind: ObservationKind::Instance {
-            kind: EventType::HaproxyRestarted,
-            data,
-        },
+        kind: ObservationKind::Instance(EventData::HaproxyRestarted(data)),
     })
 }

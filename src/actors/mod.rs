@@ -6,6 +6,7 @@ pub mod fleet;
 pub mod fleet_haproxy;
 pub mod hub;
 pub mod instance;
+pub mod outcome;
 pub mod poll_times;
 pub mod poller;
 pub mod push;

@@ -42,8 +42,8 @@ pub struct Poke;
 #[rtype(result = "()")]
 pub struct Stop;
 
-/// Makes the next fetch panic, to exercise supervision.
-#[doc(hidden)]
+/// Makes the next fetch panic, to exercise supervision (test builds only).
+#[cfg(any(test, feature = "fault-injection"))]
 #[derive(Message)]
 #[rtype(result = "()")]
 pub struct InjectPanic;
@@ -115,7 +115,7 @@ impl Poller {
             let circuit_state = self.shared.breaker().state().0;
             let error = Some("polling disabled".to_string());
             self.answer(PollReport {
-                result: "skipped",
+                result: cycle::PollResult::Skipped,
                 error,
                 circuit_state,
                 next_attempt_at: None,
@@ -157,7 +157,9 @@ impl Poller {
                 return;
             }
         };
-        if report.circuit_state == crate::model::CircuitState::Open && report.result == "failed" {
+        if report.circuit_state == crate::model::CircuitState::Open
+            && report.result == cycle::PollResult::Failed
+        {
             self.maybe_auto_recover(ctx);
         }
         self.answer(report);
@@ -223,7 +225,12 @@ impl Poller {
         );
         ctx.spawn(
             async move {
-                let outcome = super::validate::recovery(&spec, "circuit_opened", &status).await;
+                let outcome = super::validate::recovery(
+                    &spec,
+                    crate::model::RecoveryTrigger::CircuitOpened,
+                    &status,
+                )
+                .await;
                 let obs = Observation {
                     target: id,
                     at: Ts::now(),
@@ -303,6 +310,7 @@ impl Handler<Stop> for Poller {
     }
 }
 
+#[cfg(any(test, feature = "fault-injection"))]
 impl Handler<InjectPanic> for Poller {
     type Result = ();
     fn handle(&mut self, _: InjectPanic, _: &mut Context<Self>) {

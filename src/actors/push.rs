@@ -21,10 +21,10 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 
 use super::instance::{InstanceBoard, PushState, runtime_api};
 use crate::config::HaproxyConfig;
-use crate::sources::FetchError;
 use crate::sources::haproxy::events::{self, RingLine};
 use crate::sources::haproxy::runtime;
 use crate::sources::haproxy::socket::RuntimeApi;
+use crate::sources::{FetchError, FetchErrorKind};
 
 /// Asks the fleet to poll backends of an instance now (`None`: all of them).
 #[derive(actix::Message, Debug)]
@@ -171,9 +171,9 @@ impl Subscription<'_> {
     }
 
     fn error(&self, what: String) -> FetchError {
-        FetchError {
-            message: format!("{} {what}", self.api.label),
-            transient: true,
-        }
+        FetchError::new(
+            FetchErrorKind::Transport,
+            format!("{} {what}", self.api.label),
+        )
     }
 }

@@ -1,15 +1,54 @@
-//! Applying a new configuration to a running fleet: which targets stay untouched,
-//! which restart with a new spec, which go and which come. Pure planning; the fleet
-//! carries the plan out.
+//! Applying a new configuration to a running fleet: reading the file again
+//! ([`reload`], for `POST /api/admin/reload` and SIGHUP), and planning which targets
+//! stay untouched, which restart with a new spec, which go and which come (pure; the
+//! fleet carries the plan out).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde::Serialize;
 
+use actix::Addr;
+
 use super::cycle::TargetSpec;
+use super::fleet::{Fleet, Reload};
 use super::specs;
-use crate::config::{Backends, Config, HaproxyConfig};
+use crate::config::{self, Backends, Config, ConfigErrors, HaproxyConfig, LiveConfig};
+use crate::sources::haproxy::registry::StatsRegistry;
+
+/// Why a reload changed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum ReloadError {
+    #[error("this configuration was built in memory (demo); there is no file to reload")]
+    NoFile,
+    #[error("the new configuration is invalid; the running one is kept:\n{0}")]
+    Invalid(ConfigErrors),
+    #[error("the fleet did not answer: {0}")]
+    Fleet(String),
+}
+
+/// Reads the configuration file again and applies it: untouched targets keep their
+/// pollers, breakers and state. An invalid file changes nothing.
+pub async fn reload(fleet: &Addr<Fleet>, live: &LiveConfig) -> Result<ReloadReport, ReloadError> {
+    let current = live.get();
+    if current.file == std::path::Path::new(config::IN_MEMORY) {
+        return Err(ReloadError::NoFile);
+    }
+    let new = Arc::new(config::load(&current.file).map_err(ReloadError::Invalid)?);
+    let report = fleet
+        .send(Reload(new.clone()))
+        .await
+        .map_err(|e| ReloadError::Fleet(e.to_string()))?;
+    live.set(new);
+    tracing::info!(
+        added = report.added.len(),
+        removed = report.removed.len(),
+        changed = report.changed.len(),
+        unchanged = report.unchanged,
+        "configuration reloaded"
+    );
+    Ok(report)
+}
 
 /// What a reload did, as answered to the operator.
 #[derive(Clone, Debug, Default, Serialize, PartialEq)]
@@ -36,9 +75,14 @@ pub struct Plan {
 }
 
 /// Compares the running targets (`running`: id → spec) with the new configuration.
-pub fn plan(old: &Config, new: &Config, running: &BTreeMap<String, Arc<TargetSpec>>) -> Plan {
+pub fn plan(
+    old: &Config,
+    new: &Config,
+    running: &BTreeMap<String, Arc<TargetSpec>>,
+    stats: &StatsRegistry,
+) -> Plan {
     let mut plan = Plan::default();
-    let fixed: BTreeMap<String, Arc<TargetSpec>> = specs::fixed_targets(new)
+    let fixed: BTreeMap<String, Arc<TargetSpec>> = specs::fixed_targets(new, stats)
         .into_iter()
         .map(|s| (s.meta.id.clone(), s))
         .collect();
@@ -52,6 +96,7 @@ pub fn plan(old: &Config, new: &Config, running: &BTreeMap<String, Arc<TargetSpe
                 let next = Arc::new(specs::haproxy_target(
                     h,
                     spec.meta.backend_name.as_deref().unwrap_or(""),
+                    stats,
                 ));
                 if &next == spec {
                     plan.unchanged += 1

@@ -6,16 +6,18 @@
 use std::sync::Arc;
 
 use actix::Addr;
-use serde_json::json;
 
 use super::cycle::TargetSpec;
 use super::fleet::{AdminError, mailbox};
+use super::outcome::AdminOutcome;
 use super::poller::{PollNow, Poller};
 use super::status::StatusHandle;
+use crate::model::{ActionVia, AdminState, ServerActionOutcome};
 use crate::model::{Observation, ObservationKind, Ts};
 use crate::sources::client::{SourceSpec, agent_server_action};
-use crate::sources::haproxy::runtime::{AdminState, set_server_state_command};
+use crate::sources::haproxy::runtime::set_server_state_command;
 use crate::sources::haproxy::stats::Transport;
+use crate::sources::{FetchError, FetchErrorKind};
 
 /// Carries out the change, records it, polls, and answers both.
 pub async fn run(
@@ -26,13 +28,16 @@ pub async fn run(
     server: String,
     state: AdminState,
     transaction: Option<String>,
-) -> Result<serde_json::Value, AdminError> {
+) -> Result<AdminOutcome, AdminError> {
     let (via, result) = apply(&spec, &client, &server, state).await?;
-    let mut outcome = json!({"server": server, "state": state.as_str(), "via": via,
-                             "ok": result.is_ok(), "error": result.as_ref().err()});
-    if let Some(id) = transaction {
-        outcome["transaction"] = json!(id);
-    }
+    let outcome = ServerActionOutcome {
+        error: result.as_ref().err().map(|e| e.message.clone()),
+        ok: result.is_ok(),
+        server: server.clone(),
+        state,
+        transaction,
+        via,
+    };
     let obs = Observation {
         target: spec.meta.id.clone(),
         at: Ts::now(),
@@ -45,11 +50,10 @@ pub async fn run(
         .await
         .map_err(|e| AdminError::Failed(e.to_string()))?;
     if let Err(e) = result {
-        let unknown = e.contains("No such server") || e.contains("reported error 404");
-        return Err(if unknown {
+        return Err(if e.kind == FetchErrorKind::NotFound {
             AdminError::UnknownTarget(format!("server {server} in {}", spec.meta.id))
         } else {
-            AdminError::Source(e)
+            AdminError::Source(e.message)
         });
     }
     let poll = poller
@@ -57,7 +61,10 @@ pub async fn run(
         .await
         .map_err(mailbox)?
         .map_err(AdminError::Failed)?;
-    Ok(json!({"action": outcome, "poll": poll}))
+    Ok(AdminOutcome::ServerAction {
+        action: outcome,
+        poll,
+    })
 }
 
 /// Why the source of `spec` cannot change server state, if it cannot.
@@ -81,18 +88,18 @@ async fn apply(
     client: &reqwest::Client,
     server: &str,
     state: AdminState,
-) -> Result<(&'static str, Result<(), String>), AdminError> {
+) -> Result<(ActionVia, Result<(), FetchError>), AdminError> {
     let timeout = spec.policy.timeout;
     match &spec.source {
         SourceSpec::HaproxyAgent { agent, instance, backend } => {
             let r = agent_server_action(client, agent, instance, (backend, server), state.as_str(), timeout).await;
-            Ok(("agent", r.map_err(|e| e.message)))
+            Ok((ActionVia::Agent, r))
         }
         SourceSpec::HaproxyStats { source, backend } => match &source.transport {
             Transport::Runtime(api) => {
                 let cmd = set_server_state_command(backend, server, state).map_err(AdminError::Conflict)?;
                 let r = api.command(&cmd, timeout).await.map(|_| ());
-                Ok(("runtime_api", r.map_err(|e| e.message)))
+                Ok((ActionVia::RuntimeApi, r))
             }
             Transport::Http { .. } => Err(AdminError::Conflict(
                 "the stats page source cannot change server state; use source = \"socket\" (Runtime API) or FAgent".into(),

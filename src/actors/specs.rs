@@ -9,11 +9,12 @@ use crate::config::{
     Backends, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig, HaproxySourceKind,
 };
 use crate::model::{TargetKind, TargetMeta};
-use crate::sources::FetchError;
 use crate::sources::client::{self, Endpoint, SourceSpec};
 use crate::sources::eureka::delta::DeltaState;
+use crate::sources::haproxy::registry::StatsRegistry;
 use crate::sources::haproxy::socket::{RuntimeAddr, RuntimeApi};
 use crate::sources::haproxy::stats::{StatsSource, Transport};
+use crate::sources::{FetchError, FetchErrorKind};
 
 /// The id of an HAProxy backend target.
 pub fn haproxy_id(group: &str, backend: &str) -> String {
@@ -27,11 +28,11 @@ pub fn eureka_id(server: &str) -> String {
 
 /// Every target with a fixed identity: named backends and Eureka servers. Backends
 /// of `backends = "*"` sources come from discovery.
-pub fn fixed_targets(config: &Config) -> Vec<Arc<TargetSpec>> {
+pub fn fixed_targets(config: &Config, stats: &StatsRegistry) -> Vec<Arc<TargetSpec>> {
     let mut out = Vec::new();
     for h in &config.haproxy {
         if let Backends::Named(names) = &h.backends {
-            out.extend(names.iter().map(|b| Arc::new(haproxy_target(h, b))));
+            out.extend(names.iter().map(|b| Arc::new(haproxy_target(h, b, stats))));
         }
     }
     out.extend(config.eureka.iter().map(|e| Arc::new(eureka_target(e))));
@@ -51,7 +52,7 @@ pub fn agent_endpoint(h: &HaproxyConfig) -> Result<Endpoint, String> {
 }
 
 /// The shared reader of a `stats` or `socket` HAProxy source.
-pub fn stats_source(h: &HaproxyConfig) -> Result<Arc<StatsSource>, String> {
+pub fn stats_source(h: &HaproxyConfig, stats: &StatsRegistry) -> Result<Arc<StatsSource>, String> {
     let transport = match h.source {
         HaproxySourceKind::Stats => Transport::Http {
             page: endpoint("haproxy", &h.name, h.url.as_deref())?,
@@ -69,11 +70,11 @@ pub fn stats_source(h: &HaproxyConfig) -> Result<Arc<StatsSource>, String> {
             return Err(format!("haproxy {} is read through FAgent", h.name));
         }
     };
-    Ok(StatsSource::shared(transport))
+    Ok(stats.shared(transport))
 }
 
 /// The target of one backend of an HAProxy source.
-pub fn haproxy_target(h: &HaproxyConfig, backend: &str) -> TargetSpec {
+pub fn haproxy_target(h: &HaproxyConfig, backend: &str, stats: &StatsRegistry) -> TargetSpec {
     let backend_name = backend.to_string();
     let source = match h.source {
         HaproxySourceKind::Agent => match agent_endpoint(h) {
@@ -84,7 +85,7 @@ pub fn haproxy_target(h: &HaproxyConfig, backend: &str) -> TargetSpec {
             },
             Err(message) => SourceSpec::Invalid { message },
         },
-        HaproxySourceKind::Stats | HaproxySourceKind::Socket => match stats_source(h) {
+        HaproxySourceKind::Stats | HaproxySourceKind::Socket => match stats_source(h, stats) {
             Ok(source) => SourceSpec::HaproxyStats {
                 source,
                 backend: backend_name,
@@ -144,19 +145,17 @@ pub fn eureka_target(e: &EurekaConfig) -> TargetSpec {
 pub async fn list_backends(
     h: &HaproxyConfig,
     http: &reqwest::Client,
+    stats: &StatsRegistry,
 ) -> Result<Vec<String>, FetchError> {
     let timeout = h.policy.timeout;
-    let invalid = |message: String| FetchError {
-        message,
-        transient: false,
-    };
+    let invalid = |message: String| FetchError::new(FetchErrorKind::Invalid, message);
     match h.source {
         HaproxySourceKind::Agent => {
             let agent = agent_endpoint(h).map_err(invalid)?;
             client::agent_backends(http, &agent, &h.agent_instance, timeout).await
         }
         HaproxySourceKind::Stats | HaproxySourceKind::Socket => {
-            stats_source(h)
+            stats_source(h, stats)
                 .map_err(invalid)?
                 .backends(http, timeout)
                 .await

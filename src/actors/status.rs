@@ -267,12 +267,16 @@ impl Actor {
 /// debug (they can come by the thousand).
 fn log_event(e: &Event) {
     use crate::model::EventType::*;
-    let data = e.data.to_string();
-    match e.kind {
+    // The payload alone: `kind` already names the type.
+    let data = serde_json::to_value(&e.data)
+        .map(|v| v["data"].to_string())
+        .unwrap_or_default();
+    let kind = e.kind();
+    match kind {
         ServerStateChanged | InstanceStateChanged | InstanceAdded | InstanceRemoved => {
-            tracing::debug!(seq = e.seq, target_id = %e.target, kind = ?e.kind, %data, "event")
+            tracing::debug!(seq = e.seq, target_id = %e.target, kind = ?kind, %data, "event")
         }
-        _ => tracing::info!(seq = e.seq, target_id = %e.target, kind = ?e.kind, %data, "event"),
+        _ => tracing::info!(seq = e.seq, target_id = %e.target, kind = ?kind, %data, "event"),
     }
 }
 

@@ -172,7 +172,6 @@ impl Store {
             .map(|(d, seq)| Event {
                 seq,
                 ts,
-                kind: d.kind,
                 target: d.target,
                 data: d.data,
             })
@@ -277,13 +276,12 @@ fn write_events(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{EventType, TargetKind, TargetMeta};
+    use crate::model::{EventData, NoData, TargetKind, TargetMeta};
 
     fn draft(target: &str) -> EventDraft {
         EventDraft {
-            kind: EventType::FetchFailed,
             target: target.into(),
-            data: serde_json::json!({}),
+            data: EventData::PollingEnabled(NoData {}),
         }
     }
 

@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{TargetKind, TargetState, Ts};
-use crate::sources::haproxy::runtime::AdminState;
+use crate::model::{AdminState, TargetKind, TargetState, Ts};
+pub use crate::model::{StepOutcome, StepRecord, TxRecord, TxState};
 
 /// One action of a request: a server of a target, or every server with an address.
 #[derive(Clone, Debug, Deserialize)]
@@ -135,58 +135,6 @@ fn by_address<'a>(
         )]);
     }
     Ok(found)
-}
-
-/// Where a transaction stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TxState {
-    Running,
-    Committed,
-    RolledBack,
-    /// The daemon stopped while it ran: the steps say what was applied.
-    Interrupted,
-}
-
-/// What happened to one step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StepOutcome {
-    Pending,
-    /// Sent, not yet verified.
-    Applied,
-    /// Sent and read back.
-    Verified,
-    Failed,
-    /// Put back to its previous admin state.
-    RolledBack,
-    RollbackFailed,
-    /// Not attempted, because an earlier step failed.
-    Skipped,
-}
-
-/// One step of a transaction record.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StepRecord {
-    pub target: String,
-    pub instance: String,
-    pub server: String,
-    pub state: String,
-    /// The admin state read before the change.
-    pub previous: Option<String>,
-    pub outcome: StepOutcome,
-    pub error: Option<String>,
-}
-
-/// A transaction as stored and shown.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TxRecord {
-    pub id: String,
-    pub state: TxState,
-    pub comment: Option<String>,
-    pub started_at: Ts,
-    pub finished_at: Option<Ts>,
-    pub steps: Vec<StepRecord>,
 }
 
 impl TxRecord {

@@ -11,16 +11,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::Addr;
-use serde_json::json;
 
 use super::cycle::TargetSpec;
+use super::outcome::PollResult;
 use super::poller::{PollNow, Poller};
 use super::server_action;
 use super::status::StatusHandle;
 use super::transaction::{StepOutcome, TxRecord, TxState};
 use super::txlog;
-use crate::model::{EventType, Observation, ObservationKind, Ts};
-use crate::sources::haproxy::runtime::AdminState;
+use crate::model::{AdminState, EventData, Observation, ObservationKind, Ts};
 
 /// What a transaction needs to reach its backends.
 pub struct Reach {
@@ -35,7 +34,7 @@ const VERIFY_EVERY: Duration = Duration::from_millis(100);
 
 /// Runs every step; the record ends committed or rolled back.
 pub async fn execute(reach: &Reach, rec: &mut TxRecord) {
-    event(reach, rec, EventType::TransactionStarted).await;
+    event(reach, rec, Stage::Started).await;
     save(reach, rec).await;
     let mut failed = None;
     for i in 0..rec.steps.len() {
@@ -62,8 +61,8 @@ pub async fn execute(reach: &Reach, rec: &mut TxRecord) {
     rec.finished_at = Some(Ts::now());
     save(reach, rec).await;
     let kind = match rec.state {
-        TxState::Committed => EventType::TransactionCommitted,
-        _ => EventType::TransactionRolledBack,
+        TxState::Committed => Stage::Committed,
+        _ => Stage::RolledBack,
     };
     event(reach, rec, kind).await;
 }
@@ -154,10 +153,10 @@ async fn read_admin(reach: &Reach, target: &str, server: &str) -> Result<AdminSt
         .get(target)
         .ok_or_else(|| format!("{target} is no longer polled"))?;
     let report = addr.send(PollNow).await.map_err(|e| e.to_string())??;
-    if report.result != "success" {
+    if report.result != PollResult::Success {
         return Err(report
             .error
-            .unwrap_or_else(|| format!("the poll of {target} was {}", report.result)));
+            .unwrap_or_else(|| format!("the poll of {target} was {:?}", report.result)));
     }
     let snap = reach.status.snapshot();
     let t = snap
@@ -178,13 +177,23 @@ async fn save(reach: &Reach, rec: &TxRecord) {
     }
 }
 
-async fn event(reach: &Reach, rec: &TxRecord, kind: EventType) {
-    let data =
-        json!({"id": rec.id, "comment": rec.comment, "state": rec.state, "steps": rec.steps});
+/// Which `transaction_*` event to record.
+enum Stage {
+    Started,
+    Committed,
+    RolledBack,
+}
+
+async fn event(reach: &Reach, rec: &TxRecord, kind: Stage) {
+    let data = match kind {
+        Stage::Started => EventData::TransactionStarted(rec.clone()),
+        Stage::Committed => EventData::TransactionCommitted(rec.clone()),
+        Stage::RolledBack => EventData::TransactionRolledBack(rec.clone()),
+    };
     let obs = Observation {
         target: format!("transaction/{}", rec.id),
         at: Ts::now(),
-        kind: ObservationKind::Instance { kind, data },
+        kind: ObservationKind::Instance(data),
     };
     if let Err(e) = reach.status.observe(vec![obs]).await {
         tracing::warn!(transaction = rec.id, error = %e, "transaction event not recorded");

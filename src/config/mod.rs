@@ -139,13 +139,16 @@ fn syntax_error(text: &str, file: &str, error: &TomlError) -> ConfigErrors {
     let reader = Reader::new(text, file, &|_| None);
     let detail = error.message().trim().replace('\n', "; ");
     let mut message = format!("invalid TOML: {detail}");
-    let snippet = reader
-        .snippet(error.span())
-        .filter(|s| !s.is_empty() && !s.contains('\n'));
-    if let Some(key) = snippet.filter(|_| message.contains("duplicate key")) {
-        message.push_str(&format!(
-            " `{key}`; each key may be set only once per table"
-        ));
+    // When the error points at a key (one set twice), name it; a value is never
+    // quoted, it may be a secret.
+    let key = error.span().and_then(|span| {
+        let after = text.get(span.end..)?.trim_start_matches([' ', '\t']);
+        let key = reader.snippet(Some(span))?;
+        let is_key = after.starts_with('=') && !key.is_empty() && !key.contains('\n');
+        is_key.then_some(key)
+    });
+    if let Some(key) = key {
+        message.push_str(&format!(" (at `{key}`)"));
     }
     ConfigErrors(vec![ConfigError {
         file: file.to_string(),

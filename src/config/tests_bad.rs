@@ -330,7 +330,7 @@ const SYNTAX: &[Case] = &[
         "[server]\nlisten = \"127.0.0.1:1\"\n\nlisten = \"x\"\n",
         4,
         "(syntax)",
-        "duplicate key `listen`",
+        "duplicate key (at `listen`)",
     ),
     ("[[haproxy]\nname = \"a\"\n", 1, "(syntax)", "invalid TOML"),
     ("a = 1\n\n\nb = [1,\n", 4, "(syntax)", "unclosed array"),

@@ -2,12 +2,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use serde_json::json;
-
 use super::{NO_DATA, push};
 use crate::model::{
-    AppRecord, AppSample, EventDraft, EventType, FetchStatus, InstanceRecord, InstanceSample,
-    InstanceState, Ts,
+    AppRecord, AppSample, EventData, EventDraft, FetchFailure, FetchRecovery, FetchStatus,
+    InstanceChange, InstanceMember, InstanceRecord, InstanceSample, InstanceState, Ts,
 };
 
 /// How long an instance absent from the registry is kept, with `removed_at`, before it
@@ -72,8 +70,12 @@ fn merge_app(app: &mut AppRecord, sample: &AppSample, ctx: &Ctx, ev: &mut Vec<Ev
     match &sample.instances {
         Ok(list) => {
             if was == FetchStatus::Failed && ctx.target_was_ok {
-                let data = json!({"application": app.name, "previous_error": app.last_fetch_error});
-                push(ev, EventType::FetchRecovered, ctx.target, data);
+                let data = FetchRecovery {
+                    application: Some(app.name.clone()),
+                    consecutive_failures: None,
+                    previous_error: app.last_fetch_error.clone(),
+                };
+                push(ev, ctx.target, EventData::FetchRecovered(data));
             }
             app.last_fetch_status = FetchStatus::Success;
             app.last_fetch_error = None;
@@ -81,8 +83,12 @@ fn merge_app(app: &mut AppRecord, sample: &AppSample, ctx: &Ctx, ev: &mut Vec<Ev
         }
         Err(error) => {
             if was != FetchStatus::Failed {
-                let data = json!({"application": app.name, "error": error});
-                push(ev, EventType::FetchFailed, ctx.target, data);
+                let data = FetchFailure {
+                    application: Some(app.name.clone()),
+                    consecutive_failures: None,
+                    error: error.clone(),
+                };
+                push(ev, ctx.target, EventData::FetchFailed(data));
             }
             app.last_fetch_status = FetchStatus::Failed;
             app.last_fetch_error = Some(error.clone());
@@ -115,13 +121,17 @@ fn merge_instances(
         let prev = index.get(&sample.instance_id).and_then(|&i| old[i].take());
         match prev {
             Some(p) if p.removed_at.is_some() => {
-                member(ev, ctx, EventType::InstanceAdded, &rec, None)
+                push(ev, ctx.target, EventData::InstanceAdded(member(&rec)))
             }
-            Some(p) if p.last_known_state != rec.state => {
-                member(ev, ctx, EventType::InstanceStateChanged, &rec, Some(&p))
-            }
+            Some(p) if p.last_known_state != rec.state => push(
+                ev,
+                ctx.target,
+                EventData::InstanceStateChanged(change(&p, &rec)),
+            ),
             Some(_) => {}
-            None if ctx.emit_members => member(ev, ctx, EventType::InstanceAdded, &rec, None),
+            None if ctx.emit_members => {
+                push(ev, ctx.target, EventData::InstanceAdded(member(&rec)))
+            }
             None => {}
         }
         app.instances.push(rec);
@@ -130,7 +140,7 @@ fn merge_instances(
         if gone.removed_at.is_none() {
             gone.removed_at = Some(ctx.at);
             restore_last_known(&mut gone);
-            member(ev, ctx, EventType::InstanceRemoved, &gone, None);
+            push(ev, ctx.target, EventData::InstanceRemoved(member(&gone)));
         }
         if gone
             .removed_at
@@ -141,21 +151,25 @@ fn merge_instances(
     }
 }
 
-fn member(
-    ev: &mut Vec<EventDraft>,
-    ctx: &Ctx,
-    kind: EventType,
-    now: &InstanceRecord,
-    prev: Option<&InstanceRecord>,
-) {
-    let mut data = json!({"instance_id": now.instance_id, "app": now.app,
-                          "state": now.state, "status": now.status});
-    if let Some(p) = prev {
-        data["from"] = json!(p.last_known_state);
-        data["to"] = json!(now.state);
-        data["previous_status"] = json!(p.last_known_status);
+fn member(rec: &InstanceRecord) -> InstanceMember {
+    InstanceMember {
+        app: rec.app.clone(),
+        instance_id: rec.instance_id.clone(),
+        state: rec.state,
+        status: rec.status.clone(),
     }
-    push(ev, kind, ctx.target, data);
+}
+
+fn change(prev: &InstanceRecord, now: &InstanceRecord) -> InstanceChange {
+    InstanceChange {
+        app: now.app.clone(),
+        from: prev.last_known_state,
+        instance_id: now.instance_id.clone(),
+        previous_status: prev.last_known_status.clone(),
+        state: now.state,
+        status: now.status.clone(),
+        to: now.state,
+    }
 }
 
 fn restore_last_known(rec: &mut InstanceRecord) {

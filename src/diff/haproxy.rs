@@ -1,9 +1,7 @@
 //! Merging a backend's server rows into its stored servers.
 
-use serde_json::json;
-
 use super::{NO_DATA, push};
-use crate::model::{EventDraft, EventType, ServerRecord, ServerSample, ServerState};
+use crate::model::{EventData, EventDraft, ServerChange, ServerRecord, ServerSample, ServerState};
 
 /// Replaces `servers` with the rows of a successful fetch. With `emit`, a server whose
 /// state differs from its last known state, and a server that appears or disappears,
@@ -40,10 +38,15 @@ pub(super) fn merge(
     }
     if emit {
         for gone in old {
-            let data = json!({"server": gone.name, "from": gone.last_known_state, "to": null,
-                              "status": null, "previous_status": gone.last_known_status,
-                              "removed": true});
-            push(ev, EventType::ServerStateChanged, target, data);
+            let data = ServerChange {
+                from: Some(gone.last_known_state),
+                previous_status: gone.last_known_status,
+                removed: true,
+                server: gone.name,
+                status: None,
+                to: None,
+            };
+            push(ev, target, EventData::ServerStateChanged(data));
         }
     }
 }
@@ -55,9 +58,15 @@ fn changed(
     from: Option<ServerState>,
     previous_status: Option<String>,
 ) {
-    let data = json!({"server": now.name, "from": from, "to": now.state,
-                      "status": now.status, "previous_status": previous_status});
-    push(ev, EventType::ServerStateChanged, target, data);
+    let data = ServerChange {
+        from,
+        previous_status,
+        removed: false,
+        server: now.name.clone(),
+        status: Some(now.status.clone()),
+        to: Some(now.state),
+    };
+    push(ev, target, EventData::ServerStateChanged(data));
 }
 
 fn record_of(sample: &ServerSample) -> ServerRecord {

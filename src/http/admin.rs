@@ -4,14 +4,15 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
 
 use super::api::target_id;
 use super::{ApiError, AppState, percent_decode, views};
 use crate::actors::fleet::{Admin, AdminCmd, AdminError};
-use crate::daemon::{self, ReloadError};
-use crate::sources::haproxy::runtime::AdminState;
+use crate::actors::outcome::AdminOutcome;
+use crate::actors::reload::{self, ReloadError};
+use crate::model::AdminState;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -66,7 +67,7 @@ async fn command(
     req: &HttpRequest,
     state: &AppState,
     cmd: AdminCmd,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<AdminAnswer, ApiError> {
     let target = target_id(req);
     let answer = state
         .fleet
@@ -82,7 +83,7 @@ async fn command(
                 format!("the fleet did not answer: {e}"),
             )
         })?;
-    let mut body = answer.map_err(|e| match e {
+    let outcome = answer.map_err(|e| match e {
         AdminError::UnknownTarget(id) => ApiError::not_found(format!("unknown target {id}")),
         AdminError::Conflict(m) => {
             ApiError::new(StatusCode::CONFLICT, "not_supported_by_source", m)
@@ -92,10 +93,22 @@ async fn command(
             ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "admin_failed", m)
         }
     })?;
-    if let Some(t) = state.status.snapshot().targets.get(target.as_str()) {
-        body["target"] = views::target(t);
-    }
-    Ok(body)
+    let target = state
+        .status
+        .snapshot()
+        .targets
+        .get(target.as_str())
+        .map(|t| views::target(t));
+    Ok(AdminAnswer { outcome, target })
+}
+
+/// The body of an admin answer: what was done, and the target's state after it.
+#[derive(Serialize)]
+struct AdminAnswer {
+    #[serde(flatten)]
+    outcome: AdminOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    target: Option<serde_json::Value>,
 }
 
 fn known(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
@@ -177,7 +190,7 @@ async fn polling(
 
 async fn reload(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    match daemon::reload(&state.fleet, &state.config).await {
+    match reload::reload(&state.fleet, &state.config).await {
         Ok(report) => {
             Ok(HttpResponse::Ok().json(serde_json::json!({"reloaded": true, "report": report})))
         }

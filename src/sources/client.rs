@@ -11,7 +11,7 @@ use std::sync::Arc;
 use super::eureka::delta::DeltaState;
 use super::eureka::native::NativeFetch;
 use super::haproxy::stats::StatsSource;
-use super::{AgentError, FetchError, eureka, haproxy};
+use super::{AgentError, FetchError, FetchErrorKind, eureka, haproxy};
 use crate::config::Secret;
 use crate::model::Payload;
 
@@ -105,7 +105,9 @@ impl SourceSpec {
             SourceSpec::EurekaAgent { agent } => {
                 Box::pin(fetch_agent_apps(client, agent, timeout)).await
             }
-            SourceSpec::Invalid { message } => Err(permanent(message.clone())),
+            SourceSpec::Invalid { message } => {
+                Err(FetchError::new(FetchErrorKind::Invalid, message.clone()))
+            }
             SourceSpec::HaproxyStats { source, backend } => {
                 Box::pin(source.servers(client, backend, timeout))
                     .await
@@ -225,25 +227,23 @@ pub fn http_client() -> Result<reqwest::Client, String> {
         .map_err(|e| format!("cannot build the HTTP client: {e}"))
 }
 
-fn permanent(message: String) -> FetchError {
-    FetchError {
-        message,
-        transient: false,
-    }
-}
-
 fn agent_error(agent: &Endpoint, http: StatusCode, err: AgentError) -> FetchError {
     match err {
         AgentError::Envelope { status_code, error } => {
             let code = status_code.map(|c| format!(" {c}")).unwrap_or_default();
-            FetchError {
-                message: format!("{} reported error{code}: {error}", agent.label),
-                transient: matches!(status_code, Some(502 | 503)) || http.is_server_error(),
-            }
+            let kind = match status_code {
+                Some(502 | 503) => FetchErrorKind::Unavailable,
+                _ if http.is_server_error() => FetchErrorKind::Unavailable,
+                Some(404) => FetchErrorKind::NotFound,
+                code => FetchErrorKind::Reported { code },
+            };
+            let message = format!("{} reported error{code}: {error}", agent.label);
+            FetchError::new(kind, message)
         }
-        AgentError::Malformed(why) => {
-            permanent(format!("{} sent an unreadable answer: {why}", agent.label))
-        }
+        AgentError::Malformed(why) => FetchError::new(
+            FetchErrorKind::Protocol,
+            format!("{} sent an unreadable answer: {why}", agent.label),
+        ),
     }
 }
 
@@ -299,10 +299,11 @@ pub(crate) fn status_error(ep: &Endpoint, status: StatusCode) -> FetchError {
         300..=399 => " (redirects are not followed: fix the URL)",
         _ => "",
     };
-    FetchError {
-        message: format!("{} answered HTTP {status}{hint}", ep.label),
-        transient: status.is_server_error(),
-    }
+    let kind = match status.as_u16() {
+        401 | 403 => FetchErrorKind::Auth,
+        code => FetchErrorKind::HttpStatus(code),
+    };
+    FetchError::new(kind, format!("{} answered HTTP {status}{hint}", ep.label))
 }
 
 pub(crate) async fn read_body(
@@ -318,10 +319,8 @@ pub(crate) async fn read_body(
     {
         if body.len() + chunk.len() > MAX_BODY_BYTES {
             let mib = MAX_BODY_BYTES / (1024 * 1024);
-            return Err(permanent(format!(
-                "{} sent an answer larger than {mib} MiB",
-                ep.label
-            )));
+            let message = format!("{} sent an answer larger than {mib} MiB", ep.label);
+            return Err(FetchError::new(FetchErrorKind::TooLarge, message));
         }
         body.extend_from_slice(&chunk);
     }
@@ -333,23 +332,21 @@ pub(crate) fn transport_error(
     err: &reqwest::Error,
     timeout: Duration,
 ) -> FetchError {
-    let message = if err.is_timeout() {
-        format!(
-            "timeout after {} waiting for {}",
-            humantime::format_duration(timeout),
-            ep.label
-        )
+    let (kind, message) = if err.is_timeout() {
+        let t = humantime::format_duration(timeout);
+        let message = format!("timeout after {t} waiting for {}", ep.label);
+        (FetchErrorKind::Timeout, message)
     } else if err.is_connect() && is_refused(err) {
-        format!("connection refused to {}", ep.label)
+        let message = format!("connection refused to {}", ep.label);
+        (FetchErrorKind::Refused, message)
     } else if err.is_connect() {
-        format!("cannot connect to {}: {}", ep.label, root_cause(err))
+        let message = format!("cannot connect to {}: {}", ep.label, root_cause(err));
+        (FetchErrorKind::Connect, message)
     } else {
-        format!("request to {} failed: {}", ep.label, root_cause(err))
+        let message = format!("request to {} failed: {}", ep.label, root_cause(err));
+        (FetchErrorKind::Transport, message)
     };
-    FetchError {
-        message,
-        transient: true,
-    }
+    FetchError::new(kind, message)
 }
 
 fn is_refused(err: &reqwest::Error) -> bool {

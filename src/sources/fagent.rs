@@ -15,13 +15,23 @@ const ERROR_TEXT_CHARS: usize = 500;
 /// `"success": false` (or an `error` without `data`) is [`AgentError::Envelope`];
 /// anything that is not the documented shape is [`AgentError::Malformed`].
 pub(crate) fn envelope_data(body: &[u8]) -> Result<Map<String, Value>, AgentError> {
+    let mut root = open_envelope(body)?;
+    match root.remove("data") {
+        Some(Value::Object(data)) => Ok(data),
+        _ => Err(missing("data", "an object")),
+    }
+}
+
+/// Reads an envelope: its root object when it reports success, the error it
+/// reports otherwise, [`AgentError::Malformed`] when it is not an envelope.
+fn open_envelope(body: &[u8]) -> Result<Map<String, Value>, AgentError> {
     let root: Value = serde_json::from_slice(trim_bom(body)).map_err(|e| {
         AgentError::Malformed(format!(
             "agent answer is not JSON: {e}{}",
             body_snippet(body)
         ))
     })?;
-    let Value::Object(mut root) = root else {
+    let Value::Object(root) = root else {
         return Err(AgentError::Malformed(format!(
             "agent answer is not a JSON object{}",
             body_snippet(body)
@@ -31,20 +41,13 @@ pub(crate) fn envelope_data(body: &[u8]) -> Result<Map<String, Value>, AgentErro
     if success == Some(false) || (!root.contains_key("data") && root.contains_key("error")) {
         return Err(envelope_error(&root));
     }
-    match root.remove("data") {
-        Some(Value::Object(data)) => Ok(data),
-        _ => Err(missing("data", "an object")),
-    }
+    Ok(root)
 }
 
 /// Checks an envelope that carries no data of interest (an action's answer):
 /// `"success": false` is [`AgentError::Envelope`], anything not JSON is malformed.
 pub(crate) fn envelope_ok(body: &[u8]) -> Result<(), AgentError> {
-    match envelope_data(body) {
-        Ok(_) => Ok(()),
-        Err(AgentError::Malformed(m)) if m.contains("\"data\"") => Ok(()),
-        Err(e) => Err(e),
-    }
+    open_envelope(body).map(|_| ())
 }
 
 /// The failure an envelope reports, with its `status_code` when it has one.

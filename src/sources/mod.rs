@@ -5,15 +5,92 @@ pub mod eureka;
 pub mod fagent;
 pub mod haproxy;
 
-/// Why a fetch failed, in words an operator can act on.
+/// Why a fetch failed: a [`FetchErrorKind`] that decisions (retry, admin answers) are
+/// made on, and a message an operator can act on, which nothing reads back.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{message}")]
 pub struct FetchError {
+    pub kind: FetchErrorKind,
     /// Names the source and the cause, e.g.
     /// `connection refused to agent fdmz01 (127.0.0.1:11011)`.
     pub message: String,
-    /// Worth retrying within the same poll (connect failure, timeout, 5xx, agent 502/503).
-    pub transient: bool,
+}
+
+impl FetchError {
+    /// An error of `kind` described by `message`.
+    pub fn new(kind: FetchErrorKind, message: impl Into<String>) -> FetchError {
+        FetchError {
+            kind,
+            message: message.into(),
+        }
+    }
+
+    /// Worth retrying within the same poll.
+    pub fn is_transient(&self) -> bool {
+        self.kind.is_transient()
+    }
+}
+
+/// What kind of failure a fetch (or a command to a source) met.
+///
+/// To add a kind: add the variant here with its doc, decide in
+/// [`FetchErrorKind::is_transient`] whether a retry may help, and build it where the
+/// failure is detected (`sources/`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FetchErrorKind {
+    /// No (complete) answer within the timeout.
+    Timeout,
+    /// The connection was refused.
+    Refused,
+    /// Any other failure to connect: name resolution, unreachable, missing socket,
+    /// permission denied on the socket.
+    Connect,
+    /// The connection failed during the exchange, or closed before the end of the
+    /// answer.
+    Transport,
+    /// The source answered with an HTTP status other than 2xx, 401 and 403.
+    HttpStatus(u16),
+    /// The source refused the credentials, or asked for some (HTTP 401 / 403).
+    Auth,
+    /// The source says it is temporarily unable to answer (FAgent's `502`/`503`, or
+    /// an FAgent error envelope sent with an HTTP 5xx).
+    Unavailable,
+    /// The source says what was asked for does not exist (FAgent's `404`, the Runtime
+    /// API's `No such ...`, a backend missing from the stats).
+    NotFound,
+    /// The source reported an error of its own (an FAgent error envelope with its
+    /// `status_code`, a Runtime API error line).
+    Reported { code: Option<u16> },
+    /// The answer is not in the documented format.
+    Protocol,
+    /// The answer is larger than watchpost accepts.
+    TooLarge,
+    /// The source cannot be used as configured.
+    Invalid,
+    /// The shared fetch this poll waited for was abandoned.
+    Abandoned,
+}
+
+impl FetchErrorKind {
+    /// Whether retrying within the same poll may succeed: connection problems,
+    /// timeouts, HTTP 5xx and a source that says it is unavailable.
+    pub fn is_transient(self) -> bool {
+        match self {
+            FetchErrorKind::Timeout
+            | FetchErrorKind::Refused
+            | FetchErrorKind::Connect
+            | FetchErrorKind::Transport
+            | FetchErrorKind::Unavailable
+            | FetchErrorKind::Abandoned => true,
+            FetchErrorKind::HttpStatus(code) => (500..600).contains(&code),
+            FetchErrorKind::Auth
+            | FetchErrorKind::NotFound
+            | FetchErrorKind::Reported { .. }
+            | FetchErrorKind::Protocol
+            | FetchErrorKind::TooLarge
+            | FetchErrorKind::Invalid => false,
+        }
+    }
 }
 
 /// A failure reported by, or while reading, an FAgent answer.

@@ -11,8 +11,8 @@ use reqwest::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE};
 use super::delta::{DeltaOutcome, DeltaState};
 use super::{Document, parse_document};
 use crate::model::AppSample;
-use crate::sources::FetchError;
 use crate::sources::client::{Endpoint, read_body, status_error, transport_error};
+use crate::sources::{FetchError, FetchErrorKind};
 
 /// Everything one poll needs.
 pub struct NativeFetch<'a> {
@@ -49,9 +49,9 @@ impl NativeFetch<'_> {
         if !answer.status.is_success() {
             return Err(self.status_error(answer.status));
         }
-        parse_document(&answer.body, answer.content_type.as_deref()).map_err(|why| FetchError {
-            message: format!("{} sent an unreadable registry: {why}", self.server.label),
-            transient: false,
+        parse_document(&answer.body, answer.content_type.as_deref()).map_err(|why| {
+            let message = format!("{} sent an unreadable registry: {why}", self.server.label);
+            FetchError::new(FetchErrorKind::Protocol, message)
         })
     }
 
@@ -120,9 +120,7 @@ impl NativeFetch<'_> {
             ),
             None => "the server requires credentials: set username and password".to_string(),
         };
-        FetchError {
-            message: format!("{} answered HTTP {status}: {hint}", self.server.label),
-            transient: false,
-        }
+        let message = format!("{} answered HTTP {status}: {hint}", self.server.label);
+        FetchError::new(FetchErrorKind::Auth, message)
     }
 }

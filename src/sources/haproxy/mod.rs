@@ -3,6 +3,7 @@ pub mod agent;
 pub mod csv;
 pub mod events;
 pub mod info;
+pub mod registry;
 pub mod runtime;
 pub mod servers_state;
 pub mod socket;

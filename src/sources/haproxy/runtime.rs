@@ -2,7 +2,7 @@
 //! when an answer is complete, whether it is one of HAProxy's error lines, and the
 //! `set server <b>/<s> state ...` command with names checked against injection.
 
-use std::fmt;
+use crate::model::AdminState;
 
 /// The banner of HAProxy's command list, which it prints for a command it does not know.
 const HELP_BANNER: &str = "The following commands are valid at this level";
@@ -69,54 +69,10 @@ pub fn error_line(body: &[u8]) -> Option<String> {
     ((only_line && known) || unknown_command).then(|| first.to_string())
 }
 
-/// A server admin state, as `set server <b>/<s> state <state>` takes it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AdminState {
-    Ready,
-    Drain,
-    Maint,
-}
-
-impl AdminState {
-    /// The word HAProxy expects: `ready`, `drain` or `maint`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AdminState::Ready => "ready",
-            AdminState::Drain => "drain",
-            AdminState::Maint => "maint",
-        }
-    }
-
-    /// The state named by `ready`, `drain` or `maint` (any case, surrounding blanks
-    /// ignored).
-    pub fn parse(word: &str) -> Option<AdminState> {
-        match word.trim().to_ascii_lowercase().as_str() {
-            "ready" => Some(AdminState::Ready),
-            "drain" => Some(AdminState::Drain),
-            "maint" => Some(AdminState::Maint),
-            _ => None,
-        }
-    }
-}
-
-impl AdminState {
-    /// The admin state a server's `show stat` status shows: `MAINT ...` is in
-    /// maintenance, `DRAIN ...` is draining, anything else is ready.
-    pub fn of_status(status: &str) -> AdminState {
-        if status.starts_with("MAINT") {
-            AdminState::Maint
-        } else if status.starts_with("DRAIN") {
-            AdminState::Drain
-        } else {
-            AdminState::Ready
-        }
-    }
-}
-
-impl fmt::Display for AdminState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
+/// Whether an error line says the backend, server or proxy named does not exist
+/// (`No such server.`, `No such backend.`, `No such proxy.`, `Can't find backend.`).
+pub fn names_missing_object(line: &str) -> bool {
+    line.starts_with("No such ") || line.starts_with("Can't find ")
 }
 
 /// The command line `set server <backend>/<server> state <state>\n`. Names that are

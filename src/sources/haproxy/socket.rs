@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use super::runtime;
-use crate::sources::FetchError;
+use crate::sources::{FetchError, FetchErrorKind};
 
 /// Largest Runtime API answer read.
 const MAX_ANSWER: usize = 64 * 1024 * 1024;
@@ -70,28 +70,25 @@ impl RuntimeApi {
             Ok(r) => r?,
             Err(_) => {
                 let t = humantime::format_duration(timeout);
-                return Err(FetchError {
-                    message: format!("timeout after {t} waiting for {}", self.label),
-                    transient: true,
-                });
+                let message = format!("timeout after {t} waiting for {}", self.label);
+                return Err(FetchError::new(FetchErrorKind::Timeout, message));
             }
         };
         if let Some(line) = runtime::error_line(&answer) {
             let message = format!("{} answered \"{line}\" to `{}`", self.label, cmd.trim());
-            return Err(FetchError {
-                message,
-                transient: false,
-            });
+            let kind = if runtime::names_missing_object(&line) {
+                FetchErrorKind::NotFound
+            } else {
+                FetchErrorKind::Reported { code: None }
+            };
+            return Err(FetchError::new(kind, message));
         }
         if !runtime::answer_complete(&answer) {
             let message = format!(
                 "{} closed the connection before the end of the answer",
                 self.label
             );
-            return Err(FetchError {
-                message,
-                transient: true,
-            });
+            return Err(FetchError::new(FetchErrorKind::Transport, message));
         }
         Ok(answer)
     }
@@ -104,9 +101,8 @@ impl RuntimeApi {
         timeout: Duration,
     ) -> Result<Box<dyn AsyncRead + Send + Unpin>, FetchError> {
         let line = format!("{}\n", cmd.trim_end());
-        let io = |e: std::io::Error| FetchError {
-            message: format!("{}: {e}", self.label),
-            transient: true,
+        let io = |e: std::io::Error| {
+            FetchError::new(FetchErrorKind::Transport, format!("{}: {e}", self.label))
         };
         let connect = async {
             let stream: Box<dyn AsyncRead + Send + Unpin> = match &self.addr {
@@ -130,10 +126,10 @@ impl RuntimeApi {
         tokio::time::timeout(timeout, connect)
             .await
             .unwrap_or_else(|_| {
-                Err(FetchError {
-                    message: format!("timeout connecting to {}", self.label),
-                    transient: true,
-                })
+                Err(FetchError::new(
+                    FetchErrorKind::Timeout,
+                    format!("timeout connecting to {}", self.label),
+                ))
             })
     }
 
@@ -160,9 +156,8 @@ impl RuntimeApi {
         cmd: &str,
         expected: usize,
     ) -> Result<Vec<u8>, FetchError> {
-        let io = |e: std::io::Error| FetchError {
-            message: format!("{}: {e}", self.label),
-            transient: true,
+        let io = |e: std::io::Error| {
+            FetchError::new(FetchErrorKind::Transport, format!("{}: {e}", self.label))
         };
         let line = if cmd.ends_with('\n') {
             cmd.to_string()
@@ -181,15 +176,16 @@ impl RuntimeApi {
                 self.label,
                 MAX_ANSWER >> 20
             );
-            return Err(FetchError {
-                message,
-                transient: false,
-            });
+            return Err(FetchError::new(FetchErrorKind::TooLarge, message));
         }
         Ok(answer)
     }
 
     fn connect_error(&self, e: std::io::Error) -> FetchError {
+        let kind = match e.kind() {
+            std::io::ErrorKind::ConnectionRefused => FetchErrorKind::Refused,
+            _ => FetchErrorKind::Connect,
+        };
         let message = match e.kind() {
             std::io::ErrorKind::ConnectionRefused => {
                 format!("connection refused to {}", self.label)
@@ -203,10 +199,7 @@ impl RuntimeApi {
             }
             _ => format!("cannot connect to {}: {e}", self.label),
         };
-        FetchError {
-            message,
-            transient: true,
-        }
+        FetchError::new(kind, message)
     }
 }
 
@@ -248,13 +241,19 @@ mod tests {
             .command("show stat nope -1 -1", Duration::from_secs(5))
             .await
             .unwrap_err();
-        assert!(e.message.contains("No such proxy.") && !e.transient, "{e}");
+        assert!(
+            e.message.contains("No such proxy.") && e.kind == FetchErrorKind::NotFound,
+            "{e}"
+        );
         let cut = api(&fake_haproxy(b"# pxname,svname,\nbe,s1,\n").await);
         let e = cut
             .command("show stat be -1 -1", Duration::from_secs(5))
             .await
             .unwrap_err();
-        assert!(e.message.contains("before the end") && e.transient, "{e}");
+        assert!(
+            e.message.contains("before the end") && e.kind == FetchErrorKind::Transport,
+            "{e}"
+        );
     }
 
     #[tokio::test]

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use reqwest::Url;
@@ -22,8 +22,8 @@ use super::csv::{self, CsvTable};
 use super::socket::RuntimeApi;
 use crate::config::Secret;
 use crate::model::ServerSample;
-use crate::sources::FetchError;
 use crate::sources::client::{Endpoint, get_body};
+use crate::sources::{FetchError, FetchErrorKind};
 
 /// A round starts once no poll has joined it for this long.
 pub const COALESCE_WINDOW: Duration = Duration::from_millis(25);
@@ -89,29 +89,16 @@ impl PartialEq for StatsSource {
     }
 }
 
-static SHARED: Mutex<Vec<(Transport, Weak<StatsSource>)>> = Mutex::new(Vec::new());
-
 impl StatsSource {
-    /// The shared reader for `transport`: every poller (and every reload) that names
-    /// the same instance the same way gets the same one.
-    pub fn shared(transport: Transport) -> Arc<StatsSource> {
-        let mut all = SHARED.lock().unwrap_or_else(|p| p.into_inner());
-        all.retain(|(_, w)| w.strong_count() > 0);
-        if let Some(s) = all
-            .iter()
-            .find(|(t, _)| *t == transport)
-            .and_then(|(_, w)| w.upgrade())
-        {
-            return s;
-        }
-        let source = Arc::new(StatsSource {
-            transport: transport.clone(),
+    /// A reader of `transport` with no round in progress. Pollers share one per
+    /// instance through a [`StatsRegistry`].
+    pub fn new(transport: Transport) -> StatsSource {
+        StatsSource {
+            transport,
             round: Mutex::new(None),
             fetching: tokio::sync::Mutex::new(()),
             last_full_answer: AtomicUsize::new(0),
-        });
-        all.push((transport, Arc::downgrade(&source)));
-        source
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Option<Round>> {
@@ -132,14 +119,19 @@ impl StatsSource {
                 break o;
             }
             if rx.changed().await.is_err() {
-                return Err(self.error("the shared fetch was abandoned".into(), true));
+                return Err(self.error(
+                    "the shared fetch was abandoned".into(),
+                    FetchErrorKind::Abandoned,
+                ));
             }
         };
         let index = outcome.as_ref().as_ref().map_err(Clone::clone)?;
-        index
-            .get(backend)
-            .cloned()
-            .ok_or_else(|| self.error(format!("has no backend named \"{backend}\""), false))
+        index.get(backend).cloned().ok_or_else(|| {
+            self.error(
+                format!("has no backend named \"{backend}\""),
+                FetchErrorKind::NotFound,
+            )
+        })
     }
 
     fn join(
@@ -220,11 +212,8 @@ impl StatsSource {
         }
     }
 
-    fn error(&self, what: String, transient: bool) -> FetchError {
-        FetchError {
-            message: format!("{} {what}", self.transport.label()),
-            transient,
-        }
+    fn error(&self, what: String, kind: FetchErrorKind) -> FetchError {
+        FetchError::new(kind, format!("{} {what}", self.transport.label()))
     }
 
     /// One fetch of the table: of one backend, or of every backend and server.
@@ -260,7 +249,12 @@ impl StatsSource {
                 get_body(client, page, csv_url(&page.base, scope), timeout, auth).await?
             }
         };
-        csv::parse_owned(body).map_err(|e| self.error(format!("sent unreadable stats: {e}"), false))
+        csv::parse_owned(body).map_err(|e| {
+            self.error(
+                format!("sent unreadable stats: {e}"),
+                FetchErrorKind::Protocol,
+            )
+        })
     }
 
     /// The backends of the instance (for `backends = "*"`): proxies with a BACKEND
@@ -273,8 +267,12 @@ impl StatsSource {
         let table = match &self.transport {
             Transport::Runtime(api) => {
                 let body = api.command("show stat -1 3 -1", timeout).await?;
-                csv::parse_owned(body)
-                    .map_err(|e| self.error(format!("sent unreadable stats: {e}"), false))?
+                csv::parse_owned(body).map_err(|e| {
+                    self.error(
+                        format!("sent unreadable stats: {e}"),
+                        FetchErrorKind::Protocol,
+                    )
+                })?
             }
             Transport::Http { .. } => self.fetch(client, None, timeout).await?,
         };
@@ -366,10 +364,10 @@ mod tests {
         // Far longer than the gathering window: without one fetch at a time, the
         // second round would connect while the first answer is still on its way.
         let api = slow_api(table, Duration::from_millis(400)).await;
-        let source = StatsSource::shared(Transport::Runtime(RuntimeApi::new(
+        let source = Arc::new(StatsSource::new(Transport::Runtime(RuntimeApi::new(
             "slow",
             super::super::socket::RuntimeAddr::parse(&api.addr),
-        )));
+        ))));
         let client = reqwest::Client::new();
         let timeout = Duration::from_secs(5);
         let first = {
@@ -400,20 +398,5 @@ mod tests {
             2,
             "b2 and b3 share one fetch after b1's"
         );
-    }
-
-    #[test]
-    fn the_same_instance_shares_one_reader() {
-        let t = |p: &str| {
-            Transport::Runtime(RuntimeApi::new(
-                "lb",
-                super::super::socket::RuntimeAddr::parse(p),
-            ))
-        };
-        let a = StatsSource::shared(t("/run/a.sock"));
-        let b = StatsSource::shared(t("/run/a.sock"));
-        let c = StatsSource::shared(t("/run/c.sock"));
-        assert!(Arc::ptr_eq(&a, &b));
-        assert!(!Arc::ptr_eq(&a, &c));
     }
 }
