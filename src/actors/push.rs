@@ -54,6 +54,8 @@ pub async fn follow(h: Arc<HaproxyConfig>, board: Arc<InstanceBoard>, fleet: Rec
     let mut delay = first_delay;
     let mut seen: Option<String> = None;
     let mut missed = true;
+    // Warned of the current outage already (one warning per outage).
+    let mut warned = false;
     loop {
         let sub = Subscription {
             h: &h,
@@ -62,14 +64,22 @@ pub async fn follow(h: Arc<HaproxyConfig>, board: Arc<InstanceBoard>, fleet: Rec
             api: &api,
         };
         match sub.run(&ring, &mut seen, &mut missed).await {
-            End::Closed => delay = first_delay,
+            End::Closed => {
+                delay = first_delay;
+                warned = false;
+            }
             End::Failed(e) => {
-                tracing::warn!(instance = h.name, error = %e.message, "event ring subscription lost; polling goes on");
+                if warned && missed {
+                    tracing::debug!(instance = h.name, error = %e.message, "event ring subscription still down");
+                } else {
+                    tracing::warn!(instance = h.name, error = %e.message, "event ring subscription lost; polling goes on");
+                }
                 board.update(&h.name, |v| {
                     v.push = PushState::Disconnected;
                     v.push_error = Some(e.message.clone());
                 });
                 missed = true;
+                warned = true;
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(max_delay);
             }
