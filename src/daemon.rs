@@ -74,11 +74,11 @@ impl Daemon {
         config: Config,
     ) -> Result<Daemon, StartError> {
         let store = Store::open(&config.storage.path, config.storage.event_retention)?;
-        let status = StatusHandle::start(store)?;
-        let client = http_client().map_err(StartError::Other)?;
         let config = Arc::new(config);
-        let fleet = Fleet::new(config.clone(), status.clone(), client).start();
         let live = Arc::new(LiveConfig::new(config.clone()));
+        let status = StatusHandle::start(store, live.clone())?;
+        let client = http_client().map_err(StartError::Other)?;
+        let fleet = Fleet::new(config.clone(), status.clone(), client).start();
         let state = AppState {
             status: status.clone(),
             fleet: fleet.clone(),

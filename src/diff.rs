@@ -151,7 +151,8 @@ fn fetched(next: &mut TargetState, payload: &Payload, obs: &Observation, ev: &mu
     next.consecutive_failures = 0;
     match payload {
         Payload::Servers(samples) => {
-            haproxy::merge(&mut next.servers, samples, !baseline, &obs.target, ev)
+            haproxy::merge(&mut next.servers, samples, !baseline, &obs.target, ev);
+            haproxy::capacity(next, !baseline, &obs.target, ev);
         }
         Payload::Applications(apps) => {
             let ctx = eureka::Ctx {
@@ -221,3 +222,7 @@ fn circuit(
 #[cfg(test)]
 #[path = "diff_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "diff/capacity_tests.rs"]
+mod capacity_tests;

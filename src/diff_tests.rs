@@ -239,9 +239,14 @@ fn a_change_during_an_outage_is_reported_once_on_recovery() {
             servers(&[("a", "DOWN")]),
         ],
     );
+    // Its only server going down also takes the backend from up to down.
     assert_eq!(
         kinds(&ev[2]),
-        vec![EventType::FetchRecovered, EventType::ServerStateChanged]
+        vec![
+            EventType::FetchRecovered,
+            EventType::ServerStateChanged,
+            EventType::BackendStateChanged
+        ]
     );
     assert_eq!(data(&ev[2][1])["from"], "up");
 }

@@ -14,6 +14,7 @@
 //! - [`config`]: the TOML file, validated with every error at once.
 //! - [`sources`]: protocol code, bytes in, typed samples or a typed error out.
 //! - [`diff`]: the pure state-transition function.
+//! - [`alerts`]: the pure alert rules beside it (pending → firing → resolved, silences).
 //! - [`actors`]: the fleet supervisor, pollers and the status actor with its store.
 //! - [`http`]: the REST API.
 //! - [`sim`]: simulated FAgent and Eureka servers for the demo and the tests.
@@ -21,6 +22,7 @@
 #![forbid(unsafe_code)]
 
 pub mod actors;
+pub mod alerts;
 pub mod breaker;
 pub mod config;
 pub mod daemon;

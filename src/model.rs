@@ -318,7 +318,37 @@ pub struct TargetState {
     pub recovery_attempts: u32,
     pub last_recovery: Option<RecoveryOutcome>,
     pub servers: Vec<ServerRecord>,
+    /// HAProxy targets: servers up out of all servers, as of the last successful
+    /// fetch (kept while the fetch fails: no data is not down).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<Capacity>,
+    /// HAProxy targets: the BACKEND row's status (`UP`, `DOWN`) where the source
+    /// reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backend_state: Option<String>,
     pub applications: Vec<AppRecord>,
+}
+
+/// Servers of a backend whose state is `up`, out of all its servers (MAINT and
+/// DRAIN servers count in `total` only).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capacity {
+    pub up: u32,
+    pub total: u32,
+}
+
+impl Capacity {
+    /// The capacity of a list of servers.
+    pub fn of(servers: &[ServerRecord]) -> Capacity {
+        let up = servers
+            .iter()
+            .filter(|s| s.state == ServerState::Up)
+            .count();
+        Capacity {
+            up: up as u32,
+            total: servers.len() as u32,
+        }
+    }
 }
 
 impl TargetState {
@@ -345,6 +375,8 @@ impl TargetState {
             recovery_attempts: 0,
             last_recovery: None,
             servers: Vec::new(),
+            capacity: None,
+            backend_state: None,
             applications: Vec::new(),
         }
     }

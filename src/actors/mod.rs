@@ -1,6 +1,8 @@
 //! The actors: the fleet supervisor, one poller per target, and the status actor
 //! with its redb store.
 
+pub mod alert_store;
+mod batch;
 pub mod cycle;
 pub mod fleet;
 pub mod fleet_haproxy;
@@ -14,6 +16,7 @@ pub mod reload;
 pub mod server_action;
 pub mod specs;
 pub mod status;
+pub mod status_alerts;
 pub mod store;
 pub mod transaction;
 pub mod transaction_run;

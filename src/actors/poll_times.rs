@@ -89,6 +89,8 @@ pub fn differ_beyond_poll_times(a: &TargetState, b: &TargetState) -> bool {
         recovery_attempts,
         last_recovery,
         servers,
+        capacity,
+        backend_state,
         applications,
     } = a;
     *id != b.id
@@ -104,6 +106,8 @@ pub fn differ_beyond_poll_times(a: &TargetState, b: &TargetState) -> bool {
         || *restarts != b.restarts
         || *recovery_attempts != b.recovery_attempts
         || *last_recovery != b.last_recovery
+        || *capacity != b.capacity
+        || *backend_state != b.backend_state
         || servers.len() != b.servers.len()
         || servers
             .iter()

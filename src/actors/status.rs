@@ -13,16 +13,22 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::{mpsc, oneshot};
 
+use super::alert_store;
+use super::batch::{Working, apply};
 use super::hub::Hub;
 use super::poll_times;
+use super::status_alerts::{self, AlertCommand, AlertsView};
 use super::store::{Change, Store, StoreError};
-use crate::diff::diff;
-use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
+use crate::config::LiveConfig;
+use crate::model::{Event, Observation, TargetState, Ts};
 
 /// Most messages taken into one transaction.
 const MAX_BATCH: usize = 4096;
 /// Capacity of the inbox; senders wait when it is full.
 const INBOX: usize = 16 * 1024;
+/// How often the alerts are evaluated when no observation arrives, so a hold
+/// time that runs out fires without waiting for the next poll.
+const ALERT_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// The committed state at one point in the event sequence.
 #[derive(Debug, Default)]
@@ -30,6 +36,8 @@ pub struct Snapshot {
     /// Every event up to this one is reflected in `targets`.
     pub seq: u64,
     pub targets: BTreeMap<Arc<str>, Arc<TargetState>>,
+    /// The committed alerts and silences.
+    pub alerts: Arc<AlertsView>,
     /// Whether the last commit succeeded.
     pub storage_ok: bool,
     pub storage_error: Option<String>,
@@ -55,8 +63,9 @@ pub struct Counters {
 #[error("{0}")]
 pub struct CommitFailed(pub String);
 
-struct Msg {
-    observations: Vec<Observation>,
+pub(super) struct Msg {
+    pub(super) observations: Vec<Observation>,
+    command: Option<AlertCommand>,
     done: Option<oneshot::Sender<Result<(), CommitFailed>>>,
 }
 
@@ -71,8 +80,11 @@ pub struct StatusHandle {
 
 impl StatusHandle {
     /// Loads the stored state and starts the actor's thread.
-    pub fn start(store: Store) -> Result<StatusHandle, StoreError> {
+    /// The `[alerts]` settings are read from `config` at every batch, so a reload
+    /// applies them.
+    pub fn start(store: Store, config: Arc<LiveConfig>) -> Result<StatusHandle, StoreError> {
         let store = Arc::new(store);
+        let alerts = alert_store::load(&store)?;
         let targets = store
             .load_targets()?
             .into_iter()
@@ -81,6 +93,7 @@ impl StatusHandle {
         let first = Snapshot {
             seq: store.last_seq(),
             targets,
+            alerts: Arc::new(alerts),
             storage_ok: true,
             storage_error: None,
         };
@@ -92,11 +105,11 @@ impl StatusHandle {
             store: store.clone(),
             hub: hub.clone(),
             counters: counters.clone(),
+            config,
         };
-        std::thread::Builder::new()
-            .name("watchpost-status".into())
-            .spawn(move || actor.run())
-            .map_err(|e| StoreError::Write(format!("cannot start the status thread: {e}")))?;
+        spawn("watchpost-status", move || actor.run())?;
+        let ticks = inbox.downgrade();
+        spawn("watchpost-alert-tick", move || tick(ticks))?;
         Ok(StatusHandle {
             inbox,
             hub,
@@ -110,6 +123,23 @@ impl StatusHandle {
         let (done, wait) = oneshot::channel();
         let msg = Msg {
             observations,
+            command: None,
+            done: Some(done),
+        };
+        if self.inbox.send(msg).await.is_err() {
+            return Err(CommitFailed("the status actor has stopped".into()));
+        }
+        wait.await
+            .unwrap_or_else(|_| Err(CommitFailed("the status actor has stopped".into())))
+    }
+
+    /// Applies an alert command (a silence created or ended) and waits until it is
+    /// committed and published.
+    pub async fn alert_command(&self, command: AlertCommand) -> Result<(), CommitFailed> {
+        let (done, wait) = oneshot::channel();
+        let msg = Msg {
+            observations: Vec::new(),
+            command: Some(command),
             done: Some(done),
         };
         if self.inbox.send(msg).await.is_err() {
@@ -145,6 +175,33 @@ struct Actor {
     store: Arc<Store>,
     hub: Arc<Hub>,
     counters: Arc<Counters>,
+    config: Arc<LiveConfig>,
+}
+
+/// Starts a named thread.
+fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), StoreError> {
+    std::thread::Builder::new()
+        .name(name.into())
+        .spawn(f)
+        .map(drop)
+        .map_err(|e| StoreError::Write(format!("cannot start the thread {name}: {e}")))
+}
+
+/// Sends the actor a tick every [`ALERT_TICK`] until it stops; skips a tick when
+/// the inbox is full (the batch in progress evaluates anyway).
+fn tick(inbox: mpsc::WeakSender<Msg>) {
+    loop {
+        std::thread::sleep(ALERT_TICK);
+        let Some(inbox) = inbox.upgrade() else { return };
+        let msg = Msg {
+            observations: Vec::new(),
+            command: Some(AlertCommand::Tick),
+            done: None,
+        };
+        if let Err(mpsc::error::TrySendError::Closed(_)) = inbox.try_send(msg) {
+            return;
+        }
+    }
 }
 
 impl Actor {
@@ -165,29 +222,40 @@ impl Actor {
 
     fn process(&self, batch: Vec<Msg>) {
         let current = self.current();
-        let mut working: BTreeMap<Arc<str>, Option<Arc<TargetState>>> = BTreeMap::new();
-        let mut drafts: Vec<EventDraft> = Vec::new();
-        for obs in batch.iter().flat_map(|m| &m.observations) {
-            let id = obs.target.as_str();
-            let (key, prev) = match working.get_key_value(id) {
-                Some((k, p)) => (k.clone(), p.clone()),
-                None => match current.targets.get_key_value(id) {
-                    Some((k, p)) => (k.clone(), Some(p.clone())),
-                    None => (Arc::from(id), None),
-                },
-            };
-            let t = diff(prev.as_deref(), obs);
-            working.insert(key, t.next.map(Arc::new));
-            drafts.extend(t.events);
-        }
+        let (working, mut drafts, touched) = apply(&current, &batch);
         let changes: Vec<Change> = working
             .iter()
             .filter_map(|(id, next)| change(id, current.targets.get(id), next.as_ref()))
             .collect();
+        let commands: Vec<AlertCommand> = batch.iter().filter_map(|m| m.command.clone()).collect();
+        let state = |id: &str| match working.get(id) {
+            Some(next) => next.as_deref(),
+            None => current.targets.get(id).map(|t| &**t),
+        };
+        let now = Ts::now();
+        let alerts = status_alerts::step(
+            &self.config.get().alerts,
+            &current.alerts,
+            &state,
+            touched,
+            &commands,
+            now,
+        );
+        drafts.extend(alerts.drafts);
+        if changes.is_empty()
+            && drafts.is_empty()
+            && alerts.writes.is_empty()
+            && batch.iter().all(|m| m.done.is_none())
+        {
+            return; // a tick that changed nothing
+        }
         let started = std::time::Instant::now();
-        let result = self.store.commit(&changes, drafts, Ts::now());
+        let writes = alerts.writes;
+        let result = self
+            .store
+            .commit_with(&changes, drafts, now, &|tx| alert_store::write(tx, &writes));
         self.count(&batch, &result, started.elapsed());
-        self.publish(&current, working, result, batch);
+        self.publish(&current, working, Arc::new(alerts.view), result, batch);
     }
 
     fn count(
@@ -217,7 +285,8 @@ impl Actor {
     fn publish(
         &self,
         current: &Snapshot,
-        working: BTreeMap<Arc<str>, Option<Arc<TargetState>>>,
+        working: Working,
+        alerts: Arc<AlertsView>,
         result: Result<Vec<Event>, StoreError>,
         batch: Vec<Msg>,
     ) {
@@ -234,6 +303,7 @@ impl Actor {
                 let snap = Snapshot {
                     seq,
                     targets,
+                    alerts,
                     storage_ok: true,
                     storage_error: None,
                 };
@@ -248,6 +318,7 @@ impl Actor {
                 let snap = Snapshot {
                     seq: current.seq,
                     targets,
+                    alerts: current.alerts.clone(),
                     storage_ok: false,
                     storage_error: error,
                 };

@@ -114,11 +114,6 @@ impl Store {
         Ok(())
     }
 
-    /// The database, for tables kept by other modules (`txlog`).
-    pub(crate) fn database(&self) -> &Database {
-        &self.db
-    }
-
     /// The sequence number the next event will get.
     pub fn next_seq(&self) -> u64 {
         self.next_seq.load(Ordering::SeqCst)
@@ -157,6 +152,11 @@ impl Store {
         Ok(out)
     }
 
+    /// The redb database, for the modules that keep tables of their own.
+    pub(super) fn database(&self) -> &Database {
+        &self.db
+    }
+
     /// Writes the changes and numbers and writes the events, in one durable
     /// transaction. Returns the committed events; nothing is committed on error.
     pub fn commit(
@@ -164,6 +164,18 @@ impl Store {
         changes: &[Change],
         drafts: Vec<EventDraft>,
         ts: Ts,
+    ) -> Result<Vec<Event>, StoreError> {
+        self.commit_with(changes, drafts, ts, &|_| Ok(()))
+    }
+
+    /// As [`Store::commit`], with `extra` writing more tables in the same
+    /// transaction.
+    pub fn commit_with(
+        &self,
+        changes: &[Change],
+        drafts: Vec<EventDraft>,
+        ts: Ts,
+        extra: &dyn Fn(&redb::WriteTransaction) -> Result<(), StoreError>,
     ) -> Result<Vec<Event>, StoreError> {
         let first = self.next_seq();
         let events: Vec<Event> = drafts
@@ -180,6 +192,7 @@ impl Store {
         let tx = self.db.begin_write().map_err(write_err)?;
         write_changes(&tx, changes)?;
         write_events(&tx, &events, next, self.retention)?;
+        extra(&tx)?;
         tx.commit().map_err(write_err)?;
         self.next_seq.store(next, Ordering::SeqCst);
         Ok(events)

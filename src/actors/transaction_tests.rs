@@ -51,6 +51,12 @@ fn action(
     }
 }
 
+fn live() -> Arc<crate::config::LiveConfig> {
+    let config =
+        crate::config::Config::new_in_memory("127.0.0.1:0".parse().unwrap(), "unused.redb");
+    Arc::new(crate::config::LiveConfig::new(Arc::new(config)))
+}
+
 fn targets() -> BTreeMap<Arc<str>, Arc<TargetState>> {
     [
         target("a", "be1", &[("s1", "10.0.0.5:80"), ("s2", "10.0.0.6:80")]),
@@ -132,7 +138,7 @@ async fn a_record_left_running_by_a_stopped_daemon_reads_as_interrupted() {
     rec.steps[0].outcome = StepOutcome::Verified;
     rec.steps[0].previous = Some("ready".into());
     {
-        let status = StatusHandle::start(Store::open(&path, 100).unwrap()).unwrap();
+        let status = StatusHandle::start(Store::open(&path, 100).unwrap(), live()).unwrap();
         let held = claim(&rec.id, rec.instances()).unwrap();
         txlog::save(&status, &rec).await.unwrap();
         let now = as_now(txlog::get(&status, &rec.id).unwrap().unwrap());
@@ -143,7 +149,7 @@ async fn a_record_left_running_by_a_stopped_daemon_reads_as_interrupted() {
     let mut reopened = None;
     for _ in 0..1_000_000 {
         if let Ok(store) = Store::open(&path, 100) {
-            reopened = Some(StatusHandle::start(store).unwrap());
+            reopened = Some(StatusHandle::start(store, live()).unwrap());
             break;
         }
         tokio::task::yield_now().await;

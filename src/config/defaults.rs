@@ -87,6 +87,7 @@ impl Config {
             },
             haproxy: Vec::new(),
             eureka: Vec::new(),
+            alerts: crate::alerts::AlertsConfig::default(),
         }
     }
 

@@ -11,6 +11,7 @@
 //! `auto_recover`) override `[defaults]` key by key, which override the
 //! built-in defaults.
 
+mod alerts;
 mod common;
 mod defaults;
 mod env;
@@ -25,6 +26,8 @@ mod types;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_alerts;
 #[cfg(test)]
 mod tests_bad;
 #[cfg(test)]
@@ -54,7 +57,9 @@ pub const IN_MEMORY: &str = "(in memory)";
 /// The default location of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "config/watchpost.toml";
 
-const ROOT_KEYS: [&str; 5] = ["server", "storage", "defaults", "haproxy", "eureka"];
+const ROOT_KEYS: [&str; 6] = [
+    "server", "storage", "defaults", "haproxy", "eureka", "alerts",
+];
 
 /// Reads and validates the file at `path`, taking `${VAR}` values from the
 /// process environment.
@@ -87,6 +92,7 @@ pub fn parse(
     let defaults = sections::defaults(&mut r, &root);
     let haproxy = sources(&mut r, &root, "haproxy", &defaults, haproxy::read);
     let eureka = sources(&mut r, &root, "eureka", &defaults, eureka::read);
+    let alerts = alerts::read(&mut r, &root);
     let errors = r.into_errors();
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
@@ -98,6 +104,7 @@ pub fn parse(
             storage: storage?,
             haproxy: haproxy?,
             eureka: eureka?,
+            alerts: alerts?,
         })
     };
     assemble().ok_or_else(|| unexplained(file))

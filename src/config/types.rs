@@ -21,6 +21,8 @@ pub struct Config {
     pub haproxy: Vec<HaproxyConfig>,
     /// `[[eureka]]`: Eureka servers, each with one poller.
     pub eureka: Vec<EurekaConfig>,
+    /// `[alerts]`: the rules' hold times, severities and anti-flap.
+    pub alerts: crate::alerts::AlertsConfig,
 }
 
 /// `[server]`: where the HTTP API listens and who may use it.

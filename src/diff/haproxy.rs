@@ -1,7 +1,10 @@
 //! Merging a backend's server rows into its stored servers.
 
 use super::{NO_DATA, push};
-use crate::model::{EventData, EventDraft, ServerChange, ServerRecord, ServerSample, ServerState};
+use crate::model::{
+    BackendAvailability, BackendStateChange, Capacity, EventData, EventDraft, ServerChange,
+    ServerRecord, ServerSample, ServerState, TargetState,
+};
 
 /// Replaces `servers` with the rows of a successful fetch. With `emit`, a server whose
 /// state differs from its last known state, and a server that appears or disappears,
@@ -112,4 +115,29 @@ pub(super) fn mark_no_data(servers: &mut [ServerRecord]) {
         s.status = NO_DATA.to_string();
         s.state = ServerState::Unknown;
     }
+}
+
+/// Updates the backend's capacity after a successful fetch. With `emit`, a backend
+/// going from some server up to none, or back, gives `backend_state_changed`.
+pub(super) fn capacity(next: &mut TargetState, emit: bool, target: &str, ev: &mut Vec<EventDraft>) {
+    let now = Capacity::of(&next.servers);
+    let level = |c: &Capacity| {
+        if c.up > 0 {
+            BackendAvailability::Up
+        } else {
+            BackendAvailability::Down
+        }
+    };
+    if let Some(before) = next.capacity.filter(|_| emit)
+        && level(&before) != level(&now)
+    {
+        let data = BackendStateChange {
+            from: level(&before),
+            to: level(&now),
+            total: now.total,
+            up: now.up,
+        };
+        push(ev, target, EventData::BackendStateChanged(data));
+    }
+    next.capacity = Some(now);
 }

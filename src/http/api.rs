@@ -41,6 +41,7 @@ async fn health(state: web::Data<AppState>) -> HttpResponse {
         "storage": if snap.storage_ok { "ok" } else { "error" },
         "storage_error": snap.storage_error, "last_seq": snap.seq,
         "haproxy_instances": super::haproxy::list(&state).await.unwrap_or_default(),
+        "alerts": super::alerts::health_counts(&snap),
     });
     let code = if verdict == "unhealthy" {
         StatusCode::SERVICE_UNAVAILABLE

@@ -91,6 +91,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         "1 if the HAProxy server is up (0 also while its backend cannot be read).",
         servers,
     );
+    super::alerts::metrics(&mut out, &snap, &state.config.get().alerts);
     let _ = writeln!(
         out,
         "# HELP watchpost_events_last_seq The sequence number of the last committed event."

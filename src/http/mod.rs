@@ -12,6 +12,7 @@ use crate::actors::status::StatusHandle;
 use crate::config::LiveConfig;
 
 mod admin;
+mod alerts;
 mod api;
 mod dashboard;
 mod haproxy;
@@ -87,6 +88,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(admin::routes)
         .configure(haproxy::routes)
         .configure(transactions::routes)
+        .configure(alerts::routes)
         .configure(ws::routes)
         .configure(dashboard::routes)
         .default_service(web::to(not_found));

@@ -19,6 +19,8 @@ pub fn backend(t: &TargetState) -> Value {
         "consecutive_failures": t.consecutive_failures,
         "circuit_state": t.circuit.state,
         "next_attempt_at": t.circuit.next_attempt_at,
+        "capacity": t.capacity,
+        "backend_state": t.backend_state,
         "servers": t.servers.iter().map(|s| json!({
             "name": s.name, "status": s.status, "state": s.state, "weight": s.weight,
             "check_status": s.check_status, "last_change_s": s.last_change_s, "addr": s.addr,
@@ -96,7 +98,12 @@ pub fn target(t: &TargetState) -> Value {
 pub fn target_detail(t: &TargetState) -> Value {
     let mut v = target(t);
     match t.kind {
-        TargetKind::HaproxyBackend => v["servers"] = backend(t)["servers"].take(),
+        TargetKind::HaproxyBackend => {
+            let mut b = backend(t);
+            v["servers"] = b["servers"].take();
+            v["capacity"] = b["capacity"].take();
+            v["backend_state"] = b["backend_state"].take();
+        }
         TargetKind::EurekaServer => {
             v["applications"] = json!(applications(t).collect::<Vec<_>>());
             v["instances"] = json!(instances(t).collect::<Vec<_>>());

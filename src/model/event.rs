@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize, Serializer};
 pub use super::admin::{RecoveryOutcome, ServerActionOutcome};
 use super::haproxy::{ConfigValidation, HaproxyRestart, TxRecord};
 use super::{CircuitState, InstanceState, ServerState, TargetKind, Ts};
+pub use crate::alerts::{Alert, Silence};
 
 /// Declares [`EventType`] and [`EventData`] from one list of `Variant(Payload)`.
 macro_rules! events {
@@ -98,6 +99,16 @@ events! {
     TransactionCommitted(TxRecord),
     /// A transaction failed and the actions already applied were undone.
     TransactionRolledBack(TxRecord),
+    /// A backend went from some server up to none, or back.
+    BackendStateChanged(BackendStateChange),
+    /// An alert started firing.
+    AlertFiring(Alert),
+    /// A firing alert's condition ended.
+    AlertResolved(Alert),
+    /// A silence or maintenance window was created (`target` is empty).
+    SilenceCreated(Silence),
+    /// A silence was ended early (`target` is empty).
+    SilenceEnded(Silence),
 }
 
 impl EventType {
@@ -193,6 +204,25 @@ pub struct TargetAdded {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TargetRemoved {
     pub reason: String,
+}
+
+/// Whether a backend has some server up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendAvailability {
+    /// At least one server is up.
+    Up,
+    /// No server is up.
+    Down,
+}
+
+/// `backend_state_changed`: the capacity after the change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackendStateChange {
+    pub from: BackendAvailability,
+    pub to: BackendAvailability,
+    pub total: u32,
+    pub up: u32,
 }
 
 /// An event before it is numbered by the store.

@@ -2,6 +2,7 @@
 //! against the simulated sources, and the `watchpost` binary itself.
 
 mod admin;
+mod alerts;
 mod common;
 mod dashboard;
 mod eureka;

@@ -75,6 +75,7 @@ static ASSETS: &[Asset] = &[
     asset!("favicon.svg", SVG),
     asset!("app.js", JS),
     asset!("admin.js", JS),
+    asset!("alerts.js", JS),
     asset!("api.js", JS),
     asset!("availability.js", JS),
     asset!("dom.js", JS),

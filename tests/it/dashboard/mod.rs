@@ -10,6 +10,7 @@
 //! page exposes read-only diagnostics as `window.watchpost`.
 
 mod admin;
+mod alerts;
 mod demo;
 mod failures;
 mod fleet;

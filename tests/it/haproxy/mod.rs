@@ -6,6 +6,7 @@
 //! are checked against.
 
 mod admin;
+mod alerts;
 mod auth;
 mod discovery;
 mod health;

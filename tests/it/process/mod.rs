@@ -11,6 +11,7 @@
 //! Helpers here: [`Proc`] (a child process killed on drop, its output in files),
 //! free ports, a config writer, and polling of the HTTP API with a deadline.
 
+mod alerts;
 mod circuit;
 mod cli;
 mod crash;

@@ -70,3 +70,30 @@ export function admin(id, action, token, body) {
     body: body === undefined ? undefined : JSON.stringify(body),
   });
 }
+
+/** `GET /api/alerts?state=...`. */
+export function alerts(states) {
+  return call(`/api/alerts?state=${encodeURIComponent(states)}`);
+}
+
+/** `GET /api/silences`. */
+export function silences() {
+  return call('/api/silences');
+}
+
+/** `POST /api/admin/silences` with the bearer token. */
+export function createSilence(token, body) {
+  return call('/api/admin/silences', {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+}
+
+/** `DELETE /api/admin/silences/{id}` with the bearer token. */
+export function endSilence(token, id) {
+  return call(`/api/admin/silences/${encodeURIComponent(id)}`, {
+    method: 'DELETE',
+    headers: { Authorization: `Bearer ${token}` },
+  });
+}

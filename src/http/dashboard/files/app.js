@@ -4,6 +4,7 @@
 // (scheduler.js), so bursts of events cost one render per frame.
 
 import { Admin } from './admin.js';
+import { AlertsPanel } from './alerts.js';
 import * as api from './api.js';
 import { Availability } from './availability.js';
 import { setText, show } from './dom.js';
@@ -50,7 +51,14 @@ const scheduler = new Scheduler(renderOne, afterRender);
 const refetch = new Refetcher(api.target, refetched);
 const admin = new Admin(
   { button: $('admin-button'), form: $('admin-form'), input: $('admin-token'), forget: $('admin-forget'), state: $('admin-state') },
-  () => scheduler.markAll(model.targets.keys()),
+  () => {
+    scheduler.markAll(model.targets.keys());
+    alertsPanel.render();
+  },
+);
+const alertsPanel = new AlertsPanel(
+  { list: $('alerts-list'), count: $('alerts-count'), silences: $('silences-list'), empty: $('alerts-empty') },
+  () => admin.token(),
 );
 const live = new Live({
   since: () => (model.hasSnapshot ? model.seq : null),
@@ -78,6 +86,7 @@ function afterRender() {
   show($('eureka-empty'), servers === 0);
   document.title = c.targets.failed ? `(${c.targets.failed} failed) watchpost` : 'watchpost';
   setText($('last-event'), model.seq ? `event #${count(model.seq)}` : '');
+  alertsPanel.mark();
   metrics.renders += 1;
   metrics.rendered.push([model.seq, performance.now()]);
   if (metrics.rendered.length > 500) metrics.rendered.shift();
@@ -114,6 +123,7 @@ function onSnapshot(msg) {
   }
   scheduler.markAll(changed);
   scheduler.touch();
+  alertsPanel.refresh();
 }
 
 function onEvent(ev) {
@@ -128,6 +138,7 @@ function onEvent(ev) {
   }
   burst.events += 1;
   burst.lastAt = now;
+  if (AlertsPanel.concerns(ev)) alertsPanel.refresh();
   const result = applyEvent(model, ev);
   noteFailure(ev);
   ctx.availability.onEvent(ev);
@@ -192,6 +203,7 @@ $('problems').addEventListener('change', applyFilter);
 setInterval(tick, 5000);
 setInterval(() => ctx.availability.refresh(), 10000);
 setInterval(mergeTimes, 30000);
+setInterval(() => alertsPanel.refresh(), 10000);
 
 /** Read-only diagnostics for operators and the browser tests. */
 window.watchpost = Object.freeze({
@@ -202,6 +214,7 @@ window.watchpost = Object.freeze({
   toastsShown: () => toasts.shown,
   toastsPending: () => toasts.pending.size,
   idle: () => scheduler.idle() && refetch.idle(),
+  alerts: () => alertsPanel.alerts.length,
   pause: () => live.pause(),
   resume: () => live.resume(),
 });

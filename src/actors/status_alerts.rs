@@ -1,0 +1,249 @@
+//! The alert step of the status actor's batch: evaluates the alerts of every
+//! target the batch touched (and, on a tick, of every target where time alone can
+//! change something), applies silence commands, and gives the events and the
+//! alert-table writes that go into the batch's one transaction.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::alert_store::AlertWrites;
+use crate::alerts::config::KEEP_RESOLVED;
+use crate::alerts::silences::{listed, silenced_by};
+use crate::alerts::{AlertTransition, AlertsConfig, Labels, Silence, TargetAlerts, evaluate};
+use crate::model::{EventData, EventDraft, TargetState, Ts};
+
+/// The committed alerts and silences, as HTTP readers see them.
+#[derive(Clone, Debug, Default)]
+pub struct AlertsView {
+    /// Each target's alerts (targets without any are absent).
+    pub books: BTreeMap<Arc<str>, Arc<TargetAlerts>>,
+    pub silences: Vec<Silence>,
+}
+
+/// A request to the status actor about alerts.
+#[derive(Clone, Debug)]
+pub enum AlertCommand {
+    /// Store a new silence (checked already).
+    CreateSilence(Silence),
+    /// End a silence now.
+    EndSilence(String),
+    /// Evaluate whatever time alone can change (holds, flap windows, expiry).
+    Tick,
+}
+
+/// What the batch did to one target: its subjects' changes and the time of its
+/// latest observation.
+#[derive(Debug, Default)]
+pub struct Touched {
+    pub changes: Vec<(Labels, Ts)>,
+    pub at: Ts,
+}
+
+/// The result of the alert step.
+#[derive(Debug, Default)]
+pub struct Step {
+    pub view: AlertsView,
+    pub writes: AlertWrites,
+    pub drafts: Vec<EventDraft>,
+}
+
+/// Runs the alert step. `state` gives a target's state after the batch.
+pub fn step<'a>(
+    cfg: &AlertsConfig,
+    current: &AlertsView,
+    state: &dyn Fn(&str) -> Option<&'a TargetState>,
+    touched: BTreeMap<Arc<str>, Touched>,
+    commands: &[AlertCommand],
+    now: Ts,
+) -> Step {
+    let mut out = Step {
+        view: current.clone(),
+        ..Step::default()
+    };
+    silence_commands(&mut out, commands, now);
+    let tick = commands.iter().any(|c| matches!(c, AlertCommand::Tick));
+    let mut due: Vec<(Arc<str>, Touched)> = touched.into_iter().collect();
+    if tick {
+        let more = current
+            .books
+            .iter()
+            .filter(|(id, b)| b.due(now, cfg) && !due.iter().any(|(d, _)| d == *id));
+        let more: Vec<_> = more.map(|(id, _)| id.clone()).collect();
+        due.extend(more.into_iter().map(|id| {
+            (
+                id,
+                Touched {
+                    changes: Vec::new(),
+                    at: now,
+                },
+            )
+        }));
+    }
+    for (id, t) in due {
+        evaluate_one(&mut out, cfg, &id, state(&id), t);
+    }
+    out
+}
+
+fn evaluate_one(
+    out: &mut Step,
+    cfg: &AlertsConfig,
+    id: &Arc<str>,
+    target: Option<&TargetState>,
+    t: Touched,
+) {
+    let before = out.view.books.get(id).cloned().unwrap_or_default();
+    let mut book = (*before).clone();
+    let transitions = evaluate(&mut book, target, &t.changes, t.at, cfg);
+    for tr in transitions {
+        out.drafts.push(draft(tr, &out.view.silences, t.at));
+    }
+    if book == *before {
+        return;
+    }
+    if book.is_empty() {
+        out.view.books.remove(id);
+        out.writes.books.push((id.clone(), None));
+    } else {
+        let book = Arc::new(book);
+        out.view.books.insert(id.clone(), book.clone());
+        out.writes.books.push((id.clone(), Some(book)));
+    }
+}
+
+fn draft(t: AlertTransition, silences: &[Silence], now: Ts) -> EventDraft {
+    let (firing, mut alert) = match t {
+        AlertTransition::Firing(a) => (true, a),
+        AlertTransition::Resolved(a) => (false, a),
+    };
+    alert.silenced_by = silenced_by(&alert, silences, now);
+    let target = alert.labels.target.clone();
+    let data = if firing {
+        EventData::AlertFiring(alert)
+    } else {
+        EventData::AlertResolved(alert)
+    };
+    EventDraft { target, data }
+}
+
+fn silence_commands(out: &mut Step, commands: &[AlertCommand], now: Ts) {
+    for c in commands {
+        match c {
+            AlertCommand::CreateSilence(s) => {
+                out.view.silences.push(s.clone());
+                out.writes.silences.push(s.clone());
+                out.drafts
+                    .push(silence_draft(EventData::SilenceCreated(s.clone())));
+            }
+            AlertCommand::EndSilence(id) => {
+                let found = out.view.silences.iter_mut().find(|s| &s.id == id);
+                if let Some(s) = found.filter(|s| s.ends_at > now) {
+                    s.ends_at = now;
+                    out.writes.silences.push(s.clone());
+                    out.drafts
+                        .push(silence_draft(EventData::SilenceEnded(s.clone())));
+                }
+            }
+            AlertCommand::Tick => {
+                let (keep, gone): (Vec<_>, Vec<_>) = std::mem::take(&mut out.view.silences)
+                    .into_iter()
+                    .partition(|s| listed(s, now, KEEP_RESOLVED));
+                out.view.silences = keep;
+                out.writes.forget.extend(gone.into_iter().map(|s| s.id));
+            }
+        }
+    }
+}
+
+fn silence_draft(data: EventData) -> EventDraft {
+    EventDraft {
+        target: String::new(),
+        data,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc as StdArc;
+
+    use super::*;
+    use crate::diff::diff;
+    use crate::model::{
+        Observation, ObservationKind, Payload, ServerSample, TargetKind, TargetMeta,
+    };
+
+    fn down_backend() -> TargetState {
+        let id = "haproxy/a/be";
+        let meta = TargetMeta {
+            id: id.into(),
+            kind: TargetKind::HaproxyBackend,
+            group: "a".into(),
+            source: "agent".into(),
+            backend_name: Some("be".into()),
+            failure_threshold: 3,
+        };
+        let obs = |kind| Observation {
+            target: id.into(),
+            at: Ts(1000),
+            kind,
+        };
+        let rows = ["UP", "DOWN"]
+            .iter()
+            .enumerate()
+            .map(|(i, s)| ServerSample {
+                name: format!("s{i}"),
+                status: s.to_string(),
+                ..ServerSample::default()
+            });
+        let s = diff(None, &obs(ObservationKind::Registered(meta))).next;
+        let payload = Payload::Servers(StdArc::new(rows.collect()));
+        diff(s.as_ref(), &obs(ObservationKind::Fetched(payload)))
+            .next
+            .unwrap()
+    }
+
+    #[test]
+    fn a_hold_that_ran_out_fires_on_a_tick_without_a_poll() {
+        let cfg = AlertsConfig::default();
+        let t = down_backend();
+        let state = |_: &str| Some(&t);
+        let id: Arc<str> = Arc::from("haproxy/a/be");
+        let touched = BTreeMap::from([(
+            id.clone(),
+            Touched {
+                changes: Vec::new(),
+                at: Ts(1000),
+            },
+        )]);
+        let first = step(&cfg, &AlertsView::default(), &state, touched, &[], Ts(1000));
+        assert!(first.drafts.is_empty(), "pending only");
+        assert_eq!(first.writes.books.len(), 1, "the pending alert is stored");
+        let early = step(
+            &cfg,
+            &first.view,
+            &state,
+            BTreeMap::new(),
+            &[AlertCommand::Tick],
+            Ts(5000),
+        );
+        assert!(
+            early.drafts.is_empty() && early.writes.is_empty(),
+            "nothing to do yet"
+        );
+        let due = step(
+            &cfg,
+            &first.view,
+            &state,
+            BTreeMap::new(),
+            &[AlertCommand::Tick],
+            Ts(16_000),
+        );
+        let [draft] = &due.drafts[..] else {
+            panic!("one event: {:?}", due.drafts)
+        };
+        let EventData::AlertFiring(a) = &draft.data else {
+            panic!("alert_firing: {draft:?}")
+        };
+        assert_eq!(a.fired_at, Some(Ts(16_000)));
+    }
+}
