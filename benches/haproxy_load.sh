@@ -185,7 +185,7 @@ probe_is() { [ "$(probe_status)" = "$1" ]; }
 probe_ours_up() {
   [ "$(api "/api/targets/haproxy%2Flb%2Fbe_probe" | jq -r '.servers[0].state')" = up ]
 }
-last_seq() { api /metrics | awk '$1 == "watchpost_events_last_seq" { print $2 }'; }
+last_seq() { api /metrics | awk '$1 == "watchpost_last_event_sequence" { print $2 }'; }
 down_event_ts() {
   api "/api/events?since=$1&target=haproxy%2Flb%2Fbe_probe&limit=100" \
     | jq -r '[.events[] | select(.type == "server_state_changed" and .data.to == "down")][0].ts // empty'

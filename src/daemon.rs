@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix::{Actor, Addr};
-use actix_web::dev::ServerHandle;
+use actix_web::dev::{Server, ServerHandle};
 use actix_web::{App, HttpServer, web};
 
 use crate::actors::fleet::{Fleet, StopAll};
@@ -23,10 +23,40 @@ use crate::sources::client::http_client;
 pub enum StartError {
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Tls(#[from] http::tls::TlsError),
     #[error("cannot listen on {addr}: {reason}")]
     Listen { addr: SocketAddr, reason: String },
     #[error("{0}")]
     Other(String),
+}
+
+/// The HTTP server on `listener` (HTTPS with `tls`), not yet spawned.
+fn serve(
+    state: AppState,
+    listener: std::net::TcpListener,
+    addr: SocketAddr,
+    tls: Option<rustls::ServerConfig>,
+) -> Result<Server, StartError> {
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .configure(http::configure)
+    })
+    .workers(2)
+    .shutdown_timeout(2)
+    .disable_signals();
+    let https = tls.is_some();
+    let server = match tls {
+        Some(tls) => server.listen_rustls_0_23(listener, tls),
+        None => server.listen(listener),
+    }
+    .map_err(|e| StartError::Listen {
+        addr,
+        reason: e.to_string(),
+    })?;
+    tracing::info!(%addr, tls = https, "watchpost listening");
+    Ok(server.run())
 }
 
 /// A running daemon.
@@ -73,6 +103,8 @@ impl Daemon {
         listener: std::net::TcpListener,
         config: Config,
     ) -> Result<Daemon, StartError> {
+        let tls = config.server.tls.as_ref().map(http::tls::server_config);
+        let tls = tls.transpose()?;
         let store = Store::open(&config.storage.path, config.storage.event_retention)?;
         let config = Arc::new(config);
         let live = Arc::new(LiveConfig::new(config.clone()));
@@ -85,23 +117,9 @@ impl Daemon {
             config: live.clone(),
         };
         let addr = listener.local_addr().unwrap_or(config.server.listen);
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(web::Data::new(state.clone()))
-                .configure(http::configure)
-        })
-        .workers(2)
-        .shutdown_timeout(2)
-        .disable_signals()
-        .listen(listener)
-        .map_err(|e| StartError::Listen {
-            addr,
-            reason: e.to_string(),
-        })?
-        .run();
+        let server = serve(state, listener, addr, tls)?;
         let handle = server.handle();
         let server_task = actix_web::rt::spawn(server);
-        tracing::info!(%addr, "watchpost listening");
         Ok(Daemon {
             status,
             fleet,

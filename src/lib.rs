@@ -17,6 +17,7 @@
 //! - [`alerts`]: the pure alert rules beside it (pending → firing → resolved, silences).
 //! - [`actors`]: the fleet supervisor, pollers and the status actor with its store.
 //! - [`http`]: the REST API.
+//! - [`logging`]: text or JSON log lines on standard error.
 //! - [`sim`]: simulated FAgent and Eureka servers for the demo and the tests.
 
 #![forbid(unsafe_code)]
@@ -29,6 +30,7 @@ pub mod daemon;
 pub mod demo;
 pub mod diff;
 pub mod http;
+pub mod logging;
 pub mod model;
 pub mod retry;
 pub mod sim;

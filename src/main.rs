@@ -3,17 +3,16 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::str::FromStr;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use tokio::signal::unix::{SignalKind, signal};
 use tracing_subscriber::filter::Targets;
-use tracing_subscriber::prelude::*;
 
 use watchpost::config;
 use watchpost::daemon::Daemon;
 use watchpost::demo;
+use watchpost::logging::{self, LogFormat};
 use watchpost::sim::demo::DemoSources;
 
 /// Where every help text points for what does not fit in it.
@@ -35,6 +34,14 @@ docs/api.md (HTTP API), docs/websocket.md (live events), in the repository.";
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// How log lines are written to standard error.
+    #[arg(long, global = true, value_enum, default_value = "text")]
+    log_format: LogFormat,
+    /// Which log lines are written, as in RUST_LOG (which it overrides): a level
+    /// (error, warn, info, debug, trace, off) and TARGET=LEVEL entries, e.g.
+    /// "info,watchpost=debug".
+    #[arg(long, global = true, value_name = "FILTER", value_parser = logging::parse_filter)]
+    log_level: Option<Targets>,
 }
 
 #[derive(Subcommand)]
@@ -71,8 +78,8 @@ enum Command {
 
 fn main() -> ExitCode {
     tune_allocator();
-    init_logging();
     let cli = Cli::parse();
+    logging::init(cli.log_format, cli.log_level);
     match cli.command {
         Command::CheckConfig { config } => check_config(&config),
         Command::Run { config } => {
@@ -104,27 +111,6 @@ fn tune_allocator() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
 
-fn init_logging() {
-    let filter = std::env::var("RUST_LOG")
-        .ok()
-        .and_then(|v| Targets::from_str(&v).ok());
-    let filter = filter.unwrap_or_else(|| {
-        Targets::new()
-            .with_default(tracing::Level::INFO)
-            .with_target("actix_server", tracing::Level::WARN)
-    });
-    use std::io::IsTerminal;
-    let ansi = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let layer = tracing_subscriber::fmt::layer()
-        .with_target(false)
-        .with_ansi(ansi)
-        .with_writer(std::io::stderr);
-    tracing_subscriber::registry()
-        .with(layer)
-        .with(filter)
-        .init();
-}
-
 fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -146,17 +132,22 @@ fn load(path: &Path) -> Option<config::Config> {
     }
 }
 
+/// Validates the file and, with `[server] tls`, reads the certificate and key.
 fn check_config(path: &Path) -> ExitCode {
-    match load(path) {
-        Some(cfg) => {
-            for w in cfg.warnings() {
-                eprintln!("warning: {w}");
-            }
-            println!("{}", cfg.summary());
-            ExitCode::SUCCESS
-        }
-        None => ExitCode::from(2),
+    let Some(cfg) = load(path) else {
+        return ExitCode::from(2);
+    };
+    if let Some(tls) = &cfg.server.tls
+        && let Err(e) = watchpost::http::tls::server_config(tls)
+    {
+        eprintln!("{e}");
+        return ExitCode::from(2);
     }
+    for w in cfg.warnings() {
+        eprintln!("warning: {w}");
+    }
+    println!("{}", cfg.summary());
+    ExitCode::SUCCESS
 }
 
 async fn run(cfg: config::Config) -> anyhow::Result<()> {

@@ -393,7 +393,7 @@ pub async fn counters(client: &reqwest::Client, base: &str) -> Res<[f64; 4]> {
     Ok([
         m("watchpost_polls_total"),
         m("watchpost_commits_total"),
-        m("watchpost_commit_microseconds_total"),
-        m("watchpost_events_last_seq"),
+        m("watchpost_commit_seconds_total") * 1e6,
+        m("watchpost_last_event_sequence"),
     ])
 }

@@ -12,6 +12,7 @@ use std::time::Duration;
 use actix::prelude::*;
 use rand::Rng;
 use tokio::sync::oneshot;
+use tracing::Instrument as _;
 
 use super::cycle::{self, CycleEnd, PollReport, Shared, TargetSpec};
 use super::status::StatusHandle;
@@ -124,13 +125,16 @@ impl Poller {
         }
         self.in_flight = true;
         let panic = std::mem::take(&mut self.panic_next);
+        // Log lines of the cycle carry the target id (a field of JSON logs).
+        let span = tracing::info_span!("poll", target_id = %self.spec.meta.id);
         let fut = cycle::run(
             self.spec.clone(),
             self.shared.clone(),
             self.status.clone(),
             self.client.clone(),
             panic,
-        );
+        )
+        .instrument(span);
         ctx.spawn(
             fut.into_actor(self)
                 .map(|end, act, ctx| act.finish(end, ctx)),

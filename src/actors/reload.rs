@@ -148,6 +148,9 @@ pub fn restart_warnings(old: &Config, new: &Config) -> Vec<String> {
             new.server.listen
         ));
     }
+    if old.server.tls != new.server.tls {
+        out.push("server.tls changed: takes effect after a restart".to_string());
+    }
     if old.storage != new.storage {
         out.push("[storage] changed: takes effect after a restart".to_string());
     }

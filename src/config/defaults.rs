@@ -24,6 +24,7 @@ impl Default for ServerConfig {
             listen: DEFAULT_LISTEN,
             admin_token: None,
             allowed_origins: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -115,12 +116,17 @@ impl Config {
             None => "admin API disabled (no admin_token)",
         };
         format!(
-            "{}: {} ({}), {}; listening on {}; {}",
+            "{}: {} ({}), {}; listening on {}{}; {}",
             self.file.display(),
             plural(self.haproxy.len(), "HAProxy source"),
             self.backend_summary(),
             plural(self.eureka.len(), "Eureka server"),
             self.server.listen,
+            if self.server.tls.is_some() {
+                " (HTTPS)"
+            } else {
+                ""
+            },
             admin
         )
     }

@@ -45,6 +45,7 @@ pub use live::LiveConfig;
 pub use types::{
     Backends, CircuitConfig, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig,
     HaproxySourceKind, Policy, RecoverAction, RetryConfig, Secret, ServerConfig, StorageConfig,
+    TlsConfig,
 };
 
 use common::Names;

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use super::policy::{Layer, POLICY_KEYS};
 use super::reader::{Entry, ListItem, Node, Reader};
-use super::types::{Secret, ServerConfig, StorageConfig};
+use super::types::{Secret, ServerConfig, StorageConfig, TlsConfig};
 
 /// The section `key` of the root as a table; `None` when absent or not a table.
 fn section<'t>(r: &mut Reader<'_>, root: &Node<'t>, key: &str) -> Option<Node<'t>> {
@@ -19,10 +19,11 @@ pub(super) fn server(r: &mut Reader<'_>, root: &Node<'_>) -> Option<ServerConfig
     let Some(node) = section(r, root, "server") else {
         return (!root.table.contains_key("server")).then_some(server);
     };
-    r.check_keys(&node, &["listen", "admin_token", "allowed_origins"]);
+    r.check_keys(&node, &["listen", "admin_token", "allowed_origins", "tls"]);
     let listen = r.entry(&node, "listen").map(|e| listen(r, &e));
     let token = r.entry(&node, "admin_token").map(|e| r.string(&e));
     let origins = r.entry(&node, "allowed_origins").map(|e| origins(r, &e));
+    let tls = r.entry(&node, "tls").map(|e| tls(r, &e));
     if let Some(listen) = listen {
         server.listen = listen?;
     }
@@ -32,7 +33,36 @@ pub(super) fn server(r: &mut Reader<'_>, root: &Node<'_>) -> Option<ServerConfig
     if let Some(origins) = origins {
         server.allowed_origins = origins?;
     }
+    if let Some(tls) = tls {
+        server.tls = Some(tls?);
+    }
     Some(server)
+}
+
+/// `tls = { cert = "...", key = "..." }`: both paths are required. The files are
+/// read when the daemon starts (and by `check-config`).
+fn tls(r: &mut Reader<'_>, entry: &Entry<'_>) -> Option<TlsConfig> {
+    let node = r.table(entry)?;
+    r.check_keys(&node, &["cert", "key"]);
+    let mut path = |key: &str, hint: &str| match r.entry(&node, key) {
+        Some(e) => r.non_empty_string(&e).map(PathBuf::from),
+        None => {
+            r.missing(&node, key, hint);
+            None
+        }
+    };
+    let cert = path(
+        "cert",
+        "the PEM file of the certificate chain, e.g. \"/etc/watchpost/cert.pem\"",
+    );
+    let key = path(
+        "key",
+        "the PEM file of the private key, e.g. \"/etc/watchpost/key.pem\"",
+    );
+    Some(TlsConfig {
+        cert: cert?,
+        key: key?,
+    })
 }
 
 fn listen(r: &mut Reader<'_>, entry: &Entry<'_>) -> Option<SocketAddr> {

@@ -87,8 +87,10 @@ fn example_config_commented_examples_are_valid_when_uncommented() {
     assert_eq!(
         config.summary(),
         "full.toml: 3 HAProxy sources (3 backends, 1 discovering all), 1 Eureka server; \
-         listening on 127.0.0.1:8080; admin API enabled"
+         listening on 127.0.0.1:8080 (HTTPS); admin API enabled"
     );
+    let tls = config.server.tls.expect("the tls example");
+    assert_eq!(tls.cert, PathBuf::from("/etc/watchpost/cert.pem"));
 }
 
 #[test]
@@ -258,6 +260,7 @@ fn env_references_are_substituted_and_empty_token_disables_admin() {
         admin_token = "${EMPTY}"
         listen = "0.0.0.0:9090"
         allowed_origins = ["https://ops.example/", "http://${AGENT_HOST}:80"]
+        tls = { cert = "/etc/${AGENT_HOST}/cert.pem", key = "key.pem" }
         [storage]
         path = "/var/lib/${AGENT_HOST}/w.redb"
         event_retention = 10
@@ -271,6 +274,9 @@ fn env_references_are_substituted_and_empty_token_disables_admin() {
         config.server.allowed_origins,
         ["https://ops.example", "http://10.1.2.3"]
     );
+    let tls = config.server.tls.expect("tls");
+    assert_eq!(tls.cert, PathBuf::from("/etc/10.1.2.3/cert.pem"));
+    assert_eq!(tls.key, PathBuf::from("key.pem"));
     assert_eq!(
         config.storage.path,
         PathBuf::from("/var/lib/10.1.2.3/w.redb")

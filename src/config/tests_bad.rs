@@ -77,6 +77,24 @@ const SECTIONS: &[Case] = &[
         "has a path",
     ),
     (
+        "[server]\ntls = { cert = \"c.pem\" }",
+        2,
+        "server.tls.key",
+        "required key is missing; the PEM file of the private key",
+    ),
+    (
+        "[server]\ntls = { cert = \"c.pem\", key = \"k.pem\", ca = \"x\" }",
+        2,
+        "server.tls.ca",
+        "allowed keys here: cert, key",
+    ),
+    (
+        "[server]\ntls = \"on\"",
+        2,
+        "server.tls",
+        "expected a table",
+    ),
+    (
         "[server]\nallowed_origins = \"http://a\"",
         2,
         "server.allowed_origins",

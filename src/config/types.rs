@@ -35,6 +35,18 @@ pub struct ServerConfig {
     /// Browser origins allowed to open `/ws`, in ASCII serialisation
     /// (`scheme://host[:port]`, no trailing slash); empty by default.
     pub allowed_origins: Vec<String>,
+    /// HTTPS instead of HTTP for the API, `/metrics` and `/ws`; `None`: plain HTTP.
+    pub tls: Option<TlsConfig>,
+}
+
+/// `[server] tls`: the PEM files of the server's certificate and private key.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TlsConfig {
+    /// The certificate chain, leaf first; relative paths start at the working
+    /// directory.
+    pub cert: PathBuf,
+    /// The private key (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }
 
 /// `[storage]`: the state file.

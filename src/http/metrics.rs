@@ -1,11 +1,20 @@
 //! `GET /metrics`: the committed state in the Prometheus text format.
+//!
+//! Names follow Prometheus conventions: a `watchpost_` prefix, base units in the
+//! name (`_seconds`), `_total` on counters and only there, a `HELP` and `TYPE` line
+//! for every family. The page passes `promtool check metrics` (checked by the
+//! integration tests); docs/operations.md lists every family.
 
-use std::fmt::Write;
+use std::fmt::{Display, Write};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use actix_web::{HttpResponse, web};
 
 use super::AppState;
 use crate::model::{CircuitState, FetchStatus, ServerState, TargetState};
+
+/// The content type of the Prometheus text format.
+const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 fn escape(v: &str) -> String {
     v.replace('\\', "\\\\")
@@ -13,18 +22,33 @@ fn escape(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// One metric family: its help, type and one line per sample.
-fn family<'a>(
+/// One metric family: its help, type and one line per sample (`labels` may be
+/// empty).
+fn family<V: Display>(
     out: &mut String,
     name: &str,
     kind: &str,
     help: &str,
-    samples: impl Iterator<Item = (String, u64)> + 'a,
+    samples: impl Iterator<Item = (String, V)>,
 ) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
     for (labels, value) in samples {
-        let _ = writeln!(out, "{name}{{{labels}}} {value}");
+        let _ = match labels.is_empty() {
+            true => writeln!(out, "{name} {value}"),
+            false => writeln!(out, "{name}{{{labels}}} {value}"),
+        };
     }
+}
+
+/// A family of one sample without labels.
+fn single<V: Display>(out: &mut String, name: &str, kind: &str, help: &str, value: V) {
+    family(
+        out,
+        name,
+        kind,
+        help,
+        std::iter::once((String::new(), value)),
+    );
 }
 
 fn per_target<'a>(
@@ -36,76 +60,68 @@ fn per_target<'a>(
         .map(move |t| (format!("target=\"{}\"", escape(&t.id)), f(t)))
 }
 
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let snap = state.status.snapshot();
-    let targets: Vec<&TargetState> = snap.targets.values().map(|t| t.as_ref()).collect();
-    let mut out = String::new();
+fn target_families(out: &mut String, targets: &[&TargetState]) {
     family(
-        &mut out,
+        out,
         "watchpost_target_fetch_success",
         "gauge",
-        "1 if the last fetch of the target succeeded.",
-        per_target(&targets, |t| {
+        "1 if the last fetch of the target succeeded, 0 if it failed or none ended yet.",
+        per_target(targets, |t| {
             (t.last_fetch_status == FetchStatus::Success) as u64
         }),
     );
     family(
-        &mut out,
+        out,
         "watchpost_target_circuit_open",
         "gauge",
-        "1 while the circuit breaker of the target is not closed.",
-        per_target(&targets, |t| {
+        "1 while the circuit breaker of the target is not closed (open or half-open).",
+        per_target(targets, |t| {
             (t.circuit.state != CircuitState::Closed) as u64
         }),
     );
     family(
-        &mut out,
+        out,
         "watchpost_target_consecutive_failures",
         "gauge",
-        "Failed polls in a row.",
-        per_target(&targets, |t| t.consecutive_failures as u64),
+        "Failed polls of the target in a row.",
+        per_target(targets, |t| t.consecutive_failures as u64),
     );
     family(
-        &mut out,
+        out,
         "watchpost_target_restarts_total",
         "counter",
-        "Restarts of the target's poller.",
-        per_target(&targets, |t| t.restarts as u64),
+        "Restarts of the target's poller after a crash.",
+        per_target(targets, |t| t.restarts as u64),
     );
     let servers = targets.iter().flat_map(|t| {
         t.servers.iter().map(move |s| {
-            (
-                format!(
-                    "target=\"{}\",server=\"{}\"",
-                    escape(&t.id),
-                    escape(&s.name)
-                ),
-                (s.state == ServerState::Up) as u64,
-            )
+            let labels = format!(
+                "target=\"{}\",server=\"{}\"",
+                escape(&t.id),
+                escape(&s.name)
+            );
+            (labels, (s.state == ServerState::Up) as u64)
         })
     });
     family(
-        &mut out,
+        out,
         "watchpost_server_up",
         "gauge",
         "1 if the HAProxy server is up (0 also while its backend cannot be read).",
         servers,
     );
-    super::alerts::metrics(&mut out, &snap, &state.config.get().alerts);
-    let _ = writeln!(
-        out,
-        "# HELP watchpost_events_last_seq The sequence number of the last committed event."
-    );
-    let _ = writeln!(
-        out,
-        "# TYPE watchpost_events_last_seq counter\nwatchpost_events_last_seq {}",
-        snap.seq
-    );
+}
+
+fn load(v: &AtomicU64) -> u64 {
+    v.load(Ordering::Relaxed)
+}
+
+fn process_families(out: &mut String, state: &AppState) {
     let c = state.status.counters();
-    let totals = [
+    let counters = [
         (
             "watchpost_commits_total",
-            "Durable write transactions (one fsync each).",
+            "Durable write transactions to the storage file (one fsync each).",
             &c.commits,
         ),
         (
@@ -123,32 +139,55 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
             "Events committed by this process.",
             &c.events,
         ),
-        (
-            "watchpost_commit_microseconds_total",
-            "Time spent committing.",
-            &c.commit_micros,
-        ),
     ];
-    for (name, help, value) in totals {
-        let v = value.load(std::sync::atomic::Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "# HELP {name} {help}\n# TYPE {name} counter\n{name} {v}"
-        );
+    for (name, help, value) in counters {
+        single(out, name, "counter", help, load(value));
     }
-    let _ = writeln!(
+    let seconds = load(&c.commit_micros) as f64 / 1e6;
+    let help = "Time spent committing to the storage file, fsync included.";
+    single(
         out,
-        "# HELP watchpost_storage_ok 1 if the last commit to the storage file succeeded."
+        "watchpost_commit_seconds_total",
+        "counter",
+        help,
+        seconds,
     );
-    let _ = writeln!(
-        out,
-        "# TYPE watchpost_storage_ok gauge\nwatchpost_storage_ok {}",
-        snap.storage_ok as u8
+}
+
+pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let snap = state.status.snapshot();
+    let targets: Vec<&TargetState> = snap.targets.values().map(|t| t.as_ref()).collect();
+    let mut out = String::new();
+    let version = format!("version=\"{}\"", escape(env!("CARGO_PKG_VERSION")));
+    let help = "Always 1; the label says which version of watchpost runs.";
+    family(
+        &mut out,
+        "watchpost_build_info",
+        "gauge",
+        help,
+        std::iter::once((version, 1)),
+    );
+    target_families(&mut out, &targets);
+    super::alerts::metrics(&mut out, &snap, &state.config.get().alerts);
+    let help = "The sequence number of the last committed event (kept across restarts).";
+    single(
+        &mut out,
+        "watchpost_last_event_sequence",
+        "gauge",
+        help,
+        snap.seq,
+    );
+    process_families(&mut out, &state);
+    let help = "1 if the last commit to the storage file succeeded, 0 if it failed.";
+    single(
+        &mut out,
+        "watchpost_storage_ok",
+        "gauge",
+        help,
+        snap.storage_ok as u8,
     );
     if let Ok(instances) = super::haproxy::list(&state).await {
         super::haproxy::metrics(&mut out, &instances);
     }
-    HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
-        .body(out)
+    HttpResponse::Ok().content_type(CONTENT_TYPE).body(out)
 }

@@ -17,6 +17,7 @@ mod api;
 mod dashboard;
 mod haproxy;
 mod metrics;
+pub mod tls;
 mod transactions;
 mod views;
 pub mod ws;

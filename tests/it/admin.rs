@@ -1,5 +1,5 @@
 //! The admin API (auth, target ids, polling on/off, recover) and the daemon-wide
-//! read endpoints (health, events, metrics, JSON errors).
+//! read endpoints (health, events, JSON errors); `/metrics` is in `metrics.rs`.
 
 use serde_json::{Value, json};
 use watchpost::sim::{AgentSim, Fault};
@@ -294,51 +294,4 @@ async fn events_are_ordered_paged_and_filtered() {
         assert_error(status, &body, 404);
         assert_eq!(body["error"]["code"], "not_found");
     }
-}
-
-#[actix_web::test]
-async fn metrics_expose_fetch_and_server_state() {
-    let (sim, td) = two_backends().await;
-    let resp = client().get(td.url("/metrics")).send().await.unwrap();
-    assert_eq!(resp.status(), 200);
-    let kind = resp.headers()["content-type"].to_str().unwrap().to_string();
-    assert!(kind.starts_with("text/plain"), "{kind}");
-    let text = resp.text().await.unwrap();
-    let has = |text: &str, line: String| {
-        assert!(
-            text.lines().any(|l| l == line),
-            "missing {line:?} in\n{text}"
-        );
-    };
-    has(&text, "# TYPE watchpost_target_fetch_success gauge".into());
-    has(
-        &text,
-        format!("watchpost_target_fetch_success{{target=\"{A}\"}} 1"),
-    );
-    has(
-        &text,
-        format!("watchpost_server_up{{target=\"{A}\",server=\"app1\"}} 1"),
-    );
-    has(
-        &text,
-        format!("watchpost_target_circuit_open{{target=\"{B}\"}} 0"),
-    );
-
-    sim.set_backend_fault("a", Some(Fault::Garbage));
-    td.wait_target(A, "a failed fetch", |t| fetch_is(t, "failed"))
-        .await;
-    let resp = client().get(td.url("/metrics")).send().await.unwrap();
-    let text = resp.text().await.unwrap();
-    has(
-        &text,
-        format!("watchpost_target_fetch_success{{target=\"{A}\"}} 0"),
-    );
-    has(
-        &text,
-        format!("watchpost_server_up{{target=\"{A}\",server=\"app1\"}} 0"),
-    );
-    has(
-        &text,
-        format!("watchpost_target_fetch_success{{target=\"{B}\"}} 1"),
-    );
 }

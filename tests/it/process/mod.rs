@@ -6,7 +6,8 @@
 //! - `crash`: repeated kill -9 while a backend flaps;
 //! - `circuit`: a breaker that is open at a kill (regression test);
 //! - `cli`: `check-config`, `run` with a bad config, a second `run` on one file;
-//! - `demo`: `watchpost demo`.
+//! - `demo`: `watchpost demo`;
+//! - `logs`: JSON and text logs, `--log-level`, no secret in any log.
 //!
 //! Helpers here: [`Proc`] (a child process killed on drop, its output in files),
 //! free ports, a config writer, and polling of the HTTP API with a deadline.
@@ -16,6 +17,7 @@ mod circuit;
 mod cli;
 mod crash;
 mod demo;
+mod logs;
 mod restart;
 
 use std::fs::File;
