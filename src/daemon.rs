@@ -108,18 +108,24 @@ impl Daemon {
         let store = Store::open(&config.storage.path, config.storage.event_retention)?;
         let config = Arc::new(config);
         let live = Arc::new(LiveConfig::new(config.clone()));
+        let instance_id: Arc<str> = crate::ha::instance_id(&store.database()?)?.into();
         let status = StatusHandle::start(store, live.clone())?;
+        let notifiers = Arc::new(crate::notify::status::Registry::default());
         let client = http_client().map_err(StartError::Other)?;
         let fleet = Fleet::new(config.clone(), status.clone(), client).start();
         let state = AppState {
             status: status.clone(),
             fleet: fleet.clone(),
             config: live.clone(),
+            notifiers: notifiers.clone(),
+            instance_id: instance_id.clone(),
         };
         let addr = listener.local_addr().unwrap_or(config.server.listen);
         let server = serve(state, listener, addr, tls)?;
+        crate::notify::start(&config, &status, addr, &notifiers);
         let handle = server.handle();
         let server_task = actix_web::rt::spawn(server);
+        tracing::info!(%instance_id, "instance id of this state file");
         Ok(Daemon {
             status,
             fleet,
@@ -132,7 +138,7 @@ impl Daemon {
 
     /// Reloads the configuration file (as `POST /api/admin/reload` and SIGHUP do).
     pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
-        reload(&self.fleet, &self.config).await
+        reload(&self.fleet, &self.config, false).await
     }
 
     /// Stops polling, stops the HTTP server, and waits until everything observed so
@@ -145,6 +151,9 @@ impl Daemon {
         if let Err(e) = self.status.observe(Vec::new()).await {
             tracing::error!(error = %e, "final flush failed");
         }
+        // Closing the database marks the file clean: the next start does not need
+        // a full repair pass.
+        self.status.store().close();
         tracing::info!("watchpost stopped");
     }
 }

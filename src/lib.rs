@@ -18,6 +18,7 @@
 //! - [`actors`]: the fleet supervisor, pollers and the status actor with its store.
 //! - [`http`]: the REST API.
 //! - [`logging`]: text or JSON log lines on standard error.
+//! - [`notify`]: notifiers reading committed alert transitions with a durable cursor.
 //! - [`sim`]: simulated FAgent and Eureka servers for the demo and the tests.
 
 #![forbid(unsafe_code)]
@@ -29,9 +30,11 @@ pub mod config;
 pub mod daemon;
 pub mod demo;
 pub mod diff;
+pub mod ha;
 pub mod http;
 pub mod logging;
 pub mod model;
+pub mod notify;
 pub mod retry;
 pub mod sim;
 pub mod sources;

@@ -35,11 +35,11 @@ impl AlertWrites {
 }
 
 fn write_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Write(e.to_string())
+    StoreError::write(super::store::Fault::Other, e.to_string())
 }
 
 fn read_err(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Read(e.to_string())
+    StoreError::read(super::store::Fault::Other, e.to_string())
 }
 
 /// Writes `w` in `tx`.
@@ -72,7 +72,7 @@ pub fn write(tx: &redb::WriteTransaction, w: &AlertWrites) -> Result<(), StoreEr
 /// Every stored target's alerts, and every stored silence. Unreadable rows are
 /// skipped with a warning.
 pub fn load(store: &Store) -> Result<AlertsView, StoreError> {
-    let tx = store.database().begin_read().map_err(read_err)?;
+    let tx = store.database()?.begin_read().map_err(read_err)?;
     let mut books = BTreeMap::new();
     if let Some(table) = open(&tx, ALERTS)? {
         for row in table.iter().map_err(read_err)? {

@@ -7,7 +7,7 @@
 //! that fills is cut off (the subscriber learns it overflowed and can resume with
 //! `since`); nobody else waits for it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
@@ -26,9 +26,24 @@ pub struct Frame {
 #[derive(Debug, Default)]
 pub struct SubscriberState {
     overflowed: AtomicBool,
+    /// Bytes of the frames queued and not yet taken.
+    queued: AtomicUsize,
 }
 
+/// Most bytes of events queued for one subscriber: a client that falls behind on
+/// large events is cut off on size, not only on count.
+pub const QUEUE_BYTES: usize = 4 * 1024 * 1024;
+
 impl SubscriberState {
+    /// The subscriber took a frame of `bytes` off its queue.
+    pub fn taken(&self, bytes: usize) {
+        let _ = self
+            .queued
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |q| {
+                Some(q.saturating_sub(bytes))
+            });
+    }
+
     /// The queue was cut off because the subscriber fell behind.
     pub fn overflowed(&self) -> bool {
         self.overflowed.load(Ordering::SeqCst)
@@ -137,6 +152,11 @@ impl Hub {
 /// Queues frames to one subscriber; false if it must be dropped.
 fn deliver(sub: &Subscriber, frames: &[Arc<Frame>]) -> bool {
     for f in frames {
+        let queued = sub.state.queued.fetch_add(f.json.len(), Ordering::SeqCst);
+        if queued + f.json.len() > QUEUE_BYTES {
+            sub.state.overflowed.store(true, Ordering::SeqCst);
+            return false;
+        }
         match sub.tx.try_send(f.clone()) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -198,6 +218,20 @@ mod tests {
             slow.rx.try_recv(),
             Err(mpsc::error::TryRecvError::Disconnected)
         ));
+    }
+
+    #[test]
+    fn a_queue_over_its_byte_budget_is_cut_off() {
+        let hub = Hub::new(snap(0));
+        let sub = hub.subscribe(1_000_000).unwrap();
+        let mut big = event(1);
+        big.target = "x".repeat(QUEUE_BYTES / 2);
+        hub.publish(snap(1), &[big.clone()]);
+        assert!(!sub.state.overflowed());
+        big.seq = 2;
+        hub.publish(snap(2), &[big]);
+        assert!(sub.state.overflowed(), "two frames of half the budget each");
+        assert_eq!(hub.subscribers(), 0);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod fleet;
 pub mod fleet_haproxy;
 pub mod hub;
 pub mod instance;
+pub mod liveness;
 pub mod outcome;
 pub mod poll_times;
 pub mod poller;

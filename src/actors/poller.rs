@@ -150,8 +150,16 @@ impl Poller {
         }
     }
 
+    /// Tells the liveness registry this poller got somewhere.
+    fn beat(&self) {
+        let policy = &self.spec.policy;
+        let live = self.status.liveness();
+        live.poller_beat(&self.spec.meta.id, policy.interval, beat_bound(policy));
+    }
+
     fn finish(&mut self, end: CycleEnd, ctx: &mut Context<Self>) {
         self.in_flight = false;
+        self.beat();
         let report = match end {
             CycleEnd::Done(r) => r,
             CycleEnd::Panicked(why) => {
@@ -247,6 +255,14 @@ impl Poller {
     }
 }
 
+/// How long a poller may go without ending a poll before it counts as late: two
+/// of its longest waits (interval or open circuit) plus a whole poll with retries.
+fn beat_bound(policy: &crate::config::Policy) -> Duration {
+    let wait = policy.interval.max(policy.circuit.open_max);
+    let poll = policy.timeout * 2 + policy.retry.max_elapsed;
+    (wait + poll) * 2 + Duration::from_secs(5)
+}
+
 fn hash(text: &str) -> u64 {
     let mut h = DefaultHasher::new();
     text.hash(&mut h);
@@ -262,6 +278,9 @@ impl Actor for Poller {
         } else {
             self.next_delay()
         };
+        if self.shared.enabled() {
+            self.beat();
+        }
         self.schedule(ctx, delay);
     }
 
@@ -310,6 +329,7 @@ impl Handler<Stop> for Poller {
     type Result = ();
     fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
         self.stopping = true;
+        self.status.liveness().poller_gone(&self.spec.meta.id);
         ctx.stop();
     }
 }
@@ -331,6 +351,10 @@ impl Handler<SetPolling> for Poller {
     type Result = ResponseActFuture<Self, ()>;
     fn handle(&mut self, msg: SetPolling, _: &mut Context<Self>) -> Self::Result {
         self.shared.enabled.store(msg.0, Ordering::SeqCst);
+        match msg.0 {
+            true => self.beat(),
+            false => self.status.liveness().poller_gone(&self.spec.meta.id),
+        }
         let obs = Observation {
             target: self.spec.meta.id.clone(),
             at: Ts::now(),

@@ -25,16 +25,28 @@ pub enum ReloadError {
     Invalid(ConfigErrors),
     #[error("the fleet did not answer: {0}")]
     Fleet(String),
+    #[error(
+        "the new configuration has no sources: reloading it would drop every target (and the admin token with the file); the running one is kept. To do it anyway: POST /api/admin/reload?allow_empty=true"
+    )]
+    Empty,
 }
 
 /// Reads the configuration file again and applies it: untouched targets keep their
-/// pollers, breakers and state. An invalid file changes nothing.
-pub async fn reload(fleet: &Addr<Fleet>, live: &LiveConfig) -> Result<ReloadReport, ReloadError> {
+/// pollers, breakers and state. An invalid file changes nothing, nor does one
+/// without sources unless `allow_empty`.
+pub async fn reload(
+    fleet: &Addr<Fleet>,
+    live: &LiveConfig,
+    allow_empty: bool,
+) -> Result<ReloadReport, ReloadError> {
     let current = live.get();
     if current.file == std::path::Path::new(config::IN_MEMORY) {
         return Err(ReloadError::NoFile);
     }
     let new = Arc::new(config::load(&current.file).map_err(ReloadError::Invalid)?);
+    if new.haproxy.is_empty() && new.eureka.is_empty() && !allow_empty {
+        return Err(ReloadError::Empty);
+    }
     let report = fleet
         .send(Reload(new.clone()))
         .await

@@ -16,11 +16,12 @@ use tokio::sync::{mpsc, oneshot};
 use super::alert_store;
 use super::batch::{Working, apply};
 use super::hub::Hub;
+use super::liveness::Liveness;
 use super::poll_times;
 use super::status_alerts::{self, AlertCommand, AlertsView};
-use super::store::{Change, Store, StoreError};
+use super::store::{Change, Fault, Store, StoreError};
 use crate::config::LiveConfig;
-use crate::model::{Event, Observation, TargetState, Ts};
+use crate::model::{Event, EventDraft, Observation, TargetState, Ts};
 
 /// Most messages taken into one transaction.
 const MAX_BATCH: usize = 4096;
@@ -29,6 +30,11 @@ const INBOX: usize = 16 * 1024;
 /// How often the alerts are evaluated when no observation arrives, so a hold
 /// time that runs out fires without waiting for the next poll.
 const ALERT_TICK: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// First and longest wait between attempts to re-open the storage file after a
+/// fault (a full disk, an I/O error).
+const REOPEN_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
+const REOPEN_MAX: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The committed state at one point in the event sequence.
 #[derive(Debug, Default)]
@@ -41,6 +47,9 @@ pub struct Snapshot {
     /// Whether the last commit succeeded.
     pub storage_ok: bool,
     pub storage_error: Option<String>,
+    /// The kind of the last commit's failure; while there is one, `targets` are
+    /// the last committed states and are stale.
+    pub storage_fault: Option<Fault>,
 }
 
 /// Running totals of the status actor's work, for `/metrics` and load tests.
@@ -60,11 +69,17 @@ pub struct Counters {
 
 /// A batch could not be committed; nothing of it was applied.
 #[derive(Clone, Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct CommitFailed(pub String);
+pub enum CommitFailed {
+    #[error("the status actor has stopped")]
+    Stopped,
+    #[error(transparent)]
+    Storage(StoreError),
+}
 
 pub(super) struct Msg {
     pub(super) observations: Vec<Observation>,
+    /// Events that belong to no target's state (a notification given up).
+    drafts: Vec<EventDraft>,
     command: Option<AlertCommand>,
     done: Option<oneshot::Sender<Result<(), CommitFailed>>>,
 }
@@ -76,6 +91,7 @@ pub struct StatusHandle {
     hub: Arc<Hub>,
     store: Arc<Store>,
     counters: Arc<Counters>,
+    liveness: Arc<Liveness>,
 }
 
 impl StatusHandle {
@@ -96,16 +112,20 @@ impl StatusHandle {
             alerts: Arc::new(alerts),
             storage_ok: true,
             storage_error: None,
+            storage_fault: None,
         };
         let hub = Arc::new(Hub::new(first));
         let (inbox, rx) = mpsc::channel(INBOX);
         let counters = Arc::new(Counters::default());
+        let liveness = Arc::new(Liveness::default());
         let actor = Actor {
             rx,
             store: store.clone(),
             hub: hub.clone(),
             counters: counters.clone(),
             config,
+            liveness: liveness.clone(),
+            reopen: Reopen::default(),
         };
         spawn("watchpost-status", move || actor.run())?;
         let ticks = inbox.downgrade();
@@ -115,38 +135,59 @@ impl StatusHandle {
             hub,
             store,
             counters,
+            liveness,
         })
+    }
+
+    /// Progress reports of the status actor, the store and the pollers.
+    pub fn liveness(&self) -> &Liveness {
+        &self.liveness
+    }
+
+    /// Whether messages wait in the status actor's inbox.
+    pub fn pending(&self) -> bool {
+        self.inbox.capacity() < self.inbox.max_capacity()
+    }
+
+    /// The store, shared (for reads off the HTTP workers).
+    pub fn store_arc(&self) -> Arc<Store> {
+        self.store.clone()
     }
 
     /// Applies observations and waits until they are committed and published.
     pub async fn observe(&self, observations: Vec<Observation>) -> Result<(), CommitFailed> {
-        let (done, wait) = oneshot::channel();
-        let msg = Msg {
-            observations,
-            command: None,
-            done: Some(done),
-        };
-        if self.inbox.send(msg).await.is_err() {
-            return Err(CommitFailed("the status actor has stopped".into()));
-        }
-        wait.await
-            .unwrap_or_else(|_| Err(CommitFailed("the status actor has stopped".into())))
+        self.submit(observations, Vec::new(), None).await
     }
 
     /// Applies an alert command (a silence created or ended) and waits until it is
     /// committed and published.
     pub async fn alert_command(&self, command: AlertCommand) -> Result<(), CommitFailed> {
+        self.submit(Vec::new(), Vec::new(), Some(command)).await
+    }
+
+    /// Commits events that change no target's state (a notification given up), and
+    /// waits until they are committed and published.
+    pub async fn record(&self, drafts: Vec<EventDraft>) -> Result<(), CommitFailed> {
+        self.submit(Vec::new(), drafts, None).await
+    }
+
+    async fn submit(
+        &self,
+        observations: Vec<Observation>,
+        drafts: Vec<EventDraft>,
+        command: Option<AlertCommand>,
+    ) -> Result<(), CommitFailed> {
         let (done, wait) = oneshot::channel();
         let msg = Msg {
-            observations: Vec::new(),
-            command: Some(command),
+            observations,
+            drafts,
+            command,
             done: Some(done),
         };
         if self.inbox.send(msg).await.is_err() {
-            return Err(CommitFailed("the status actor has stopped".into()));
+            return Err(CommitFailed::Stopped);
         }
-        wait.await
-            .unwrap_or_else(|_| Err(CommitFailed("the status actor has stopped".into())))
+        wait.await.unwrap_or(Err(CommitFailed::Stopped))
     }
 
     /// The current committed state.
@@ -176,6 +217,23 @@ struct Actor {
     hub: Arc<Hub>,
     counters: Arc<Counters>,
     config: Arc<LiveConfig>,
+    liveness: Arc<Liveness>,
+    reopen: Reopen,
+}
+
+/// When the storage file may next be re-opened, and the wait after that.
+struct Reopen {
+    at: std::time::Instant,
+    wait: std::time::Duration,
+}
+
+impl Default for Reopen {
+    fn default() -> Reopen {
+        Reopen {
+            at: std::time::Instant::now(),
+            wait: REOPEN_FIRST,
+        }
+    }
 }
 
 /// Starts a named thread.
@@ -184,7 +242,9 @@ fn spawn(name: &str, f: impl FnOnce() + Send + 'static) -> Result<(), StoreError
         .name(name.into())
         .spawn(f)
         .map(drop)
-        .map_err(|e| StoreError::Write(format!("cannot start the thread {name}: {e}")))
+        .map_err(|e| {
+            StoreError::write(Fault::Other, format!("cannot start the thread {name}: {e}"))
+        })
 }
 
 /// Sends the actor a tick every [`ALERT_TICK`] until it stops; skips a tick when
@@ -195,6 +255,7 @@ fn tick(inbox: mpsc::WeakSender<Msg>) {
         let Some(inbox) = inbox.upgrade() else { return };
         let msg = Msg {
             observations: Vec::new(),
+            drafts: Vec::new(),
             command: Some(AlertCommand::Tick),
             done: None,
         };
@@ -215,14 +276,52 @@ impl Actor {
                     Err(_) => break,
                 }
             }
-            self.process(std::mem::take(&mut batch));
+            self.liveness.busy(Some(Ts::now()));
+            let taken = std::mem::take(&mut batch);
+            let run = std::panic::AssertUnwindSafe(|| self.process(taken));
+            if let Err(p) = std::panic::catch_unwind(run) {
+                let why = super::store::panic_text(&*p);
+                self.liveness
+                    .status_stopped(format!("panic while applying a batch: {why}"));
+                return;
+            }
+            self.liveness.busy(None);
         }
         tracing::debug!("status actor stopped");
     }
 
-    fn process(&self, batch: Vec<Msg>) {
+    /// Re-opens the storage file after a fault, at most once per back-off wait.
+    /// `Err` while it is still closed.
+    fn ensure_open(&mut self) -> Result<(), StoreError> {
+        if !self.store.is_closed() {
+            return Ok(());
+        }
+        let now = std::time::Instant::now();
+        if now < self.reopen.at {
+            let ms = self.reopen.at.saturating_duration_since(now).as_millis();
+            let why = format!(
+                "the storage file is closed after an error; next re-open attempt in {ms} ms"
+            );
+            return Err(StoreError::write(Fault::Closed, why));
+        }
+        match self.store.reopen() {
+            Ok(()) => {
+                tracing::info!("storage file re-opened");
+                self.reopen = Reopen::default();
+                Ok(())
+            }
+            Err(e) => {
+                self.reopen.at = now + self.reopen.wait;
+                self.reopen.wait = (self.reopen.wait * 2).min(REOPEN_MAX);
+                Err(e)
+            }
+        }
+    }
+
+    fn process(&mut self, batch: Vec<Msg>) {
         let current = self.current();
         let (working, mut drafts, touched) = apply(&current, &batch);
+        drafts.extend(batch.iter().flat_map(|m| m.drafts.iter().cloned()));
         let changes: Vec<Change> = working
             .iter()
             .filter_map(|(id, next)| change(id, current.targets.get(id), next.as_ref()))
@@ -251,9 +350,13 @@ impl Actor {
         }
         let started = std::time::Instant::now();
         let writes = alerts.writes;
-        let result = self
-            .store
-            .commit_with(&changes, drafts, now, &|tx| alert_store::write(tx, &writes));
+        let result = self.ensure_open().and_then(|()| {
+            let store = &self.store;
+            store.commit_with(&changes, drafts, now, &|tx| alert_store::write(tx, &writes))
+        });
+        if result.is_ok() {
+            self.liveness.committed(Ts::now());
+        }
         self.count(&batch, &result, started.elapsed());
         self.publish(&current, working, Arc::new(alerts.view), result, batch);
     }
@@ -306,13 +409,22 @@ impl Actor {
                     alerts,
                     storage_ok: true,
                     storage_error: None,
+                    storage_fault: None,
                 };
+                if !current.storage_ok {
+                    tracing::info!("storage recovered: commits succeed again");
+                }
                 self.hub.publish(snap, &events);
                 events.iter().for_each(log_event);
                 Ok(())
             }
             Err(e) => {
-                tracing::error!(error = %e, "commit failed; the batch is not applied");
+                match current.storage_ok {
+                    true => {
+                        tracing::error!(error = %e, "commit failed; the batch is not applied; retrying with back-off")
+                    }
+                    false => tracing::debug!(error = %e, "commit failed again"),
+                }
                 let targets = current.targets.clone();
                 let error = Some(e.to_string());
                 let snap = Snapshot {
@@ -321,9 +433,10 @@ impl Actor {
                     alerts: current.alerts.clone(),
                     storage_ok: false,
                     storage_error: error,
+                    storage_fault: e.fault(),
                 };
                 self.hub.publish(snap, &[]);
-                Err(CommitFailed(e.to_string()))
+                Err(CommitFailed::Storage(e))
             }
         };
         for m in batch {

@@ -88,6 +88,7 @@ impl Config {
             },
             haproxy: Vec::new(),
             eureka: Vec::new(),
+            notify: Vec::new(),
             alerts: crate::alerts::AlertsConfig::default(),
         }
     }

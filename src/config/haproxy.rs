@@ -241,10 +241,11 @@ fn backend_names(r: &mut Reader<'_>, items: Vec<ListItem>) -> Option<Backends> {
         let valid = item
             .value
             .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c));
+            .all(|c| c.is_ascii_alphanumeric() || "_.:-".contains(c))
+            && !crate::sources::client::is_dot_segment(&item.value);
         if !valid {
             let message = format!(
-                "{} is not an HAProxy backend name; names use letters, digits, `_`, `.`, `:` and `-`",
+                "{} is not an HAProxy backend name; names use letters, digits, `_`, `.`, `:` and `-` (and are not `.` or `..`)",
                 item.shown
             );
             r.error(item.line, item.path, message);

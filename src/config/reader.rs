@@ -19,6 +19,9 @@ pub(super) struct Reader<'a> {
     file: &'a str,
     env: Env<'a>,
     errors: Vec<ConfigError>,
+    /// Byte offsets of every `\n`, to find a line with a binary search (counting
+    /// from the start for every key made 10,000 sources take seconds).
+    newlines: Vec<usize>,
 }
 
 /// A table or inline table with its key path and line.
@@ -88,11 +91,13 @@ pub(super) fn join(parent: &str, key: &str) -> String {
 impl<'a> Reader<'a> {
     /// A reader over `text`, which came from `file`.
     pub fn new(text: &'a str, file: &'a str, env: Env<'a>) -> Self {
+        let newlines = text.match_indices('\n').map(|(i, _)| i).collect();
         Reader {
             text,
             file,
             env,
             errors: Vec::new(),
+            newlines,
         }
     }
 
@@ -106,11 +111,7 @@ impl<'a> Reader<'a> {
     pub fn line(&self, span: Option<Range<usize>>) -> usize {
         span.map_or(1, |s| {
             let end = s.start.min(self.text.len());
-            self.text.as_bytes()[..end]
-                .iter()
-                .filter(|b| **b == b'\n')
-                .count()
-                + 1
+            self.newlines.partition_point(|&n| n < end) + 1
         })
     }
 

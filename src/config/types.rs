@@ -21,6 +21,8 @@ pub struct Config {
     pub haproxy: Vec<HaproxyConfig>,
     /// `[[eureka]]`: Eureka servers, each with one poller.
     pub eureka: Vec<EurekaConfig>,
+    /// `[[notify]]`: where alerts are sent.
+    pub notify: Vec<super::NotifyConfig>,
     /// `[alerts]`: the rules' hold times, severities and anti-flap.
     pub alerts: crate::alerts::AlertsConfig,
 }

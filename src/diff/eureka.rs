@@ -32,17 +32,19 @@ pub(super) fn merge(
     ev: &mut Vec<EventDraft>,
 ) {
     let mut seen = HashSet::new();
+    let mut index: HashMap<String, usize> = apps
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.name.clone(), i))
+        .collect();
     for sample in samples {
         if !seen.insert(sample.name.as_str()) {
             continue;
         }
-        let i = match apps.iter().position(|a| a.name == sample.name) {
-            Some(i) => i,
-            None => {
-                apps.push(new_app(&sample.name));
-                apps.len() - 1
-            }
-        };
+        let i = *index.entry(sample.name.clone()).or_insert_with(|| {
+            apps.push(new_app(&sample.name));
+            apps.len() - 1
+        });
         merge_app(&mut apps[i], sample, ctx, ev);
     }
     for app in apps.iter_mut().filter(|a| !seen.contains(a.name.as_str())) {

@@ -1,5 +1,7 @@
 //! Merging a backend's server rows into its stored servers.
 
+use std::collections::{HashMap, HashSet};
+
 use super::{NO_DATA, push};
 use crate::model::{
     BackendAvailability, BackendStateChange, Capacity, EventData, EventDraft, ServerChange,
@@ -16,20 +18,22 @@ pub(super) fn merge(
     target: &str,
     ev: &mut Vec<EventDraft>,
 ) {
-    let mut old = std::mem::take(servers);
-    for sample in samples {
-        if servers.iter().any(|s| s.name == sample.name) {
-            continue; // a duplicated row: the first one counts
-        }
-        let record = match old.iter().position(|s| s.name == sample.name) {
-            Some(i) => {
-                let mut record = old.swap_remove(i);
+    let picks = pick(servers, samples);
+    let mut old: Vec<Option<ServerRecord>> =
+        std::mem::take(servers).into_iter().map(Some).collect();
+    for (sample, pick) in samples.iter().zip(picks) {
+        let record = match pick {
+            Pick::Repeat => continue, // a duplicated row: the first one counts
+            Pick::Kept(i) => {
+                let Some(mut record) = old[i].take() else {
+                    continue;
+                };
                 if let Some((from, previous_status)) = update(&mut record, sample) {
                     changed(ev, target, &record, Some(from), previous_status);
                 }
                 record
             }
-            None => {
+            Pick::New => {
                 let record = record_of(sample);
                 if emit {
                     changed(ev, target, &record, None, None);
@@ -40,7 +44,7 @@ pub(super) fn merge(
         servers.push(record);
     }
     if emit {
-        for gone in old {
+        for gone in old.into_iter().flatten() {
             let data = ServerChange {
                 from: Some(gone.last_known_state),
                 previous_status: gone.last_known_status,
@@ -52,6 +56,35 @@ pub(super) fn merge(
             push(ev, target, EventData::ServerStateChanged(data));
         }
     }
+}
+
+/// What becomes of one sample.
+enum Pick {
+    /// A row whose name came earlier in the same answer.
+    Repeat,
+    /// The stored server at this index.
+    Kept(usize),
+    New,
+}
+
+/// Matches samples to stored servers by name with one hash lookup each: linear in
+/// the size of the backend (20,000 servers in one answer stay cheap).
+fn pick(servers: &[ServerRecord], samples: &[ServerSample]) -> Vec<Pick> {
+    let index: HashMap<&str, usize> = servers
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    let mut seen = HashSet::with_capacity(samples.len());
+    samples
+        .iter()
+        .map(|sample| match seen.insert(sample.name.as_str()) {
+            false => Pick::Repeat,
+            true => index
+                .get(sample.name.as_str())
+                .map_or(Pick::New, |&i| Pick::Kept(i)),
+        })
+        .collect()
 }
 
 fn changed(

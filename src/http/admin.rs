@@ -159,6 +159,11 @@ async fn server_state(
     if server.is_empty() || server.len() > 255 || server.chars().any(|c| c.is_control()) {
         return Err(ApiError::bad_request("invalid server name"));
     }
+    if crate::sources::client::is_dot_segment(&server) {
+        return Err(ApiError::bad_request(
+            "invalid server name: `.` and `..` cannot be sent to the agent as a path segment",
+        ));
+    }
     let body = command(
         &req,
         &state,
@@ -188,9 +193,19 @@ async fn polling(
     Ok(HttpResponse::Ok().json(body))
 }
 
-async fn reload(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+#[derive(Deserialize)]
+struct ReloadQuery {
+    #[serde(default)]
+    allow_empty: bool,
+}
+
+async fn reload(
+    req: HttpRequest,
+    q: web::Query<ReloadQuery>,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    match reload::reload(&state.fleet, &state.config).await {
+    match reload::reload(&state.fleet, &state.config, q.allow_empty).await {
         Ok(report) => {
             Ok(HttpResponse::Ok().json(serde_json::json!({"reloaded": true, "report": report})))
         }
@@ -207,7 +222,9 @@ async fn reload(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
             let body = serde_json::json!({"error": {"code": "invalid_config", "message": message, "errors": list}});
             Ok(HttpResponse::BadRequest().json(body))
         }
-        Err(ReloadError::NoFile) => Err(ApiError::bad_request(ReloadError::NoFile.to_string())),
+        Err(e @ (ReloadError::NoFile | ReloadError::Empty)) => {
+            Err(ApiError::bad_request(e.to_string()))
+        }
         Err(e) => Err(ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable",
@@ -226,6 +243,7 @@ async fn checked_body<T: serde::de::DeserializeOwned>(
 ) -> Result<T, ApiError> {
     authorize(req, state)?;
     known(req, state)?;
+    json_content(req)?;
     let body = read_body(payload).await?;
     json_object(&body).map_err(|e| ApiError::bad_request(format!("body must be {shape}: {e}")))
 }
@@ -238,8 +256,47 @@ fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String>
     }
 }
 
-/// Reads a request body of at most [`super::MAX_BODY`] bytes.
-pub async fn read_body(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
+/// A body must say it is JSON (`Content-Type: application/json`, parameters
+/// allowed); an empty body may say nothing.
+fn json_content(req: &HttpRequest) -> Result<(), ApiError> {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let length = header("content-length").and_then(|l| l.trim().parse::<u64>().ok());
+    if length.is_some_and(|l| l > super::MAX_BODY as u64) {
+        return Err(too_large());
+    }
+    let empty = length == Some(0);
+    let kind = header("content-type").unwrap_or("");
+    let essence = kind.split(';').next().unwrap_or("").trim();
+    if empty || essence.eq_ignore_ascii_case("application/json") {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "unsupported_media_type",
+        format!("request bodies must be sent with Content-Type: application/json (got {kind:?})"),
+    ))
+}
+
+/// Longest time a request body may take to arrive.
+const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Reads a request body of at most [`super::MAX_BODY`] bytes, within
+/// [`BODY_TIMEOUT`] (a body that stalls is answered 408, not waited for).
+pub async fn read_body(payload: web::Payload) -> Result<web::BytesMut, ApiError> {
+    match tokio::time::timeout(BODY_TIMEOUT, read_all(payload)).await {
+        Ok(r) => r,
+        Err(_) => Err(ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "body_timeout",
+            format!(
+                "the request body did not arrive within {} s",
+                BODY_TIMEOUT.as_secs()
+            ),
+        )),
+    }
+}
+
+async fn read_all(mut payload: web::Payload) -> Result<web::BytesMut, ApiError> {
     use futures_util::StreamExt;
     let mut body = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {

@@ -7,14 +7,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{ApiError, AppState, percent_decode, views};
-use crate::model::{TargetKind, Ts};
+use crate::model::TargetKind;
 
 /// Largest page of `/api/events`.
 const MAX_EVENTS: usize = 10_000;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/healthz", web::get().to(healthz))
-        .route("/api/health", web::get().to(health))
+    cfg.route("/healthz", web::get().to(super::health::healthz))
+        .route("/api/health", web::get().to(super::health::health))
         .route("/api/haproxy/backends", web::get().to(backends))
         .route("/api/eureka/instances", web::get().to(instances))
         .route("/api/eureka/applications", web::get().to(applications))
@@ -24,62 +24,54 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/metrics", web::get().to(super::metrics::metrics));
 }
 
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(json!({"status": "ok"}))
-}
-
-async fn health(state: web::Data<AppState>) -> HttpResponse {
+/// The targets of one kind, and whether they are stale (the storage cannot commit,
+/// so newer polls are not reflected).
+fn of_kind(
+    state: &AppState,
+    kind: TargetKind,
+) -> (Vec<std::sync::Arc<crate::model::TargetState>>, bool) {
     let snap = state.status.snapshot();
-    let (counts, verdict) = views::health_counts(snap.targets.values().map(|t| t.as_ref()));
-    let verdict = if snap.storage_ok {
-        verdict
-    } else {
-        "unhealthy"
-    };
-    let body = json!({
-        "status": verdict, "timestamp": Ts::now(), "targets": counts,
-        "storage": if snap.storage_ok { "ok" } else { "error" },
-        "storage_error": snap.storage_error, "last_seq": snap.seq,
-        "haproxy_instances": super::haproxy::list(&state).await.unwrap_or_default(),
-        "alerts": super::alerts::health_counts(&snap),
-    });
-    let code = if verdict == "unhealthy" {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::OK
-    };
-    HttpResponse::build(code).json(body)
-}
-
-fn of_kind(state: &AppState, kind: TargetKind) -> Vec<std::sync::Arc<crate::model::TargetState>> {
-    let snap = state.status.snapshot();
-    snap.targets
+    let list = snap
+        .targets
         .values()
         .filter(|t| t.kind == kind)
         .cloned()
-        .collect()
+        .collect();
+    (list, !snap.storage_ok)
+}
+
+/// Adds `stale` to a target's JSON.
+fn stale(mut v: serde_json::Value, stale: bool) -> serde_json::Value {
+    v["stale"] = json!(stale);
+    v
 }
 
 async fn backends(state: web::Data<AppState>) -> HttpResponse {
-    let list: Vec<_> = of_kind(&state, TargetKind::HaproxyBackend)
+    let (targets, old) = of_kind(&state, TargetKind::HaproxyBackend);
+    let list: Vec<_> = targets
         .iter()
-        .map(|t| views::backend(t))
+        .map(|t| stale(views::backend(t), old))
         .collect();
     HttpResponse::Ok().json(json!({"backends": list}))
 }
 
 async fn instances(state: web::Data<AppState>) -> HttpResponse {
-    let targets = of_kind(&state, TargetKind::EurekaServer);
-    let list: Vec<_> = targets.iter().flat_map(|t| views::instances(t)).collect();
+    let (targets, old) = of_kind(&state, TargetKind::EurekaServer);
+    let list: Vec<_> = targets
+        .iter()
+        .flat_map(|t| views::instances(t))
+        .map(|v| stale(v, old))
+        .collect();
     let servers: Vec<_> = targets.iter().map(|t| views::eureka_server(t)).collect();
     HttpResponse::Ok().json(json!({"instances": list, "servers": servers}))
 }
 
 async fn applications(state: web::Data<AppState>) -> HttpResponse {
-    let targets = of_kind(&state, TargetKind::EurekaServer);
+    let (targets, old) = of_kind(&state, TargetKind::EurekaServer);
     let list: Vec<_> = targets
         .iter()
         .flat_map(|t| views::applications(t))
+        .map(|v| stale(v, old))
         .collect();
     let servers: Vec<_> = targets.iter().map(|t| views::eureka_server(t)).collect();
     HttpResponse::Ok().json(json!({"applications": list, "servers": servers}))
@@ -87,7 +79,12 @@ async fn applications(state: web::Data<AppState>) -> HttpResponse {
 
 async fn targets(state: web::Data<AppState>) -> HttpResponse {
     let snap = state.status.snapshot();
-    let list: Vec<_> = snap.targets.values().map(|t| views::target(t)).collect();
+    let old = !snap.storage_ok;
+    let list: Vec<_> = snap
+        .targets
+        .values()
+        .map(|t| stale(views::target(t), old))
+        .collect();
     HttpResponse::Ok().json(json!({"targets": list, "seq": snap.seq}))
 }
 
@@ -103,7 +100,7 @@ async fn target(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResp
         .targets
         .get(id.as_str())
         .ok_or_else(|| ApiError::not_found(format!("unknown target {id}")))?;
-    Ok(HttpResponse::Ok().json(views::target_detail(t)))
+    Ok(HttpResponse::Ok().json(stale(views::target_detail(t), !snap.storage_ok)))
 }
 
 #[derive(Deserialize)]
@@ -123,7 +120,7 @@ async fn events(
             "limit must be between 1 and {MAX_EVENTS}"
         )));
     }
-    let store = state.status.store();
+    let store = state.status.store_arc();
     let storage = |e: crate::actors::store::StoreError| {
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -132,12 +129,23 @@ async fn events(
         )
     };
     let since = q.since.unwrap_or(0);
-    let events = store
-        .events(since, limit, q.target.as_deref())
+    let target = q.target.clone();
+    let read = web::block(move || {
+        let events = store.events(since, limit, target.as_deref())?;
+        Ok((events, store.oldest_seq()?, store.last_seq()))
+    });
+    let (events, oldest, last) = read
+        .await
+        .map_err(|e| {
+            ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage_error",
+                e.to_string(),
+            )
+        })?
         .map_err(storage)?;
-    let oldest = store.oldest_seq().map_err(storage)?;
-    let next_since = events.last().map(|e| e.seq).unwrap_or(since);
+    let next_since = events.last().map(|e| e.last_seq()).unwrap_or(since);
     Ok(HttpResponse::Ok().json(json!({
-        "events": events, "next_since": next_since, "oldest_seq": oldest, "last_seq": store.last_seq(),
+        "events": events, "next_since": next_since, "oldest_seq": oldest, "last_seq": last,
     })))
 }

@@ -186,8 +186,42 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         help,
         snap.storage_ok as u8,
     );
+    liveness(&mut out, &state);
+    super::notifiers::metrics(&mut out, &state);
     if let Ok(instances) = super::haproxy::list(&state).await {
         super::haproxy::metrics(&mut out, &instances);
     }
     HttpResponse::Ok().content_type(CONTENT_TYPE).body(out)
+}
+
+/// The measured progress: unreadable stored events, the age of the last commit,
+/// late pollers, and whether the status actor runs.
+fn liveness(out: &mut String, state: &AppState) {
+    let now = crate::model::Ts::now();
+    let live = state.status.liveness();
+    let gauges = [
+        (
+            "watchpost_events_unreadable",
+            "Stored events found unreadable (served as gaps).",
+            state.status.store().unreadable().count,
+        ),
+        (
+            "watchpost_last_commit_age_seconds",
+            "Seconds since the last successful commit.",
+            live.commit_age_ms(now) / 1000,
+        ),
+        (
+            "watchpost_pollers_late",
+            "Pollers that have not ended a poll within their bound.",
+            live.late_pollers(now).len() as u64,
+        ),
+        (
+            "watchpost_status_actor_up",
+            "1 while the status actor runs and commits within its bound.",
+            live.status_failing(now, state.status.pending()).is_none() as u64,
+        ),
+    ];
+    for (name, help, v) in gauges {
+        single(out, name, "gauge", help, v);
+    }
 }

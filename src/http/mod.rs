@@ -16,7 +16,9 @@ mod alerts;
 mod api;
 mod dashboard;
 mod haproxy;
+mod health;
 mod metrics;
+mod notifiers;
 pub mod tls;
 mod transactions;
 mod views;
@@ -32,6 +34,10 @@ pub struct AppState {
     pub fleet: Addr<Fleet>,
     /// The configuration in force (replaced by a reload).
     pub config: Arc<LiveConfig>,
+    /// The running notifiers.
+    pub notifiers: Arc<crate::notify::status::Registry>,
+    /// This daemon's id (kept in its redb file), told to WebSocket clients.
+    pub instance_id: Arc<str>,
 }
 
 /// An API error: `{"error":{"code","message"}}` with its HTTP status.
@@ -89,6 +95,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(admin::routes)
         .configure(haproxy::routes)
         .configure(transactions::routes)
+        .configure(notifiers::routes)
         .configure(alerts::routes)
         .configure(ws::routes)
         .configure(dashboard::routes)

@@ -109,6 +109,9 @@ events! {
     SilenceCreated(Silence),
     /// A silence was ended early (`target` is empty).
     SilenceEnded(Silence),
+    /// A notifier gave a message up after its `max_age` (`target` is
+    /// `notify/<name>`).
+    NotificationFailed(NotificationFailure),
 }
 
 impl EventType {
@@ -223,6 +226,22 @@ pub struct BackendStateChange {
     pub to: BackendAvailability,
     pub total: u32,
     pub up: u32,
+}
+
+/// `notification_failed`: a message no receiver accepted within the notifier's
+/// `max_age`, and why the last attempt failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationFailure {
+    /// The ids of the alerts the message carried.
+    pub alerts: Vec<String>,
+    pub delivery_id: String,
+    pub error: String,
+    pub first_attempt_at: Ts,
+    /// The group's labels.
+    pub group: std::collections::BTreeMap<String, String>,
+    /// The notifier's kind: `webhook`, `slack`, `email`, `alertmanager`.
+    pub kind: String,
+    pub notifier: String,
 }
 
 /// An event before it is numbered by the store.

@@ -69,7 +69,9 @@ impl Endpoint {
         }
     }
 
-    /// The base URL with path segments appended (each one percent-encoded).
+    /// The base URL with path segments appended (each one percent-encoded, so a
+    /// `/` or `?` in a name stays inside its segment). Names that are
+    /// [`is_dot_segment`] are refused before they get here.
     pub fn url(&self, segments: &[&str]) -> Url {
         let mut url = self.base.clone();
         if let Ok(mut path) = url.path_segments_mut() {
@@ -77,6 +79,13 @@ impl Endpoint {
         }
         url
     }
+}
+
+/// `.` and `..`: names a URL cannot carry as a segment of their own (they would be
+/// resolved away, changing the request), so they are refused as server and backend
+/// names.
+pub fn is_dot_segment(name: &str) -> bool {
+    name == "." || name == ".."
 }
 
 impl SourceSpec {

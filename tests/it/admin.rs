@@ -295,3 +295,67 @@ async fn events_are_ordered_paged_and_filtered() {
         assert_eq!(body["error"]["code"], "not_found");
     }
 }
+
+/// `POST path` with the admin token, sent as written (HTTP clients resolve `%2e%2e`
+/// before sending): the status code.
+async fn raw_post(td: &TestDaemon, path: &str, body: &str) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(td.daemon.addr)
+        .await
+        .unwrap();
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    tcp.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    tcp.read_to_string(&mut answer).await.unwrap();
+    answer[9..12].parse().unwrap()
+}
+
+/// `..` as a server name once vanished from the agent request (the daemon sent
+/// `.../servers/action` and reported success): dot names are refused, any other
+/// name reaches the agent as exactly one encoded path segment.
+#[actix_web::test]
+async fn server_names_reach_the_agent_as_exact_path_segments() {
+    let (sim, td) = two_backends().await;
+    let state = |server: &str| format!("/api/admin/targets/{}/servers/{server}/state", enc(A));
+    for dots in ["%2e%2e", "%2E", ".", ".."] {
+        let status = raw_post(&td, &state(dots), r#"{"state":"drain"}"#).await;
+        assert_eq!(status, 400, "{dots}");
+    }
+    assert_eq!(
+        sim.requests_matching("/action"),
+        0,
+        "nothing reached the agent"
+    );
+    let (_, body) = td.admin(&state("a%2Fb%3Fx"), r#"{"state":"drain"}"#).await;
+    assert_eq!(
+        sim.requests_matching("/servers/a%2Fb%3Fx/action"),
+        1,
+        "{body:#}"
+    );
+    assert!(
+        sim.server_actions().is_empty(),
+        "no server a/b?x: nothing applied"
+    );
+}
+
+/// Bodies were parsed as JSON whatever they said they were.
+#[actix_web::test]
+async fn bodies_must_be_json_and_not_declared_too_large() {
+    let (_sim, td) = two_backends().await;
+    let http = client();
+    let send = async |kind: &str| {
+        let req = http
+            .post(td.url(&polling_path(A)))
+            .bearer_auth(TOKEN)
+            .header("content-type", kind)
+            .body(r#"{"enabled":true}"#);
+        req.send().await.map(|r| r.status().as_u16())
+    };
+    assert_eq!(send("text/plain").await.unwrap(), 415);
+    assert_eq!(send("application/json; charset=utf-8").await.unwrap(), 200);
+    let raw = raw_post(&td, &polling_path(A), "").await;
+    assert_eq!(raw, 400, "an empty body is not a JSON object");
+}

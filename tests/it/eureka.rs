@@ -139,6 +139,14 @@ async fn an_application_without_ids_fails_alone() {
     assert_eq!(kept["eureka_application"]["last_fetch_status"], "failed");
     let failed = td.wait_event(MAIN, "fetch_failed").await;
     assert_eq!(failed["data"]["application"], "BAR", "{failed:#}");
+    let (code, health) = td.get("/api/health").await;
+    assert_eq!(
+        (code, &health["status"]),
+        (200, &json!("degraded")),
+        "{health:#}"
+    );
+    let app = json!([{"target": MAIN, "application": "BAR", "error": error}]);
+    assert_eq!(health["failed_applications"], app, "{health:#}");
 
     main.set_app_without_ids("bar", false);
     let recovered = td.wait_event(MAIN, "fetch_recovered").await;

@@ -9,6 +9,7 @@ mod eureka;
 mod eureka_proto;
 mod haproxy;
 mod metrics;
+mod notify;
 mod polling;
 mod process;
 mod reload;

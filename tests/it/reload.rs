@@ -317,3 +317,35 @@ async fn an_invalid_file_or_a_missing_token_changes_nothing() {
     );
     assert_eq!(body["report"]["unchanged"], 2);
 }
+
+/// An empty config on reload once dropped every target (and the admin API with
+/// its token) without a word: it is refused unless asked for.
+#[actix_web::test]
+async fn a_config_without_sources_is_reloaded_only_when_asked() {
+    let sim = AgentSim::start(local(), ["a"].map(backend).to_vec(), vec![])
+        .await
+        .unwrap();
+    let d = Reloadable::start(&sim.url(), &[Group("fdmz01", None, &["a"])]).await;
+    d.wait_target("haproxy/fdmz01/a", "first success", |t| {
+        fetch_is(t, "success")
+    })
+    .await;
+    d.write(&[]);
+    let (status, body) = d.reload(Some(TOKEN)).await;
+    assert_eq!(status, 400, "{body:#}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no sources"),
+        "{body:#}"
+    );
+    assert_eq!(d.ids().await, vec!["haproxy/fdmz01/a".to_string()]);
+    let url = format!("{}/api/admin/reload?allow_empty=true", d.url);
+    let (status, body) = post(&d.http, &url, Some(TOKEN), "").await;
+    assert_eq!(status, 200, "{body:#}");
+    wait_for("every target removed", async || {
+        d.ids().await.is_empty().then_some(())
+    })
+    .await;
+}

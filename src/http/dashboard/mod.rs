@@ -84,6 +84,7 @@ static ASSETS: &[Asset] = &[
     asset!("haproxy.js", JS),
     asset!("instances.js", JS),
     asset!("live.js", JS),
+    asset!("notifiers.js", JS),
     asset!("list.js", JS),
     asset!("refetch.js", JS),
     asset!("scheduler.js", JS),

@@ -2,6 +2,8 @@
 //! `since`, or a reset), then live events from its own bounded queue, pings, and the
 //! closing (1001 on shutdown, 1013 when it fell behind, 1009 for an oversized frame).
 
+use std::sync::Arc;
+
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use serde_json::json;
 use tokio::time::{Instant, interval, timeout};
@@ -16,14 +18,28 @@ const REPLAY_PAGE: usize = 1000;
 
 /// Why a session ends.
 enum End {
-    /// The peer closed or vanished: nothing more to send.
+    /// The peer vanished: nothing more to send.
     Gone,
+    /// The peer sent a close frame: answer it with the same code.
+    Closed(Option<CloseReason>),
     /// The client fell behind: close 1013 so it resumes with `since`.
     TooSlow(u64),
     /// The daemon is stopping: close 1001.
     Shutdown,
+    /// The event log cannot be read now: close 1011 so it resumes with `since`.
+    Unavailable(u64),
     /// The client broke the protocol (e.g. an oversized frame).
     Protocol(CloseCode, String),
+}
+
+/// What a client asked for when it connected, and who answers.
+pub struct Opening {
+    /// Resume after this seq.
+    pub since: Option<u64>,
+    /// The instance that numbered `since`, if the client says.
+    pub instance: Option<String>,
+    /// This daemon's instance id.
+    pub instance_id: Arc<str>,
 }
 
 /// Serves one client until it leaves or is cut off.
@@ -31,23 +47,39 @@ pub async fn run(
     ws: Session,
     stream: AggregatedMessageStream,
     sub: Subscription,
-    since: Option<u64>,
+    opening: Opening,
     status: StatusHandle,
 ) {
     let mut ws = ws;
     let start = sub.snapshot.seq;
-    let end = match open(&mut ws, &sub.snapshot, since, &status).await {
+    let end = match open(&mut ws, &sub.snapshot, &opening, &status).await {
         Ok(()) => live(&mut ws, stream, sub, start).await,
         Err(e) => e,
     };
     let reason = match end {
         End::Gone => return,
+        End::Closed(theirs) => {
+            let code = theirs.map_or(CloseCode::Normal, |r| r.code);
+            CloseReason {
+                code,
+                description: None,
+            }
+        }
         End::TooSlow(last) => {
             let msg = json!({"type": "reset", "reason": "client too slow", "resume_since": last});
             let _ = timeout(SEND_TIMEOUT, ws.text(msg.to_string())).await;
             CloseReason {
                 code: CloseCode::Again,
                 description: Some(format!("too slow; reconnect with since={last}")),
+            }
+        }
+        End::Unavailable(last) => {
+            let msg =
+                json!({"type": "reset", "reason": "storage read failed", "resume_since": last});
+            let _ = timeout(SEND_TIMEOUT, ws.text(msg.to_string())).await;
+            CloseReason {
+                code: CloseCode::Error,
+                description: Some(format!("event log unreadable; reconnect with since={last}")),
             }
         }
         End::Shutdown => CloseReason {
@@ -74,7 +106,11 @@ fn snapshot_json(snap: &Snapshot) -> String {
     let targets: Vec<_> = snap
         .targets
         .values()
-        .map(|t| views::target_detail(t))
+        .map(|t| {
+            let mut v = views::target_detail(t);
+            v["stale"] = json!(!snap.storage_ok);
+            v
+        })
         .collect();
     json!({"type": "snapshot", "seq": snap.seq, "targets": targets}).to_string()
 }
@@ -84,16 +120,32 @@ fn snapshot_json(snap: &Snapshot) -> String {
 async fn open(
     ws: &mut Session,
     snap: &Snapshot,
-    since: Option<u64>,
+    opening: &Opening,
     status: &StatusHandle,
 ) -> Result<(), End> {
-    let Some(since) = since else {
+    let hello = json!({"type": "hello", "instance_id": &*opening.instance_id, "seq": snap.seq});
+    send(ws, hello.to_string(), opening.since.unwrap_or(snap.seq)).await?;
+    let Some(since) = opening.since else {
         return send(ws, snapshot_json(snap), snap.seq).await;
     };
+    if let Some(other) = opening
+        .instance
+        .as_deref()
+        .filter(|i| **i != *opening.instance_id)
+    {
+        let reset = json!({"type": "reset", "reason": "since is from another watchpost instance",
+                           "instance": other, "instance_id": &*opening.instance_id, "seq": snap.seq});
+        send(ws, reset.to_string(), since).await?;
+        return send(ws, snapshot_json(snap), snap.seq).await;
+    }
     if since == snap.seq {
         return Ok(());
     }
-    let oldest = status.store().oldest_seq().ok().flatten();
+    let store = status.store_arc();
+    let oldest = tokio::task::spawn_blocking(move || store.oldest_seq())
+        .await
+        .map_err(|_| End::Unavailable(since))?
+        .map_err(|_| End::Unavailable(since))?;
     let complete = since < snap.seq && oldest.is_some_and(|o| o <= since + 1);
     if !complete {
         let why = if since > snap.seq {
@@ -108,6 +160,8 @@ async fn open(
     replay(ws, since, snap.seq, status).await
 }
 
+/// Replays the stored events in `(since, until]`, read off the HTTP workers; an
+/// event that cannot be read arrives as a `gap` item.
 async fn replay(
     ws: &mut Session,
     mut since: u64,
@@ -115,15 +169,21 @@ async fn replay(
     status: &StatusHandle,
 ) -> Result<(), End> {
     while since < until {
-        let page = match status.store().events(since, REPLAY_PAGE, None) {
-            Ok(p) if !p.is_empty() => p,
-            _ => return Err(End::TooSlow(since)),
+        let store = status.store_arc();
+        let from = since;
+        let read = tokio::task::spawn_blocking(move || store.events(from, REPLAY_PAGE, None));
+        let page = match read.await {
+            Ok(Ok(p)) if !p.is_empty() => p,
+            _ => return Err(End::Unavailable(since)),
         };
-        for e in page.into_iter().take_while(|e| e.seq <= until) {
-            let seq = e.seq;
-            let text = serde_json::to_string(&e).map_err(|_| End::TooSlow(since))?;
+        for item in page.into_iter().take_while(|i| i.last_seq() <= until) {
+            let seq = item.last_seq();
+            let text = serde_json::to_string(&item).map_err(|_| End::Unavailable(since))?;
             send(ws, text, since).await?;
             since = seq;
+        }
+        if since == from {
+            break;
         }
     }
     Ok(())
@@ -144,6 +204,7 @@ async fn live(
             frame = sub.rx.recv() => match frame {
                 Some(f) if f.seq <= last => {}
                 Some(f) => {
+                    sub.state.taken(f.json.len());
                     if let Err(end) = send(ws, f.json.clone(), last).await {
                         return end;
                     }
@@ -160,8 +221,12 @@ async fn live(
             }
             _ = ping.tick() => {
                 let sent = timeout(SEND_TIMEOUT, ws.ping(b"")).await;
-                if seen.elapsed() > CLIENT_TIMEOUT || !matches!(sent, Ok(Ok(()))) {
-                    return End::Gone;
+                match sent {
+                    Ok(Err(_)) => return End::Gone,
+                    // Silent, or not reading: cut off like any client that fell behind.
+                    Err(_) => return End::TooSlow(last),
+                    Ok(Ok(())) if seen.elapsed() > CLIENT_TIMEOUT => return End::TooSlow(last),
+                    Ok(Ok(())) => {}
                 }
             }
         }
@@ -174,7 +239,8 @@ async fn incoming(
     msg: Option<Result<AggregatedMessage, actix_ws::ProtocolError>>,
 ) -> Option<End> {
     match msg {
-        None | Some(Ok(AggregatedMessage::Close(_))) => Some(End::Gone),
+        None => Some(End::Gone),
+        Some(Ok(AggregatedMessage::Close(reason))) => Some(End::Closed(reason)),
         Some(Ok(AggregatedMessage::Ping(bytes))) => {
             match timeout(SEND_TIMEOUT, ws.pong(&bytes)).await {
                 Ok(Ok(())) => None,

@@ -16,9 +16,11 @@ pub fn parse_backends(body: &[u8]) -> Result<Vec<String>, AgentError> {
         .and_then(Value::as_array)
         .ok_or_else(|| missing("data.backends", "a list of backend names"))?;
     let mut names: Vec<String> = Vec::with_capacity(list.len());
+    let mut seen = std::collections::HashSet::with_capacity(list.len());
     for name in list.iter().filter_map(scalar_text) {
         let name = name.trim();
-        if !name.is_empty() && !names.iter().any(|n| n == name) {
+        let usable = !name.is_empty() && !crate::sources::client::is_dot_segment(name);
+        if usable && seen.insert(name.to_string()) {
             names.push(name.to_string());
         }
     }

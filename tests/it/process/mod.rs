@@ -7,7 +7,8 @@
 //! - `circuit`: a breaker that is open at a kill (regression test);
 //! - `cli`: `check-config`, `run` with a bad config, a second `run` on one file;
 //! - `demo`: `watchpost demo`;
-//! - `logs`: JSON and text logs, `--log-level`, no secret in any log.
+//! - `logs`: JSON and text logs, `--log-level`, no secret in any log;
+//! - `storage`: a damaged state file (refused, repaired) and a full disk (tmpfs).
 //!
 //! Helpers here: [`Proc`] (a child process killed on drop, its output in files),
 //! free ports, a config writer, and polling of the HTTP API with a deadline.
@@ -19,6 +20,7 @@ mod crash;
 mod demo;
 mod logs;
 mod restart;
+mod storage;
 
 use std::fs::File;
 use std::hash::{DefaultHasher, Hash, Hasher};

@@ -143,6 +143,17 @@ impl Fixture {
         }
     }
 
+    pub(super) fn dir(&self) -> &std::path::Path {
+        self.dir.path()
+    }
+
+    /// Writes the config `name` (see [`write_config`]) and returns its path and port.
+    pub(super) fn config(&self, name: &str, timing: &Timing) -> (std::path::PathBuf, u16) {
+        let port = free_port();
+        let config = write_config(self.dir.path(), name, port, &self.sources, timing);
+        (config, port)
+    }
+
     pub(super) fn id(&self, backend: &str) -> String {
         format!("haproxy/{}/{backend}", self.sources.haproxy)
     }

@@ -71,6 +71,19 @@ export function admin(id, action, token, body) {
   });
 }
 
+/** `GET /api/notifiers`. */
+export function notifiers() {
+  return call('/api/notifiers');
+}
+
+/** `POST /api/admin/notifiers/{name}/test` with the bearer token. */
+export function notifierTest(name, token) {
+  return call(`/api/admin/notifiers/${encodeURIComponent(name)}/test`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}` },
+  });
+}
+
 /** `GET /api/alerts?state=...`. */
 export function alerts(states) {
   return call(`/api/alerts?state=${encodeURIComponent(states)}`);

@@ -4,6 +4,7 @@
 // (scheduler.js), so bursts of events cost one render per frame.
 
 import { Admin } from './admin.js';
+import { Notifiers } from './notifiers.js';
 import { AlertsPanel } from './alerts.js';
 import * as api from './api.js';
 import { Availability } from './availability.js';
@@ -53,6 +54,7 @@ const admin = new Admin(
   { button: $('admin-button'), form: $('admin-form'), input: $('admin-token'), forget: $('admin-forget'), state: $('admin-state') },
   () => {
     scheduler.markAll(model.targets.keys());
+    notifiers.refresh();
     alertsPanel.render();
   },
 );
@@ -60,6 +62,7 @@ const alertsPanel = new AlertsPanel(
   { list: $('alerts-list'), count: $('alerts-count'), silences: $('silences-list'), empty: $('alerts-empty') },
   () => admin.token(),
 );
+const notifiers = new Notifiers({ section: $('notifiers'), list: $('notifiers-list') }, () => admin.token());
 const live = new Live({
   since: () => (model.hasSnapshot ? model.seq : null),
   message: onMessage,
@@ -220,3 +223,4 @@ window.watchpost = Object.freeze({
 });
 
 live.start();
+notifiers.start();
