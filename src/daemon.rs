@@ -108,7 +108,9 @@ impl Daemon {
         let store = Store::open(&config.storage.path, config.storage.event_retention)?;
         let config = Arc::new(config);
         let live = Arc::new(LiveConfig::new(config.clone()));
-        let instance_id: Arc<str> = crate::ha::instance_id(&store.database()?)?.into();
+        let db = store.database()?;
+        let instance_id: Arc<str> = crate::ha::instance_id(&db)?.into();
+        drop(db);
         let status = StatusHandle::start(store, live.clone())?;
         let notifiers = Arc::new(crate::notify::status::Registry::default());
         let client = http_client().map_err(StartError::Other)?;

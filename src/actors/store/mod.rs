@@ -18,7 +18,7 @@ mod log;
 pub mod repair;
 
 pub use error::{Fault, Op, StoreError, panic_text, redb_err};
-use error::{On, guard, redb_err};
+use error::{On, guard};
 pub use log::LogItem;
 
 /// Memory redb may use for its page cache and write buffer. The default (1 GiB)
