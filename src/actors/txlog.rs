@@ -14,7 +14,7 @@ pub async fn save(status: &StatusHandle, rec: &TxRecord) -> Result<(), String> {
     let json = serde_json::to_vec(rec).map_err(|e| e.to_string())?;
     let (status, id) = (status.clone(), rec.id.clone());
     let write = move || -> Result<(), String> {
-        let db = status.store().database();
+        let db = status.store().database().map_err(|e| e.to_string())?;
         let tx = db.begin_write().map_err(|e| e.to_string())?;
         {
             let mut table = tx.open_table(TRANSACTIONS).map_err(|e| e.to_string())?;
@@ -32,11 +32,8 @@ pub async fn save(status: &StatusHandle, rec: &TxRecord) -> Result<(), String> {
 
 /// One record.
 pub fn get(status: &StatusHandle, id: &str) -> Result<Option<TxRecord>, String> {
-    let tx = status
-        .store()
-        .database()
-        .begin_read()
-        .map_err(|e| e.to_string())?;
+    let db = status.store().database().map_err(|e| e.to_string())?;
+    let tx = db.begin_read().map_err(|e| e.to_string())?;
     let table = match tx.open_table(TRANSACTIONS) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
@@ -52,11 +49,8 @@ pub fn get(status: &StatusHandle, id: &str) -> Result<Option<TxRecord>, String> 
 
 /// The latest `limit` records, newest first.
 pub fn latest(status: &StatusHandle, limit: usize) -> Result<Vec<TxRecord>, String> {
-    let tx = status
-        .store()
-        .database()
-        .begin_read()
-        .map_err(|e| e.to_string())?;
+    let db = status.store().database().map_err(|e| e.to_string())?;
+    let tx = db.begin_read().map_err(|e| e.to_string())?;
     let table = match tx.open_table(TRANSACTIONS) {
         Ok(t) => t,
         Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
