@@ -13,6 +13,7 @@ use super::durable;
 use super::send::{SendError, Sender};
 use super::status::NotifierStatus;
 use crate::actors::status::StatusHandle;
+use crate::actors::store::LogItem;
 use crate::breaker::Breaker;
 use crate::config::{NotifierKind, NotifyConfig};
 use crate::model::{EventData, EventDraft, NotificationFailure, Ts};
@@ -296,14 +297,18 @@ fn replay(
     let until = history_until.unwrap_or(u64::MAX);
     loop {
         let page = store.events(from, PAGE, None).map_err(|e| e.to_string())?;
-        let Some(last) = page.last().map(|e| e.seq) else {
+        let Some(last) = page.last().map(LogItem::last_seq) else {
             return Ok(());
         };
-        for e in page.iter().take_while(|e| e.seq <= until) {
-            if let Some(t) = transition(e) {
+        // A gap (unreadable stored events) is passed over: what cannot be read
+        // cannot be sent; the gap itself is counted and reported by the store.
+        for item in page.iter().take_while(|i| i.last_seq() <= until) {
+            if let LogItem::Event(e) = item
+                && let Some(t) = transition(e)
+            {
                 batcher.fold(&t, history_until.is_some());
             }
-            batcher.advance(e.seq);
+            batcher.advance(item.last_seq());
         }
         if last >= until || page.len() < PAGE {
             return Ok(());
