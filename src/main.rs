@@ -201,6 +201,9 @@ fn check_config(path: &Path) -> ExitCode {
         eprintln!("{e}");
         return ExitCode::from(2);
     }
+    for w in cfg.warnings() {
+        eprintln!("warning: {w}");
+    }
     println!("{}", cfg.summary());
     ExitCode::SUCCESS
 }
@@ -223,6 +226,9 @@ fn repair(path: &Path) -> ExitCode {
 }
 
 async fn run(cfg: config::Config) -> anyhow::Result<()> {
+    for w in cfg.warnings() {
+        tracing::warn!("{w}");
+    }
     let daemon = Daemon::start(cfg).await.context("cannot start")?;
     let live = daemon.status.clone();
     let stopped = tokio::select! {

@@ -10,11 +10,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod admin;
 mod event;
+mod haproxy;
 
 pub use admin::{
     ActionVia, AdminState, CommandRun, RecoveryOutcome, RecoveryTrigger, ServerActionOutcome,
 };
 pub use event::*;
+pub use haproxy::{ConfigValidation, HaproxyRestart, StepOutcome, StepRecord, TxRecord, TxState};
 
 /// A point in time, in milliseconds since the Unix epoch, written as RFC 3339 UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -467,4 +469,8 @@ pub enum ObservationKind {
     ServerAction { outcome: ServerActionOutcome },
     /// The poller was restarted by its supervisor.
     Restarted { reason: String },
+    /// Something that happened to an HAProxy instance or a transaction rather than
+    /// to one target (`target` is `haproxy/<instance>` or `transaction/<id>`):
+    /// recorded as an event, no state changes.
+    Instance(EventData),
 }

@@ -84,6 +84,8 @@ fn example_config_commented_examples_are_valid_when_uncommented() {
         config.haproxy[2].socket.as_deref(),
         Some("/run/haproxy/admin.sock")
     );
+    assert_eq!(config.haproxy[2].push_ring(), Some("watchpost"));
+    assert!(config.haproxy[2].validate.is_some());
     assert!(config.eureka[0].delta && config.eureka[0].username.is_some());
     assert_eq!(
         config.summary(),

@@ -179,6 +179,22 @@ pub struct HaproxyConfig {
     pub policy: Policy,
     /// Optional recovery command.
     pub recover: Option<RecoverAction>,
+    /// Socket only: the HAProxy `ring` followed with `show events <ring> -w` to
+    /// poll a backend as soon as one of its servers changes state.
+    pub events_ring: Option<String>,
+    /// Optional command that checks HAProxy's configuration (`haproxy -c -f ...`);
+    /// with `recover`, every recovery runs it first.
+    pub validate: Option<RecoverAction>,
+}
+
+impl HaproxyConfig {
+    /// The ring followed for push detection, when this source can follow one.
+    pub fn push_ring(&self) -> Option<&str> {
+        match self.source {
+            HaproxySourceKind::Socket => self.events_ring.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// One `[[eureka]]` entry.

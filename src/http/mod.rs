@@ -16,10 +16,12 @@ mod alerts;
 mod api;
 mod dashboard;
 mod drift;
+mod haproxy;
 mod health;
 mod metrics;
-pub mod tls;
 mod notifiers;
+pub mod tls;
+mod transactions;
 mod views;
 pub mod ws;
 
@@ -93,6 +95,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .configure(api::routes)
         .configure(drift::routes)
         .configure(admin::routes)
+        .configure(haproxy::routes)
+        .configure(transactions::routes)
         .configure(notifiers::routes)
         .configure(alerts::routes)
         .configure(ws::routes)

@@ -14,6 +14,7 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use super::admin::{RecoveryOutcome, ServerActionOutcome};
+use super::haproxy::{ConfigValidation, HaproxyRestart, TxRecord};
 use super::{CircuitState, InstanceState, ServerState, TargetKind, Ts};
 pub use crate::alerts::{Alert, Silence};
 pub use crate::drift::events::{DriftNotice, LeaseChange, SelfPreservation};
@@ -100,6 +101,16 @@ events! {
     DriftDetected(DriftNotice),
     /// A reported drift ended.
     DriftResolved(DriftNotice),
+    /// An HAProxy process was replaced: its pid changed or its uptime went back.
+    HaproxyRestarted(HaproxyRestart),
+    /// HAProxy's configuration was checked with the `validate` command.
+    ConfigValidated(ConfigValidation),
+    /// A transaction of server changes began applying its actions.
+    TransactionStarted(TxRecord),
+    /// Every action of a transaction was applied and verified.
+    TransactionCommitted(TxRecord),
+    /// A transaction failed and the actions already applied were undone.
+    TransactionRolledBack(TxRecord),
     /// A backend went from some server up to none, or back.
     BackendStateChanged(BackendStateChange),
     /// An alert started firing.

@@ -83,6 +83,7 @@ static ASSETS: &[Asset] = &[
     asset!("eureka.js", JS),
     asset!("format.js", JS),
     asset!("haproxy.js", JS),
+    asset!("instances.js", JS),
     asset!("live.js", JS),
     asset!("notifiers.js", JS),
     asset!("list.js", JS),

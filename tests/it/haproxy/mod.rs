@@ -11,10 +11,14 @@ mod auth;
 mod discovery;
 mod drift;
 mod health;
+mod instances;
 mod listener;
 mod outage;
 mod process;
+mod push;
 mod scope;
+mod transactions;
+mod validate;
 
 use std::time::Duration;
 

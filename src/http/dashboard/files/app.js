@@ -14,6 +14,7 @@ import { EurekaView } from './eureka.js';
 import { applyEvent } from './events.js';
 import { count, tick } from './format.js';
 import { HaproxyView } from './haproxy.js';
+import { Instances } from './instances.js';
 import { Live } from './live.js';
 import { Refetcher } from './refetch.js';
 import { Scheduler } from './scheduler.js';
@@ -46,6 +47,7 @@ const haproxy = new HaproxyView(ctx, {
 const eureka = new EurekaView(ctx, $('eureka-list'), $('eureka-count'));
 const summary = new Summary($('summary'));
 const drift = new DriftView($('drift-section'), $('drift-count'), $('drift-empty'), $('drift-table'));
+new Instances($('instances')).start();
 const toasts = new Toasts($('toasts'));
 const conn = new Connection($('conn'), $('conn-text'), () => live.retryNow());
 const scheduler = new Scheduler(renderOne, afterRender);
