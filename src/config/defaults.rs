@@ -88,6 +88,9 @@ impl Config {
             },
             haproxy: Vec::new(),
             eureka: Vec::new(),
+            links: Vec::new(),
+            drift_for: super::links::DEFAULT_DRIFT_FOR,
+            notify: Vec::new(),
             alerts: crate::alerts::AlertsConfig::default(),
         }
     }
@@ -95,6 +98,21 @@ impl Config {
     /// One line for `watchpost check-config`, e.g. `config/watchpost.toml:
     /// 2 HAProxy sources (3 backends, 1 discovering all), 1 Eureka server;
     /// listening on 127.0.0.1:8080; admin API enabled`.
+    /// Settings that are valid but have no effect, for `check-config` and the log.
+    pub fn warnings(&self) -> Vec<String> {
+        self.haproxy
+            .iter()
+            .filter(|h| h.events_ring.is_some() && h.push_ring().is_none())
+            .map(|h| {
+                format!(
+                    "haproxy {}: events_ring is ignored: source = \"{}\" cannot follow HAProxy's event ring; only source = \"socket\" (the Runtime API) can",
+                    h.name,
+                    h.source.as_str()
+                )
+            })
+            .collect()
+    }
+
     pub fn summary(&self) -> String {
         let admin = match self.server.admin_token {
             Some(_) => "admin API enabled",

@@ -18,7 +18,10 @@ mod env;
 mod error;
 mod eureka;
 mod haproxy;
+mod links;
 mod live;
+mod notify;
+mod notify_types;
 mod policy;
 mod reader;
 mod sections;
@@ -31,6 +34,10 @@ mod tests_alerts;
 #[cfg(test)]
 mod tests_bad;
 #[cfg(test)]
+mod tests_links;
+#[cfg(test)]
+mod tests_notify;
+#[cfg(test)]
 mod tests_sources;
 
 use std::path::{Path, PathBuf};
@@ -42,10 +49,13 @@ pub use defaults::{
 };
 pub use error::{ConfigError, ConfigErrors};
 pub use live::LiveConfig;
+pub use notify_types::{
+    DEFAULT_MAX_AGE, DEFAULT_RESEND, EmailConfig, NotifierKind, NotifyConfig, SmtpSecurity,
+};
 pub use types::{
     Backends, CircuitConfig, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig,
-    HaproxySourceKind, Policy, RecoverAction, RetryConfig, Secret, ServerConfig, StorageConfig,
-    TlsConfig,
+    HaproxySourceKind, LinkConfig, Policy, RecoverAction, RetryConfig, Secret, ServerConfig,
+    StorageConfig, TlsConfig,
 };
 
 use common::Names;
@@ -58,8 +68,8 @@ pub const IN_MEMORY: &str = "(in memory)";
 /// The default location of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "config/watchpost.toml";
 
-const ROOT_KEYS: [&str; 6] = [
-    "server", "storage", "defaults", "haproxy", "eureka", "alerts",
+const ROOT_KEYS: [&str; 8] = [
+    "server", "storage", "defaults", "haproxy", "eureka", "notify", "alerts", "link",
 ];
 
 /// Reads and validates the file at `path`, taking `${VAR}` values from the
@@ -93,6 +103,9 @@ pub fn parse(
     let defaults = sections::defaults(&mut r, &root);
     let haproxy = sources(&mut r, &root, "haproxy", &defaults, haproxy::read);
     let eureka = sources(&mut r, &root, "eureka", &defaults, eureka::read);
+    let drift_for = links::drift_for(&mut r, &root);
+    let links = links::links(&mut r, &root, haproxy.as_deref(), eureka.as_deref());
+    let notify = sources(&mut r, &root, "notify", &defaults, notify::read);
     let alerts = alerts::read(&mut r, &root);
     let errors = r.into_errors();
     if !errors.is_empty() {
@@ -105,6 +118,9 @@ pub fn parse(
             storage: storage?,
             haproxy: haproxy?,
             eureka: eureka?,
+            links: links?,
+            drift_for: drift_for?,
+            notify: notify?,
             alerts: alerts?,
         })
     };

@@ -9,7 +9,9 @@ use actix_web::HttpResponse;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{admin, alerts, api, dashboard, health, metrics, ws};
+use super::{
+    admin, alerts, api, dashboard, drift, haproxy, health, metrics, notifiers, transactions, ws,
+};
 
 /// The whole API. Add each new handler to `paths` here; its schemas follow.
 #[derive(OpenApi)]
@@ -21,7 +23,9 @@ use super::{admin, alerts, api, dashboard, health, metrics, ws};
         api::targets, api::target, api::events, serve, metrics::metrics, ws::upgrade,
         admin::reset_circuit, admin::recover, admin::polling, admin::server_state,
         admin::reload, dashboard::index, dashboard::asset, alerts::alerts, alerts::silences,
-        alerts::create, alerts::end,
+        alerts::create, alerts::end, notifiers::list, notifiers::send_test,
+        haproxy::instances, haproxy::validate, transactions::create, transactions::list,
+        transactions::one, drift::drift, drift::history_of,
     ),
     modifiers(&AdminToken),
     tags(

@@ -8,8 +8,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::model::{
-    AppRecord, Capacity, CircuitInfo, CircuitState, FetchStatus, InstanceState, RecoveryOutcome,
-    ServerRecord, ServerState, TargetKind, TargetState, Ts,
+    AppRecord, Capacity, CircuitInfo, CircuitState, FetchStatus, InstanceState, Lease,
+    RecoveryOutcome, ServerRecord, ServerState, TargetKind, TargetState, Ts,
 };
 
 /// A server of an HAProxy backend.
@@ -24,6 +24,8 @@ pub struct ServerView {
     /// Seconds since the last UP/DOWN transition, as of the last successful fetch.
     pub last_change_s: Option<u64>,
     pub addr: Option<String>,
+    /// The same as `addr`.
+    pub address: Option<String>,
     /// The last status actually read from the source.
     pub last_known_status: Option<String>,
 }
@@ -38,6 +40,7 @@ impl From<&ServerRecord> for ServerView {
             check_status: s.check_status.clone(),
             last_change_s: s.last_change_s,
             addr: s.addr.clone(),
+            address: s.addr.clone(),
             last_known_status: s.last_known_status.clone(),
         }
     }
@@ -132,6 +135,12 @@ pub struct InstanceView {
     pub status_page_url: Option<String>,
     pub metadata: BTreeMap<String, String>,
     pub eureka_application: AppFetch,
+    /// `ipAddr:port`, or `ipAddr:securePort` when only the secure port is enabled.
+    pub endpoint: Option<String>,
+    /// What `leaseInfo` says, when the source reports it.
+    pub lease: Option<Lease>,
+    /// Whether the lease has run out on the registry's clock (docs/drift.md).
+    pub lease_expired: bool,
     /// Whether the storage cannot commit, so newer polls are not reflected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stale: Option<bool>,
@@ -157,6 +166,9 @@ pub fn instances(t: &TargetState) -> impl Iterator<Item = InstanceView> + '_ {
             status_page_url: i.status_page_url.clone(),
             metadata: i.metadata.clone(),
             eureka_application: app_fetch(app),
+            endpoint: i.endpoint.clone(),
+            lease: i.lease.clone(),
+            lease_expired: i.lease_expired,
             stale: None,
         })
     })
@@ -262,6 +274,9 @@ pub struct TargetView {
     pub recovery_attempts: u32,
     /// The data of the last `recovery_attempted` event.
     pub last_recovery: Option<RecoveryOutcome>,
+    /// Eureka servers only: whether the registry looks to be in self-preservation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub self_preservation_suspected: Option<bool>,
     /// Whether the storage cannot commit, so newer polls are not reflected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stale: Option<bool>,
@@ -286,6 +301,8 @@ pub fn target(t: &TargetState) -> TargetView {
         restarts: t.restarts,
         recovery_attempts: t.recovery_attempts,
         last_recovery: t.last_recovery.clone(),
+        self_preservation_suspected: (t.kind == TargetKind::EurekaServer)
+            .then_some(t.self_preservation_suspected),
         stale: None,
     }
 }

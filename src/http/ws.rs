@@ -33,6 +33,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub struct WsQuery {
     /// Replay the stored events after this one instead of sending a snapshot.
     since: Option<u64>,
+    /// The `instance_id` of the daemon that numbered `since` (from its hello).
+    instance: Option<String>,
 }
 
 /// The live event stream: a WebSocket upgrade (docs/websocket.md).
@@ -62,7 +64,12 @@ pub async fn upgrade(
         .aggregate_continuations()
         .max_continuation_size(MAX_FRAME);
     let status = state.status.clone();
-    actix_web::rt::spawn(session::run(ws, stream, sub, q.since, status));
+    let opening = session::Opening {
+        since: q.since,
+        instance: q.instance.clone(),
+        instance_id: state.instance_id.clone(),
+    };
+    actix_web::rt::spawn(session::run(ws, stream, sub, opening, status));
     Ok(response)
 }
 

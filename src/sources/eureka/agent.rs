@@ -73,11 +73,14 @@ fn add_instance(app: &mut AppSample, entry: &Map<String, Value>) {
 /// One instance, or `None` when it has no id.
 fn instance_sample(entry: &Map<String, Value>, app: &str) -> Option<InstanceSample> {
     let first = |keys: &[&str]| keys.iter().find_map(|k| text(entry, k));
+    let ip_addr = first(&["ip", "ip_addr", "ipAddr"]);
     Some(InstanceSample {
         instance_id: first(&["instance_id", "instanceId"])?,
+        endpoint: super::lease::endpoint(ip_addr.as_deref(), entry),
+        lease: super::lease::lease(entry),
         app: app.to_string(),
         host_name: first(&["host_name", "hostName"]),
-        ip_addr: first(&["ip", "ip_addr", "ipAddr"]),
+        ip_addr,
         port: entry.get("port").and_then(port),
         status: status(entry),
         health_check_url: first(&["health_check_url", "healthCheckUrl"]),
