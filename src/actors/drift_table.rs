@@ -9,8 +9,8 @@ use std::sync::{Arc, RwLock};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::specs::{eureka_id, haproxy_id};
-use super::store::{Fault, StoreError};
 use super::store::classify;
+use super::store::{Fault, StoreError};
 use crate::config::{Config, LiveConfig};
 use crate::drift::track::{Change, Sides, track};
 use crate::drift::{DriftItem, Items, Link, is_fresh, join, lease};
@@ -151,8 +151,7 @@ impl Engine {
         }
         for (id, item) in &round.items {
             if self.items.get(id) != Some(item) {
-                let bytes =
-                    serde_json::to_vec(item)
+                let bytes = serde_json::to_vec(item)
                     .map_err(|e| StoreError::write(Fault::Unreadable, e.to_string()))?;
                 table
                     .insert(id.as_str(), bytes.as_slice())
