@@ -116,13 +116,18 @@ async fn a_websocket_over_tls_receives_the_snapshot() {
     let (mut ws, _) = tokio_tungstenite::client_async(req, stream)
         .await
         .expect("WebSocket handshake over TLS");
-    let first = tokio::time::timeout(DEADLINE, ws.next())
-        .await
-        .expect("a message");
-    let Some(Ok(Message::Text(text))) = first else {
-        panic!("expected the snapshot, got {first:?}");
+    let mut next = async || {
+        let message = tokio::time::timeout(DEADLINE, ws.next())
+            .await
+            .expect("a message");
+        let Some(Ok(Message::Text(text))) = message else {
+            panic!("expected a text message, got {message:?}");
+        };
+        serde_json::from_str::<serde_json::Value>(text.as_str()).unwrap()
     };
-    let snapshot: serde_json::Value = serde_json::from_str(text.as_str()).unwrap();
+    let hello = next().await;
+    assert_eq!(hello["type"], "hello", "{hello}");
+    let snapshot = next().await;
     assert_eq!(snapshot["type"], "snapshot", "{snapshot}");
     drop(ws);
     td.daemon.shutdown().await;

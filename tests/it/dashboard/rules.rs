@@ -104,7 +104,20 @@ async fn stable_read(td: &TestDaemon, ids: &[&str]) -> Read {
         }
         let (_, list) = td.get("/api/targets").await;
         let list = list["targets"].clone();
-        (last_seq(td).await == seq).then_some(Read { seq, targets, list })
+        // A failed poll commits a new error text without an event (seq stays), so
+        // the per-target reads and the list must also show the same poll.
+        let same_poll = targets.iter().all(|(id, one)| {
+            let entry = list
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|t| t["id"] == **id);
+            entry.is_some_and(|t| {
+                t["last_fetch_at"] == one["last_fetch_at"]
+                    && t["last_fetch_error"] == one["last_fetch_error"]
+            })
+        });
+        (same_poll && last_seq(td).await == seq).then_some(Read { seq, targets, list })
     })
     .await
 }

@@ -157,8 +157,10 @@ async fn since_resumes_across_kill_9_and_restart() {
     let config = write_config(dir.path(), addr, &sim.url(), &["a"]);
     let d = Binary::run(&config, addr, dir.path().join("first.log")).await;
     wait_for("the first poll", async || {
-        let t = d.json("/api/targets/haproxy%2Ffdmz01%2Fa").await;
-        fetch_is(&t, "success").then_some(())
+        // The target is registered just after /healthz answers: 404 until then.
+        let url = d.url("/api/targets/haproxy%2Ffdmz01%2Fa");
+        let (status, t) = get_json(&d.http, &url).await;
+        (status == 200 && fetch_is(&t, "success")).then_some(())
     })
     .await;
 
