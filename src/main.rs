@@ -131,7 +131,12 @@ fn finish(result: anyhow::Result<()>) -> ExitCode {
 
 fn load(path: &Path) -> Option<config::Config> {
     match config::load(path) {
-        Ok(cfg) => Some(cfg),
+        Ok(cfg) => {
+            for warning in &cfg.warnings {
+                eprintln!("warning: {warning}");
+            }
+            Some(cfg)
+        }
         Err(errors) => {
             eprintln!("{errors}");
             eprintln!("{} error(s) in {}", errors.len(), path.display());

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::types::{
-    Backends, CircuitConfig, Config, Policy, RetryConfig, ServerConfig, StorageConfig,
+    Backends, CircuitConfig, Config, Limits, Policy, RetryConfig, ServerConfig, StorageConfig,
 };
 
 /// Default `[server] listen`.
@@ -59,6 +59,20 @@ impl Default for CircuitConfig {
     }
 }
 
+/// Default `max_servers`.
+pub const DEFAULT_MAX_SERVERS: usize = 10_000;
+/// Default `max_instances`.
+pub const DEFAULT_MAX_INSTANCES: usize = 50_000;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_servers: DEFAULT_MAX_SERVERS,
+            max_instances: DEFAULT_MAX_INSTANCES,
+        }
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Policy {
@@ -67,6 +81,7 @@ impl Default for Policy {
             retry: RetryConfig::default(),
             circuit: CircuitConfig::default(),
             auto_recover: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -89,6 +104,7 @@ impl Config {
             haproxy: Vec::new(),
             eureka: Vec::new(),
             alerts: crate::alerts::AlertsConfig::default(),
+            warnings: Vec::new(),
         }
     }
 

@@ -32,19 +32,22 @@ mod tests_alerts;
 mod tests_bad;
 #[cfg(test)]
 mod tests_sources;
+#[cfg(test)]
+mod tests_warnings;
 
 use std::path::{Path, PathBuf};
 
 use toml_edit::{Document, TomlError};
 
 pub use defaults::{
-    DEFAULT_EVENT_RETENTION, DEFAULT_LISTEN, DEFAULT_RECOVER_TIMEOUT, DEFAULT_STORAGE_PATH,
+    DEFAULT_EVENT_RETENTION, DEFAULT_LISTEN, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_SERVERS,
+    DEFAULT_RECOVER_TIMEOUT, DEFAULT_STORAGE_PATH,
 };
-pub use error::{ConfigError, ConfigErrors};
+pub use error::{ConfigError, ConfigErrors, ConfigWarning};
 pub use live::LiveConfig;
 pub use types::{
     Backends, CircuitConfig, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig,
-    HaproxySourceKind, Policy, RecoverAction, RetryConfig, Secret, ServerConfig, StorageConfig,
+    HaproxySourceKind, Limits, Policy, RecoverAction, RetryConfig, Secret, ServerConfig, StorageConfig,
     TlsConfig,
 };
 
@@ -94,7 +97,10 @@ pub fn parse(
     let haproxy = sources(&mut r, &root, "haproxy", &defaults, haproxy::read);
     let eureka = sources(&mut r, &root, "eureka", &defaults, eureka::read);
     let alerts = alerts::read(&mut r, &root);
-    let errors = r.into_errors();
+    if let Some(server) = &server {
+        sections::warn_exposure(&mut r, &root, server);
+    }
+    let (errors, warnings) = r.into_findings();
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
@@ -106,6 +112,7 @@ pub fn parse(
             haproxy: haproxy?,
             eureka: eureka?,
             alerts: alerts?,
+            warnings,
         })
     };
     assemble().ok_or_else(|| unexplained(file))

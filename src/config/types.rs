@@ -23,6 +23,8 @@ pub struct Config {
     pub eureka: Vec<EurekaConfig>,
     /// `[alerts]`: the rules' hold times, severities and anti-flap.
     pub alerts: crate::alerts::AlertsConfig,
+    /// What `check-config` and `run` print as warnings; the file is used anyway.
+    pub warnings: Vec<super::ConfigWarning>,
 }
 
 /// `[server]`: where the HTTP API listens and who may use it.
@@ -71,6 +73,18 @@ pub struct Policy {
     pub circuit: CircuitConfig,
     /// Run the source's `recover` action when its circuit opens.
     pub auto_recover: bool,
+    /// The largest answer accepted from the source.
+    pub limits: Limits,
+}
+
+/// How large one answer may be (`max_servers`, `max_instances`); past these the
+/// fetch fails with [`crate::sources::FetchErrorKind::TooLarge`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Servers in one backend.
+    pub max_servers: usize,
+    /// Instances (of all applications together) in one Eureka answer.
+    pub max_instances: usize,
 }
 
 /// Exponential backoff of retries inside one poll.

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value};
 
 use crate::model::ServerSample;
-use crate::sources::AgentError;
+use crate::sources::{AgentError, too_many};
 use crate::sources::fagent::{envelope_data, missing, scalar_text, unsigned};
 
 /// Parses `GET /api/v1/haproxy[/{inst}]/backends`: the backend names, in the order
@@ -31,12 +31,24 @@ pub fn parse_backends(body: &[u8]) -> Result<Vec<String>, AgentError> {
 /// name are skipped; a field that is empty or does not parse becomes `None` rather
 /// than failing the fetch.
 pub fn parse_servers(body: &[u8]) -> Result<Vec<ServerSample>, AgentError> {
+    parse_servers_within(body, usize::MAX)
+}
+
+/// [`parse_servers`] refusing an answer with more than `max_servers` rows before
+/// any server is built.
+pub fn parse_servers_within(
+    body: &[u8],
+    max_servers: usize,
+) -> Result<Vec<ServerSample>, AgentError> {
     let data = envelope_data(body)?;
     let rows = match data.get("servers") {
         Some(Value::Array(rows)) => rows.as_slice(),
         Some(Value::Null) => &[],
         _ => return Err(missing("data.servers", "a list of servers")),
     };
+    if rows.len() > max_servers {
+        return Err(too_many("servers in the backend", max_servers, "max_servers"));
+    }
     Ok(rows
         .iter()
         .filter_map(Value::as_object)
