@@ -127,9 +127,13 @@ impl SourceSpec {
                 Err(FetchError::new(FetchErrorKind::Invalid, message.clone()))
             }
             SourceSpec::HaproxyStats { source, backend } => {
-                Box::pin(source.servers(client, backend, timeout))
-                    .await
-                    .map(Payload::Servers)
+                let servers = Box::pin(source.servers(client, backend, timeout)).await?;
+                if servers.len() > limits.max_servers {
+                    let why = super::too_many("servers in the backend", limits.max_servers, "max_servers");
+                    let message = format!("{} sent stats that are {why}", source.transport.label());
+                    return Err(FetchError::new(FetchErrorKind::TooLarge, message));
+                }
+                Ok(Payload::Servers(servers))
             }
             SourceSpec::EurekaNative {
                 server,
@@ -146,6 +150,7 @@ impl SourceSpec {
                     auth,
                     timeout,
                     state,
+                    max_instances: limits.max_instances,
                 };
                 Box::pin(fetch.run()).await.map(Payload::Applications)
             }
