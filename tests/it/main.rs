@@ -7,6 +7,7 @@ mod common;
 mod dashboard;
 mod eureka;
 mod eureka_proto;
+mod limits;
 mod haproxy;
 mod metrics;
 mod polling;
