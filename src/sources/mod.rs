@@ -1,6 +1,7 @@
 //! Protocol clients and parsers for every kind of source.
 
 pub mod client;
+mod count;
 pub mod eureka;
 pub mod fagent;
 pub mod haproxy;

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::model::{AppSample, InstanceSample};
+use crate::sources::count::exceeds;
 use crate::sources::{AgentError, too_many};
 use crate::sources::eureka::json::{metadata, port, status, text};
 use crate::sources::fagent::envelope_data;
@@ -21,6 +22,10 @@ pub fn parse_apps(body: &[u8]) -> Result<Vec<AppSample>, AgentError> {
 /// [`parse_apps`] refusing an answer with more than `max_instances` entries before
 /// any instance is built.
 pub fn parse_apps_within(body: &[u8], max_instances: usize) -> Result<Vec<AppSample>, AgentError> {
+    let too_large = || too_many("instances", max_instances, "max_instances");
+    if exceeds(body, &["data", "applications"], max_instances) {
+        return Err(too_large());
+    }
     let mut data = envelope_data(body)?;
     let entries = match data.remove("applications") {
         Some(Value::Array(entries)) => entries,
@@ -33,7 +38,7 @@ pub fn parse_apps_within(body: &[u8], max_instances: usize) -> Result<Vec<AppSam
         }
     };
     if entries.len() > max_instances {
-        return Err(too_many("instances", max_instances, "max_instances"));
+        return Err(too_large());
     }
     let mut apps: Vec<AppSample> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
