@@ -67,11 +67,13 @@ async fn a_backend_past_max_servers_fails_as_too_large() {
 
 #[actix_web::test]
 async fn a_huge_backend_fails_while_a_control_target_keeps_committing() {
-    let sim = AgentSim::start(local(), vec![huge_backend(), backend("web")], vec![])
-        .await
-        .expect("agent sim");
+    // Two agents: the one serving the huge answer is busy building it for a while.
+    let huge = AgentSim::start(local(), vec![huge_backend()], vec![]);
+    let huge = huge.await.expect("agent sim");
+    let sim = AgentSim::start(local(), vec![backend("web")], vec![]);
+    let sim = sim.await.expect("agent sim");
     let mut config = config();
-    let mut big = haproxy("big", &sim.url(), &["huge"]);
+    let mut big = haproxy("big", &huge.url(), &["huge"]);
     // Room for a debug build to serve and read 300,000 servers: the answer must
     // be refused for its size, not time out.
     big.policy.timeout = Duration::from_secs(50);
@@ -83,8 +85,9 @@ async fn a_huge_backend_fails_while_a_control_target_keeps_committing() {
     let mut control_seen = Vec::new();
     let started = std::time::Instant::now();
     let failed = try_wait_for(HUGE_DEADLINE, async || {
-        let at = td.target(&control).await["last_fetch_at"].clone();
-        if control_seen.last() != Some(&at) {
+        let c = td.target(&control).await;
+        let at = c["last_fetch_at"].clone();
+        if fetch_is(&c, "success") && control_seen.last() != Some(&at) {
             control_seen.push(at);
         }
         let t = td.target(big).await;
@@ -98,8 +101,10 @@ async fn a_huge_backend_fails_while_a_control_target_keeps_committing() {
     assert!(error.contains("10000 servers"), "{error}");
     // Serving and reading 300,000 servers takes many of the control's intervals;
     // had it run on the pollers' thread, the control would not have moved at all.
-    let commits: Vec<_> = control_seen.iter().filter(|a| a.is_string()).collect();
-    assert!(commits.len() >= 2, "control polls seen meanwhile: {commits:?}");
+    assert!(
+        control_seen.len() >= 2,
+        "successful control polls seen meanwhile: {control_seen:?}"
+    );
     td.wait_polls(&control, 3).await;
     let t = td.target(&control).await;
     assert!(fetch_is(&t, "success"), "{t:#}");
