@@ -95,6 +95,7 @@ fn instance(j: usize, status: &str) -> InstanceSample {
         metadata: BTreeMap::from([("zone".to_string(), "a".to_string())]),
         overridden_status: None,
         action_type: Some("ADDED".into()),
+        ..InstanceSample::default()
     }
 }
 

@@ -108,18 +108,26 @@ impl Daemon {
         let store = Store::open(&config.storage.path, config.storage.event_retention)?;
         let config = Arc::new(config);
         let live = Arc::new(LiveConfig::new(config.clone()));
+        let db = store.database()?;
+        let instance_id: Arc<str> = crate::ha::instance_id(&db)?.into();
+        drop(db);
         let status = StatusHandle::start(store, live.clone())?;
+        let notifiers = Arc::new(crate::notify::status::Registry::default());
         let client = http_client().map_err(StartError::Other)?;
         let fleet = Fleet::new(config.clone(), status.clone(), client).start();
         let state = AppState {
             status: status.clone(),
             fleet: fleet.clone(),
             config: live.clone(),
+            notifiers: notifiers.clone(),
+            instance_id: instance_id.clone(),
         };
         let addr = listener.local_addr().unwrap_or(config.server.listen);
         let server = serve(state, listener, addr, tls)?;
+        crate::notify::start(&config, &status, addr, &notifiers);
         let handle = server.handle();
         let server_task = actix_web::rt::spawn(server);
+        tracing::info!(%instance_id, "instance id of this state file");
         Ok(Daemon {
             status,
             fleet,

@@ -50,6 +50,8 @@ pub fn demo_config(sources: &DemoSources, listen: SocketAddr, storage: PathBuf) 
         backends: Backends::All,
         policy: demo_policy(),
         recover: None,
+        events_ring: None,
+        validate: None,
     });
     let eureka = |name: &str, source, url: String| EurekaConfig {
         name: name.into(),

@@ -61,6 +61,10 @@ pub fn diff(prev: Option<&TargetState>, obs: &Observation) -> Transition {
             );
             None
         }
+        (ObservationKind::Instance(data), p) => {
+            push(&mut events, &obs.target, data.clone());
+            p.cloned()
+        }
         (_, None) => None,
         (kind, Some(p)) => {
             let mut next = p.clone();
@@ -123,7 +127,9 @@ fn apply(
             );
         }
         ObservationKind::Restarted { .. } => next.restarts += 1,
-        ObservationKind::Registered(_) | ObservationKind::Removed { .. } => {}
+        ObservationKind::Registered(_)
+        | ObservationKind::Removed { .. }
+        | ObservationKind::Instance(_) => {}
     }
 }
 

@@ -362,12 +362,14 @@ fn recovery_and_restart_are_counted() {
         outcome: crate::model::RecoveryOutcome {
             action: Some(vec!["true".into()]),
             detail: String::new(),
+            refused: false,
             run: Some(crate::model::CommandRun {
                 duration_ms: 1,
                 exit_code: Some(0),
                 ok: true,
             }),
             trigger: crate::model::RecoveryTrigger::Admin,
+            validation: None,
         },
     };
     let (s, ev) = run(

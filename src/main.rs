@@ -1,4 +1,4 @@
-//! The `watchpost` command: `run`, `check-config` and `demo`.
+//! The `watchpost` command: `run`, `check-config`, `notify-test` and `demo`.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -66,9 +66,22 @@ enum Command {
     /// Salvage a damaged state file: each target's newest readable state and every
     /// readable event go into a fresh file at the configured path; the damaged file
     /// is kept beside it as `<path>.damaged-<ms>`. Stop watchpost first.
+    #[command(after_help = MORE_HELP)]
     Repair {
-        #[arg(long, default_value = "config/watchpost.toml")]
+        /// The configuration file whose `[storage] path` names the state file.
+        #[arg(long, value_name = "PATH", default_value = "config/watchpost.toml")]
         config: PathBuf,
+    },
+    /// Send a test message through every notifier (or one) and print each
+    /// receiver's answer; exit 1 if any did not accept it.
+    #[command(after_help = MORE_HELP)]
+    NotifyTest {
+        /// The configuration file with the `[[notify]]` sections.
+        #[arg(long, value_name = "PATH", default_value = "config/watchpost.toml")]
+        config: PathBuf,
+        /// Only the notifier with this name.
+        #[arg(long, value_name = "NAME")]
+        notifier: Option<String>,
     },
     /// Run a self-contained demo: simulated FAgent and Eureka servers that fail and
     /// recover on a schedule, and the daemon polling them. Needs no configuration;
@@ -96,6 +109,12 @@ fn main() -> ExitCode {
             finish(actix_web::rt::System::new().block_on(run(cfg)))
         }
         Command::Repair { config } => repair(&config),
+        Command::NotifyTest { config, notifier } => {
+            let Some(cfg) = load(&config) else {
+                return ExitCode::from(2);
+            };
+            actix_web::rt::System::new().block_on(notify_test(cfg, notifier))
+        }
         Command::Demo { listen } => finish(actix_web::rt::System::new().block_on(run_demo(listen))),
     }
 }
@@ -119,6 +138,37 @@ fn tune_allocator() {
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
 fn tune_allocator() {}
 
+/// `watchpost notify-test`: one test message per notifier, no retries.
+async fn notify_test(cfg: config::Config, only: Option<String>) -> ExitCode {
+    let chosen: Vec<_> = cfg
+        .notify
+        .iter()
+        .filter(|n| only.as_ref().is_none_or(|o| *o == n.name))
+        .collect();
+    if chosen.is_empty() {
+        let what = only.map_or("no [[notify]] section".to_string(), |o| {
+            format!("no notifier named {o:?}")
+        });
+        eprintln!("watchpost: {}: {what}", cfg.file.display());
+        return ExitCode::from(2);
+    }
+    let mut failed = false;
+    for n in chosen {
+        match watchpost::notify::send_test(&cfg, n).await {
+            Ok(answer) => println!("{} ({}): accepted: {answer}", n.name, n.kind.as_str()),
+            Err(e) => {
+                failed = true;
+                println!("{} ({}): NOT accepted: {e}", n.name, n.kind.as_str());
+            }
+        }
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
 fn finish(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -131,12 +181,7 @@ fn finish(result: anyhow::Result<()>) -> ExitCode {
 
 fn load(path: &Path) -> Option<config::Config> {
     match config::load(path) {
-        Ok(cfg) => {
-            for warning in &cfg.warnings {
-                eprintln!("warning: {warning}");
-            }
-            Some(cfg)
-        }
+        Ok(cfg) => Some(cfg),
         Err(errors) => {
             eprintln!("{errors}");
             eprintln!("{} error(s) in {}", errors.len(), path.display());
@@ -155,6 +200,9 @@ fn check_config(path: &Path) -> ExitCode {
     {
         eprintln!("{e}");
         return ExitCode::from(2);
+    }
+    for w in cfg.warnings() {
+        eprintln!("warning: {w}");
     }
     println!("{}", cfg.summary());
     ExitCode::SUCCESS
@@ -178,6 +226,9 @@ fn repair(path: &Path) -> ExitCode {
 }
 
 async fn run(cfg: config::Config) -> anyhow::Result<()> {
+    for w in cfg.warnings() {
+        tracing::warn!("{w}");
+    }
     let daemon = Daemon::start(cfg).await.context("cannot start")?;
     let live = daemon.status.clone();
     let stopped = tokio::select! {

@@ -10,11 +10,13 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 mod admin;
 mod event;
+mod haproxy;
 
 pub use admin::{
     ActionVia, AdminState, CommandRun, RecoveryOutcome, RecoveryTrigger, ServerActionOutcome,
 };
 pub use event::*;
+pub use haproxy::{ConfigValidation, HaproxyRestart, StepOutcome, StepRecord, TxRecord, TxState};
 
 /// A point in time, in milliseconds since the Unix epoch, written as RFC 3339 UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -204,6 +206,31 @@ pub struct InstanceSample {
     /// `ADDED`, `MODIFIED` or `DELETED`: what a delta did to the instance. Full
     /// registry documents carry it too, where it means nothing.
     pub action_type: Option<String>,
+    /// `ipAddr:port`, or `ipAddr:securePort` when only the secure port is enabled.
+    pub endpoint: Option<String>,
+    /// What `leaseInfo` says, when the source reports it.
+    pub lease: Option<Lease>,
+    /// The instance's `lastUpdatedTimestamp` (registry clock), when reported.
+    pub last_updated_at: Option<Ts>,
+}
+
+/// An instance's lease as Eureka reports it in `leaseInfo`; fields the source does
+/// not give stay absent (never zero).
+#[derive(Clone, Debug, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Lease {
+    /// `lastRenewalTimestamp`, on the registry's clock.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_renewal_at: Option<Ts>,
+    /// `durationInSecs`: how long the registry keeps an instance that stops renewing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration_s: Option<u64>,
+    /// `renewalIntervalInSecs`: how often the instance renews.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub renewal_interval_s: Option<u64>,
+    /// Seconds since the last renewal, measured on the registry's clock (see
+    /// `docs/drift.md`); set by watchpost, not by the source.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub age_s: Option<u64>,
 }
 
 /// One application of a Eureka fetch: its instances, or why they could not be used.
@@ -259,6 +286,19 @@ pub struct InstanceRecord {
     pub metadata: BTreeMap<String, String>,
     /// Set while the instance is absent from successful fetches.
     pub removed_at: Option<Ts>,
+    /// `ipAddr:port` (or `ipAddr:securePort`): matched against HAProxy addresses.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+    /// The instance's lease, when the source reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lease: Option<Lease>,
+    /// `lastUpdatedTimestamp` on the registry's clock, when reported.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_updated_at: Option<Ts>,
+    /// The last renewal is older than the lease (plus one poll interval): the
+    /// registry should have evicted the instance and keeps it.
+    #[serde(default)]
+    pub lease_expired: bool,
 }
 
 /// A Eureka application with its own fetch status.
@@ -325,6 +365,10 @@ pub struct TargetState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend_state: Option<String>,
     pub applications: Vec<AppRecord>,
+    /// Eureka only: at least 15 % (and at least 2) of the instances have expired
+    /// leases, so the registry is probably in self-preservation.
+    #[serde(default)]
+    pub self_preservation_suspected: bool,
 }
 
 /// Servers of a backend whose state is `up`, out of all its servers (MAINT and
@@ -376,6 +420,7 @@ impl TargetState {
             capacity: None,
             backend_state: None,
             applications: Vec::new(),
+            self_preservation_suspected: false,
         }
     }
 }
@@ -424,4 +469,8 @@ pub enum ObservationKind {
     ServerAction { outcome: ServerActionOutcome },
     /// The poller was restarted by its supervisor.
     Restarted { reason: String },
+    /// Something that happened to an HAProxy instance or a transaction rather than
+    /// to one target (`target` is `haproxy/<instance>` or `transaction/<id>`):
+    /// recorded as an event, no state changes.
+    Instance(EventData),
 }

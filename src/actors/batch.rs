@@ -9,15 +9,18 @@ use super::status::{Msg, Snapshot};
 use super::status_alerts::Touched;
 use crate::alerts::flap::subject_changes;
 use crate::diff::diff;
-use crate::model::{EventDraft, TargetState};
+use crate::model::{EventDraft, Observation, TargetState};
 
 pub(super) type Working = BTreeMap<Arc<str>, Option<Arc<TargetState>>>;
 
 /// Applies `diff` to every observation of the batch, in order, against a working
 /// copy of the state; notes what changed per target for the alert step.
+/// `lease` runs after each `diff` (the lease rules of a Eureka fetch,
+/// `crate::drift::lease`) and may add events.
 pub(super) fn apply(
     current: &Snapshot,
     batch: &[Msg],
+    lease: &dyn Fn(&mut TargetState, &Observation) -> Vec<EventDraft>,
 ) -> (Working, Vec<EventDraft>, BTreeMap<Arc<str>, Touched>) {
     let mut working: Working = BTreeMap::new();
     let mut drafts: Vec<EventDraft> = Vec::new();
@@ -32,13 +35,17 @@ pub(super) fn apply(
             },
         };
         let t = diff(prev.as_deref(), obs);
+        let mut next = t.next;
+        drafts.extend(t.events);
+        if let Some(n) = next.as_mut() {
+            drafts.extend(lease(n, obs));
+        }
         let seen = touched.entry(key.clone()).or_default();
-        let changed = subject_changes(prev.as_deref(), t.next.as_ref());
+        let changed = subject_changes(prev.as_deref(), next.as_ref());
         seen.changes
             .extend(changed.into_iter().map(|l| (l, obs.at)));
         seen.at = seen.at.max(obs.at);
-        working.insert(key, t.next.map(Arc::new));
-        drafts.extend(t.events);
+        working.insert(key, next.map(Arc::new));
     }
     (working, drafts, touched)
 }

@@ -2,7 +2,7 @@
 //! retries (in a task of its own, so a panic is caught), record the outcome in the
 //! breaker, and commit the observations through the status actor.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -24,6 +24,8 @@ pub struct TargetSpec {
     pub source: SourceSpec,
     pub policy: Policy,
     pub recover: Option<RecoverAction>,
+    /// Checks the configuration before every recovery (HAProxy sections).
+    pub validate: Option<RecoverAction>,
 }
 
 impl TargetSpec {
@@ -46,6 +48,10 @@ impl TargetSpec {
 pub struct Shared {
     pub breaker: Mutex<Breaker>,
     pub enabled: AtomicBool,
+    /// Polls started by the poller's own timer.
+    pub scheduled: AtomicU64,
+    /// Polls started because HAProxy's event ring named the backend.
+    pub pushed: AtomicU64,
 }
 
 impl Shared {
@@ -54,6 +60,8 @@ impl Shared {
         Shared {
             breaker: Mutex::new(Breaker::new(&spec.policy.circuit)),
             enabled: AtomicBool::new(enabled),
+            scheduled: AtomicU64::new(0),
+            pushed: AtomicU64::new(0),
         }
     }
 
@@ -217,8 +225,10 @@ pub async fn run_recovery(
         return RecoveryOutcome {
             action: None,
             detail: "no recover command configured; circuit reset only".into(),
+            refused: false,
             run: None,
             trigger,
+            validation: None,
         };
     };
     let started = std::time::Instant::now();
@@ -231,12 +241,15 @@ pub async fn run_recovery(
     RecoveryOutcome {
         action: Some(action.command.clone()),
         detail,
+        refused: false,
         run: Some(run),
         trigger,
+        validation: None,
     }
 }
 
-async fn run_command(argv: &[String], timeout: Duration) -> (bool, String, Option<i32>) {
+/// Runs a command without a shell: (success, the tail of its output, exit code).
+pub async fn run_command(argv: &[String], timeout: Duration) -> (bool, String, Option<i32>) {
     let Some((program, args)) = argv.split_first() else {
         return (false, "empty command".into(), None);
     };

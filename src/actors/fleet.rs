@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use actix::prelude::*;
 
-use super::cycle::{self, Shared, TargetSpec};
+use super::cycle::{Shared, TargetSpec};
+use super::fleet_haproxy::InstanceTasks;
 use super::outcome::AdminOutcome;
 #[cfg(any(test, feature = "fault-injection"))]
 use super::poller::InjectPanic;
@@ -65,19 +66,21 @@ pub struct Admin {
 #[rtype(result = "()")]
 pub struct StopAll;
 
-struct Entry {
-    addr: Addr<Poller>,
-    spec: Arc<TargetSpec>,
-    shared: Arc<Shared>,
+pub(super) struct Entry {
+    pub(super) addr: Addr<Poller>,
+    pub(super) spec: Arc<TargetSpec>,
+    pub(super) shared: Arc<Shared>,
     generation: u64,
 }
 
 /// The supervisor.
 pub struct Fleet {
-    config: Arc<Config>,
-    status: StatusHandle,
-    client: reqwest::Client,
-    pollers: HashMap<String, Entry>,
+    pub(super) config: Arc<Config>,
+    pub(super) status: StatusHandle,
+    pub(super) client: reqwest::Client,
+    pub(super) pollers: HashMap<String, Entry>,
+    /// The `show info` readers and event ring subscriptions of HAProxy sections.
+    pub(super) instances: InstanceTasks,
     discovery: HashMap<String, SpawnHandle>,
     /// Sources whose last discovery failed (logged once per outage).
     discovery_failing: BTreeSet<String>,
@@ -99,6 +102,7 @@ impl Fleet {
             pollers: HashMap::new(),
             discovery: HashMap::new(),
             discovery_failing: BTreeSet::new(),
+            instances: InstanceTasks::default(),
             stats: StatsRegistry::default(),
         }
     }
@@ -238,6 +242,9 @@ impl Fleet {
         };
         report.removed.sort();
         self.config = new;
+        let me = ctx.address().recipient();
+        self.instances
+            .configure(&self.config.haproxy, &self.status, me);
         for name in &plan.stop_discovery {
             if let Some(handle) = self.discovery.remove(name) {
                 ctx.cancel_future(handle);
@@ -381,6 +388,9 @@ impl Actor for Fleet {
         let stale = self.stale_targets(&fixed);
         self.remove_targets(stale, "no longer in the configuration");
         self.add_targets(fixed, ctx);
+        let me = ctx.address().recipient();
+        self.instances
+            .configure(&self.config.haproxy, &self.status, me);
         let config = self.config.clone();
         for h in config
             .haproxy
@@ -412,6 +422,7 @@ impl Handler<StopAll> for Fleet {
         for (_, e) in self.pollers.drain() {
             e.addr.do_send(Stop);
         }
+        self.instances.stop_all();
         ctx.stop();
     }
 }
@@ -427,7 +438,7 @@ impl Handler<Admin> for Fleet {
         if let AdminCmd::ServerState { server, state } = msg.cmd {
             let client = self.client.clone();
             return Box::pin(super::server_action::run(
-                addr, spec, status, client, server, state,
+                addr, spec, status, client, server, state, None,
             ));
         }
         Box::pin(admin(addr, spec, status, msg.cmd))
@@ -466,7 +477,7 @@ async fn admin(
         }
         AdminCmd::Recover => {
             let outcome =
-                cycle::run_recovery(spec.recover.as_ref(), crate::model::RecoveryTrigger::Admin)
+                super::validate::recovery(&spec, crate::model::RecoveryTrigger::Admin, &status)
                     .await;
             let obs = Observation {
                 target: spec.meta.id.clone(),

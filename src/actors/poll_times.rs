@@ -8,7 +8,7 @@
 //! whole target. Both are written in the same transaction as everything else, so a
 //! restart still shows exactly the last committed state.
 
-use crate::model::{AppRecord, ServerRecord, TargetState, Ts};
+use crate::model::{AppRecord, InstanceRecord, Lease, ServerRecord, TargetState, Ts};
 
 /// `None` in the encoding.
 const NONE: u64 = u64::MAX;
@@ -92,6 +92,7 @@ pub fn differ_beyond_poll_times(a: &TargetState, b: &TargetState) -> bool {
         capacity,
         backend_state,
         applications,
+        self_preservation_suspected,
     } = a;
     *id != b.id
         || *kind != b.kind
@@ -106,6 +107,7 @@ pub fn differ_beyond_poll_times(a: &TargetState, b: &TargetState) -> bool {
         || *restarts != b.restarts
         || *recovery_attempts != b.recovery_attempts
         || *last_recovery != b.last_recovery
+        || *self_preservation_suspected != b.self_preservation_suspected
         || *capacity != b.capacity
         || *backend_state != b.backend_state
         || servers.len() != b.servers.len()
@@ -153,7 +155,51 @@ fn apps_differ(a: &AppRecord, b: &AppRecord) -> bool {
     *name != b.name
         || *last_fetch_status != b.last_fetch_status
         || *last_fetch_error != b.last_fetch_error
-        || *instances != b.instances
+        || instances.len() != b.instances.len()
+        || instances
+            .iter()
+            .zip(&b.instances)
+            .any(|(x, y)| instances_differ(x, y))
+}
+
+/// Whether two instances differ in more than their lease timestamps, which move on
+/// every renewal: a poll that only sees renewals does not rewrite the target (its
+/// `lease_expired` flag is compared).
+fn instances_differ(a: &InstanceRecord, b: &InstanceRecord) -> bool {
+    let InstanceRecord {
+        instance_id,
+        app,
+        host_name,
+        ip_addr,
+        port,
+        status,
+        state,
+        last_known_status,
+        last_known_state,
+        health_check_url,
+        home_page_url,
+        status_page_url,
+        metadata,
+        removed_at,
+        endpoint,
+        lease,
+        last_updated_at,
+        lease_expired,
+    } = a;
+    let terms = |l: &Option<Lease>| l.as_ref().map(|l| (l.duration_s, l.renewal_interval_s));
+    *instance_id != b.instance_id
+        || *app != b.app
+        || (host_name, ip_addr, port) != (&b.host_name, &b.ip_addr, &b.port)
+        || (status, state) != (&b.status, &b.state)
+        || (last_known_status, last_known_state) != (&b.last_known_status, &b.last_known_state)
+        || (health_check_url, home_page_url, status_page_url)
+            != (&b.health_check_url, &b.home_page_url, &b.status_page_url)
+        || *metadata != b.metadata
+        || *removed_at != b.removed_at
+        || *endpoint != b.endpoint
+        || terms(lease) != terms(&b.lease)
+        || *last_updated_at != b.last_updated_at
+        || *lease_expired != b.lease_expired
 }
 
 #[cfg(test)]

@@ -32,6 +32,12 @@ pub struct PollerExited {
 #[rtype(result = "Result<PollReport, String>")]
 pub struct PollNow;
 
+/// Poll now because HAProxy's event ring named this backend; a poke while a poll
+/// runs asks for one more poll after it, however many pokes come.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub struct Poke;
+
 /// Stop for good (target removed or shutdown).
 #[derive(Message)]
 #[rtype(result = "()")]
@@ -58,6 +64,7 @@ pub struct Poller {
     stopping: bool,
     crash: Option<String>,
     panic_next: bool,
+    poked: bool,
 }
 
 impl Poller {
@@ -84,6 +91,7 @@ impl Poller {
             stopping: false,
             crash: None,
             panic_next: false,
+            poked: false,
         }
     }
 
@@ -93,13 +101,16 @@ impl Poller {
         }
         self.timer = Some(ctx.run_later(delay, |act, ctx| {
             act.timer = None;
-            act.start_cycle(ctx);
+            if act.start_cycle(ctx) {
+                act.shared.scheduled.fetch_add(1, Ordering::Relaxed);
+            }
         }));
     }
 
-    fn start_cycle(&mut self, ctx: &mut Context<Self>) {
+    /// Starts a poll unless one runs; whether one was started.
+    fn start_cycle(&mut self, ctx: &mut Context<Self>) -> bool {
         if self.in_flight {
-            return;
+            return false;
         }
         if !self.shared.enabled() {
             let circuit_state = self.shared.breaker().state().0;
@@ -110,7 +121,7 @@ impl Poller {
                 circuit_state,
                 next_attempt_at: None,
             });
-            return;
+            return false;
         }
         self.in_flight = true;
         let panic = std::mem::take(&mut self.panic_next);
@@ -128,6 +139,15 @@ impl Poller {
             fut.into_actor(self)
                 .map(|end, act, ctx| act.finish(end, ctx)),
         );
+        true
+    }
+
+    fn poke(&mut self, ctx: &mut Context<Self>) {
+        if self.in_flight {
+            self.poked = true;
+        } else if self.start_cycle(ctx) {
+            self.shared.pushed.fetch_add(1, Ordering::Relaxed);
+        }
     }
 
     /// Tells the liveness registry this poller got somewhere.
@@ -158,6 +178,10 @@ impl Poller {
         if !self.next_waiters.is_empty() {
             self.waiters = std::mem::take(&mut self.next_waiters);
             self.start_cycle(ctx);
+            return;
+        }
+        if std::mem::take(&mut self.poked) && self.start_cycle(ctx) {
+            self.shared.pushed.fetch_add(1, Ordering::Relaxed);
             return;
         }
         let delay = self.next_delay();
@@ -203,16 +227,20 @@ impl Poller {
     }
 
     fn maybe_auto_recover(&self, ctx: &mut Context<Self>) {
-        let (Some(action), true) = (self.spec.recover.clone(), self.spec.policy.auto_recover)
-        else {
+        if self.spec.recover.is_none() || !self.spec.policy.auto_recover {
             return;
-        };
-        let (status, id) = (self.status.clone(), self.spec.meta.id.clone());
+        }
+        let (status, id, spec) = (
+            self.status.clone(),
+            self.spec.meta.id.clone(),
+            self.spec.clone(),
+        );
         ctx.spawn(
             async move {
-                let outcome = cycle::run_recovery(
-                    Some(&action),
+                let outcome = super::validate::recovery(
+                    &spec,
                     crate::model::RecoveryTrigger::CircuitOpened,
+                    &status,
                 )
                 .await;
                 let obs = Observation {
@@ -287,6 +315,13 @@ impl Handler<PollNow> for Poller {
             rx.await
                 .map_err(|_| "the poller stopped before the poll ended".to_string())
         })
+    }
+}
+
+impl Handler<Poke> for Poller {
+    type Result = ();
+    fn handle(&mut self, _: Poke, ctx: &mut Context<Self>) {
+        self.poke(ctx);
     }
 }
 

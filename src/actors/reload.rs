@@ -44,7 +44,7 @@ pub async fn reload(
         return Err(ReloadError::NoFile);
     }
     let new = Arc::new(config::load(&current.file).map_err(ReloadError::Invalid)?);
-    for warning in &new.warnings {
+    for warning in new.warnings() {
         tracing::warn!(%warning, "configuration warning");
     }
     if new.haproxy.is_empty() && new.eureka.is_empty() && !allow_empty {

@@ -27,6 +27,7 @@ pub async fn run(
     client: reqwest::Client,
     server: String,
     state: AdminState,
+    transaction: Option<String>,
 ) -> Result<AdminOutcome, AdminError> {
     let (via, result) = apply(&spec, &client, &server, state).await?;
     let outcome = ServerActionOutcome {
@@ -34,6 +35,7 @@ pub async fn run(
         ok: result.is_ok(),
         server: server.clone(),
         state,
+        transaction,
         via,
     };
     let obs = Observation {
@@ -63,6 +65,21 @@ pub async fn run(
         action: outcome,
         poll,
     })
+}
+
+/// Why the source of `spec` cannot change server state, if it cannot.
+pub fn can_change(spec: &TargetSpec) -> Result<(), String> {
+    match &spec.source {
+        SourceSpec::HaproxyAgent { .. } => Ok(()),
+        SourceSpec::HaproxyStats { source, .. } => match &source.transport {
+            Transport::Runtime(_) => Ok(()),
+            Transport::Http { .. } => Err(format!(
+                "{} is read through the stats page, which cannot change server state",
+                spec.meta.id
+            )),
+        },
+        _ => Err(format!("{} is not an HAProxy backend", spec.meta.id)),
+    }
 }
 
 /// Sends the change; the outer error means the source cannot do it at all.

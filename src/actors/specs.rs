@@ -105,6 +105,7 @@ pub fn haproxy_target(h: &HaproxyConfig, backend: &str, stats: &StatsRegistry) -
         source,
         policy: h.policy.clone(),
         recover: h.recover.clone(),
+        validate: h.validate.clone(),
     }
 }
 
@@ -136,6 +137,7 @@ pub fn eureka_target(e: &EurekaConfig) -> TargetSpec {
         source,
         policy: e.policy.clone(),
         recover: e.recover.clone(),
+        validate: None,
     }
 }
 

@@ -15,13 +15,14 @@ use tokio::sync::{mpsc, oneshot};
 
 use super::alert_store;
 use super::batch::{Working, apply};
+use super::drift_table::{Board, Engine, Round};
 use super::hub::Hub;
 use super::liveness::Liveness;
 use super::poll_times;
 use super::status_alerts::{self, AlertCommand, AlertsView};
 use super::store::{Change, Fault, Store, StoreError};
 use crate::config::LiveConfig;
-use crate::model::{Event, Observation, TargetState, Ts};
+use crate::model::{Event, EventDraft, Observation, ObservationKind, TargetState, Ts};
 
 /// Most messages taken into one transaction.
 const MAX_BATCH: usize = 4096;
@@ -78,6 +79,8 @@ pub enum CommitFailed {
 
 pub(super) struct Msg {
     pub(super) observations: Vec<Observation>,
+    /// Events that belong to no target's state (a notification given up).
+    drafts: Vec<EventDraft>,
     command: Option<AlertCommand>,
     done: Option<oneshot::Sender<Result<(), CommitFailed>>>,
 }
@@ -89,6 +92,7 @@ pub struct StatusHandle {
     hub: Arc<Hub>,
     store: Arc<Store>,
     counters: Arc<Counters>,
+    drift: Arc<Board>,
     liveness: Arc<Liveness>,
 }
 
@@ -99,6 +103,10 @@ impl StatusHandle {
     pub fn start(store: Store, config: Arc<LiveConfig>) -> Result<StatusHandle, StoreError> {
         let store = Arc::new(store);
         let alerts = alert_store::load(&store)?;
+        let db = store.database()?;
+        let drift = Engine::load(&db, Some(config.clone()))?;
+        drop(db);
+        let board = drift.board();
         let targets = store
             .load_targets()?
             .into_iter()
@@ -122,6 +130,7 @@ impl StatusHandle {
             hub: hub.clone(),
             counters: counters.clone(),
             config,
+            drift,
             liveness: liveness.clone(),
             reopen: Reopen::default(),
         };
@@ -133,8 +142,14 @@ impl StatusHandle {
             hub,
             store,
             counters,
+            drift: board,
             liveness,
         })
+    }
+
+    /// The committed drift items.
+    pub fn drift(&self) -> Arc<crate::drift::Items> {
+        self.drift.items()
     }
 
     /// Progress reports of the status actor, the store and the pollers.
@@ -154,25 +169,32 @@ impl StatusHandle {
 
     /// Applies observations and waits until they are committed and published.
     pub async fn observe(&self, observations: Vec<Observation>) -> Result<(), CommitFailed> {
-        let (done, wait) = oneshot::channel();
-        let msg = Msg {
-            observations,
-            command: None,
-            done: Some(done),
-        };
-        if self.inbox.send(msg).await.is_err() {
-            return Err(CommitFailed::Stopped);
-        }
-        wait.await.unwrap_or(Err(CommitFailed::Stopped))
+        self.submit(observations, Vec::new(), None).await
     }
 
     /// Applies an alert command (a silence created or ended) and waits until it is
     /// committed and published.
     pub async fn alert_command(&self, command: AlertCommand) -> Result<(), CommitFailed> {
+        self.submit(Vec::new(), Vec::new(), Some(command)).await
+    }
+
+    /// Commits events that change no target's state (a notification given up), and
+    /// waits until they are committed and published.
+    pub async fn record(&self, drafts: Vec<EventDraft>) -> Result<(), CommitFailed> {
+        self.submit(Vec::new(), drafts, None).await
+    }
+
+    async fn submit(
+        &self,
+        observations: Vec<Observation>,
+        drafts: Vec<EventDraft>,
+        command: Option<AlertCommand>,
+    ) -> Result<(), CommitFailed> {
         let (done, wait) = oneshot::channel();
         let msg = Msg {
-            observations: Vec::new(),
-            command: Some(command),
+            observations,
+            drafts,
+            command,
             done: Some(done),
         };
         if self.inbox.send(msg).await.is_err() {
@@ -208,6 +230,7 @@ struct Actor {
     hub: Arc<Hub>,
     counters: Arc<Counters>,
     config: Arc<LiveConfig>,
+    drift: Engine,
     liveness: Arc<Liveness>,
     reopen: Reopen,
 }
@@ -246,6 +269,7 @@ fn tick(inbox: mpsc::WeakSender<Msg>) {
         let Some(inbox) = inbox.upgrade() else { return };
         let msg = Msg {
             observations: Vec::new(),
+            drafts: Vec::new(),
             command: Some(AlertCommand::Tick),
             done: None,
         };
@@ -310,7 +334,18 @@ impl Actor {
 
     fn process(&mut self, batch: Vec<Msg>) {
         let current = self.current();
-        let (working, mut drafts, touched) = apply(&current, &batch);
+        let now = Ts::now();
+        let lease = |n: &mut TargetState, o: &Observation| self.drift.after_poll(n, o);
+        let (working, mut drafts, touched) = apply(&current, &batch, &lease);
+        drafts.extend(batch.iter().flat_map(|m| m.drafts.iter().cloned()));
+        let polled = batch
+            .iter()
+            .flat_map(|m| &m.observations)
+            .any(|o| o.kind.is_poll() || matches!(o.kind, ObservationKind::Removed { .. }));
+        let round = self
+            .drift
+            .propose_after(polled, &current.targets, &working, now);
+        drafts.extend(round.as_ref().map(Round::drafts).unwrap_or_default());
         let changes: Vec<Change> = working
             .iter()
             .filter_map(|(id, next)| change(id, current.targets.get(id), next.as_ref()))
@@ -320,7 +355,6 @@ impl Actor {
             Some(next) => next.as_deref(),
             None => current.targets.get(id).map(|t| &**t),
         };
-        let now = Ts::now();
         let alerts = status_alerts::step(
             &self.config.get().alerts,
             &current.alerts,
@@ -339,12 +373,18 @@ impl Actor {
         }
         let started = std::time::Instant::now();
         let writes = alerts.writes;
-        let result = self.ensure_open().and_then(|()| {
-            let store = &self.store;
-            store.commit_with(&changes, drafts, now, &|tx| alert_store::write(tx, &writes))
-        });
+        let opened = self.ensure_open();
+        let drift = &self.drift;
+        let extra = |tx: &redb::WriteTransaction| {
+            alert_store::write(tx, &writes)?;
+            round.as_ref().map_or(Ok(()), |r| drift.write(tx, r))
+        };
+        let result = opened.and_then(|()| self.store.commit_with(&changes, drafts, now, &extra));
         if result.is_ok() {
             self.liveness.committed(Ts::now());
+        }
+        if let (Ok(_), Some(r)) = (&result, round) {
+            self.drift.accept(r, now);
         }
         self.count(&batch, &result, started.elapsed());
         self.publish(&current, working, Arc::new(alerts.view), result, batch);

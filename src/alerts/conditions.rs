@@ -80,6 +80,7 @@ pub fn conditions(t: &TargetState, cfg: &AlertsConfig) -> Vec<Condition> {
                 for app in &t.applications {
                     app_conditions(t, app, &mut out);
                 }
+                lease_conditions(t, &mut out);
             }
         }
     }
@@ -139,6 +140,43 @@ fn backend_conditions(t: &TargetState, cfg: &AlertsConfig, out: &mut Vec<Conditi
             rule: Rule::BackendDegraded,
             labels,
             summary: format!("{}: {up}/{total} servers up", t.id),
+            error: None,
+        });
+    }
+}
+
+/// `lease_expired` per live instance of a usable application, and
+/// `eureka_self_preservation` for the server (`docs/drift.md`).
+fn lease_conditions(t: &TargetState, out: &mut Vec<Condition>) {
+    let usable = t
+        .applications
+        .iter()
+        .filter(|a| a.last_fetch_status == FetchStatus::Success);
+    for app in usable {
+        for i in app
+            .instances
+            .iter()
+            .filter(|i| i.lease_expired && i.removed_at.is_none())
+        {
+            out.push(Condition {
+                rule: Rule::LeaseExpired,
+                labels: instance_labels(t, &app.name, &i.instance_id),
+                summary: format!(
+                    "{} {}: instance {} kept with an expired lease",
+                    t.id, app.name, i.instance_id
+                ),
+                error: None,
+            });
+        }
+    }
+    if t.self_preservation_suspected {
+        out.push(Condition {
+            rule: Rule::EurekaSelfPreservation,
+            labels: target_labels(t),
+            summary: format!(
+                "{}: self-preservation suspected; its UP is not to be trusted",
+                t.id
+            ),
             error: None,
         });
     }

@@ -46,6 +46,8 @@ pub fn default_rule(rule: Rule) -> RuleConfig {
         Rule::InstanceDown => (30, Severity::Warning),
         Rule::InstanceRemoved => (0, Severity::Info),
         Rule::Flapping => (0, Severity::Warning),
+        Rule::LeaseExpired => (0, Severity::Warning),
+        Rule::EurekaSelfPreservation => (0, Severity::Warning),
     };
     RuleConfig {
         enabled: true,

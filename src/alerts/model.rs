@@ -29,11 +29,15 @@ pub enum Rule {
     InstanceRemoved,
     /// A server, instance or target changed state too often.
     Flapping,
+    /// A Eureka instance's lease expired and the registry keeps it.
+    LeaseExpired,
+    /// A Eureka server is suspected of self-preservation.
+    EurekaSelfPreservation,
 }
 
 impl Rule {
     /// Every rule, in the order the documentation lists them.
-    pub const ALL: [Rule; 8] = [
+    pub const ALL: [Rule; 10] = [
         Rule::TargetUnreachable,
         Rule::CircuitOpen,
         Rule::ServerDown,
@@ -42,6 +46,8 @@ impl Rule {
         Rule::InstanceDown,
         Rule::InstanceRemoved,
         Rule::Flapping,
+        Rule::LeaseExpired,
+        Rule::EurekaSelfPreservation,
     ];
 
     /// The snake_case name used in JSON, config and metrics.
@@ -55,6 +61,8 @@ impl Rule {
             Rule::InstanceDown => "instance_down",
             Rule::InstanceRemoved => "instance_removed",
             Rule::Flapping => "flapping",
+            Rule::LeaseExpired => "lease_expired",
+            Rule::EurekaSelfPreservation => "eureka_self_preservation",
         }
     }
 

@@ -113,7 +113,17 @@ pub(super) fn credentials(
 /// The optional `recover = { command = [...], timeout = "30s" }`.
 /// `None` when it is present but invalid.
 pub(super) fn recover(r: &mut Reader<'_>, node: &Node<'_>) -> Option<Option<RecoverAction>> {
-    let Some(entry) = r.entry(node, "recover") else {
+    command_action(r, node, "recover")
+}
+
+/// An optional `key = { command = [...], timeout = "30s" }` (`recover`, `validate`).
+/// `None` when it is present but invalid.
+pub(super) fn command_action(
+    r: &mut Reader<'_>,
+    node: &Node<'_>,
+    key: &str,
+) -> Option<Option<RecoverAction>> {
+    let Some(entry) = r.entry(node, key) else {
         return Some(None);
     };
     let table = r.table(&entry)?;

@@ -103,9 +103,30 @@ impl Config {
             },
             haproxy: Vec::new(),
             eureka: Vec::new(),
+            links: Vec::new(),
+            drift_for: super::links::DEFAULT_DRIFT_FOR,
+            notify: Vec::new(),
             alerts: crate::alerts::AlertsConfig::default(),
-            warnings: Vec::new(),
+            parse_warnings: Vec::new(),
         }
+    }
+
+    /// Settings that are accepted but should be looked at (a weak token, an open
+    /// listen address, one that has no effect), for `check-config` and the log.
+    pub fn warnings(&self) -> Vec<String> {
+        let found = self.parse_warnings.iter().map(ToString::to_string);
+        let ignored = self
+            .haproxy
+            .iter()
+            .filter(|h| h.events_ring.is_some() && h.push_ring().is_none())
+            .map(|h| {
+                format!(
+                    "haproxy {}: events_ring is ignored: source = \"{}\" cannot follow HAProxy's event ring; only source = \"socket\" (the Runtime API) can",
+                    h.name,
+                    h.source.as_str()
+                )
+            });
+        found.chain(ignored).collect()
     }
 
     /// One line for `watchpost check-config`, e.g. `config/watchpost.toml:

@@ -7,7 +7,7 @@ use super::policy::{Layer, POLICY_KEYS};
 use super::reader::{Entry, ListItem, Node, Reader};
 use super::types::{Backends, HaproxyConfig, HaproxySourceKind};
 
-const KEYS: [&str; 9] = [
+const KEYS: [&str; 11] = [
     "name",
     "source",
     "url",
@@ -17,6 +17,8 @@ const KEYS: [&str; 9] = [
     "socket",
     "backends",
     "recover",
+    "events_ring",
+    "validate",
 ];
 
 /// Where an instance is reached; which fields are set depends on the source.
@@ -43,6 +45,8 @@ pub(super) fn read(
     let backends = backends(r, node);
     let policy = common::policy(r, node, defaults);
     let recover = common::recover(r, node);
+    let validate = common::command_action(r, node, "validate");
+    let events_ring = common::optional(r, node, "events_ring", (true, ""), ring_name);
     let (username, password) = credentials?;
     let endpoint = endpoint?;
     Some(HaproxyConfig {
@@ -56,6 +60,8 @@ pub(super) fn read(
         backends: backends?,
         policy,
         recover: recover?,
+        events_ring: events_ring?,
+        validate: validate?,
     })
 }
 
@@ -171,6 +177,23 @@ fn socket(r: &mut Reader<'_>, entry: &Entry<'_>) -> Option<String> {
         ),
     };
     r.error(entry.line, entry.path.clone(), problem);
+    None
+}
+
+/// The name of an HAProxy `ring` section.
+fn ring_name(r: &mut Reader<'_>, entry: &Entry<'_>) -> Option<String> {
+    let value = r.non_empty_string(entry)?;
+    if value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "_.-".contains(c))
+    {
+        return Some(value);
+    }
+    let message = format!(
+        "{} is not an HAProxy ring name; names use letters, digits, `_`, `.` and `-`",
+        entry.shown()
+    );
+    r.error(entry.line, entry.path.clone(), message);
     None
 }
 

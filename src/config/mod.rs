@@ -18,7 +18,10 @@ mod env;
 mod error;
 mod eureka;
 mod haproxy;
+mod links;
 mod live;
+mod notify;
+mod notify_types;
 mod policy;
 mod reader;
 mod sections;
@@ -30,6 +33,10 @@ mod tests;
 mod tests_alerts;
 #[cfg(test)]
 mod tests_bad;
+#[cfg(test)]
+mod tests_links;
+#[cfg(test)]
+mod tests_notify;
 #[cfg(test)]
 mod tests_sources;
 #[cfg(test)]
@@ -45,10 +52,13 @@ pub use defaults::{
 };
 pub use error::{ConfigError, ConfigErrors, ConfigWarning};
 pub use live::LiveConfig;
+pub use notify_types::{
+    DEFAULT_MAX_AGE, DEFAULT_RESEND, EmailConfig, NotifierKind, NotifyConfig, SmtpSecurity,
+};
 pub use types::{
     Backends, CircuitConfig, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig,
-    HaproxySourceKind, Limits, Policy, RecoverAction, RetryConfig, Secret, ServerConfig, StorageConfig,
-    TlsConfig,
+    HaproxySourceKind, Limits, LinkConfig, Policy, RecoverAction, RetryConfig, Secret,
+    ServerConfig, StorageConfig, TlsConfig,
 };
 
 use common::Names;
@@ -61,8 +71,8 @@ pub const IN_MEMORY: &str = "(in memory)";
 /// The default location of the configuration file.
 pub const DEFAULT_CONFIG_PATH: &str = "config/watchpost.toml";
 
-const ROOT_KEYS: [&str; 6] = [
-    "server", "storage", "defaults", "haproxy", "eureka", "alerts",
+const ROOT_KEYS: [&str; 8] = [
+    "server", "storage", "defaults", "haproxy", "eureka", "notify", "alerts", "link",
 ];
 
 /// Reads and validates the file at `path`, taking `${VAR}` values from the
@@ -96,6 +106,9 @@ pub fn parse(
     let defaults = sections::defaults(&mut r, &root);
     let haproxy = sources(&mut r, &root, "haproxy", &defaults, haproxy::read);
     let eureka = sources(&mut r, &root, "eureka", &defaults, eureka::read);
+    let drift_for = links::drift_for(&mut r, &root);
+    let links = links::links(&mut r, &root, haproxy.as_deref(), eureka.as_deref());
+    let notify = sources(&mut r, &root, "notify", &defaults, notify::read);
     let alerts = alerts::read(&mut r, &root);
     if let Some(server) = &server {
         sections::warn_exposure(&mut r, &root, server);
@@ -111,8 +124,11 @@ pub fn parse(
             storage: storage?,
             haproxy: haproxy?,
             eureka: eureka?,
+            links: links?,
+            drift_for: drift_for?,
+            notify: notify?,
             alerts: alerts?,
-            warnings,
+            parse_warnings: warnings,
         })
     };
     assemble().ok_or_else(|| unexplained(file))

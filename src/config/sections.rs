@@ -184,7 +184,8 @@ pub(super) fn defaults(r: &mut Reader<'_>, root: &Node<'_>) -> Layer {
     let Some(node) = section(r, root, "defaults") else {
         return Layer::default();
     };
-    r.check_keys(&node, &POLICY_KEYS);
+    let allowed: Vec<&str> = POLICY_KEYS.iter().copied().chain(["drift_for"]).collect();
+    r.check_keys(&node, &allowed);
     let layer = Layer::read(r, &node);
     layer.check(r);
     layer

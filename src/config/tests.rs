@@ -16,7 +16,9 @@ pub(super) fn env(name: &str) -> Option<String> {
         "STATS_PASSWORD" => Some(PASSWORD.to_string()),
         "EMPTY" => Some(String::new()),
         "AGENT_HOST" => Some("10.1.2.3".to_string()),
-        "HAPROXY_STATS_PASSWORD" | "EUREKA_PASSWORD" => Some(PASSWORD.to_string()),
+        "HAPROXY_STATS_PASSWORD" | "EUREKA_PASSWORD" | "WATCHPOST_WEBHOOK_SECRET" => {
+            Some(PASSWORD.to_string())
+        }
         _ => None,
     }
 }
@@ -68,6 +70,7 @@ fn example_config_commented_examples_are_valid_when_uncommented() {
         .collect();
     let text = uncommented.join("\n");
     let config = parse(&text, "full.toml", &env).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(config.notify.len(), 2, "the example notifiers");
     let agent = &config.haproxy[0];
     assert_eq!(agent.agent_instance.as_deref(), Some("prod"));
     assert_eq!(agent.policy.interval, Duration::from_secs(5));
@@ -81,6 +84,8 @@ fn example_config_commented_examples_are_valid_when_uncommented() {
         config.haproxy[2].socket.as_deref(),
         Some("/run/haproxy/admin.sock")
     );
+    assert_eq!(config.haproxy[2].push_ring(), Some("watchpost"));
+    assert!(config.haproxy[2].validate.is_some());
     assert!(config.eureka[0].delta && config.eureka[0].username.is_some());
     assert_eq!(
         config.summary(),

@@ -264,3 +264,43 @@ fn names_must_be_valid_and_unique_per_list() {
     let other_list = format!("{AGENT}backends = \"*\"\n[[eureka]]\nname = \"a\"\n{source}");
     assert!(parse(&other_list, "ok.toml", &env).is_ok());
 }
+
+#[test]
+fn events_ring_and_validate() {
+    let socket = "[[haproxy]]\nname = \"s\"\nsource = \"socket\"\nsocket = \"/run/h.sock\"\nbackends = \"*\"\n";
+    let text = format!(
+        "{socket}events_ring = \"watchpost\"\nvalidate = {{ command = [\"haproxy\", \"-c\", \"-f\", \"/etc/haproxy/haproxy.cfg\"], timeout = \"10s\" }}\n\
+         {AGENT}backends = \"*\"\nevents_ring = \"watchpost\"\n"
+    );
+    let config = match parse(&text, "test.toml", &env) {
+        Ok(c) => c,
+        Err(e) => panic!("{e}"),
+    };
+    let (s, a) = (&config.haproxy[0], &config.haproxy[1]);
+    assert_eq!(s.push_ring(), Some("watchpost"));
+    let validate = s.validate.as_ref().unwrap();
+    assert_eq!(validate.command[1], "-c");
+    assert_eq!(validate.timeout, std::time::Duration::from_secs(10));
+    assert_eq!(
+        (a.events_ring.as_deref(), a.push_ring()),
+        (Some("watchpost"), None)
+    );
+    let warnings = config.warnings();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with("haproxy a: events_ring is ignored: source = \"agent\""),
+        "{warnings:?}"
+    );
+    let bad = format!("{socket}events_ring = \"a b\"\nvalidate = {{ timeout = \"1s\" }}\n");
+    let e = errors(&bad);
+    assert!(
+        e.iter()
+            .any(|e| e.key == "haproxy[0].events_ring"
+                && e.message.contains("not an HAProxy ring name")),
+        "{e:?}"
+    );
+    assert!(
+        e.iter().any(|e| e.key == "haproxy[0].validate.command"),
+        "{e:?}"
+    );
+}

@@ -5,7 +5,15 @@ use super::*;
 
 fn warnings(text: &str) -> Vec<ConfigWarning> {
     match parse(text, "w.toml", &env) {
-        Ok(config) => config.warnings,
+        Ok(config) => {
+            let shown: Vec<String> = config
+                .parse_warnings
+                .iter()
+                .map(ToString::to_string)
+                .collect();
+            assert_eq!(config.warnings(), shown, "printed by check-config and run");
+            config.parse_warnings
+        }
         Err(errors) => panic!("expected a usable config, got:\n{errors}"),
     }
 }

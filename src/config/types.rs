@@ -21,10 +21,30 @@ pub struct Config {
     pub haproxy: Vec<HaproxyConfig>,
     /// `[[eureka]]`: Eureka servers, each with one poller.
     pub eureka: Vec<EurekaConfig>,
+    /// `[[notify]]`: where alerts are sent.
+    pub notify: Vec<super::NotifyConfig>,
     /// `[alerts]`: the rules' hold times, severities and anti-flap.
     pub alerts: crate::alerts::AlertsConfig,
-    /// What `check-config` and `run` print as warnings; the file is used anyway.
-    pub warnings: Vec<super::ConfigWarning>,
+    /// Findings of the reading of the file that `check-config` and `run` print
+    /// as warnings (see [`Config::warnings`]); the file is used anyway.
+    pub parse_warnings: Vec<super::ConfigWarning>,
+    /// `[[link]]`: which Eureka application feeds which HAProxy backends.
+    pub links: Vec<LinkConfig>,
+    /// `[defaults] drift_for`: how long HAProxy and Eureka must disagree about an
+    /// endpoint before it is reported as drift; default 60 s.
+    pub drift_for: Duration,
+}
+
+/// One `[[link]]`: the instances of a Eureka application are the servers of these
+/// HAProxy backends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LinkConfig {
+    /// The `[[eureka]]` name.
+    pub eureka_server: String,
+    /// The application, compared without regard to case (Eureka upper-cases it).
+    pub app: String,
+    /// `(haproxy name, backend)` pairs.
+    pub haproxy: Vec<(String, String)>,
 }
 
 /// `[server]`: where the HTTP API listens and who may use it.
@@ -174,6 +194,22 @@ pub struct HaproxyConfig {
     pub policy: Policy,
     /// Optional recovery command.
     pub recover: Option<RecoverAction>,
+    /// Socket only: the HAProxy `ring` followed with `show events <ring> -w` to
+    /// poll a backend as soon as one of its servers changes state.
+    pub events_ring: Option<String>,
+    /// Optional command that checks HAProxy's configuration (`haproxy -c -f ...`);
+    /// with `recover`, every recovery runs it first.
+    pub validate: Option<RecoverAction>,
+}
+
+impl HaproxyConfig {
+    /// The ring followed for push detection, when this source can follow one.
+    pub fn push_ring(&self) -> Option<&str> {
+        match self.source {
+            HaproxySourceKind::Socket => self.events_ring.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// One `[[eureka]]` entry.

@@ -119,8 +119,10 @@ fn merge_instances(
         if !seen.insert(sample.instance_id.as_str()) {
             continue;
         }
-        let rec = record_of(sample);
+        let mut rec = record_of(sample);
         let prev = index.get(&sample.instance_id).and_then(|&i| old[i].take());
+        // Judged after the merge (`crate::drift::lease`), against this flag.
+        rec.lease_expired = prev.as_ref().is_some_and(|p| p.lease_expired);
         match prev {
             Some(p) if p.removed_at.is_some() => {
                 push(ev, ctx.target, EventData::InstanceAdded(member(&rec)))
@@ -198,6 +200,10 @@ fn record_of(s: &InstanceSample) -> InstanceRecord {
         status_page_url: s.status_page_url.clone(),
         metadata: s.metadata.clone(),
         removed_at: None,
+        endpoint: s.endpoint.clone(),
+        lease: s.lease.clone(),
+        last_updated_at: s.last_updated_at,
+        lease_expired: false,
     }
 }
 

@@ -118,6 +118,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         "last_commit_age_ms": live.commit_age_ms(now), "commit_bound_ms": live.commit_bound().as_millis() as u64,
         "failing": failing, "failed_targets": failed_targets, "failed_applications": failed_apps, "applications_failed": failed_apps.len(),
         "unreadable_events": state.status.store().unreadable(),
+        "haproxy_instances": super::haproxy::list(&state).await.unwrap_or_default(),
         "alerts": super::alerts::health_counts(&snap),
     });
     let code = match verdict {

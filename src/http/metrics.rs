@@ -187,6 +187,11 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         snap.storage_ok as u8,
     );
     liveness(&mut out, &state);
+    super::notifiers::metrics(&mut out, &state);
+    super::drift::metric(&mut out, &state.status.drift());
+    if let Ok(instances) = super::haproxy::list(&state).await {
+        super::haproxy::metrics(&mut out, &instances);
+    }
     HttpResponse::Ok().content_type(CONTENT_TYPE).body(out)
 }
 

@@ -15,9 +15,13 @@ mod admin;
 mod alerts;
 mod api;
 mod dashboard;
+mod drift;
+mod haproxy;
 mod health;
 mod metrics;
+mod notifiers;
 pub mod tls;
+mod transactions;
 mod views;
 pub mod ws;
 
@@ -31,6 +35,10 @@ pub struct AppState {
     pub fleet: Addr<Fleet>,
     /// The configuration in force (replaced by a reload).
     pub config: Arc<LiveConfig>,
+    /// The running notifiers.
+    pub notifiers: Arc<crate::notify::status::Registry>,
+    /// This daemon's id (kept in its redb file), told to WebSocket clients.
+    pub instance_id: Arc<str>,
 }
 
 /// An API error: `{"error":{"code","message"}}` with its HTTP status.
@@ -85,7 +93,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(json)
         .app_data(query)
         .configure(api::routes)
+        .configure(drift::routes)
         .configure(admin::routes)
+        .configure(haproxy::routes)
+        .configure(transactions::routes)
+        .configure(notifiers::routes)
         .configure(alerts::routes)
         .configure(ws::routes)
         .configure(dashboard::routes)

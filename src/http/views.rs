@@ -23,7 +23,7 @@ pub fn backend(t: &TargetState) -> Value {
         "backend_state": t.backend_state,
         "servers": t.servers.iter().map(|s| json!({
             "name": s.name, "status": s.status, "state": s.state, "weight": s.weight,
-            "check_status": s.check_status, "last_change_s": s.last_change_s, "addr": s.addr,
+            "check_status": s.check_status, "last_change_s": s.last_change_s, "addr": s.addr, "address": s.addr,
             "last_known_status": s.last_known_status,
         })).collect::<Vec<_>>(),
     })
@@ -45,6 +45,7 @@ pub fn instances(t: &TargetState) -> impl Iterator<Item = Value> + '_ {
                 "removed_at": i.removed_at, "health_check_url": i.health_check_url,
                 "home_page_url": i.home_page_url, "status_page_url": i.status_page_url,
                 "metadata": i.metadata, "eureka_application": app_fetch(app),
+                "endpoint": i.endpoint, "lease": i.lease, "lease_expired": i.lease_expired,
             })
         })
     })
@@ -82,7 +83,7 @@ pub fn eureka_server(t: &TargetState) -> Value {
 
 /// A target's status and details, for `/api/targets`.
 pub fn target(t: &TargetState) -> Value {
-    json!({
+    let mut v = json!({
         "id": t.id, "kind": t.kind, "group": t.group, "source": t.source, "backend_name": t.backend_name,
         "enable_polling": t.enable_polling,
         "last_fetch_status": t.last_fetch_status, "last_fetch_error": t.last_fetch_error,
@@ -91,7 +92,11 @@ pub fn target(t: &TargetState) -> Value {
         "circuit_state": t.circuit.state,
         "circuit": t.circuit,
         "restarts": t.restarts, "recovery_attempts": t.recovery_attempts, "last_recovery": t.last_recovery,
-    })
+    });
+    if t.kind == TargetKind::EurekaServer {
+        v["self_preservation_suspected"] = json!(t.self_preservation_suspected);
+    }
+    v
 }
 
 /// A target with everything it holds, for `/api/targets/{id}`.

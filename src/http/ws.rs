@@ -30,6 +30,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 #[derive(Deserialize)]
 struct WsQuery {
     since: Option<u64>,
+    /// The `instance_id` of the daemon that numbered `since` (from its hello).
+    instance: Option<String>,
 }
 
 async fn upgrade(
@@ -53,7 +55,12 @@ async fn upgrade(
         .aggregate_continuations()
         .max_continuation_size(MAX_FRAME);
     let status = state.status.clone();
-    actix_web::rt::spawn(session::run(ws, stream, sub, q.since, status));
+    let opening = session::Opening {
+        since: q.since,
+        instance: q.instance.clone(),
+        instance_id: state.instance_id.clone(),
+    };
+    actix_web::rt::spawn(session::run(ws, stream, sub, opening, status));
     Ok(response)
 }
 

@@ -38,6 +38,20 @@ impl AdminState {
     }
 }
 
+impl AdminState {
+    /// The admin state a server's `show stat` status shows: `MAINT ...` is in
+    /// maintenance, `DRAIN ...` is draining, anything else is ready.
+    pub fn of_status(status: &str) -> AdminState {
+        if status.starts_with("MAINT") {
+            AdminState::Maint
+        } else if status.starts_with("DRAIN") {
+            AdminState::Drain
+        } else {
+            AdminState::Ready
+        }
+    }
+}
+
 impl fmt::Display for AdminState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -63,6 +77,9 @@ pub struct ServerActionOutcome {
     pub ok: bool,
     pub server: String,
     pub state: AdminState,
+    /// The transaction that made the change, if one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<String>,
     pub via: ActionVia,
 }
 
@@ -93,7 +110,13 @@ pub struct RecoveryOutcome {
     pub action: Option<Vec<String>>,
     /// The last 500 characters of the command's output, or why it failed.
     pub detail: String,
+    /// The recover command was not run because the configuration is invalid.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub refused: bool,
     #[serde(flatten)]
     pub run: Option<CommandRun>,
     pub trigger: RecoveryTrigger,
+    /// The `validate` run that came first, when the source has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validation: Option<super::haproxy::ConfigValidation>,
 }

@@ -14,8 +14,10 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use super::admin::{RecoveryOutcome, ServerActionOutcome};
+use super::haproxy::{ConfigValidation, HaproxyRestart, TxRecord};
 use super::{CircuitState, InstanceState, ServerState, TargetKind, Ts};
 pub use crate::alerts::{Alert, Silence};
+pub use crate::drift::events::{DriftNotice, LeaseChange, SelfPreservation};
 
 /// Declares [`EventType`] and [`EventData`] from one list of `Variant(Payload)`.
 macro_rules! events {
@@ -88,6 +90,27 @@ events! {
     RecoveryAttempted(RecoveryOutcome),
     /// An operator changed a server's admin state (ready / drain / maint).
     ServerAdminAction(ServerActionOutcome),
+    /// An instance's last renewal is older than its lease (`docs/drift.md`).
+    InstanceLeaseExpired(LeaseChange),
+    /// An instance with an expired lease renewed it again.
+    InstanceLeaseRenewed(LeaseChange),
+    /// A Eureka server's share of expired leases crossed the self-preservation
+    /// threshold, either way.
+    EurekaSelfPreservation(SelfPreservation),
+    /// HAProxy and Eureka disagreed about an endpoint for `drift_for`.
+    DriftDetected(DriftNotice),
+    /// A reported drift ended.
+    DriftResolved(DriftNotice),
+    /// An HAProxy process was replaced: its pid changed or its uptime went back.
+    HaproxyRestarted(HaproxyRestart),
+    /// HAProxy's configuration was checked with the `validate` command.
+    ConfigValidated(ConfigValidation),
+    /// A transaction of server changes began applying its actions.
+    TransactionStarted(TxRecord),
+    /// Every action of a transaction was applied and verified.
+    TransactionCommitted(TxRecord),
+    /// A transaction failed and the actions already applied were undone.
+    TransactionRolledBack(TxRecord),
     /// A backend went from some server up to none, or back.
     BackendStateChanged(BackendStateChange),
     /// An alert started firing.
@@ -98,6 +121,9 @@ events! {
     SilenceCreated(Silence),
     /// A silence was ended early (`target` is empty).
     SilenceEnded(Silence),
+    /// A notifier gave a message up after its `max_age` (`target` is
+    /// `notify/<name>`).
+    NotificationFailed(NotificationFailure),
 }
 
 impl EventType {
@@ -212,6 +238,22 @@ pub struct BackendStateChange {
     pub to: BackendAvailability,
     pub total: u32,
     pub up: u32,
+}
+
+/// `notification_failed`: a message no receiver accepted within the notifier's
+/// `max_age`, and why the last attempt failed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotificationFailure {
+    /// The ids of the alerts the message carried.
+    pub alerts: Vec<String>,
+    pub delivery_id: String,
+    pub error: String,
+    pub first_attempt_at: Ts,
+    /// The group's labels.
+    pub group: std::collections::BTreeMap<String, String>,
+    /// The notifier's kind: `webhook`, `slack`, `email`, `alertmanager`.
+    pub kind: String,
+    pub notifier: String,
 }
 
 /// An event before it is numbered by the store.

@@ -162,6 +162,16 @@ impl EurekaSim {
         });
     }
 
+    /// Serves the instance's `lastRenewalTimestamp` as `ago` before each answer, as
+    /// for an instance that stopped renewing and was not evicted (Eureka's
+    /// self-preservation); `Duration::ZERO` renews it again.
+    pub fn set_renewal_lag(&self, instance_id: &str, ago: Duration) {
+        self.change(|s| {
+            s.registry
+                .set_renewal_lag(instance_id, ago.as_millis() as u64)
+        });
+    }
+
     /// Registers an instance, replacing one with the same id.
     pub fn add_instance(&self, i: SimInstance) {
         let id = i.instance_id.clone();

@@ -69,7 +69,7 @@ fn inst(entry: &Entry, action: Action, with_ids: bool, renewed_ms: u64) -> Inst 
         url_base: format!("http://{host}:{}", i.port),
         vip_address: i.app.to_lowercase(),
         registered_ms: entry.registered_ms,
-        renewed_ms,
+        renewed_ms: renewed_ms.saturating_sub(entry.renewal_lag_ms),
         updated_ms: entry.updated_ms,
         action_type: action.as_str(),
     }

@@ -13,6 +13,9 @@ pub(crate) struct Entry {
     pub(crate) registered_ms: u64,
     /// When its status last changed (ms since the epoch).
     pub(crate) updated_ms: u64,
+    /// How far behind the serving time its last renewal is reported (0: renewed
+    /// just now), to serve leases that have stopped renewing.
+    pub(crate) renewal_lag_ms: u64,
 }
 
 /// Instances in registration order, unique by instance id.
@@ -39,6 +42,7 @@ impl Registry {
             sim,
             registered_ms: now,
             updated_ms: now,
+            renewal_lag_ms: 0,
         };
         match self.index.get(&entry.sim.instance_id) {
             Some(&i) => self.entries[i] = entry,
@@ -72,6 +76,14 @@ impl Registry {
         if entry.sim.status != status {
             entry.sim.status = status.to_string();
             entry.updated_ms = epoch_ms();
+        }
+    }
+
+    /// Reports the instance's last renewal `lag_ms` before each answer; unknown
+    /// ids are ignored.
+    pub(crate) fn set_renewal_lag(&mut self, instance_id: &str, lag_ms: u64) {
+        if let Some(&i) = self.index.get(instance_id) {
+            self.entries[i].renewal_lag_ms = lag_ms;
         }
     }
 

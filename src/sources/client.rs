@@ -118,10 +118,22 @@ impl SourceSpec {
                 backend,
             } => {
                 let ask = (agent, instance, backend.as_str());
-                Box::pin(fetch_agent_servers(client, ask, timeout, limits.max_servers)).await
+                Box::pin(fetch_agent_servers(
+                    client,
+                    ask,
+                    timeout,
+                    limits.max_servers,
+                ))
+                .await
             }
             SourceSpec::EurekaAgent { agent } => {
-                Box::pin(fetch_agent_apps(client, agent, timeout, limits.max_instances)).await
+                Box::pin(fetch_agent_apps(
+                    client,
+                    agent,
+                    timeout,
+                    limits.max_instances,
+                ))
+                .await
             }
             SourceSpec::Invalid { message } => {
                 Err(FetchError::new(FetchErrorKind::Invalid, message.clone()))
@@ -129,7 +141,11 @@ impl SourceSpec {
             SourceSpec::HaproxyStats { source, backend } => {
                 let servers = Box::pin(source.servers(client, backend, timeout)).await?;
                 if servers.len() > limits.max_servers {
-                    let why = super::too_many("servers in the backend", limits.max_servers, "max_servers");
+                    let why = super::too_many(
+                        "servers in the backend",
+                        limits.max_servers,
+                        "max_servers",
+                    );
                     let message = format!("{} sent stats that are {why}", source.transport.label());
                     return Err(FetchError::new(FetchErrorKind::TooLarge, message));
                 }

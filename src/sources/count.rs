@@ -83,7 +83,8 @@ impl<'de> Visitor<'de> for Probe<'_> {
 mod tests {
     use super::exceeds;
 
-    const BODY: &[u8] = br#"{"success":true,"data":{"backend":"b","servers":[{"name":"a"},{"name":"b"},3]}}"#;
+    const BODY: &[u8] =
+        br#"{"success":true,"data":{"backend":"b","servers":[{"name":"a"},{"name":"b"},3]}}"#;
 
     #[test]
     fn counts_the_list_at_the_path_and_nothing_else() {

@@ -80,6 +80,8 @@ pub fn haproxy(name: &str, url: &str, backends: &[&str]) -> HaproxyConfig {
         backends,
         policy: fast_policy(),
         recover: None,
+        events_ring: None,
+        validate: None,
     }
 }
 

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use watchpost::config::Limits;
 use watchpost::sim::{AgentSim, SimBackend, SimServer};
-use watchpost::sources::client::{Endpoint, SourceSpec};
 use watchpost::sources::FetchErrorKind;
+use watchpost::sources::client::{Endpoint, SourceSpec};
 
 use crate::common::*;
 
@@ -36,9 +36,13 @@ fn limits(max_servers: usize, max_instances: usize) -> Limits {
 
 #[actix_web::test]
 async fn a_backend_past_max_servers_fails_as_too_large() {
-    let sim = AgentSim::start(local(), vec![backend("web")], instances("APP", &["h1", "h2"]))
-        .await
-        .expect("agent sim");
+    let sim = AgentSim::start(
+        local(),
+        vec![backend("web")],
+        instances("APP", &["h1", "h2"]),
+    )
+    .await
+    .expect("agent sim");
     let agent = Endpoint::new("agent", "a", sim.url().parse().unwrap());
     let servers = SourceSpec::HaproxyAgent {
         agent: agent.clone(),

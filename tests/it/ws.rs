@@ -3,6 +3,7 @@
 //! `?since=` (`resume`; across `kill -9` of the binary: `restart`), slow clients
 //! (`slow`), and the connection limits (`limits`: Origin, 1009, 1001 on shutdown).
 
+mod instance;
 mod limits;
 pub(crate) mod restart;
 mod resume;
@@ -76,7 +77,13 @@ async fn handshake(
         .connect(addr)
         .await
         .expect("TCP connect to the daemon");
-    let (ws, _) = tokio_tungstenite::client_async(req, stream).await?;
+    let (mut ws, _) = tokio_tungstenite::client_async(req, stream).await?;
+    let hello = next_json(&mut ws).await;
+    assert_eq!(hello["type"], "hello", "the first message: {hello}");
+    assert!(
+        hello["instance_id"].as_str().is_some_and(|i| i.len() == 36),
+        "{hello}"
+    );
     Ok(ws)
 }
 

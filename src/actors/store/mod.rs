@@ -17,8 +17,8 @@ mod error;
 mod log;
 pub mod repair;
 
-pub use error::{Fault, Op, StoreError, panic_text};
-use error::{On, guard, redb_err};
+pub use error::{Fault, Op, StoreError, classify, panic_text, redb_err};
+use error::{On, guard};
 pub use log::LogItem;
 
 /// Memory redb may use for its page cache and write buffer. The default (1 GiB)
@@ -206,7 +206,7 @@ impl Store {
 
     /// The redb database, for the modules that keep tables of their own
     /// ([`Fault::Closed`] while it waits to be re-opened).
-    pub(super) fn database(&self) -> Result<Arc<Database>, StoreError> {
+    pub fn database(&self) -> Result<Arc<Database>, StoreError> {
         self.db()
     }
 

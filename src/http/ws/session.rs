@@ -2,6 +2,8 @@
 //! `since`, or a reset), then live events from its own bounded queue, pings, and the
 //! closing (1001 on shutdown, 1013 when it fell behind, 1009 for an oversized frame).
 
+use std::sync::Arc;
+
 use actix_ws::{AggregatedMessage, AggregatedMessageStream, CloseCode, CloseReason, Session};
 use serde_json::json;
 use tokio::time::{Instant, interval, timeout};
@@ -30,17 +32,27 @@ enum End {
     Protocol(CloseCode, String),
 }
 
+/// What a client asked for when it connected, and who answers.
+pub struct Opening {
+    /// Resume after this seq.
+    pub since: Option<u64>,
+    /// The instance that numbered `since`, if the client says.
+    pub instance: Option<String>,
+    /// This daemon's instance id.
+    pub instance_id: Arc<str>,
+}
+
 /// Serves one client until it leaves or is cut off.
 pub async fn run(
     ws: Session,
     stream: AggregatedMessageStream,
     sub: Subscription,
-    since: Option<u64>,
+    opening: Opening,
     status: StatusHandle,
 ) {
     let mut ws = ws;
     let start = sub.snapshot.seq;
-    let end = match open(&mut ws, &sub.snapshot, since, &status).await {
+    let end = match open(&mut ws, &sub.snapshot, &opening, &status).await {
         Ok(()) => live(&mut ws, stream, sub, start).await,
         Err(e) => e,
     };
@@ -108,12 +120,24 @@ fn snapshot_json(snap: &Snapshot) -> String {
 async fn open(
     ws: &mut Session,
     snap: &Snapshot,
-    since: Option<u64>,
+    opening: &Opening,
     status: &StatusHandle,
 ) -> Result<(), End> {
-    let Some(since) = since else {
+    let hello = json!({"type": "hello", "instance_id": &*opening.instance_id, "seq": snap.seq});
+    send(ws, hello.to_string(), opening.since.unwrap_or(snap.seq)).await?;
+    let Some(since) = opening.since else {
         return send(ws, snapshot_json(snap), snap.seq).await;
     };
+    if let Some(other) = opening
+        .instance
+        .as_deref()
+        .filter(|i| **i != *opening.instance_id)
+    {
+        let reset = json!({"type": "reset", "reason": "since is from another watchpost instance",
+                           "instance": other, "instance_id": &*opening.instance_id, "seq": snap.seq});
+        send(ws, reset.to_string(), since).await?;
+        return send(ws, snapshot_json(snap), snap.seq).await;
+    }
     if since == snap.seq {
         return Ok(());
     }

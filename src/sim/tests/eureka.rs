@@ -196,3 +196,41 @@ async fn faults_replace_the_document() {
     apps_json(&sim).await;
     assert_eq!(sim.requests(), 3);
 }
+
+#[actix_web::test]
+async fn stale_renewals_are_served_for_chosen_instances() {
+    let sim = eureka().await;
+    let id = instances()[0].instance_id.clone();
+    sim.set_renewal_lag(&id, std::time::Duration::from_secs(600));
+    let doc = apps_json(&sim).await;
+    let renewed = |app: &str, n: usize| {
+        let app = doc["applications"]["application"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["name"] == app)
+            .unwrap();
+        let inst = &app["instance"][n];
+        (
+            inst["instanceId"].as_str().unwrap().to_string(),
+            inst["leaseInfo"]["lastRenewalTimestamp"].as_u64().unwrap(),
+        )
+    };
+    let (a, b) = (renewed("FOO", 0), renewed("FOO", 1));
+    let (stale, fresh) = if a.0 == id { (a.1, b.1) } else { (b.1, a.1) };
+    assert!(fresh >= stale + 600_000, "{fresh} vs {stale}");
+    let (_, body) = (0, get_text(&format!("{}/apps", sim.url()), None).await.2);
+    let parsed = crate::sources::eureka::xml::parse_apps(body.as_bytes()).unwrap();
+    let foo = parsed
+        .iter()
+        .find(|a| a.name == "FOO")
+        .unwrap()
+        .instances
+        .as_ref()
+        .unwrap();
+    let lease = |i: usize| foo[i].lease.as_ref().unwrap().last_renewal_at.unwrap().0;
+    assert!(
+        lease(0).abs_diff(lease(1)) >= 600_000,
+        "the XML form carries it too"
+    );
+}

@@ -8,9 +8,9 @@ use serde_json::{Map, Value};
 
 use crate::model::{AppSample, InstanceSample};
 use crate::sources::count::exceeds;
-use crate::sources::{AgentError, too_many};
 use crate::sources::eureka::json::{metadata, port, status, text};
 use crate::sources::fagent::envelope_data;
+use crate::sources::{AgentError, too_many};
 
 /// Parses `GET /api/v1/eureka/apps`. Applications keep the order in which the agent
 /// first lists them. Entries without an application name are skipped; an instance
@@ -87,11 +87,14 @@ fn add_instance(app: &mut AppSample, entry: &Map<String, Value>) {
 /// One instance, or `None` when it has no id.
 fn instance_sample(entry: &Map<String, Value>, app: &str) -> Option<InstanceSample> {
     let first = |keys: &[&str]| keys.iter().find_map(|k| text(entry, k));
+    let ip_addr = first(&["ip", "ip_addr", "ipAddr"]);
     Some(InstanceSample {
         instance_id: first(&["instance_id", "instanceId"])?,
+        endpoint: super::lease::endpoint(ip_addr.as_deref(), entry),
+        lease: super::lease::lease(entry),
         app: app.to_string(),
         host_name: first(&["host_name", "hostName"]),
-        ip_addr: first(&["ip", "ip_addr", "ipAddr"]),
+        ip_addr,
         port: entry.get("port").and_then(port),
         status: status(entry),
         health_check_url: first(&["health_check_url", "healthCheckUrl"]),

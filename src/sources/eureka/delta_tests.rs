@@ -220,6 +220,18 @@ fn steeltoe_full_then_delta_fixtures() {
     let foo = apps[0].instances.as_ref().unwrap();
     assert_eq!(foo.len(), 1);
     assert_eq!(foo[0].host_name.as_deref(), Some("modified-host"));
+    let (want_lease, want_endpoint) = (&modified.apps[0].instances.as_ref().unwrap()[0], &foo[0]);
+    assert_eq!(
+        want_endpoint.lease, want_lease.lease,
+        "the delta's lease replaces the copy's"
+    );
+    assert!(
+        foo[0]
+            .lease
+            .as_ref()
+            .is_some_and(|l| l.duration_s.is_some())
+    );
+    assert!(foo[0].endpoint.is_some());
     let state = DeltaState::new(true);
     state.replace(json::parse_apps(fixture!("steeltoe_apps_full.json")).unwrap());
     let delta = json::parse_document(fixture!("steeltoe_apps_delta_modified.json")).unwrap();

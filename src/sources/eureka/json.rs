@@ -219,11 +219,15 @@ fn instance_sample(
              instance-id and no hostName, so it cannot be identified"
         )
     })?;
+    let ip_addr = text(inst, "ipAddr");
     Ok(InstanceSample {
         instance_id,
         app: text(inst, "app").unwrap_or_else(|| app.to_string()),
         host_name: text(inst, "hostName"),
-        ip_addr: text(inst, "ipAddr"),
+        endpoint: super::lease::endpoint(ip_addr.as_deref(), inst),
+        lease: super::lease::lease(inst),
+        last_updated_at: super::lease::last_updated(inst),
+        ip_addr,
         port: inst.get("port").and_then(port),
         status: status(inst),
         health_check_url: text(inst, "healthCheckUrl"),

@@ -317,3 +317,17 @@ fn reconcile_hashcode_matches_the_fixtures() {
         Some("UP_1_")
     );
 }
+
+#[test]
+fn endpoint_and_lease_come_from_the_instance() {
+    let apps = parse_apps(fixture!("steeltoe_apps_full.json").as_bytes()).unwrap();
+    let inst = &apps[0].instances.as_ref().unwrap()[0];
+    assert_eq!(inst.endpoint.as_deref(), Some("192.168.56.1:8080"));
+    let lease = inst.lease.as_ref().unwrap();
+    assert_eq!(lease.last_renewal_at, Some(crate::model::Ts(1457716158319)));
+    assert_eq!(
+        (lease.duration_s, lease.renewal_interval_s),
+        (Some(90), Some(30))
+    );
+    assert_eq!(inst.last_updated_at, Some(crate::model::Ts(1457714988223)));
+}

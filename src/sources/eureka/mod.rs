@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod delta;
 pub mod json;
+pub mod lease;
 pub mod native;
 pub mod xml;
 

@@ -323,3 +323,24 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn endpoint_and_lease_come_from_the_xml_instance() {
+    let inst = &apps(fixture!("prometheus_apps_2apps_4instances.xml"))[0].1[0];
+    assert_eq!(inst.endpoint.as_deref(), Some("192.133.83.31:8080"));
+    let lease = inst.lease.as_ref().unwrap();
+    assert_eq!(lease.last_renewal_at, Some(crate::model::Ts(1596110179310)));
+    assert_eq!(
+        (lease.duration_s, lease.renewal_interval_s),
+        (Some(90), Some(30))
+    );
+    assert_eq!(inst.last_updated_at, Some(crate::model::Ts(1596003469304)));
+    let secure_only = wrap(
+        "<instance><instanceId>i1</instanceId><ipAddr>10.0.0.9</ipAddr>\
+         <port enabled=\"false\">80</port><securePort enabled=\"true\">8443</securePort></instance>",
+    );
+    assert_eq!(
+        only_instance(&secure_only).endpoint.as_deref(),
+        Some("10.0.0.9:8443")
+    );
+}

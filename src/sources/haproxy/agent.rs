@@ -5,8 +5,8 @@ use serde_json::{Map, Value};
 
 use crate::model::ServerSample;
 use crate::sources::count::exceeds;
-use crate::sources::{AgentError, too_many};
 use crate::sources::fagent::{envelope_data, missing, scalar_text, unsigned};
+use crate::sources::{AgentError, too_many};
 
 /// Parses `GET /api/v1/haproxy[/{inst}]/backends`: the backend names, in the order
 /// the agent lists them, without blanks or repeats.

@@ -1,6 +1,8 @@
 //! HAProxy sources.
 pub mod agent;
 pub mod csv;
+pub mod events;
+pub mod info;
 pub mod registry;
 pub mod runtime;
 pub mod servers_state;

@@ -93,6 +93,46 @@ impl RuntimeApi {
         Ok(answer)
     }
 
+    /// Opens a connection, sends `cmd` and hands back the stream to read its
+    /// answer as it comes (for `show events <ring> -w`, which does not end).
+    pub async fn open(
+        &self,
+        cmd: &str,
+        timeout: Duration,
+    ) -> Result<Box<dyn AsyncRead + Send + Unpin>, FetchError> {
+        let line = format!("{}\n", cmd.trim_end());
+        let io = |e: std::io::Error| {
+            FetchError::new(FetchErrorKind::Transport, format!("{}: {e}", self.label))
+        };
+        let connect = async {
+            let stream: Box<dyn AsyncRead + Send + Unpin> = match &self.addr {
+                RuntimeAddr::Unix(path) => {
+                    let mut s = tokio::net::UnixStream::connect(path)
+                        .await
+                        .map_err(|e| self.connect_error(e))?;
+                    s.write_all(line.as_bytes()).await.map_err(io)?;
+                    Box::new(s)
+                }
+                RuntimeAddr::Tcp(hostport) => {
+                    let mut s = tokio::net::TcpStream::connect(hostport)
+                        .await
+                        .map_err(|e| self.connect_error(e))?;
+                    s.write_all(line.as_bytes()).await.map_err(io)?;
+                    Box::new(s)
+                }
+            };
+            Ok(stream)
+        };
+        tokio::time::timeout(timeout, connect)
+            .await
+            .unwrap_or_else(|_| {
+                Err(FetchError::new(
+                    FetchErrorKind::Timeout,
+                    format!("timeout connecting to {}", self.label),
+                ))
+            })
+    }
+
     async fn exchange(&self, cmd: &str, expected: usize) -> Result<Vec<u8>, FetchError> {
         match &self.addr {
             RuntimeAddr::Unix(path) => {

@@ -277,10 +277,16 @@ async fn index(fetched: Result<CsvTable, FetchError>) -> Result<Index, FetchErro
     let table = fetched?;
     let build = move || {
         let by_backend = csv::servers_by_backend(&table);
-        by_backend.into_iter().map(|(b, s)| (b, Arc::new(s))).collect::<Index>()
+        by_backend
+            .into_iter()
+            .map(|(b, s)| (b, Arc::new(s)))
+            .collect::<Index>()
     };
     tokio::task::spawn_blocking(build).await.map_err(|e| {
-        FetchError::new(FetchErrorKind::Protocol, format!("stats could not be indexed: {e}"))
+        FetchError::new(
+            FetchErrorKind::Protocol,
+            format!("stats could not be indexed: {e}"),
+        )
     })
 }
 

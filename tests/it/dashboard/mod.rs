@@ -12,6 +12,7 @@
 mod admin;
 mod alerts;
 mod demo;
+mod drift;
 mod failures;
 mod fleet;
 mod headers;

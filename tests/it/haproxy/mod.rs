@@ -9,11 +9,16 @@ mod admin;
 mod alerts;
 mod auth;
 mod discovery;
+mod drift;
 mod health;
+mod instances;
 mod listener;
 mod outage;
 mod process;
+mod push;
 mod scope;
+mod transactions;
+mod validate;
 
 use std::time::Duration;
 

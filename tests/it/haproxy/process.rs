@@ -84,11 +84,18 @@ pub struct Haproxy {
     backends: Vec<Backend>,
     child: Option<Child>,
     starts: u32,
+    /// Whether the config has `ring watchpost` fed by `log ring@watchpost`.
+    pub ring: bool,
 }
 
 impl Haproxy {
     /// Starts HAProxy with these backends; returns once its socket answers.
     pub async fn start(backends: Vec<Backend>) -> Haproxy {
+        Haproxy::start_ring(backends, false).await
+    }
+
+    /// [`Haproxy::start`], with the event ring `watchpost` when `ring`.
+    pub async fn start_ring(backends: Vec<Backend>, ring: bool) -> Haproxy {
         let bin = haproxy_bin();
         let dir = tempfile::tempdir().expect("temp dir");
         let [stats_port, tcp_port, fe_port] = free_ports();
@@ -100,6 +107,7 @@ impl Haproxy {
             backends,
             child: None,
             starts: 0,
+            ring,
         };
         // A port picked free can be taken by someone else before HAProxy binds it:
         // then pick new ones.
@@ -116,6 +124,11 @@ impl Haproxy {
             "HAProxy could not bind its ports three times\n{}",
             ha.logs()
         );
+    }
+
+    /// The configuration file of the running process.
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.path().join(format!("haproxy-{}.cfg", self.starts))
     }
 
     /// The unix socket of the Runtime API.
@@ -246,6 +259,13 @@ impl Haproxy {
             self.tcp_port,
             self.stats_port,
         );
+        if self.ring {
+            cfg = cfg.replace(
+                "defaults\n",
+                "ring watchpost\n    size 65536\n    format timed\n\n\
+                 defaults\n    log ring@watchpost local0\n",
+            );
+        }
         if let Some(first) = self.backends.first() {
             let fe = format!(
                 "frontend fe_main\n    bind 127.0.0.1:{}\n    default_backend {}\n\n",

@@ -18,6 +18,7 @@ mod circuit;
 mod cli;
 mod crash;
 mod demo;
+mod drift;
 mod logs;
 mod restart;
 mod storage;

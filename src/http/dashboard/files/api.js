@@ -71,6 +71,29 @@ export function admin(id, action, token, body) {
   });
 }
 
+/** `GET /api/drift` (with pending items when asked). */
+export function drift(pending = false) {
+  return call(`/api/drift${pending ? '?pending=true' : ''}`);
+}
+
+/** `GET /api/history` of one target over the last 24 h. */
+export function history(targetId) {
+  return call(`/api/history?${new URLSearchParams({ target: targetId })}`);
+}
+
+/** `GET /api/notifiers`. */
+export function notifiers() {
+  return call('/api/notifiers');
+}
+
+/** `POST /api/admin/notifiers/{name}/test` with the bearer token. */
+export function notifierTest(name, token) {
+  return call(`/api/admin/notifiers/${encodeURIComponent(name)}/test`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${token}` },
+  });
+}
+
 /** `GET /api/alerts?state=...`. */
 export function alerts(states) {
   return call(`/api/alerts?state=${encodeURIComponent(states)}`);

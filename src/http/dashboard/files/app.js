@@ -4,14 +4,17 @@
 // (scheduler.js), so bursts of events cost one render per frame.
 
 import { Admin } from './admin.js';
+import { Notifiers } from './notifiers.js';
 import { AlertsPanel } from './alerts.js';
 import * as api from './api.js';
 import { Availability } from './availability.js';
 import { setText, show } from './dom.js';
+import { DriftView } from './drift.js';
 import { EurekaView } from './eureka.js';
 import { applyEvent } from './events.js';
 import { count, tick } from './format.js';
 import { HaproxyView } from './haproxy.js';
+import { Instances } from './instances.js';
 import { Live } from './live.js';
 import { Refetcher } from './refetch.js';
 import { Scheduler } from './scheduler.js';
@@ -43,6 +46,8 @@ const haproxy = new HaproxyView(ctx, {
 });
 const eureka = new EurekaView(ctx, $('eureka-list'), $('eureka-count'));
 const summary = new Summary($('summary'));
+const drift = new DriftView($('drift-section'), $('drift-count'), $('drift-empty'), $('drift-table'));
+new Instances($('instances')).start();
 const toasts = new Toasts($('toasts'));
 const conn = new Connection($('conn'), $('conn-text'), () => live.retryNow());
 const scheduler = new Scheduler(renderOne, afterRender);
@@ -51,6 +56,7 @@ const admin = new Admin(
   { button: $('admin-button'), form: $('admin-form'), input: $('admin-token'), forget: $('admin-forget'), state: $('admin-state') },
   () => {
     scheduler.markAll(model.targets.keys());
+    notifiers.refresh();
     alertsPanel.render();
   },
 );
@@ -58,6 +64,7 @@ const alertsPanel = new AlertsPanel(
   { list: $('alerts-list'), count: $('alerts-count'), silences: $('silences-list'), empty: $('alerts-empty') },
   () => admin.token(),
 );
+const notifiers = new Notifiers({ section: $('notifiers'), list: $('notifiers-list') }, () => admin.token());
 const live = new Live({
   since: () => (model.hasSnapshot ? model.seq : null),
   message: onMessage,
@@ -140,6 +147,7 @@ function onEvent(ev) {
   const result = applyEvent(model, ev);
   noteFailure(ev);
   ctx.availability.onEvent(ev);
+  drift.onEvent(ev);
   if (result.refetch) refetch.want(result.id);
   scheduler.mark(result.id);
   burst.handleMs += performance.now() - now;
@@ -200,6 +208,8 @@ $('filter').addEventListener('input', () => {
 $('problems').addEventListener('change', applyFilter);
 setInterval(tick, 5000);
 setInterval(() => ctx.availability.refresh(), 10000);
+setInterval(() => drift.load(), 10000);
+drift.load();
 setInterval(mergeTimes, 30000);
 setInterval(() => alertsPanel.refresh(), 10000);
 
@@ -218,3 +228,4 @@ window.watchpost = Object.freeze({
 });
 
 live.start();
+notifiers.start();

@@ -1,7 +1,9 @@
-// The availability strip of each target: the last 24 hours of its fetch status,
-// built from its event log (`fetch_failed` / `fetch_recovered`, polling switched
-// off, the target's appearance) and drawn as inline SVG. Histories are loaded only
-// for strips that scroll into view, a few at a time, and then follow live events.
+// The availability strip of each target: the last 24 hours of its fetch status as
+// the daemon computes it (`GET /api/history`: outages as intervals, availability,
+// MTTR, MTBF), drawn as inline SVG with each outage described on hover. Histories
+// are loaded only for strips that scroll into view, a few at a time, and again
+// after a relevant live event or once a minute. `segments` (the same intervals from
+// raw events) stays for pages that only have the event log.
 
 import * as api from './api.js';
 import { fill, h, s } from './dom.js';
@@ -10,15 +12,10 @@ import { clock, duration, parseTs } from './format.js';
 const DAY_MS = 24 * 3600 * 1000;
 const WIDTH = 1440;
 const MIN_WIDTH = 2;
-const PAGE = 1000;
-const MAX_PAGES = 20;
+const STALE_MS = 60 * 1000;
 const RELEVANT = new Set([
   'target_added', 'fetch_failed', 'fetch_recovered', 'polling_disabled', 'polling_enabled',
 ]);
-const WORDS = {
-  ok: 'fetched', failed: 'fetch failed', partial: 'some applications failed',
-  disabled: 'polling disabled', absent: 'not watched yet',
-};
 
 /** The state machine of one target's history. */
 class Replay {
@@ -76,41 +73,50 @@ export function segments(events, now) {
   return out.filter((seg) => seg.to > seg.from);
 }
 
-function describe(seg) {
-  const what = `${WORDS[seg.kind]} ${clock(seg.from)} – ${clock(seg.to)} (${duration(seg.to - seg.from)})`;
-  return seg.kind === 'failed' && seg.error ? `${what}: ${seg.error}` : what;
+function describeOutage(o, app) {
+  const from = parseTs(o.start);
+  const to = o.end ? parseTs(o.end) : null;
+  const span = `${clock(from)} – ${to === null ? 'now' : clock(to)} (${duration(o.duration_s * 1000)})`;
+  const what = app ? `application ${app}: fetch failed` : 'fetch failed';
+  const kind = o.error_kind ? ` [${o.error_kind}]` : '';
+  return `${what} ${span}${kind}${o.first_error ? `: ${o.first_error}` : ''}`;
 }
 
-/** Draws the strip into `host` (an svg and a percentage label). */
-function draw(host, segs, now) {
-  const start = now - DAY_MS;
+/** Draws the daemon's history `body` into `host`: outages over an ok strip. */
+function drawHistory(host, body) {
+  const start = parseTs(body.since);
+  const span = Math.max(parseTs(body.until) - start, 1);
   const svg = s('svg', {
     class: 'strip', viewBox: `0 0 ${WIDTH} 10`, preserveAspectRatio: 'none', role: 'img',
   });
-  let watched = 0;
-  let good = 0;
-  for (const seg of segs) {
-    const x = ((seg.from - start) / DAY_MS) * WIDTH;
-    const w = Math.max(((seg.to - seg.from) / DAY_MS) * WIDTH, seg.kind === 'ok' ? 0 : MIN_WIDTH);
-    svg.append(s('rect', { class: `seg ${seg.kind}`, x: x.toFixed(2), y: 0, width: w.toFixed(2), height: 10 },
-      s('title', null, describe(seg))));
-    if (seg.kind !== 'absent') watched += seg.to - seg.from;
-    if (seg.kind === 'ok') good += seg.to - seg.from;
-  }
-  const pct = watched > 0 ? (100 * good) / watched : null;
-  const label = pct === null ? 'no data' : `${pct >= 99.95 ? '100' : pct.toFixed(1)}%`;
-  svg.setAttribute('aria-label', `fetched ${label} of the last 24 h`);
-  fill(host, stripLabel(), svg,
-    h('span', { class: 'strip-pct', title: 'share of the last 24 h with a successful fetch' }, label));
+  svg.append(s('rect', { class: 'seg ok', x: 0, y: 0, width: WIDTH, height: 10 }, s('title', null, 'fetched')));
+  const rect = (o, kind, app) => {
+    const from = parseTs(o.start);
+    const to = o.end ? parseTs(o.end) : parseTs(body.until);
+    const x = ((from - start) / span) * WIDTH;
+    const w = Math.max(((to - from) / span) * WIDTH, MIN_WIDTH);
+    svg.append(s('rect', { class: `seg ${kind}`, x: x.toFixed(2), y: 0, width: w.toFixed(2), height: 10 },
+      s('title', null, describeOutage(o, app))));
+  };
+  for (const app of body.applications || []) for (const o of app.outages) rect(o, 'partial', app.name);
+  for (const o of body.outages || []) rect(o, 'failed', null);
+  const sum = body.summary;
+  const pct = sum.availability_pct;
+  const label = `${pct >= 99.95 ? '100' : pct.toFixed(1)}%`;
+  const mttr = sum.mttr_s === null ? '—' : duration(sum.mttr_s * 1000);
+  const mtbf = sum.mtbf_s === null ? '—' : duration(sum.mtbf_s * 1000);
+  const title = `availability over the last 24 h: ${label}; ${sum.outages} outage(s), MTTR ${mttr}, MTBF ${mtbf}`;
+  svg.setAttribute('aria-label', title);
+  fill(host, stripLabel(), svg, h('span', { class: 'strip-pct', title }, label));
 }
 
 /** The words before every strip: what it measures and over what period. */
 function stripLabel() {
   return h('span', {
     class: 'strip-label',
-    title: 'Fetch status over the last 24 hours: green = fetched, red = fetch failed, '
-      + 'amber = some applications failed, grey = polling disabled. '
-      + 'The percentage is the share of the watched time with a successful fetch.',
+    title: 'Fetch status over the last 24 hours, as the daemon computes it from its event log '
+      + '(GET /api/history): green = fetched, red = fetch failed, amber = some applications failed. '
+      + 'Hover an outage for its times and first error; the percentage is the availability.',
   }, 'fetched, last 24 h');
 }
 
@@ -141,12 +147,11 @@ export class Availability {
     this.history.delete(id);
   }
 
-  /** Follows a live event. */
+  /** Follows a live event: a relevant one makes the daemon's history stale. */
   onEvent(ev) {
     const hist = this.history.get(ev.target);
     if (!hist || !RELEVANT.has(ev.type)) return;
-    hist.events.push({ ...ev, data: ev.data || {} });
-    if (hist.loaded) this.render(ev.target);
+    if (hist.loaded && this.visible.has(ev.target)) this.want(ev.target);
   }
 
   /** Forgets every history (after a reset): visible strips load again. */
@@ -156,11 +161,12 @@ export class Availability {
     for (const id of this.visible) this.want(id);
   }
 
-  /** Redraws the visible strips (time moves on). */
+  /** Reloads the visible strips whose history is older than a minute. */
   refresh() {
+    const now = Date.now();
     for (const id of this.visible) {
-      if (this.history.has(id)) this.render(id);
-      else this.want(id);
+      const hist = this.history.get(id);
+      if (!hist || (hist.loaded && now - hist.at > STALE_MS)) this.want(id);
     }
   }
 
@@ -178,7 +184,9 @@ export class Availability {
   }
 
   want(id) {
-    this.history.set(id, { events: [], loaded: false });
+    const old = this.history.get(id);
+    this.history.set(id, { body: old?.body, loaded: !!old?.loaded, at: old?.at || 0 });
+    if (this.queue.includes(id)) return;
     this.queue.push(id);
     this.pump();
   }
@@ -199,25 +207,16 @@ export class Availability {
   }
 
   async load(id) {
-    const loaded = [];
-    let since = 0;
+    let body;
     try {
-      for (let page = 0; page < MAX_PAGES; page += 1) {
-        const body = await api.events(id, since, PAGE);
-        loaded.push(...body.events.filter((e) => RELEVANT.has(e.type)));
-        if (body.events.length < PAGE) break;
-        since = body.next_since;
-      }
+      body = await api.history(id);
     } catch {
       this.history.delete(id);
       return;
     }
     const hist = this.history.get(id);
     if (!hist) return;
-    const last = loaded.length ? loaded[loaded.length - 1].seq : 0;
-    const live = hist.events.filter((e) => e.seq > last);
-    hist.events = [...loaded.map((e) => ({ ...e, data: e.data || {} })), ...live];
-    hist.loaded = true;
+    Object.assign(hist, { body, loaded: true, at: Date.now() });
     this.render(id);
   }
 
@@ -225,8 +224,7 @@ export class Availability {
     const host = this.hosts.get(id);
     const hist = this.history.get(id);
     if (!host || !hist || !hist.loaded) return;
-    const now = Date.now();
-    draw(host, segments(hist.events, now), now);
+    drawHistory(host, hist.body);
   }
 
   /** How many histories are loaded (for diagnostics). */

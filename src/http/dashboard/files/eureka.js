@@ -8,6 +8,7 @@ import { ago, liveTime } from './format.js';
 import { OrderedList } from './list.js';
 import { hasProblem } from './state.js';
 import * as w from './widgets.js';
+import { markRow } from './drift.js';
 
 const INSTANCE_STATES = ['up', 'down', 'starting', 'out_of_service', 'unknown'];
 
@@ -17,16 +18,29 @@ function instanceRow(i) {
   if (noData && i.last_known_status) {
     status.append(h('span', { class: 'last-known', title: 'last known status' }, `last: ${i.last_known_status}`));
   }
+  if (i.lease_expired) status.append(leaseMark(i));
   if (i.removed_at) {
     const removed = h('span', { class: 'removed-at' });
     liveTime(removed, i.removed_at, ago, 'removed ');
     status.append(removed);
   }
   const cls = [noData ? 'no-data' : '', i.removed_at ? 'removed' : ''].join(' ').trim();
-  return h('tr', { class: cls, dataset: { instance: i.instance_id } },
+  const tr = h('tr', { class: cls, dataset: { instance: i.instance_id } },
     h('td', { class: 'name mono', title: i.instance_id }, i.instance_id), status,
     h('td', { class: 'mono', title: i.host_name || null }, i.host_name || '—'),
     h('td', { class: 'mono' }, i.ip_addr || '—'), h('td', { class: 'num' }, i.port ?? '—'));
+  markRow(tr, 'instances', i.target, i.instance_id);
+  return tr;
+}
+
+/** "lease expired 4 min ago": the registry keeps an instance that stopped renewing. */
+function leaseMark(i) {
+  const lease = i.lease || {};
+  const renewed = Date.parse(lease.last_renewal_at || '');
+  const expiry = Number.isNaN(renewed) ? null : new Date(renewed + (lease.duration_s || 0) * 1000).toISOString();
+  const mark = h('span', { class: 'lease-expired', title: 'last renewal older than the lease: Eureka should have evicted it' });
+  liveTime(mark, expiry, ago, 'lease expired ');
+  return mark;
 }
 
 function countStates(instances) {
@@ -86,6 +100,9 @@ class ServerBlock {
     this.strip = h('div', { class: 'strip-host' });
     this.source = h('span', { class: 'badge source' });
     this.empty = h('div', { class: 'muted empty' });
+    this.preservation = h('div', { class: 'self-preservation', role: 'alert', hidden: true },
+      'Self-preservation suspected: many leases have expired and the registry keeps those instances — '
+      + 'its UP is not to be trusted.');
     const apps = h('div', { class: 'apps' });
     this.apps = new OrderedList(apps);
     const title = h('span', { class: 'title' }, h('span', { class: 'group' }, 'eureka'),
@@ -94,7 +111,7 @@ class ServerBlock {
       h('div', { class: 'head-line' }, this.warn.el, title, this.source, this.chips, this.circuit.el, this.polling.el),
       this.strip);
     this.el = h('section', { class: 'eureka-server', dataset: { targetId: t.id } },
-      head, this.error.el, this.admin.el, apps, this.empty);
+      head, this.preservation, this.error.el, this.admin.el, apps, this.empty);
     ctx.availability.attach(t.id, this.strip);
   }
 
@@ -113,6 +130,7 @@ class ServerBlock {
       next: t.circuit_state === 'open' ? t.circuit?.next_attempt_at : null,
     });
     this.admin.update(t, this.ctx.adminEnabled());
+    show(this.preservation, t.self_preservation_suspected === true);
     this.updateApps(t, instances);
     this.problem = hasProblem(t);
   }

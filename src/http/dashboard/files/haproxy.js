@@ -9,22 +9,25 @@ import { count, duration } from './format.js';
 import { SortedKeys } from './list.js';
 import { hasProblem } from './state.js';
 import * as w from './widgets.js';
+import { markRow } from './drift.js';
 
 const SERVER_STATES = ['up', 'down', 'maint', 'drain', 'unknown'];
 const PAGE = 200;
 
-function serverRow(s) {
+function serverRow(s, targetId) {
   const noData = s.status === 'no data';
   const status = h('td', { class: 'status' }, w.stateBadge(s.status, s.state));
   if (noData && s.last_known_status) {
     status.append(h('span', { class: 'last-known', title: 'last known status' }, `last: ${s.last_known_status}`));
   }
   const changed = typeof s.last_change_s === 'number' ? duration(s.last_change_s * 1000) : '';
-  return h('tr', { class: noData ? 'no-data' : '', dataset: { server: s.name } },
+  const tr = h('tr', { class: noData ? 'no-data' : '', dataset: { server: s.name } },
     h('td', { class: 'name mono', title: s.name }, s.name), status,
     h('td', { class: 'mono' }, s.check_status || ''), h('td', { class: 'num' }, s.weight ?? ''),
     h('td', { class: 'mono', title: s.addr || null }, s.addr || ''),
     h('td', { class: 'num', title: 'since the last UP/DOWN change (as of the last successful fetch)' }, changed));
+  markRow(tr, 'servers', targetId, s.name);
+  return tr;
 }
 
 function serverTable() {
@@ -77,7 +80,7 @@ class BackendCard {
       successAt: t.last_success_at, failures: t.consecutive_failures,
       next: t.circuit_state === 'open' ? t.circuit?.next_attempt_at : null,
     });
-    fill(this.table.body, servers.map(serverRow));
+    fill(this.table.body, servers.map((s) => serverRow(s, t.id)));
     show(this.table.el, servers.length > 0);
     setText(this.empty, servers.length ? '' : failed ? 'no data yet' : 'no servers');
     show(this.empty, servers.length === 0);

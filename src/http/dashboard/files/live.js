@@ -1,6 +1,8 @@
 // The connection to `/ws`: the first connect asks for a snapshot, every reconnect
 // resumes with `since=<last seq>`. After a drop it retries with exponential backoff
-// (0.5 s doubling up to 10 s, with jitter) and reports its state meanwhile.
+// (0.5 s doubling up to 10 s, with jitter) and reports its state meanwhile. The
+// daemon's `instance_id` (from its hello) goes with `since`, so a different daemon
+// behind the same address answers with a reset and a snapshot.
 
 const FIRST_DELAY_MS = 500;
 const MAX_DELAY_MS = 10000;
@@ -20,12 +22,14 @@ export class Live {
     this.timer = null;
     this.paused = false;
     this.state = 'connecting';
+    this.instance = null;
   }
 
   url() {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
     const since = this.hooks.since();
-    const query = since === null ? '' : `?since=${since}`;
+    const instance = this.instance ? `&instance=${encodeURIComponent(this.instance)}` : '';
+    const query = since === null ? '' : `?since=${since}${instance}`;
     return `${scheme}://${location.host}/ws${query}`;
   }
 
@@ -56,6 +60,10 @@ export class Live {
     try {
       msg = JSON.parse(text);
     } catch {
+      return;
+    }
+    if (msg.type === 'hello') {
+      this.instance = msg.instance_id;
       return;
     }
     this.hooks.message(msg);
