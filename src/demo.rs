@@ -31,6 +31,7 @@ pub fn demo_policy() -> Policy {
             open_max: Duration::from_secs(20),
         },
         auto_recover: false,
+        limits: crate::config::Limits::default(),
     }
 }
 

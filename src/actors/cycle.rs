@@ -197,8 +197,11 @@ async fn fetch(
     }
     #[cfg(not(any(test, feature = "fault-injection")))]
     let _ = panic;
-    let timeout = spec.policy.timeout;
-    retry::run(&spec.retry(), || spec.source.fetch(&client, timeout)).await
+    let (timeout, limits) = (spec.policy.timeout, spec.policy.limits);
+    retry::run(&spec.retry(), || {
+        spec.source.fetch_within(&client, timeout, limits)
+    })
+    .await
 }
 
 fn panic_text(e: tokio::task::JoinError) -> String {

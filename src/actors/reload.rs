@@ -44,6 +44,9 @@ pub async fn reload(
         return Err(ReloadError::NoFile);
     }
     let new = Arc::new(config::load(&current.file).map_err(ReloadError::Invalid)?);
+    for warning in new.warnings() {
+        tracing::warn!(%warning, "configuration warning");
+    }
     if new.haproxy.is_empty() && new.eureka.is_empty() && !allow_empty {
         return Err(ReloadError::Empty);
     }

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::types::{
-    Backends, CircuitConfig, Config, Policy, RetryConfig, ServerConfig, StorageConfig,
+    Backends, CircuitConfig, Config, Limits, Policy, RetryConfig, ServerConfig, StorageConfig,
 };
 
 /// Default `[server] listen`.
@@ -59,6 +59,20 @@ impl Default for CircuitConfig {
     }
 }
 
+/// Default `max_servers`.
+pub const DEFAULT_MAX_SERVERS: usize = 10_000;
+/// Default `max_instances`.
+pub const DEFAULT_MAX_INSTANCES: usize = 50_000;
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_servers: DEFAULT_MAX_SERVERS,
+            max_instances: DEFAULT_MAX_INSTANCES,
+        }
+    }
+}
+
 impl Default for Policy {
     fn default() -> Self {
         Policy {
@@ -67,6 +81,7 @@ impl Default for Policy {
             retry: RetryConfig::default(),
             circuit: CircuitConfig::default(),
             auto_recover: false,
+            limits: Limits::default(),
         }
     }
 }
@@ -92,15 +107,16 @@ impl Config {
             drift_for: super::links::DEFAULT_DRIFT_FOR,
             notify: Vec::new(),
             alerts: crate::alerts::AlertsConfig::default(),
+            parse_warnings: Vec::new(),
         }
     }
 
-    /// One line for `watchpost check-config`, e.g. `config/watchpost.toml:
-    /// 2 HAProxy sources (3 backends, 1 discovering all), 1 Eureka server;
-    /// listening on 127.0.0.1:8080; admin API enabled`.
-    /// Settings that are valid but have no effect, for `check-config` and the log.
+    /// Settings that are accepted but should be looked at (a weak token, an open
+    /// listen address, one that has no effect), for `check-config` and the log.
     pub fn warnings(&self) -> Vec<String> {
-        self.haproxy
+        let found = self.parse_warnings.iter().map(ToString::to_string);
+        let ignored = self
+            .haproxy
             .iter()
             .filter(|h| h.events_ring.is_some() && h.push_ring().is_none())
             .map(|h| {
@@ -109,10 +125,13 @@ impl Config {
                     h.name,
                     h.source.as_str()
                 )
-            })
-            .collect()
+            });
+        found.chain(ignored).collect()
     }
 
+    /// One line for `watchpost check-config`, e.g. `config/watchpost.toml:
+    /// 2 HAProxy sources (3 backends, 1 discovering all), 1 Eureka server;
+    /// listening on 127.0.0.1:8080; admin API enabled`.
     pub fn summary(&self) -> String {
         let admin = match self.server.admin_token {
             Some(_) => "admin API enabled",

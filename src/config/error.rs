@@ -32,6 +32,10 @@ impl fmt::Display for ConfigError {
 
 impl std::error::Error for ConfigError {}
 
+/// A finding that does not stop the configuration from being used (a weak admin
+/// token, an API open beyond this machine): the same file, line, key and message.
+pub type ConfigWarning = ConfigError;
+
 /// Every problem found in a configuration file, in file order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConfigErrors(pub Vec<ConfigError>);

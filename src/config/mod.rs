@@ -39,23 +39,26 @@ mod tests_links;
 mod tests_notify;
 #[cfg(test)]
 mod tests_sources;
+#[cfg(test)]
+mod tests_warnings;
 
 use std::path::{Path, PathBuf};
 
 use toml_edit::{Document, TomlError};
 
 pub use defaults::{
-    DEFAULT_EVENT_RETENTION, DEFAULT_LISTEN, DEFAULT_RECOVER_TIMEOUT, DEFAULT_STORAGE_PATH,
+    DEFAULT_EVENT_RETENTION, DEFAULT_LISTEN, DEFAULT_MAX_INSTANCES, DEFAULT_MAX_SERVERS,
+    DEFAULT_RECOVER_TIMEOUT, DEFAULT_STORAGE_PATH,
 };
-pub use error::{ConfigError, ConfigErrors};
+pub use error::{ConfigError, ConfigErrors, ConfigWarning};
 pub use live::LiveConfig;
 pub use notify_types::{
     DEFAULT_MAX_AGE, DEFAULT_RESEND, EmailConfig, NotifierKind, NotifyConfig, SmtpSecurity,
 };
 pub use types::{
     Backends, CircuitConfig, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig,
-    HaproxySourceKind, LinkConfig, Policy, RecoverAction, RetryConfig, Secret, ServerConfig,
-    StorageConfig, TlsConfig,
+    HaproxySourceKind, Limits, LinkConfig, Policy, RecoverAction, RetryConfig, Secret,
+    ServerConfig, StorageConfig, TlsConfig,
 };
 
 use common::Names;
@@ -107,7 +110,10 @@ pub fn parse(
     let links = links::links(&mut r, &root, haproxy.as_deref(), eureka.as_deref());
     let notify = sources(&mut r, &root, "notify", &defaults, notify::read);
     let alerts = alerts::read(&mut r, &root);
-    let errors = r.into_errors();
+    if let Some(server) = &server {
+        sections::warn_exposure(&mut r, &root, server);
+    }
+    let (errors, warnings) = r.into_findings();
     if !errors.is_empty() {
         return Err(ConfigErrors(errors));
     }
@@ -122,6 +128,7 @@ pub fn parse(
             drift_for: drift_for?,
             notify: notify?,
             alerts: alerts?,
+            parse_warnings: warnings,
         })
     };
     assemble().ok_or_else(|| unexplained(file))

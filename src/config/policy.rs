@@ -4,11 +4,18 @@
 use std::time::Duration;
 
 use super::reader::{Entry, Node, Reader};
-use super::types::{CircuitConfig, Policy, RetryConfig};
+use super::types::{CircuitConfig, Limits, Policy, RetryConfig};
 
 /// The policy keys allowed in `[defaults]` and in every source.
-pub(super) const POLICY_KEYS: [&str; 5] =
-    ["interval", "timeout", "retry", "circuit", "auto_recover"];
+pub(super) const POLICY_KEYS: [&str; 7] = [
+    "interval",
+    "timeout",
+    "retry",
+    "circuit",
+    "auto_recover",
+    "max_servers",
+    "max_instances",
+];
 const RETRY_KEYS: [&str; 4] = ["initial", "max", "multiplier", "max_elapsed"];
 const CIRCUIT_KEYS: [&str; 3] = ["failure_threshold", "open_base", "open_max"];
 
@@ -35,6 +42,8 @@ pub(super) struct Layer {
     open_base: Option<Set<Duration>>,
     open_max: Option<Set<Duration>>,
     auto_recover: Option<Set<bool>>,
+    max_servers: Option<Set<usize>>,
+    max_instances: Option<Set<usize>>,
 }
 
 fn set<T>(entry: &Entry<'_>, value: T) -> Set<T> {
@@ -63,8 +72,10 @@ impl Layer {
     /// Reads the policy keys of `node`; unknown keys are checked by the caller.
     pub fn read(r: &mut Reader<'_>, node: &Node<'_>) -> Layer {
         let mut layer = Layer {
-            interval: positive(r, node, "interval"),
-            timeout: positive(r, node, "timeout"),
+            interval: bounded(r, node, "interval"),
+            timeout: bounded(r, node, "timeout"),
+            max_servers: count(r, node, "max_servers"),
+            max_instances: count(r, node, "max_instances"),
             ..Layer::default()
         };
         if let Some(entry) = r.entry(node, "auto_recover") {
@@ -139,6 +150,8 @@ impl Layer {
             open_base: inherit(&self.open_base, &base.open_base),
             open_max: inherit(&self.open_max, &base.open_max),
             auto_recover: inherit(&self.auto_recover, &base.auto_recover),
+            max_servers: inherit(&self.max_servers, &base.max_servers),
+            max_instances: inherit(&self.max_instances, &base.max_instances),
         }
     }
 
@@ -160,6 +173,10 @@ impl Layer {
                 open_max: value(&self.open_max, d.circuit.open_max),
             },
             auto_recover: value(&self.auto_recover, d.auto_recover),
+            limits: Limits {
+                max_servers: value(&self.max_servers, d.limits.max_servers),
+                max_instances: value(&self.max_instances, d.limits.max_instances),
+            },
         }
     }
 
@@ -202,6 +219,42 @@ fn positive(r: &mut Reader<'_>, node: &Node<'_>, key: &str) -> Option<Set<Durati
         return None;
     }
     Some(set(&entry, duration))
+}
+
+/// The shortest `interval` or `timeout` accepted.
+const SHORTEST: Duration = Duration::from_millis(100);
+/// The longest `interval` or `timeout` accepted.
+const LONGEST: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// `interval` or `timeout` under `key`, if present and between 100 ms and 1 day:
+/// anything outside is a typing slip (`2ns`, a thousand years), not a policy.
+fn bounded(r: &mut Reader<'_>, node: &Node<'_>, key: &str) -> Option<Set<Duration>> {
+    let entry = r.entry(node, key)?;
+    let duration = r.duration(&entry)?;
+    if (SHORTEST..=LONGEST).contains(&duration) {
+        return Some(set(&entry, duration));
+    }
+    let message = format!(
+        "{} is not a usable {key}; it must be between 100ms and 1day",
+        humantime::format_duration(duration)
+    );
+    r.error(entry.line, entry.path, message);
+    None
+}
+
+/// A count of at least 1 under `key` (`max_servers`, `max_instances`), if present
+/// and valid.
+fn count(r: &mut Reader<'_>, node: &Node<'_>, key: &str) -> Option<Set<usize>> {
+    let entry = r.entry(node, key)?;
+    let n = r.integer(&entry)?;
+    match usize::try_from(n) {
+        Ok(n) if n >= 1 => Some(set(&entry, n)),
+        _ => {
+            let message = format!("{n} is not a usable limit; it must be at least 1");
+            r.error(entry.line, entry.path, message);
+            None
+        }
+    }
 }
 
 /// One side of a relation between two durations.

@@ -19,6 +19,8 @@ pub(super) struct Reader<'a> {
     file: &'a str,
     env: Env<'a>,
     errors: Vec<ConfigError>,
+    /// Findings that do not stop the configuration from being used.
+    warnings: Vec<ConfigError>,
     /// Byte offsets of every `\n`, to find a line with a binary search (counting
     /// from the start for every key made 10,000 sources take seconds).
     newlines: Vec<usize>,
@@ -97,14 +99,23 @@ impl<'a> Reader<'a> {
             file,
             env,
             errors: Vec::new(),
+            warnings: Vec::new(),
             newlines,
         }
     }
 
-    /// The errors recorded so far, sorted by line.
-    pub fn into_errors(mut self) -> Vec<ConfigError> {
+    /// The errors and the warnings recorded so far, each sorted by line.
+    pub fn into_findings(mut self) -> (Vec<ConfigError>, Vec<ConfigError>) {
         self.errors.sort_by_key(|e| e.line);
-        self.errors
+        self.warnings.sort_by_key(|e| e.line);
+        (self.errors, self.warnings)
+    }
+
+    /// Records a warning: the value is used, but the operator should know.
+    pub fn warn(&mut self, line: usize, key: impl Into<String>, message: impl Into<String>) {
+        let before = self.errors.len();
+        self.error(line, key, message);
+        self.warnings.extend(self.errors.drain(before..));
     }
 
     /// The 1-based line where `span` starts (1 when unknown).

@@ -21,7 +21,7 @@ pub(super) fn server(r: &mut Reader<'_>, root: &Node<'_>) -> Option<ServerConfig
     };
     r.check_keys(&node, &["listen", "admin_token", "allowed_origins", "tls"]);
     let listen = r.entry(&node, "listen").map(|e| listen(r, &e));
-    let token = r.entry(&node, "admin_token").map(|e| r.string(&e));
+    let token = r.entry(&node, "admin_token").map(|e| token(r, &e));
     let origins = r.entry(&node, "allowed_origins").map(|e| origins(r, &e));
     let tls = r.entry(&node, "tls").map(|e| tls(r, &e));
     if let Some(listen) = listen {
@@ -37,6 +37,49 @@ pub(super) fn server(r: &mut Reader<'_>, root: &Node<'_>) -> Option<ServerConfig
         server.tls = Some(tls?);
     }
     Some(server)
+}
+
+/// The shortest admin token accepted without a warning.
+const STRONG_TOKEN_CHARS: usize = 16;
+
+/// `admin_token`: empty turns the admin API off, blank (only spaces) is refused,
+/// shorter than 16 characters is a warning. The value is never shown.
+fn token(r: &mut Reader<'_>, entry: &Entry<'_>) -> Option<String> {
+    let token = r.string(entry)?;
+    let line = entry.line;
+    if !token.is_empty() && token.trim().is_empty() {
+        let message = "is blank; give a random secret of at least 16 characters, \
+                       or \"\" to turn the admin API off";
+        r.error(line, entry.path.clone(), message);
+        return None;
+    }
+    let chars = token.chars().count();
+    if (1..STRONG_TOKEN_CHARS).contains(&chars) {
+        let message = format!(
+            "is only {chars} characters long and easy to guess; use a random secret \
+             of at least {STRONG_TOKEN_CHARS} characters (e.g. `openssl rand -hex 24`)"
+        );
+        r.warn(line, entry.path.clone(), message);
+    }
+    Some(token)
+}
+
+/// Warns when the API listens beyond this machine without an admin token: anyone
+/// who can reach the port reads the state and the event log.
+pub(super) fn warn_exposure(r: &mut Reader<'_>, root: &Node<'_>, server: &ServerConfig) {
+    if server.listen.ip().is_loopback() || server.admin_token.is_some() {
+        return;
+    }
+    let line = section(r, root, "server")
+        .and_then(|node| r.entry(&node, "listen"))
+        .map_or(0, |e| e.line);
+    let message = format!(
+        "{} is reachable from other machines and there is no admin_token: the API is \
+         open to anyone who can reach it; listen on 127.0.0.1, or set admin_token and \
+         put `[server] tls` or an authenticating proxy in front (docs/configuration.md)",
+        server.listen
+    );
+    r.warn(line, "server.listen", message);
 }
 
 /// `tls = { cert = "...", key = "..." }`: both paths are required. The files are

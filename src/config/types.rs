@@ -25,6 +25,9 @@ pub struct Config {
     pub notify: Vec<super::NotifyConfig>,
     /// `[alerts]`: the rules' hold times, severities and anti-flap.
     pub alerts: crate::alerts::AlertsConfig,
+    /// Findings of the reading of the file that `check-config` and `run` print
+    /// as warnings (see [`Config::warnings`]); the file is used anyway.
+    pub parse_warnings: Vec<super::ConfigWarning>,
     /// `[[link]]`: which Eureka application feeds which HAProxy backends.
     pub links: Vec<LinkConfig>,
     /// `[defaults] drift_for`: how long HAProxy and Eureka must disagree about an
@@ -90,6 +93,18 @@ pub struct Policy {
     pub circuit: CircuitConfig,
     /// Run the source's `recover` action when its circuit opens.
     pub auto_recover: bool,
+    /// The largest answer accepted from the source.
+    pub limits: Limits,
+}
+
+/// How large one answer may be (`max_servers`, `max_instances`); past these the
+/// fetch fails with [`crate::sources::FetchErrorKind::TooLarge`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Servers in one backend.
+    pub max_servers: usize,
+    /// Instances (of all applications together) in one Eureka answer.
+    pub max_instances: usize,
 }
 
 /// Exponential backoff of retries inside one poll.

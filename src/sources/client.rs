@@ -12,7 +12,7 @@ use super::eureka::delta::DeltaState;
 use super::eureka::native::NativeFetch;
 use super::haproxy::stats::StatsSource;
 use super::{AgentError, FetchError, FetchErrorKind, eureka, haproxy};
-use crate::config::Secret;
+use crate::config::{Limits, Secret};
 use crate::model::Payload;
 
 /// Largest answer read from any source; a larger one is a fetch error.
@@ -100,27 +100,56 @@ impl SourceSpec {
         client: &reqwest::Client,
         timeout: Duration,
     ) -> Result<Payload, FetchError> {
+        self.fetch_within(client, timeout, Limits::default()).await
+    }
+
+    /// [`SourceSpec::fetch`] failing with [`FetchErrorKind::TooLarge`] when the
+    /// answer is past `limits`.
+    pub async fn fetch_within(
+        &self,
+        client: &reqwest::Client,
+        timeout: Duration,
+        limits: Limits,
+    ) -> Result<Payload, FetchError> {
         match self {
             SourceSpec::HaproxyAgent {
                 agent,
                 instance,
                 backend,
             } => {
+                let ask = (agent, instance, backend.as_str());
                 Box::pin(fetch_agent_servers(
-                    client, agent, instance, backend, timeout,
+                    client,
+                    ask,
+                    timeout,
+                    limits.max_servers,
                 ))
                 .await
             }
             SourceSpec::EurekaAgent { agent } => {
-                Box::pin(fetch_agent_apps(client, agent, timeout)).await
+                Box::pin(fetch_agent_apps(
+                    client,
+                    agent,
+                    timeout,
+                    limits.max_instances,
+                ))
+                .await
             }
             SourceSpec::Invalid { message } => {
                 Err(FetchError::new(FetchErrorKind::Invalid, message.clone()))
             }
             SourceSpec::HaproxyStats { source, backend } => {
-                Box::pin(source.servers(client, backend, timeout))
-                    .await
-                    .map(Payload::Servers)
+                let servers = Box::pin(source.servers(client, backend, timeout)).await?;
+                if servers.len() > limits.max_servers {
+                    let why = super::too_many(
+                        "servers in the backend",
+                        limits.max_servers,
+                        "max_servers",
+                    );
+                    let message = format!("{} sent stats that are {why}", source.transport.label());
+                    return Err(FetchError::new(FetchErrorKind::TooLarge, message));
+                }
+                Ok(Payload::Servers(servers))
             }
             SourceSpec::EurekaNative {
                 server,
@@ -137,6 +166,7 @@ impl SourceSpec {
                     auth,
                     timeout,
                     state,
+                    max_instances: limits.max_instances,
                 };
                 Box::pin(fetch.run()).await.map(Payload::Applications)
             }
@@ -146,15 +176,16 @@ impl SourceSpec {
 
 async fn fetch_agent_servers(
     client: &reqwest::Client,
-    agent: &Endpoint,
-    instance: &Option<String>,
-    backend: &str,
+    (agent, instance, backend): (&Endpoint, &Option<String>, &str),
     timeout: Duration,
+    max_servers: usize,
 ) -> Result<Payload, FetchError> {
     let url = agent.url(&agent_path(instance, &["backends", backend, "servers"]));
     let (status, body) = get(client, agent, url, timeout, None, true).await?;
-    let servers =
-        haproxy::agent::parse_servers(&body).map_err(|e| agent_error(agent, status, e))?;
+    let parse = move || haproxy::agent::parse_servers_within(&body, max_servers);
+    let servers = off_thread(agent, parse)
+        .await?
+        .map_err(|e| agent_error(agent, status, e))?;
     Ok(Payload::Servers(Arc::new(servers)))
 }
 
@@ -162,11 +193,27 @@ async fn fetch_agent_apps(
     client: &reqwest::Client,
     agent: &Endpoint,
     timeout: Duration,
+    max_instances: usize,
 ) -> Result<Payload, FetchError> {
     let url = agent.url(&["api", "v1", "eureka", "apps"]);
     let (status, body) = get(client, agent, url, timeout, None, true).await?;
-    let apps = eureka::agent::parse_apps(&body).map_err(|e| agent_error(agent, status, e))?;
+    let parse = move || eureka::agent::parse_apps_within(&body, max_instances);
+    let apps = off_thread(agent, parse)
+        .await?
+        .map_err(|e| agent_error(agent, status, e))?;
     Ok(Payload::Applications(apps))
+}
+
+/// Runs the parse of an answer on the blocking pool, so a large answer never holds
+/// the thread that every poller and the status actor share.
+pub(crate) async fn off_thread<T: Send + 'static>(
+    ep: &Endpoint,
+    parse: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, FetchError> {
+    tokio::task::spawn_blocking(parse).await.map_err(|e| {
+        let message = format!("the answer of {} could not be read: {e}", ep.label);
+        FetchError::new(FetchErrorKind::Protocol, message)
+    })
 }
 
 /// Asks an agent to change a server's admin state
@@ -252,6 +299,10 @@ fn agent_error(agent: &Endpoint, http: StatusCode, err: AgentError) -> FetchErro
         AgentError::Malformed(why) => FetchError::new(
             FetchErrorKind::Protocol,
             format!("{} sent an unreadable answer: {why}", agent.label),
+        ),
+        AgentError::TooLarge(why) => FetchError::new(
+            FetchErrorKind::TooLarge,
+            format!("{} sent an answer that is {why}", agent.label),
         ),
     }
 }

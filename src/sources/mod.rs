@@ -1,6 +1,7 @@
 //! Protocol clients and parsers for every kind of source.
 
 pub mod client;
+mod count;
 pub mod eureka;
 pub mod fagent;
 pub mod haproxy;
@@ -105,4 +106,16 @@ pub enum AgentError {
     /// The body is not the documented JSON shape.
     #[error("{0}")]
     Malformed(String),
+    /// The answer holds more entries than the configured limit allows; says which
+    /// limit.
+    #[error("{0}")]
+    TooLarge(String),
+}
+
+/// The error for an answer with more than `limit` entries of `what` (`servers in
+/// backend web`, `instances`), naming the key that sets the limit.
+pub(crate) fn too_many(what: &str, limit: usize, key: &str) -> AgentError {
+    AgentError::TooLarge(format!(
+        "too large: more than {limit} {what} (the limit set by `{key}`)"
+    ))
 }

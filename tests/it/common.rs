@@ -43,6 +43,7 @@ pub fn fast_policy() -> Policy {
             open_max: Duration::from_secs(60),
         },
         auto_recover: false,
+        limits: watchpost::config::Limits::default(),
     }
 }
 

@@ -10,6 +10,7 @@ mod eureka;
 mod eureka_proto;
 mod haproxy;
 mod history;
+mod limits;
 mod metrics;
 mod notify;
 mod openapi;

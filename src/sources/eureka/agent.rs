@@ -7,14 +7,25 @@ use std::collections::HashMap;
 use serde_json::{Map, Value};
 
 use crate::model::{AppSample, InstanceSample};
-use crate::sources::AgentError;
+use crate::sources::count::exceeds;
 use crate::sources::eureka::json::{metadata, port, status, text};
 use crate::sources::fagent::envelope_data;
+use crate::sources::{AgentError, too_many};
 
 /// Parses `GET /api/v1/eureka/apps`. Applications keep the order in which the agent
 /// first lists them. Entries without an application name are skipped; an instance
 /// without an id fails its own application only.
 pub fn parse_apps(body: &[u8]) -> Result<Vec<AppSample>, AgentError> {
+    parse_apps_within(body, usize::MAX)
+}
+
+/// [`parse_apps`] refusing an answer with more than `max_instances` entries before
+/// any instance is built.
+pub fn parse_apps_within(body: &[u8], max_instances: usize) -> Result<Vec<AppSample>, AgentError> {
+    let too_large = || too_many("instances", max_instances, "max_instances");
+    if exceeds(body, &["data", "applications"], max_instances) {
+        return Err(too_large());
+    }
     let mut data = envelope_data(body)?;
     let entries = match data.remove("applications") {
         Some(Value::Array(entries)) => entries,
@@ -26,6 +37,9 @@ pub fn parse_apps(body: &[u8]) -> Result<Vec<AppSample>, AgentError> {
             ));
         }
     };
+    if entries.len() > max_instances {
+        return Err(too_large());
+    }
     let mut apps: Vec<AppSample> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for entry in entries.iter().filter_map(Value::as_object) {

@@ -11,7 +11,7 @@ use reqwest::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE};
 use super::delta::{DeltaOutcome, DeltaState};
 use super::{Document, parse_document};
 use crate::model::AppSample;
-use crate::sources::client::{Endpoint, read_body, status_error, transport_error};
+use crate::sources::client::{Endpoint, off_thread, read_body, status_error, transport_error};
 use crate::sources::{FetchError, FetchErrorKind};
 
 /// Everything one poll needs.
@@ -22,6 +22,8 @@ pub struct NativeFetch<'a> {
     pub auth: Option<(&'a str, Option<&'a str>)>,
     pub timeout: Duration,
     pub state: &'a DeltaState,
+    /// `max_instances`: a registry with more fails the poll as too large.
+    pub max_instances: usize,
 }
 
 /// One answer of the server.
@@ -37,10 +39,37 @@ impl NativeFetch<'_> {
         if self.state.wants_delta()
             && let Some(apps) = self.delta().await?
         {
+            self.within_limit(&apps)?;
             return Ok(apps);
         }
         let doc = self.full().await?;
+        self.within_limit(&doc.apps)?;
         Ok(self.state.replace(doc.apps))
+    }
+
+    /// Refuses a registry of more than `max_instances` instances.
+    fn within_limit(&self, apps: &[AppSample]) -> Result<(), FetchError> {
+        let count: usize = apps
+            .iter()
+            .map(|a| a.instances.as_ref().map_or(0, Vec::len))
+            .sum();
+        if count <= self.max_instances {
+            return Ok(());
+        }
+        let why = crate::sources::too_many("instances", self.max_instances, "max_instances");
+        let message = format!("{} sent a registry that is {why}", self.server.label);
+        Err(FetchError::new(FetchErrorKind::TooLarge, message))
+    }
+
+    /// Parses an answer on the blocking pool (see [`off_thread`]).
+    async fn parse(&self, answer: Answer) -> Result<Result<Document, String>, FetchError> {
+        let Answer {
+            body, content_type, ..
+        } = answer;
+        off_thread(self.server, move || {
+            parse_document(&body, content_type.as_deref())
+        })
+        .await
     }
 
     /// `GET apps`: any failure is the poll's failure.
@@ -49,7 +78,7 @@ impl NativeFetch<'_> {
         if !answer.status.is_success() {
             return Err(self.status_error(answer.status));
         }
-        parse_document(&answer.body, answer.content_type.as_deref()).map_err(|why| {
+        self.parse(answer).await?.map_err(|why| {
             let message = format!("{} sent an unreadable registry: {why}", self.server.label);
             FetchError::new(FetchErrorKind::Protocol, message)
         })
@@ -63,7 +92,7 @@ impl NativeFetch<'_> {
             self.state.count_fallback();
             DeltaOutcome::Refetch(format!("the server answered HTTP {}", answer.status))
         } else {
-            match parse_document(&answer.body, answer.content_type.as_deref()) {
+            match self.parse(answer).await? {
                 Ok(doc) => self.state.apply(&doc),
                 Err(why) => {
                     self.state.count_fallback();

@@ -4,8 +4,9 @@
 use serde_json::{Map, Value};
 
 use crate::model::ServerSample;
-use crate::sources::AgentError;
+use crate::sources::count::exceeds;
 use crate::sources::fagent::{envelope_data, missing, scalar_text, unsigned};
+use crate::sources::{AgentError, too_many};
 
 /// Parses `GET /api/v1/haproxy[/{inst}]/backends`: the backend names, in the order
 /// the agent lists them, without blanks or repeats.
@@ -31,12 +32,28 @@ pub fn parse_backends(body: &[u8]) -> Result<Vec<String>, AgentError> {
 /// name are skipped; a field that is empty or does not parse becomes `None` rather
 /// than failing the fetch.
 pub fn parse_servers(body: &[u8]) -> Result<Vec<ServerSample>, AgentError> {
+    parse_servers_within(body, usize::MAX)
+}
+
+/// [`parse_servers`] refusing an answer with more than `max_servers` rows as soon
+/// as row `max_servers + 1` is read, before any row is built.
+pub fn parse_servers_within(
+    body: &[u8],
+    max_servers: usize,
+) -> Result<Vec<ServerSample>, AgentError> {
+    let too_large = || too_many("servers in the backend", max_servers, "max_servers");
+    if exceeds(body, &["data", "servers"], max_servers) {
+        return Err(too_large());
+    }
     let data = envelope_data(body)?;
     let rows = match data.get("servers") {
         Some(Value::Array(rows)) => rows.as_slice(),
         Some(Value::Null) => &[],
         _ => return Err(missing("data.servers", "a list of servers")),
     };
+    if rows.len() > max_servers {
+        return Err(too_large());
+    }
     Ok(rows
         .iter()
         .filter_map(Value::as_object)

@@ -164,22 +164,13 @@ impl StatsSource {
             } else {
                 None
             };
-            let index = |r: Result<CsvTable, FetchError>| {
-                r.map(|t| {
-                    let by_backend = csv::servers_by_backend(&t);
-                    by_backend
-                        .into_iter()
-                        .map(|(b, s)| (b, Arc::new(s)))
-                        .collect::<Index>()
-                })
-            };
-            let mut result = index(me.fetch(&client, scope.as_deref(), timeout).await);
+            let mut result = index(me.fetch(&client, scope.as_deref(), timeout).await).await;
             // The Runtime API scopes by the first proxy of that name, which is a
             // frontend when a frontend and a backend share it: read the full table.
             if let (Some(b), Ok(found)) = (&scope, &result)
                 && !found.contains_key(b)
             {
-                result = index(me.fetch(&client, None, timeout).await);
+                result = index(me.fetch(&client, None, timeout).await).await;
             }
             tracing::debug!(
                 source = me.transport.label(),
@@ -249,12 +240,13 @@ impl StatsSource {
                 get_body(client, page, csv_url(&page.base, scope), timeout, auth).await?
             }
         };
-        csv::parse_owned(body).map_err(|e| {
-            self.error(
-                format!("sent unreadable stats: {e}"),
-                FetchErrorKind::Protocol,
-            )
-        })
+        // Off the shared thread: a table of 10,000 backends takes a while to read.
+        let why = match tokio::task::spawn_blocking(move || csv::parse_owned(body)).await {
+            Ok(Ok(table)) => return Ok(table),
+            Ok(Err(e)) => format!("sent unreadable stats: {e}"),
+            Err(e) => format!("sent stats that could not be read: {e}"),
+        };
+        Err(self.error(why, FetchErrorKind::Protocol))
     }
 
     /// The backends of the instance (for `backends = "*"`): proxies with a BACKEND
@@ -278,6 +270,24 @@ impl StatsSource {
         };
         Ok(csv::backends(&table))
     }
+}
+
+/// The servers of every backend of a fetched table, indexed on the blocking pool.
+async fn index(fetched: Result<CsvTable, FetchError>) -> Result<Index, FetchError> {
+    let table = fetched?;
+    let build = move || {
+        let by_backend = csv::servers_by_backend(&table);
+        by_backend
+            .into_iter()
+            .map(|(b, s)| (b, Arc::new(s)))
+            .collect::<Index>()
+    };
+    tokio::task::spawn_blocking(build).await.map_err(|e| {
+        FetchError::new(
+            FetchErrorKind::Protocol,
+            format!("stats could not be indexed: {e}"),
+        )
+    })
 }
 
 /// `{page};csv;norefresh`, with `?scope=<backend>` when one backend is wanted.

@@ -66,6 +66,7 @@ pub fn policy() -> Policy {
             open_max: Duration::from_secs(1),
         },
         auto_recover: false,
+        limits: watchpost::config::Limits::default(),
     }
 }
 
