@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::alerts::model::glob;
 use crate::model::{Event, EventData, Ts};
 
 /// One alert, as a notifier shows it.
@@ -93,26 +94,6 @@ pub fn transition(event: &Event) -> Option<Transition> {
         ts: event.ts,
         alert,
     })
-}
-
-/// Whether `value` matches `pattern`: exact, or a glob where `*` stands for any text.
-pub fn glob(pattern: &str, value: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or("");
-    let Some(mut rest) = value.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(i) => rest = &rest[i + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
 }
 
 /// Whether `alert` passes a notifier's `match`: every listed label matches one of
