@@ -10,10 +10,14 @@
 //! See docs/PERFORMANCE.md for what each figure measures.
 
 mod common;
+#[path = "load/hooks.rs"]
+mod hooks;
 #[path = "load/report.rs"]
 mod report;
 #[path = "load/setup.rs"]
 mod setup;
+#[path = "load/storm.rs"]
+mod storm;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -68,6 +72,19 @@ pub struct Args {
     /// The daemon binary (default: target/release/watchpost).
     #[arg(long)]
     bin: Option<PathBuf>,
+    /// Webhook notifiers (receivers on loopback; every injected fault fires an alert).
+    #[arg(long, default_value_t = 0)]
+    notifiers: usize,
+    /// `[[link]]` sections for drift (Eureka application k ↔ backend k).
+    #[arg(long, default_value_t = 0)]
+    links: usize,
+    /// Follow HAProxy's event ring (`events_ring`, `--source socket` only).
+    #[arg(long)]
+    ring: bool,
+    /// After the window, put every server of this % of the backends into MAINT at
+    /// once (real HAProxy only) and measure commit → clients and → notifiers.
+    #[arg(long, default_value_t = 0.0)]
+    storm: f64,
     /// Count fsync calls with strace during the window (slows the daemon; off by default).
     #[arg(long)]
     strace: bool,
@@ -106,9 +123,15 @@ async fn one_run(args: &Args) -> Res<Run> {
     )?;
     let port = setup::daemon_port()?;
     let cfg = dir.path().join("watchpost.toml");
+    let hooks = hooks::start(args.notifiers)?;
+    let extra = setup::Extra {
+        hooks: hooks.iter().map(|h| h.url.clone()).collect(),
+        links: args.links,
+        ring: args.ring,
+    };
     std::fs::write(
         &cfg,
-        sources.config(dir.path(), port, args.interval, args.backends),
+        sources.config(dir.path(), port, args.interval, args.backends, &extra),
     )
     .map_err(|e| e.to_string())?;
     let bin = args.bin.clone().unwrap_or_else(common::default_daemon_bin);
@@ -157,6 +180,16 @@ async fn one_run(args: &Args) -> Res<Run> {
         counters(&http, &daemon.base).await?,
         Instant::now(),
     );
+    let notified = notified(&fleet, &hooks, args.interval * 3 + Duration::from_secs(10)).await;
+    let storm = match (&sources.haproxy, args.storm > 0.0) {
+        (Some(ha), true) => {
+            let shape = (args.backends, args.servers, args.storm);
+            let deadline = args.interval * 4 + Duration::from_secs(30);
+            Some(storm::run(ha, shape, &fleet, &hooks, deadline).await?)
+        }
+        _ => None,
+    };
+    let peak_after_storm = sample(daemon.pid())?.hwm_kb;
     let run = Run {
         startup,
         window: (t1 - t0, p0, p1, c0, c1),
@@ -167,6 +200,10 @@ async fn one_run(args: &Args) -> Res<Run> {
         fsyncs,
         tck: common::clk_tck(),
         receipts: Vec::new(),
+        notified,
+        storm,
+        peak_after_storm,
+        hook_messages: hooks.iter().map(hooks::Hook::messages).sum(),
     };
     let run = run.with_receipts(&fleet);
     daemon.stop();
@@ -251,6 +288,40 @@ async fn observe(
         first,
         fetch_end_ms,
     }
+}
+
+/// Commit → receiver of every alert transition the clients saw, per notifier,
+/// once each has arrived (or the deadline passed); and how many never arrived.
+async fn notified(fleet: &Fleet, hooks: &[hooks::Hook], deadline: Duration) -> (Vec<f64>, usize) {
+    if hooks.is_empty() {
+        return (Vec::new(), 0);
+    }
+    let end = Instant::now() + deadline;
+    loop {
+        let (got, missing) = notify_figures(fleet, hooks);
+        if missing == 0 || Instant::now() > end {
+            return (got, missing);
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+fn notify_figures(fleet: &Fleet, hooks: &[hooks::Hook]) -> (Vec<f64>, usize) {
+    let (mut got, mut missing) = (Vec::new(), 0);
+    let mut all = fleet.all_of("alert_firing");
+    all.extend(fleet.all_of("alert_resolved"));
+    for (k, rs) in all {
+        let (Some(r), Some((_, state))) = (rs.first(), k.to.split_once('/')) else {
+            continue;
+        };
+        for h in hooks {
+            match h.arrival(&k.member, state) {
+                Some(at) => got.push(at.saturating_sub(r.ts_ms) as f64),
+                None => missing += 1,
+            }
+        }
+    }
+    (got, missing)
 }
 
 fn tail(text: &str, n: usize) -> String {

@@ -35,6 +35,7 @@ pub mod drift;
 pub mod ha;
 pub mod http;
 pub mod logging;
+pub mod memory;
 pub mod model;
 pub mod notify;
 pub mod retry;

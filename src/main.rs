@@ -133,6 +133,21 @@ fn tune_allocator() {
     if ok != 1 {
         eprintln!("watchpost: could not set the allocator's mmap threshold; continuing");
     }
+    // Two heaps at most: the pollers' thread, the status thread and the HTTP
+    // workers share them instead of keeping one each (memory freed in one heap is
+    // not reused by another).
+    // SAFETY: as above.
+    if unsafe { libc::mallopt(libc::M_ARENA_MAX, 2) } != 1 {
+        eprintln!("watchpost: could not limit the allocator's heaps; continuing");
+    }
+    watchpost::memory::set_trim(trim);
+}
+
+/// Returns the free memory of every heap to the system.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn trim() {
+    // SAFETY: malloc_trim only releases free pages; it takes the allocator's locks.
+    unsafe { libc::malloc_trim(0) };
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]

@@ -144,7 +144,8 @@ fn config(
     let _ = write!(
         c,
         "global\n    nbthread 1\n    maxconn 4096\n    stats socket {} level admin\n    stats timeout 1m\n\n\
-         defaults\n    mode http\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\n\n\
+         ring watchpost\n    size 1048576\n    format timed\n\n\
+         defaults\n    mode http\n    timeout connect 1s\n    timeout client 30s\n    timeout server 30s\n    log ring@watchpost local0\n\n\
          listen stats\n    bind 127.0.0.1:{stats}\n    stats enable\n    stats uri /stats\n\n",
         socket.display()
     );

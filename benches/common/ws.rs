@@ -42,20 +42,28 @@ impl Key {
             return None;
         }
         let d = &event["data"];
+        let alert = kind.starts_with("alert_");
         let member = ["server", "instance_id", "application"]
             .iter()
             .find_map(|k| d[*k].as_str())
             .unwrap_or("");
-        let to = d["to"].as_str().unwrap_or("");
-        Some(Key::new(kind, event["target"].as_str()?, member, to))
+        let member = if alert { d["id"].as_str()? } else { member };
+        // Alerts: `<rule>/<state>` (their id is a hash of rule and labels).
+        let to = match alert {
+            true => format!("{}/{}", d["rule"].as_str()?, d["state"].as_str()?),
+            false => d["to"].as_str().unwrap_or("").to_string(),
+        };
+        Some(Key::new(kind, event["target"].as_str()?, member, &to))
     }
 }
 
-const WATCHED: [&str; 4] = [
+const WATCHED: [&str; 6] = [
     "server_state_changed",
     "instance_state_changed",
     "fetch_failed",
     "fetch_recovered",
+    "alert_firing",
+    "alert_resolved",
 ];
 
 /// One client's receipt of one event.
@@ -144,6 +152,15 @@ impl Fleet {
     }
 
     /// Messages received by all clients together.
+    /// Every event of type `kind` received, with its receipts.
+    pub fn all_of(&self, kind: &str) -> Vec<(Key, Vec<Receipt>)> {
+        let all = self.shared.receipts.lock().unwrap();
+        all.iter()
+            .filter(|(k, _)| k.kind == kind)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    }
+
     pub fn messages(&self) -> u64 {
         self.shared.messages.load(Ordering::Relaxed)
     }

@@ -36,6 +36,13 @@ pub struct Run {
     pub tck: u64,
     /// Per injection: every client's receipt (filled by `with_receipts`).
     pub receipts: Vec<Vec<Receipt>>,
+    /// Commit → notifier of the window's alert transitions, ms; and those missing.
+    pub notified: (Vec<f64>, usize),
+    pub storm: Option<crate::storm::Storm>,
+    /// VmHWM after the storm (or the window), KiB.
+    pub peak_after_storm: u64,
+    /// Messages the notifiers' receivers got in all.
+    pub hook_messages: u64,
 }
 
 impl Run {
@@ -83,7 +90,28 @@ impl Run {
             self.startup.1.ticks as f64 / self.tck as f64,
         ));
         self.latency_figures(&mut f);
+        self.notify_figures(&mut f);
         f
+    }
+
+    fn notify_figures(&self, f: &mut Vec<(String, f64)>) {
+        let (got, missing) = &self.notified;
+        if !got.is_empty() || *missing > 0 {
+            push3(f, "alert commit → notifier (window)", got);
+            f.push(("  alert deliveries missing".into(), *missing as f64));
+            f.push(("  notifier messages received".into(), self.hook_messages as f64));
+        }
+        let Some(s) = &self.storm else { return };
+        f.push(("storm: servers put in MAINT at once".into(), s.servers as f64));
+        push3(f, "storm: commit → every WebSocket client", &s.to_clients);
+        if !s.to_notifiers.is_empty() {
+            push3(f, "storm: backend_down commit → every notifier", &s.to_notifiers);
+        }
+        f.push(("storm: deliveries missing".into(), s.missing as f64));
+        f.push((
+            "peak RSS after the storm, MiB".into(),
+            self.peak_after_storm as f64 / 1024.0,
+        ));
     }
 
     fn latency_figures(&self, f: &mut Vec<(String, f64)>) {

@@ -178,8 +178,15 @@ impl Sources {
         out
     }
 
-    /// The config of a daemon polling these sources.
-    pub fn config(&self, dir: &Path, port: u16, interval: Duration, backends: usize) -> String {
+    /// The config of a daemon polling these sources, with `extra` features on.
+    pub fn config(
+        &self,
+        dir: &Path,
+        port: u16,
+        interval: Duration,
+        backends: usize,
+        extra: &Extra,
+    ) -> String {
         let ms = interval.as_millis() as u64;
         let timeout = (ms / 2).clamp(100, 3000);
         let mut c = format!(
@@ -206,13 +213,51 @@ impl Sources {
                 }
                 _ => format!("source = \"stats\"\nurl = \"{}\"", ha.stats_url()),
             };
-            c += &format!("[[haproxy]]\nname = \"lb\"\n{how}\nbackends = [{list}]\n\n");
+            let ring = match (extra.ring, self.kind) {
+                (true, SourceKind::Socket) => "events_ring = \"watchpost\"\n",
+                _ => "",
+            };
+            c += &format!("[[haproxy]]\nname = \"lb\"\n{how}\n{ring}backends = [{list}]\n\n");
         }
         for (k, e) in self.eurekas.iter().enumerate() {
             c += &format!(
                 "[[eureka]]\nname = \"e{:02}\"\nsource = \"eureka\"\nurl = \"{}\"\n\n",
                 k + 1,
                 e.url()
+            );
+        }
+        c + &extra.sections(self.agent.is_some(), self.eurekas.len())
+    }
+}
+
+/// Features switched on beside polling: notifiers, links for drift, the event ring.
+#[derive(Debug, Default)]
+pub struct Extra {
+    /// Webhook receivers, one `[[notify]]` each (no grouping delay).
+    pub hooks: Vec<String>,
+    /// `[[link]]` sections: Eureka application k of server 1 ↔ backend k.
+    pub links: usize,
+    /// Follow HAProxy's event ring (`--source socket` only).
+    pub ring: bool,
+}
+
+impl Extra {
+    fn sections(&self, agent: bool, eurekas: usize) -> String {
+        let mut c = String::new();
+        if !self.hooks.is_empty() {
+            // Every injected fault fires its alert at once, so each reaches the notifiers.
+            c += "[alerts]\nserver_down = { for = \"0s\" }\ninstance_down = { for = \"0s\" }\n\n";
+        }
+        for (k, url) in self.hooks.iter().enumerate() {
+            c += &format!(
+                "[[notify]]\nname = \"hook{k}\"\nkind = \"webhook\"\nurl = \"{url}\"\n                 group_wait = \"0s\"\ngroup_interval = \"1s\"\n\n"
+            );
+        }
+        let group = if agent { "sim" } else { "lb" };
+        for k in 0..self.links.min(if eurekas > 0 { usize::MAX } else { 0 }) {
+            c += &format!(
+                "[[link]]\neureka = \"e01/app{k:03}\"\nhaproxy = [\"{group}/{}\"]\n\n",
+                backend_name(k + 1)
             );
         }
         c

@@ -1,15 +1,17 @@
 //! Applying a batch of observations: `diff` on each, in order, against a working
 //! copy of the committed state, noting per target what the alert step needs (the
-//! subjects that changed state and the time of the latest observation).
+//! subjects that changed state and the time of the latest observation); and
+//! telling the observations that change something from those that only refresh
+//! poll times, so the first are committed first.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use super::status::{Msg, Snapshot};
 use super::status_alerts::Touched;
 use crate::alerts::flap::subject_changes;
 use crate::diff::diff;
-use crate::model::{EventDraft, Observation, TargetState};
+use crate::model::{EventDraft, FetchStatus, Observation, ObservationKind, Payload, TargetState};
 
 pub(super) type Working = BTreeMap<Arc<str>, Option<Arc<TargetState>>>;
 
@@ -48,4 +50,62 @@ pub(super) fn apply(
         working.insert(key, next.map(Arc::new));
     }
     (working, drafts, touched)
+}
+
+/// Whether `obs` only refreshes the poll times of the committed state: a
+/// successful read of a backend whose servers read exactly as committed (but for
+/// `lastchg`, a poll time). Such observations may wait behind those that change
+/// something.
+fn routine(current: &Snapshot, obs: &Observation) -> bool {
+    let ObservationKind::Fetched(Payload::Servers(samples)) = &obs.kind else {
+        return false;
+    };
+    let Some(t) = current.targets.get(obs.target.as_str()) else {
+        return false;
+    };
+    t.last_fetch_status == FetchStatus::Success
+        && t.servers.len() == samples.len()
+        && t.servers.iter().zip(samples.iter()).all(|(r, s)| {
+            r.name == s.name
+                && r.status == s.status
+                && r.weight == s.weight
+                && r.check_status == s.check_status
+                && r.addr == s.addr
+        })
+}
+
+/// Splits messages into those that change something and those that only refresh
+/// poll times, each in arrival order. A routine message of a target that also has
+/// a changing message among `msgs` goes with the changing ones, so every target's
+/// observations are still applied in order.
+pub(super) fn split(current: &Snapshot, msgs: Vec<Msg>) -> (Vec<Msg>, Vec<Msg>) {
+    let plain = |m: &Msg| {
+        m.is_plain() && m.observations.iter().all(|o| routine(current, o))
+    };
+    let marks: Vec<bool> = msgs.iter().map(plain).collect();
+    let urgent_targets: HashSet<&str> = msgs
+        .iter()
+        .zip(&marks)
+        .filter(|(_, plain)| !**plain)
+        .flat_map(|(m, _)| m.observations.iter().map(|o| o.target.as_str()))
+        .collect();
+    let keep: Vec<bool> = msgs
+        .iter()
+        .zip(&marks)
+        .map(|(m, plain)| {
+            *plain
+                && !m
+                    .observations
+                    .iter()
+                    .any(|o| urgent_targets.contains(o.target.as_str()))
+        })
+        .collect();
+    let (mut urgent, mut later) = (Vec::new(), Vec::new());
+    for (m, routine) in msgs.into_iter().zip(keep) {
+        match routine {
+            true => later.push(m),
+            false => urgent.push(m),
+        }
+    }
+    (urgent, later)
 }

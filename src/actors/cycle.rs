@@ -124,7 +124,7 @@ pub async fn run(
             tracing::warn!(target_id = %id, error = %e, "circuit state not recorded");
         }
     }
-    let mut obs = Vec::new();
+    let mut obs = Vec::with_capacity(2);
     let task = tokio::spawn(fetch(spec.clone(), client, panic));
     let fetched = match task.await {
         Ok(r) => r,

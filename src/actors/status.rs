@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::{mpsc, oneshot};
 
 use super::alert_store;
-use super::batch::{Working, apply};
+use super::batch::{Working, apply, split};
 use super::drift_table::{Board, Engine, Round};
 use super::hub::Hub;
 use super::liveness::Liveness;
@@ -25,7 +25,7 @@ use crate::config::LiveConfig;
 use crate::model::{Event, EventDraft, Observation, ObservationKind, TargetState, Ts};
 
 /// Most messages taken into one transaction.
-const MAX_BATCH: usize = 4096;
+const MAX_BATCH: usize = 1024;
 /// Capacity of the inbox; senders wait when it is full.
 const INBOX: usize = 16 * 1024;
 /// How often the alerts are evaluated when no observation arrives, so a hold
@@ -83,6 +83,13 @@ pub(super) struct Msg {
     drafts: Vec<EventDraft>,
     command: Option<AlertCommand>,
     done: Option<oneshot::Sender<Result<(), CommitFailed>>>,
+}
+
+impl Msg {
+    /// Observations only: no command, no events of their own.
+    pub(super) fn is_plain(&self) -> bool {
+        self.drafts.is_empty() && self.command.is_none()
+    }
 }
 
 /// A cheap, cloneable handle to the status actor.
@@ -280,28 +287,61 @@ fn tick(inbox: mpsc::WeakSender<Msg>) {
 }
 
 impl Actor {
+    /// Takes every message waiting, commits those that change something first,
+    /// then the routine ones (poll times only) in batches of at most
+    /// [`MAX_BATCH`], looking for new changes between batches: a round of
+    /// 10,000 backends never holds back the one that changed.
     fn run(mut self) {
-        let mut batch = Vec::new();
-        while let Some(first) = self.rx.blocking_recv() {
-            batch.push(first);
-            while batch.len() < MAX_BATCH {
+        let mut routine: Vec<Msg> = Vec::new();
+        // Messages taken since the last trim of the allocator's heaps.
+        let mut applied = 0;
+        loop {
+            let carried = routine.len();
+            let mut msgs = std::mem::take(&mut routine);
+            if msgs.is_empty() {
+                match self.rx.blocking_recv() {
+                    Some(first) => msgs.push(first),
+                    None => break,
+                }
+            }
+            while msgs.len() < INBOX {
                 match self.rx.try_recv() {
-                    Ok(m) => batch.push(m),
+                    Ok(m) => msgs.push(m),
                     Err(_) => break,
                 }
             }
-            self.liveness.busy(Some(Ts::now()));
-            let taken = std::mem::take(&mut batch);
-            let run = std::panic::AssertUnwindSafe(|| self.process(taken));
-            if let Err(p) = std::panic::catch_unwind(run) {
-                let why = super::store::panic_text(&*p);
-                self.liveness
-                    .status_stopped(format!("panic while applying a batch: {why}"));
+            applied += msgs.len() - carried;
+            let (urgent, mut later) = split(&self.current(), msgs);
+            if !urgent.is_empty() && !self.step(urgent, !later.is_empty()) {
                 return;
             }
-            self.liveness.busy(None);
+            let rest = later.split_off(later.len().min(MAX_BATCH));
+            if !later.is_empty() && !self.step(later, !rest.is_empty()) {
+                return;
+            }
+            routine = rest;
+            if routine.is_empty() && self.rx.is_empty() && applied >= crate::memory::LARGE_ROUND {
+                crate::memory::trim_after_round();
+                applied = 0;
+            }
         }
         tracing::debug!("status actor stopped");
+    }
+
+    /// Applies and commits one batch; `more` says routine messages wait behind it
+    /// (the drift evaluation is left to them). False when it panicked: the actor
+    /// stops and says so.
+    fn step(&mut self, batch: Vec<Msg>, more: bool) -> bool {
+        self.liveness.busy(Some(Ts::now()));
+        let run = std::panic::AssertUnwindSafe(|| self.process(batch, more));
+        if let Err(p) = std::panic::catch_unwind(run) {
+            let why = super::store::panic_text(&*p);
+            self.liveness
+                .status_stopped(format!("panic while applying a batch: {why}"));
+            return false;
+        }
+        self.liveness.busy(None);
+        true
     }
 
     /// Re-opens the storage file after a fault, at most once per back-off wait.
@@ -332,7 +372,7 @@ impl Actor {
         }
     }
 
-    fn process(&mut self, batch: Vec<Msg>) {
+    fn process(&mut self, batch: Vec<Msg>, more: bool) {
         let current = self.current();
         let now = Ts::now();
         let lease = |n: &mut TargetState, o: &Observation| self.drift.after_poll(n, o);
@@ -341,7 +381,8 @@ impl Actor {
         let polled = batch
             .iter()
             .flat_map(|m| &m.observations)
-            .any(|o| o.kind.is_poll() || matches!(o.kind, ObservationKind::Removed { .. }));
+            .any(|o| o.kind.is_poll() || matches!(o.kind, ObservationKind::Removed { .. }))
+            && !more;
         let round = self
             .drift
             .propose_after(polled, &current.targets, &working, now);
