@@ -11,6 +11,7 @@ mod batch_tests;
 pub mod durable;
 pub mod payload;
 pub mod send;
+pub mod smtp;
 pub mod status;
 pub mod task;
 

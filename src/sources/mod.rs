@@ -70,6 +70,11 @@ pub enum FetchErrorKind {
     Invalid,
     /// The shared fetch this poll waited for was abandoned.
     Abandoned,
+    /// The connection could not be secured as configured: the TLS handshake failed
+    /// (e.g. an untrusted certificate), or the peer does not offer TLS where the
+    /// configuration requires it (SMTP `starttls = true`). Nothing was sent in the
+    /// clear.
+    Tls,
 }
 
 impl FetchErrorKind {
@@ -89,7 +94,8 @@ impl FetchErrorKind {
             | FetchErrorKind::Reported { .. }
             | FetchErrorKind::Protocol
             | FetchErrorKind::TooLarge
-            | FetchErrorKind::Invalid => false,
+            | FetchErrorKind::Invalid
+            | FetchErrorKind::Tls => false,
         }
     }
 }

@@ -56,6 +56,7 @@ async fn an_smtp_server_receives_the_alert_as_plain_text_and_html() {
         password: None,
         from: "watchpost@example.org".into(),
         to: vec!["ops@example.org".into(), "oncall@example.org".into()],
+        ca: None,
     };
     c.notify.push(quick("ops-mail", NotifierKind::Email(mail)));
     let td = start_daemon(c).await;
