@@ -79,10 +79,7 @@ impl Mailer {
             AsyncSmtpConnection::connect_tokio1(server, Some(self.timeout), &self.hello, wrapper, None)
                 .await
                 .map_err(|e| self.error(Step::Connect, &e))?;
-        if let Err(e) = self.secure(&mut conn).await {
-            conn.abort().await;
-            return Err(e);
-        }
+        self.secure(&mut conn).await?;
         if let Some(credentials) = &self.credentials {
             let auth = conn.auth(DEFAULT_MECHANISMS, credentials).await;
             auth.map_err(|e| self.error(Step::Auth, &e))?;
@@ -101,14 +98,19 @@ impl Mailer {
         match self.security {
             SmtpSecurity::Tls => Ok(()),
             SmtpSecurity::StartTlsOpportunistic if !offered => Ok(()),
-            SmtpSecurity::StartTlsRequired if !offered => Err(FetchError::new(
-                FetchErrorKind::Tls,
-                format!(
-                    "SMTP {}:{} does not offer STARTTLS, which starttls = true requires; \
-                     nothing was sent",
-                    self.host, self.port
-                ),
-            )),
+            SmtpSecurity::StartTlsRequired if !offered => {
+                // QUIT; the connection is intact. (After a failed upgrade it is
+                // not, and lettre must not be asked to write to it again.)
+                conn.abort().await;
+                Err(FetchError::new(
+                    FetchErrorKind::Tls,
+                    format!(
+                        "SMTP {}:{} does not offer STARTTLS, which starttls = true \
+                         requires; nothing was sent",
+                        self.host, self.port
+                    ),
+                ))
+            }
             _ => conn
                 .starttls(self.tls.clone(), &self.hello)
                 .await

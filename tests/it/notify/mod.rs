@@ -7,6 +7,7 @@ mod alertmanager;
 mod crash;
 mod e2e;
 mod email;
+mod email_tls;
 mod latency;
 mod webhook;
 
