@@ -181,8 +181,14 @@ fn ca_is_read_when_the_configuration_is_loaded() {
         panic!()
     };
     let ca = e.ca.as_ref().unwrap();
-    assert_eq!((ca.path.as_path(), ca.pem.as_slice()), (good.as_path(), pem.as_bytes()));
+    assert_eq!(
+        (ca.path.as_path(), ca.pem.as_slice()),
+        (good.as_path(), pem.as_bytes())
+    );
     let errors = parse(&text(&empty), "n.toml", &env).unwrap_err();
     let shown = errors.to_string();
-    assert!(shown.contains("notify[0].ca") && shown.contains("holds no PEM certificate"), "{shown}");
+    assert!(
+        shown.contains("notify[0].ca") && shown.contains("holds no PEM certificate"),
+        "{shown}"
+    );
 }

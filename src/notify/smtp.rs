@@ -54,10 +54,9 @@ impl Mailer {
             .build_rustls()
             .map_err(|err| format!("SMTP TLS for {}: {err}", e.host))?;
         let credentials = match (&e.username, &e.password) {
-            (Some(user), Some(pass)) => Some(Credentials::new(
-                user.clone(),
-                pass.expose().to_string(),
-            )),
+            (Some(user), Some(pass)) => {
+                Some(Credentials::new(user.clone(), pass.expose().to_string()))
+            }
             _ => None,
         };
         Ok(Mailer {
@@ -75,10 +74,15 @@ impl Mailer {
     pub async fn send(&self, email: &lettre::Message) -> Result<Answer, SendError> {
         let wrapper = (self.security == SmtpSecurity::Tls).then(|| self.tls.clone());
         let server = (self.host.as_str(), self.port);
-        let mut conn =
-            AsyncSmtpConnection::connect_tokio1(server, Some(self.timeout), &self.hello, wrapper, None)
-                .await
-                .map_err(|e| self.error(Step::Connect, &e))?;
+        let mut conn = AsyncSmtpConnection::connect_tokio1(
+            server,
+            Some(self.timeout),
+            &self.hello,
+            wrapper,
+            None,
+        )
+        .await
+        .map_err(|e| self.error(Step::Connect, &e))?;
         self.secure(&mut conn).await?;
         if let Some(credentials) = &self.credentials {
             let auth = conn.auth(DEFAULT_MECHANISMS, credentials).await;
@@ -125,7 +129,12 @@ impl Mailer {
             Step::Auth => "logging in to",
             Step::Send => "sending to",
         };
-        let message = format!("SMTP {what} {}:{}: {}", self.host, self.port, error_chain(e));
+        let message = format!(
+            "SMTP {what} {}:{}: {}",
+            self.host,
+            self.port,
+            error_chain(e)
+        );
         FetchError::new(kind(step, e), message)
     }
 }

@@ -43,8 +43,18 @@ async fn starttls_required_and_when_offered_deliver_with_the_configured_ca() {
     // aiosmtpd refuses MAIL before STARTTLS when it has a certificate.
     let (_smtp, port) = start_smtp(dir.path(), &["--tlscert", cert, "--tlskey", key]).await;
     let mut c = config();
-    let required = notifier("required", port, SmtpSecurity::StartTlsRequired, Some(&tls.cert));
-    let offered = notifier("offered", port, SmtpSecurity::StartTlsOpportunistic, Some(&tls.cert));
+    let required = notifier(
+        "required",
+        port,
+        SmtpSecurity::StartTlsRequired,
+        Some(&tls.cert),
+    );
+    let offered = notifier(
+        "offered",
+        port,
+        SmtpSecurity::StartTlsOpportunistic,
+        Some(&tls.cert),
+    );
     c.notify.extend([required, offered]);
     let td = start_daemon(c).await;
     commit(&td, &[alert("fdmz01", "jurws", "app2", true)]).await;
@@ -91,7 +101,9 @@ async fn smtps_delivers_with_tls_from_the_first_byte() {
 
     // The same server without `ca`: its certificate is not trusted.
     let untrusted = notifier("smtps", port, SmtpSecurity::Tls, None);
-    let e = send_once(&untrusted).await.expect_err("an untrusted certificate");
+    let e = send_once(&untrusted)
+        .await
+        .expect_err("an untrusted certificate");
     assert_eq!(e.kind, FetchErrorKind::Tls, "{e}");
     assert!(e.message.contains("127.0.0.1:"), "{e}");
     assert_eq!(maildir(dir.path()).len(), 1, "nothing more was delivered");
@@ -105,7 +117,10 @@ async fn an_untrusted_certificate_over_starttls_sends_nothing() {
     let args = ["--tlscert", cert, "--tlskey", key, "--no-requiretls"];
     let (_smtp, port) = start_smtp(dir.path(), &args).await;
     // The server would take plain text; an upgrade that fails must not fall back.
-    for security in [SmtpSecurity::StartTlsRequired, SmtpSecurity::StartTlsOpportunistic] {
+    for security in [
+        SmtpSecurity::StartTlsRequired,
+        SmtpSecurity::StartTlsOpportunistic,
+    ] {
         let n = notifier("untrusted", port, security, None);
         let e = send_once(&n).await.expect_err("an untrusted certificate");
         assert_eq!(e.kind, FetchErrorKind::Tls, "{security:?}: {e}");
@@ -142,6 +157,10 @@ async fn starttls_true_without_starttls_on_the_server_fails_and_sends_nothing() 
     assert_ne!(row["state"], "ok", "{row}");
     assert_eq!(row["delivered_total"], 0, "{row}");
     assert_eq!(row["pending"], 1, "{row}");
-    assert_eq!(maildir(dir.path()), Vec::<String>::new(), "sent in plain text");
+    assert_eq!(
+        maildir(dir.path()),
+        Vec::<String>::new(),
+        "sent in plain text"
+    );
     td.daemon.shutdown().await;
 }

@@ -109,7 +109,9 @@ async fn wait_at(r: &Receiver, path: &str, n: usize) -> Vec<Got> {
 #[actix_web::test]
 async fn sighup_stops_starts_and_restarts_notifiers() {
     let dir = tempfile::tempdir().unwrap();
-    let sim = AgentSim::start(local(), vec![backend("a")], vec![]).await.unwrap();
+    let sim = AgentSim::start(local(), vec![backend("a")], vec![])
+        .await
+        .unwrap();
     let ok = Receiver::start(Mode::Accept).await;
     let refusing = Receiver::start(Mode::Unavailable(u32::MAX)).await;
     let port = free_port();
