@@ -156,8 +156,7 @@ fn request_kind(e: &reqwest::Error) -> FetchErrorKind {
     }
 }
 
-/// An error and its sources, `: `-separated.
-pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
+fn error_chain(e: &dyn std::error::Error) -> String {
     let mut out = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

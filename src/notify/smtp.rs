@@ -16,7 +16,7 @@ use lettre::transport::smtp::extension::ClientId;
 
 use super::batch::Message;
 use super::payload;
-use super::send::{Answer, SendError, error_chain};
+use super::send::{Answer, SendError};
 use crate::config::{EmailConfig, SmtpSecurity};
 use crate::sources::{FetchError, FetchErrorKind};
 
@@ -129,12 +129,8 @@ impl Mailer {
             Step::Auth => "logging in to",
             Step::Send => "sending to",
         };
-        let message = format!(
-            "SMTP {what} {}:{}: {}",
-            self.host,
-            self.port,
-            error_chain(e)
-        );
+        // lettre's errors print their sources themselves.
+        let message = format!("SMTP {what} {}:{}: {e}", self.host, self.port);
         FetchError::new(kind(step, e), message)
     }
 }

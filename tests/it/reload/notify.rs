@@ -3,7 +3,8 @@
 //! delivers the message its old receiver kept refusing, with the same delivery id
 //! (its cursor was kept); a removed one stops; an added one starts at the end of the
 //! log (it sends the resolution of an alert that fired before it, not the firing);
-//! one added back resumes from its stored cursor and sends what it missed.
+//! one added back (by `POST /api/admin/reload`) resumes from its stored cursor and
+//! sends what it missed.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ fn write_config(dir: &Path, port: u16, sim: &str, notifiers: &[(&str, String)]) 
     let mut text = format!(
         r#"[server]
 listen = "127.0.0.1:{port}"
+admin_token = "{TOKEN}"
 
 [storage]
 path = {storage:?}
@@ -169,10 +171,14 @@ async fn sighup_stops_starts_and_restarts_notifiers() {
     assert_eq!(at(&ok, "/a").len(), 1, "a removed notifier sent");
     assert_eq!(refusing.got().len(), refused_total, "the old b still sends");
 
-    // a back: it resumes from its stored cursor and sends the resolution it missed.
+    // a back, through `POST /api/admin/reload` this time (on an HTTP worker; the
+    // task still runs): it resumes from its stored cursor and sends the
+    // resolution it missed.
     let back = [all[0].clone(), all[2].clone(), all[3].clone()];
     write_config(dir.path(), port, &sim.url(), &back);
-    hup(&d);
+    let url = format!("http://127.0.0.1:{port}/api/admin/reload");
+    let (status, body) = post(&client(), &url, Some(TOKEN), "").await;
+    assert_eq!(status, 200, "{body}");
     wait_rows(&mut d, "a, b and c", |r| names(r) == ["a", "b", "c"]).await;
     let a = wait_at(&ok, "/a", 2).await;
     assert_eq!(a[1].json()["status"], "resolved");
