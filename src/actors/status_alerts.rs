@@ -196,7 +196,7 @@ mod tests {
                 ..ServerSample::default()
             });
         let s = diff(None, &obs(ObservationKind::Registered(meta))).next;
-        let payload = Payload::Servers(StdArc::new(rows.collect()));
+        let payload = Payload::Servers(StdArc::new(rows.collect::<Vec<_>>().into()));
         diff(s.as_ref(), &obs(ObservationKind::Fetched(payload)))
             .next
             .unwrap()

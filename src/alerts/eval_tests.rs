@@ -31,7 +31,7 @@ fn obs(at: u64, kind: ObservationKind) -> Observation {
 }
 
 fn servers(states: &[&str]) -> ObservationKind {
-    let rows = states
+    let rows: Vec<ServerSample> = states
         .iter()
         .enumerate()
         .map(|(i, s)| ServerSample {
@@ -40,12 +40,13 @@ fn servers(states: &[&str]) -> ObservationKind {
             ..ServerSample::default()
         })
         .collect();
-    ObservationKind::Fetched(Payload::Servers(Arc::new(rows)))
+    ObservationKind::Fetched(Payload::Servers(Arc::new(rows.into())))
 }
 
 fn failed() -> ObservationKind {
     ObservationKind::FetchFailed {
         error: "connection refused".into(),
+        kind: crate::sources::FetchErrorKind::Refused,
     }
 }
 
