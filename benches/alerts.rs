@@ -83,7 +83,7 @@ fn round(fleet: &[(TargetState, TargetState)]) -> usize {
             .into_iter()
             .map(|l| (l, Ts(3)))
             .collect();
-        transitions += evaluate(&mut book, Some(after), &changed, Ts(3), &cfg).len();
+        transitions += evaluate(&mut book, Some(after), &[], &changed, Ts(3), &cfg).len();
         transitions += book.alerts.len();
     }
     transitions

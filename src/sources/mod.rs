@@ -115,9 +115,9 @@ impl FetchErrorKind {
     }
 }
 
-/// A [`FetchErrorKind`] without its details (the HTTP status, the reported code,
-/// which the error text names): the `kind` of a `fetch_failed` event and the
-/// `error_kind` of an outage in `GET /api/history`, written in snake_case.
+/// What kind of failure a fetch met, without its details (the HTTP status or the
+/// code a source reported are in the error text): the `kind` of a `fetch_failed`
+/// event and the `error_kind` of an outage in `GET /api/history`.
 #[derive(
     Clone,
     Copy,

@@ -6,6 +6,7 @@ mod alerts;
 mod common;
 mod dashboard;
 mod drift;
+mod drift_alerts;
 mod eureka;
 mod eureka_proto;
 mod haproxy;
