@@ -91,9 +91,7 @@ fn apply(
 ) {
     match kind {
         ObservationKind::Fetched(payload) => fetched(next, payload, obs, ev),
-        ObservationKind::FetchFailed { error, kind } => {
-            fetch_failed(next, (error, *kind), obs, ev)
-        }
+        ObservationKind::FetchFailed { error, kind } => fetch_failed(next, (error, *kind), obs, ev),
         ObservationKind::Circuit {
             state,
             next_attempt_at,
@@ -154,7 +152,13 @@ fn fetched(next: &mut TargetState, payload: &Payload, obs: &Observation, ev: &mu
     next.consecutive_failures = 0;
     match payload {
         Payload::Servers(backend) => {
-            haproxy::merge(&mut next.servers, &backend.servers, !baseline, &obs.target, ev);
+            haproxy::merge(
+                &mut next.servers,
+                &backend.servers,
+                !baseline,
+                &obs.target,
+                ev,
+            );
             haproxy::capacity(next, !baseline, &obs.target, ev);
             next.backend_state = backend.status.clone();
         }

@@ -37,7 +37,10 @@ fn server(name: &str, status: &str) -> ServerSample {
 
 fn servers(rows: &[(&str, &str)]) -> ObservationKind {
     ObservationKind::Fetched(Payload::Servers(std::sync::Arc::new(
-        rows.iter().map(|(n, s)| server(n, s)).collect::<Vec<_>>().into(),
+        rows.iter()
+            .map(|(n, s)| server(n, s))
+            .collect::<Vec<_>>()
+            .into(),
     )))
 }
 

@@ -59,7 +59,10 @@ impl<'a> Reported<'a> {
             let old = by_target_ids(before);
             let new = by_target_ids(after);
             let targets = old.keys().chain(new.keys());
-            changed = targets.filter(|t| old.get(*t) != new.get(*t)).copied().collect();
+            changed = targets
+                .filter(|t| old.get(*t) != new.get(*t))
+                .copied()
+                .collect();
         }
         Reported { by_target, changed }
     }
@@ -73,7 +76,9 @@ impl<'a> Reported<'a> {
 fn by_target(items: &Items) -> HashMap<&str, Vec<&DriftItem>> {
     let mut out: HashMap<&str, Vec<&DriftItem>> = HashMap::new();
     for item in items.values().filter(|i| i.reported) {
-        out.entry(item.haproxy.target.as_str()).or_default().push(item);
+        out.entry(item.haproxy.target.as_str())
+            .or_default()
+            .push(item);
     }
     out
 }

@@ -326,13 +326,21 @@ fn a_reported_drift_fires_at_once_stays_while_a_side_is_stale_and_resolves_with_
     r.drift = vec![drift_item()];
     r.step(2000, servers(&["UP"]));
     assert_eq!(r.log, vec![(Rule::Drift, Some("s0".into()), true, 2000)]);
-    let a = r.book.alerts.values().find(|a| a.rule == Rule::Drift).unwrap();
+    let a = r
+        .book
+        .alerts
+        .values()
+        .find(|a| a.rule == Rule::Drift)
+        .unwrap();
     let labels = &a.labels;
     assert_eq!(
         (labels.kind.as_deref(), labels.endpoint.as_deref()),
         (Some("registered_not_serving"), Some("10.0.0.1:80"))
     );
-    assert_eq!((labels.app.as_deref(), labels.instance.as_deref()), (Some("APP"), None));
+    assert_eq!(
+        (labels.app.as_deref(), labels.instance.as_deref()),
+        (Some("APP"), None)
+    );
     assert_eq!(a.severity, crate::alerts::Severity::Warning);
     r.drift[0].state = crate::drift::ItemState::Unknown;
     r.step(3000, failed());

@@ -9,7 +9,6 @@ use serde_json::json;
 use watchpost::alerts::Rule;
 
 use crate::alerts::{alerts, fired, of, wait_alert};
-use crate::common::*;
 use crate::drift::{BACKEND, MAIN, fleet, id, wait_drift_event};
 
 #[actix_web::test]
@@ -30,11 +29,12 @@ async fn a_reported_drift_fires_a_drift_alert_that_resolves_with_it() {
         .iter()
         .find(|e| e["type"] == "alert_firing" && e["data"]["rule"] == "drift")
         .expect("alert_firing");
-    assert_eq!(event["seq"], detected["seq"].as_u64().unwrap() + 1, "same commit: {firing:#?}");
-    assert!(
-        a["summary"].as_str().unwrap().contains(MAIN),
-        "{a:#}"
+    assert_eq!(
+        event["seq"],
+        detected["seq"].as_u64().unwrap() + 1,
+        "same commit: {firing:#?}"
     );
+    assert!(a["summary"].as_str().unwrap().contains(MAIN), "{a:#}");
 
     f.agent.set_server_status("jurws", "app1", "UP");
     wait_drift_event(&f.td, "drift_resolved", 1).await;

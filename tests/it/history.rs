@@ -70,7 +70,10 @@ async fn an_outage_is_an_interval_with_a_summary() {
 async fn nth_event(td: &TestDaemon, target: &str, kind: &str, nth: usize) -> serde_json::Value {
     wait_for(&format!("{nth} {kind} events of {target}"), async || {
         let events = td.events(Some(target)).await;
-        events.into_iter().filter(|e| e["type"] == kind).nth(nth - 1)
+        events
+            .into_iter()
+            .filter(|e| e["type"] == kind)
+            .nth(nth - 1)
     })
     .await
 }

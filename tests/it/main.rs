@@ -15,6 +15,7 @@ mod limits;
 mod metrics;
 mod notify;
 mod openapi;
+mod polite;
 mod polling;
 mod process;
 mod reload;

@@ -615,7 +615,10 @@ fn add_row(sample: &mut Option<BackendSample>, row: &Row) {
                 sample.status = backend_status(row);
             }
         }
-        RowKind::Server => sample.get_or_insert_default().servers.extend(sample_of(row)),
+        RowKind::Server => sample
+            .get_or_insert_default()
+            .servers
+            .extend(sample_of(row)),
         _ => {}
     }
 }

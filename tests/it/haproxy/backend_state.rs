@@ -51,7 +51,11 @@ async fn backend_state_follows_the_backend_row_of_real_haproxy() {
     wait_backend_state(&td, "be_app", "DOWN").await;
     for (_, group) in Via::ALL {
         let b = td.backend(&id(group, "be_app")).await;
-        assert_eq!(b["capacity"], serde_json::json!({"up": 0, "total": 2}), "{b}");
+        assert_eq!(
+            b["capacity"],
+            serde_json::json!({"up": 0, "total": 2}),
+            "{b}"
+        );
         let other = td.backend(&id(group, "be_other")).await;
         assert_eq!(other["backend_state"], "UP", "{other}");
     }
