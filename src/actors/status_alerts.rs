@@ -316,4 +316,75 @@ mod tests {
         };
         assert_eq!(a.fired_at, Some(Ts(16_000)));
     }
+
+    fn reported_item() -> DriftItem {
+        use crate::drift::{DriftKind, EurekaSide, HaproxySide, ItemState};
+        DriftItem {
+            id: "d1".into(),
+            kind: DriftKind::ServingNotRegistered,
+            endpoint: "10.0.0.1:80".into(),
+            since: Ts(0),
+            state: ItemState::Active,
+            reported: true,
+            haproxy: HaproxySide {
+                backend: "be".into(),
+                fetched_at: None,
+                server: Some("s1".into()),
+                status: Some("UP".into()),
+                target: "haproxy/a/be".into(),
+            },
+            eureka: EurekaSide {
+                app: "APP".into(),
+                fetched_at: None,
+                instance_id: Some("i1".into()),
+                status: Some("DOWN".into()),
+                target: "eureka/main".into(),
+            },
+        }
+    }
+
+    #[test]
+    fn a_drift_reported_or_resolved_in_the_batch_is_evaluated_without_a_poll_of_its_backend() {
+        let cfg = AlertsConfig::default();
+        let t = down_backend();
+        let state = |_: &str| Some(&t);
+        let none = Items::new();
+        let one = Items::from([("d1".to_string(), reported_item())]);
+        let detected = Reported::new(&none, &one);
+        let fired = step(
+            &cfg,
+            &AlertsView::default(),
+            &state,
+            &detected,
+            BTreeMap::new(),
+            &[],
+            Ts(2000),
+        );
+        let kinds: Vec<_> = fired.drafts.iter().map(|d| d.data.kind()).collect();
+        assert_eq!(
+            kinds,
+            [crate::model::EventType::AlertFiring],
+            "{:?}",
+            fired.drafts
+        );
+        let still = Reported::new(&one, &one);
+        assert!(still.changed.is_empty());
+        let resolved = Reported::new(&one, &none);
+        let gone = step(
+            &cfg,
+            &fired.view,
+            &state,
+            &resolved,
+            BTreeMap::new(),
+            &[],
+            Ts(3000),
+        );
+        let [draft] = &gone.drafts[..] else {
+            panic!("one event: {:?}", gone.drafts)
+        };
+        let EventData::AlertResolved(a) = &draft.data else {
+            panic!("alert_resolved: {draft:?}")
+        };
+        assert_eq!(a.rule, crate::alerts::Rule::Drift);
+    }
 }
