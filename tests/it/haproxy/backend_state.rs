@@ -1,7 +1,8 @@
 //! `backend_state` is the status of a real HAProxy's `BACKEND` row, through every
 //! way of reading it (stats page, Runtime API on the unix socket and on TCP): `UP`
 //! while a server is up, `DOWN` once every server is in maintenance or down, `UP`
-//! again when one returns; another backend of the same instance stays `UP`.
+//! again when one returns; another backend of the same instance stays `UP`. The
+//! WebSocket snapshot the dashboard starts from carries it too.
 
 use serde_json::Value;
 
@@ -59,6 +60,16 @@ async fn backend_state_follows_the_backend_row_of_real_haproxy() {
         let other = td.backend(&id(group, "be_other")).await;
         assert_eq!(other["backend_state"], "UP", "{other}");
     }
+
+    let mut ws = crate::ws::connect(td.daemon.addr, "").await;
+    let snap = crate::ws::next_json(&mut ws).await;
+    let targets = snap["targets"].as_array().expect("a snapshot");
+    let shown = targets.iter().find(|t| t["id"] == id("unix", "be_app"));
+    assert_eq!(
+        shown.map(|t| &t["backend_state"]),
+        Some(&"DOWN".into()),
+        "{snap}"
+    );
 
     listeners[1].resume().await;
     ha.wait_status("be_app", "app2", "UP").await;
