@@ -117,6 +117,7 @@ impl FetchErrorKind {
             FetchErrorKind::TooLarge => FailureKind::TooLarge,
             FetchErrorKind::Invalid => FailureKind::Invalid,
             FetchErrorKind::Abandoned => FailureKind::Abandoned,
+            FetchErrorKind::Tls => FailureKind::Tls,
         }
     }
 }
@@ -152,6 +153,7 @@ pub enum FailureKind {
     TooLarge,
     Invalid,
     Abandoned,
+    Tls,
 }
 
 impl FailureKind {
@@ -171,6 +173,7 @@ impl FailureKind {
             FailureKind::TooLarge => "too_large",
             FailureKind::Invalid => "invalid",
             FailureKind::Abandoned => "abandoned",
+            FailureKind::Tls => "tls",
         }
     }
 }
