@@ -181,15 +181,6 @@ async fn one_run(args: &Args) -> Res<Run> {
         Instant::now(),
     );
     let notified = notified(&fleet, &hooks, args.interval * 3 + Duration::from_secs(10)).await;
-    let storm = match (&sources.haproxy, args.storm > 0.0) {
-        (Some(ha), true) => {
-            let shape = (args.backends, args.servers, args.storm);
-            let deadline = args.interval * 4 + Duration::from_secs(30);
-            Some(storm::run(ha, shape, &fleet, &hooks, deadline).await?)
-        }
-        _ => None,
-    };
-    let peak_after_storm = sample(daemon.pid())?.hwm_kb;
     let run = Run {
         startup,
         window: (t1 - t0, p0, p1, c0, c1),
@@ -201,11 +192,19 @@ async fn one_run(args: &Args) -> Res<Run> {
         tck: common::clk_tck(),
         receipts: Vec::new(),
         notified,
-        storm,
-        peak_after_storm,
-        hook_messages: hooks.iter().map(hooks::Hook::messages).sum(),
+        storm: None,
+        peak_after_storm: 0,
+        hook_messages: 0,
     };
-    let run = run.with_receipts(&fleet);
+    // The window's receipts are taken before the storm, which may hit the same servers.
+    let mut run = run.with_receipts(&fleet);
+    if let (Some(ha), true) = (&sources.haproxy, args.storm > 0.0) {
+        let shape = (args.backends, args.servers, args.storm);
+        let deadline = args.interval * 4 + Duration::from_secs(30);
+        run.storm = Some(storm::run(ha, shape, &fleet, &hooks, deadline).await?);
+    }
+    run.peak_after_storm = sample(daemon.pid())?.hwm_kb;
+    run.hook_messages = hooks.iter().map(hooks::Hook::messages).sum();
     daemon.stop();
     drop(sources);
     Ok(run)

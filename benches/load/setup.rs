@@ -250,7 +250,8 @@ impl Extra {
         }
         for (k, url) in self.hooks.iter().enumerate() {
             c += &format!(
-                "[[notify]]\nname = \"hook{k}\"\nkind = \"webhook\"\nurl = \"{url}\"\n                 group_wait = \"0s\"\ngroup_interval = \"1s\"\n\n"
+                "[[notify]]\nname = \"hook{k}\"\nkind = \"webhook\"\nurl = \"{url}\"\n\
+                 group_wait = \"0s\"\ngroup_interval = \"100ms\"\n\n"
             );
         }
         let group = if agent { "sim" } else { "lb" };

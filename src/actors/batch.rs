@@ -57,13 +57,15 @@ pub(super) fn apply(
 /// `lastchg`, a poll time). Such observations may wait behind those that change
 /// something.
 fn routine(current: &Snapshot, obs: &Observation) -> bool {
-    let ObservationKind::Fetched(Payload::Servers(samples)) = &obs.kind else {
+    let ObservationKind::Fetched(Payload::Servers(backend)) = &obs.kind else {
         return false;
     };
     let Some(t) = current.targets.get(obs.target.as_str()) else {
         return false;
     };
+    let samples = &backend.servers;
     t.last_fetch_status == FetchStatus::Success
+        && t.backend_state == backend.status
         && t.servers.len() == samples.len()
         && t.servers.iter().zip(samples.iter()).all(|(r, s)| {
             r.name == s.name
