@@ -122,6 +122,24 @@ fn eureka_xml_parse_5000(b: divan::Bencher) {
         .bench(|| xml::parse_document(divan::black_box(doc)).expect("parses"));
 }
 
+/// Only the events of the XML document, nothing done with them: what the XML
+/// reader alone costs, the floor under `eureka_xml_parse_5000`.
+#[divan::bench]
+fn eureka_xml_events_only_5000(b: divan::Bencher) {
+    let doc = &EUREKA.1;
+    b.counter(divan::counter::BytesCount::new(doc.len()))
+        .bench(|| {
+            let mut reader = quick_xml::Reader::from_reader(divan::black_box(&doc[..]));
+            let mut n = 0usize;
+            loop {
+                match reader.read_event() {
+                    Ok(quick_xml::events::Event::Eof) | Err(_) => return n,
+                    Ok(_) => n += 1,
+                }
+            }
+        });
+}
+
 /// One delta poll of each of 20 sources of 500 instances: parse the delta and
 /// apply it to the source's local copy (hashcode check and the registry handed on
 /// included). Applying the same delta again leaves a copy as it was, so the copies
@@ -130,16 +148,20 @@ fn eureka_xml_parse_5000(b: divan::Bencher) {
 fn eureka_json_delta_20x500(b: divan::Bencher) {
     let docs = &*DELTA;
     let states = delta_states(&docs.full_json, json::parse_document);
-    b.counter(divan::counter::BytesCount::new(docs.json.len() * DELTA_SERVERS))
-        .bench(|| delta_round(&states, &docs.json, json::parse_document));
+    b.counter(divan::counter::BytesCount::new(
+        docs.json.len() * DELTA_SERVERS,
+    ))
+    .bench(|| delta_round(&states, &docs.json, json::parse_document));
 }
 
 #[divan::bench(sample_count = 50)]
 fn eureka_xml_delta_20x500(b: divan::Bencher) {
     let docs = &*DELTA;
     let states = delta_states(&docs.full_xml, xml::parse_document);
-    b.counter(divan::counter::BytesCount::new(docs.xml.len() * DELTA_SERVERS))
-        .bench(|| delta_round(&states, &docs.xml, xml::parse_document));
+    b.counter(divan::counter::BytesCount::new(
+        docs.xml.len() * DELTA_SERVERS,
+    ))
+    .bench(|| delta_round(&states, &docs.xml, xml::parse_document));
 }
 
 type Parse = fn(&[u8]) -> Result<watchpost::sources::eureka::Document, String>;

@@ -13,6 +13,7 @@ mod raw;
 mod reference;
 pub mod xml;
 mod xml_frames;
+mod xml_names;
 
 use crate::model::AppSample;
 

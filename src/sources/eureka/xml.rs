@@ -12,10 +12,8 @@ use quick_xml::Reader;
 use quick_xml::events::{BytesRef, BytesStart, Event};
 
 use super::json_apps::Apps;
-use super::xml_frames::{
-    ContainerXml, Frame, Kind, Open, SHAPE, Slot, attributes, child_kind, deliver, finish_app,
-    is_text,
-};
+use super::xml_frames::{ContainerXml, Frame, Kind, SHAPE, Slot, deliver, finish_app, is_text};
+use super::xml_names::{Open, attributes, child_kind};
 use super::{Document, ParseError};
 use crate::model::AppSample;
 use crate::sources::fagent::{body_snippet, trim_bom};
@@ -90,7 +88,7 @@ fn read(body: &[u8], limit: usize) -> Result<Root, ParseError> {
                 st.close()
             }
             Event::End(_) => st.close(),
-            Event::Text(t) => st.text(&t.xml10_content()),
+            Event::Text(t) => st.raw_text(&t, || t.xml10_content()),
             Event::CData(t) => st.text(&t.xml10_content()),
             Event::GeneralRef(r) => st.text(&resolve(&r)),
             Event::Eof => return Err(unreadable(st.unfinished(body))),
@@ -170,6 +168,21 @@ impl State<'_> {
             }
             None => Some(root_of(frame, self.body)),
         }
+    }
+
+    /// Text as it is in the document (`raw`), decoded only where it is kept.
+    fn raw_text<'t>(
+        &mut self,
+        raw: &str,
+        decoded: impl FnOnce() -> std::borrow::Cow<'t, str>,
+    ) -> Option<Result<Root, String>> {
+        let top = self.stack.last_mut()?;
+        if top.keeps_text() {
+            top.add_text(&decoded());
+        } else if !top.text && !raw.bytes().all(|b| b.is_ascii_whitespace()) {
+            top.add_text(raw);
+        }
+        None
     }
 
     fn text(&mut self, t: &str) -> Option<Result<Root, String>> {
