@@ -96,4 +96,28 @@ mod tests {
         let json = br#"{"applications":{"apps__hashcode":"UP_1_"}}"#;
         assert_eq!(parse_document(json, Some("application/json")).unwrap(), doc);
     }
+
+    #[test]
+    fn instances_are_counted_while_reading_and_reading_stops_past_the_limit() {
+        // Both documents break after their second instance: only a parser that
+        // stopped at it can tell a limit of 1 was passed.
+        let json = br#"{"applications":{"application":{"name":"A","instance":[{"instanceId":"a"},{"instanceId":"b"},!!!"#;
+        let xml = b"<applications><application><name>A</name><instance><instanceId>a</instanceId>\
+                    </instance><instance><instanceId>b</instanceId></instance><<<";
+        for body in [&json[..], &xml[..]] {
+            assert_eq!(
+                parse_document_within(body, None, 1),
+                Err(ParseError::TooLarge)
+            );
+            let err = parse_document_within(body, None, 2).unwrap_err();
+            assert!(matches!(err, ParseError::Unreadable(_)), "{err:?}");
+        }
+        let whole = br#"{"application":[{"name":"A","instance":[{"instanceId":"a"},null]},{"name":"B","instance":{"instanceId":"b"}}]}"#;
+        assert_eq!(
+            parse_document_within(whole, None, 1),
+            Err(ParseError::TooLarge)
+        );
+        let doc = parse_document_within(whole, None, 2).unwrap();
+        assert_eq!(doc.apps.len(), 2);
+    }
 }
