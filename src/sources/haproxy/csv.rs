@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use memchr::{memchr, memchr2};
 
-use crate::model::ServerSample;
+use crate::model::{BackendSample, ServerSample};
 
 /// How many characters of an unexpected body an error message quotes.
 const SNIPPET_CHARS: usize = 80;
@@ -594,37 +594,60 @@ fn snippet(line: &str) -> String {
 /// server row for that name: no such backend. Server rows alone (a `show stat <b> 4 -1`
 /// answer) are enough. Empty or unparsable numbers become `None`, never an error.
 pub fn servers_of(table: &CsvTable, backend: &str) -> Option<Vec<ServerSample>> {
-    let mut found = false;
-    let mut servers = Vec::new();
+    backend_of(table, backend).map(|b| b.servers)
+}
+
+/// [`servers_of`] with the status of the backend's `BACKEND` row.
+pub fn backend_of(table: &CsvTable, backend: &str) -> Option<BackendSample> {
+    let mut found = None;
     for row in table.rows.iter().filter(|row| row.pxname() == backend) {
-        match row.kind() {
-            RowKind::Backend => found = true,
-            RowKind::Server => {
-                found = true;
-                servers.extend(sample_of(row));
-            }
-            _ => {}
-        }
+        add_row(&mut found, row);
     }
-    found.then_some(servers)
+    found
+}
+
+/// Adds a `BACKEND` row's status or a server row to the backend's sample.
+fn add_row(sample: &mut Option<BackendSample>, row: &Row) {
+    match row.kind() {
+        RowKind::Backend => {
+            let sample = sample.get_or_insert_default();
+            if sample.status.is_none() {
+                sample.status = backend_status(row);
+            }
+        }
+        RowKind::Server => sample
+            .get_or_insert_default()
+            .servers
+            .extend(sample_of(row)),
+        _ => {}
+    }
+}
+
+/// A `BACKEND` row's status without its `(up/total)` count: `UP`, `DOWN`.
+fn backend_status(row: &Row) -> Option<String> {
+    let status = row.slot(STATUS)?;
+    let word = status.split_once('(').map_or(status, |(w, _)| w).trim();
+    (!word.is_empty()).then(|| word.to_string())
 }
 
 /// Every backend of the table with its servers, in one pass (a poll round shares one
 /// table among many backends). Same rules as [`servers_of`].
-pub fn servers_by_backend(table: &CsvTable) -> HashMap<String, Vec<ServerSample>> {
-    let mut out: HashMap<String, Vec<ServerSample>> = HashMap::new();
+pub fn servers_by_backend(table: &CsvTable) -> HashMap<String, BackendSample> {
+    let mut out: HashMap<String, BackendSample> = HashMap::new();
     for row in &table.rows {
         let kind = row.kind();
         if !matches!(kind, RowKind::Backend | RowKind::Server) {
             continue;
         }
         let name = row.pxname();
-        let servers = match out.get_mut(name) {
-            Some(servers) => servers,
+        let sample = match out.get_mut(name) {
+            Some(sample) => sample,
             None => out.entry(name.to_string()).or_default(),
         };
-        if kind == RowKind::Server {
-            servers.extend(sample_of(row));
+        match kind {
+            RowKind::Server => sample.servers.extend(sample_of(row)),
+            _ if sample.status.is_none() => sample.status = backend_status(row),
+            _ => {}
         }
     }
     out
