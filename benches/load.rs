@@ -18,6 +18,8 @@ mod report;
 mod setup;
 #[path = "load/storm.rs"]
 mod storm;
+#[path = "load/wrk.rs"]
+mod wrk;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -85,6 +87,10 @@ pub struct Args {
     /// once (real HAProxy only) and measure commit → clients and → notifiers.
     #[arg(long, default_value_t = 0.0)]
     storm: f64,
+    /// After the window (and the storm), run `wrk -c 50` this long on `GET
+    /// /api/targets` and on `GET /api/events?target=…&limit=100` (0: not at all).
+    #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
+    wrk: Duration,
     /// Count fsync calls with strace during the window (slows the daemon; off by default).
     #[arg(long)]
     strace: bool,
@@ -193,6 +199,8 @@ async fn one_run(args: &Args) -> Res<Run> {
         receipts: Vec::new(),
         notified,
         storm: None,
+        readers: Vec::new(),
+        seq: 0.0,
         peak_after_storm: 0,
         hook_messages: 0,
     };
@@ -202,6 +210,13 @@ async fn one_run(args: &Args) -> Res<Run> {
         let shape = (args.backends, args.servers, args.storm);
         let deadline = args.interval * 4 + Duration::from_secs(30);
         run.storm = Some(storm::run(ha, shape, &fleet, &hooks, deadline).await?);
+    }
+    if !args.wrk.is_zero() {
+        let target = run.injections.first().map(|i| i.key.target.replace('/', "%2F"));
+        let mut paths = vec!["/api/targets".to_string()];
+        paths.extend(target.map(|t| format!("/api/events?target={t}&limit=100")));
+        run.readers = wrk::run(&daemon.base, &paths, args.wrk).await?;
+        run.seq = counters(&http, &daemon.base).await?[3];
     }
     run.peak_after_storm = sample(daemon.pid())?.hwm_kb;
     run.hook_messages = hooks.iter().map(hooks::Hook::messages).sum();

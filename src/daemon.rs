@@ -123,6 +123,7 @@ impl Daemon {
             config: live.clone(),
             notifiers: notifiers.clone(),
             instance_id: instance_id.clone(),
+            large: Default::default(),
         };
         let addr = listener.local_addr().unwrap_or(config.server.listen);
         let server = serve(state, listener, addr, tls)?;

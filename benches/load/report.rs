@@ -39,6 +39,9 @@ pub struct Run {
     /// Commit → notifier of the window's alert transitions, ms; and those missing.
     pub notified: (Vec<f64>, usize),
     pub storm: Option<crate::storm::Storm>,
+    /// wrk on the API after the window, and the events in the log then.
+    pub readers: Vec<crate::wrk::Readers>,
+    pub seq: f64,
     /// VmHWM after the storm (or the window), KiB.
     pub peak_after_storm: u64,
     /// Messages the notifiers' receivers got in all.
@@ -100,6 +103,16 @@ impl Run {
             push3(f, "alert commit → notifier (window)", got);
             f.push(("  alert deliveries missing".into(), *missing as f64));
             f.push(("  notifier messages received".into(), self.hook_messages as f64));
+        }
+        for r in &self.readers {
+            let name = format!("readers: GET {} (wrk, 50 connections)", r.path);
+            f.push((format!("{name}: requests/s"), r.requests_per_s));
+            f.push((format!("{name}: p50, ms"), r.p50_ms));
+            f.push((format!("{name}: p99, ms"), r.p99_ms));
+            f.push((format!("{name}: polls per second meanwhile"), r.polls_per_s));
+        }
+        if !self.readers.is_empty() {
+            f.push(("readers: events in the log (last seq)".into(), self.seq));
         }
         let Some(s) = &self.storm else { return };
         f.push(("storm: servers put in MAINT at once".into(), s.servers as f64));

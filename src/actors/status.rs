@@ -90,6 +90,13 @@ impl Msg {
     pub(super) fn is_plain(&self) -> bool {
         self.drafts.is_empty() && self.command.is_none()
     }
+
+    /// Whether it carries a poll's result or a removal (what drift is judged on).
+    fn polled(&self) -> bool {
+        self.observations
+            .iter()
+            .any(|o| o.kind.is_poll() || matches!(o.kind, ObservationKind::Removed { .. }))
+    }
 }
 
 /// A cheap, cloneable handle to the status actor.
@@ -295,6 +302,8 @@ impl Actor {
         let mut routine: Vec<Msg> = Vec::new();
         // Messages taken since the last trim of the allocator's heaps.
         let mut applied = 0;
+        // Whether polls were applied since the last drift evaluation.
+        let mut polled = false;
         loop {
             let carried = routine.len();
             let mut msgs = std::mem::take(&mut routine);
@@ -311,15 +320,24 @@ impl Actor {
                 }
             }
             applied += msgs.len() - carried;
+            polled |= msgs[carried..].iter().any(Msg::polled);
             let (urgent, mut later) = split(&self.current(), msgs);
-            if !urgent.is_empty() && !self.step(urgent, !later.is_empty()) {
+            if !urgent.is_empty() && !self.step(urgent, false) {
                 return;
             }
             let rest = later.split_off(later.len().min(MAX_BATCH));
-            if !later.is_empty() && !self.step(later, !rest.is_empty()) {
+            if !later.is_empty() && !self.step(later, false) {
                 return;
             }
             routine = rest;
+            // Drift is judged on committed state, in a step of its own once the
+            // inbox is empty: the join never delays an observation's commit.
+            if polled && routine.is_empty() && self.rx.is_empty() && self.drift.due(Ts::now()) {
+                if !self.step(Vec::new(), true) {
+                    return;
+                }
+                polled = false;
+            }
             if routine.is_empty() && self.rx.is_empty() && applied >= crate::memory::LARGE_ROUND {
                 crate::memory::trim_after_round();
                 applied = 0;
@@ -328,12 +346,11 @@ impl Actor {
         tracing::debug!("status actor stopped");
     }
 
-    /// Applies and commits one batch; `more` says routine messages wait behind it
-    /// (the drift evaluation is left to them). False when it panicked: the actor
-    /// stops and says so.
-    fn step(&mut self, batch: Vec<Msg>, more: bool) -> bool {
+    /// Applies and commits one batch, with the drift evaluation when `drift`.
+    /// False when it panicked: the actor stops and says so.
+    fn step(&mut self, batch: Vec<Msg>, drift: bool) -> bool {
         self.liveness.busy(Some(Ts::now()));
-        let run = std::panic::AssertUnwindSafe(|| self.process(batch, more));
+        let run = std::panic::AssertUnwindSafe(|| self.process(batch, drift));
         if let Err(p) = std::panic::catch_unwind(run) {
             let why = super::store::panic_text(&*p);
             self.liveness
@@ -372,20 +389,15 @@ impl Actor {
         }
     }
 
-    fn process(&mut self, batch: Vec<Msg>, more: bool) {
+    fn process(&mut self, batch: Vec<Msg>, drift: bool) {
         let current = self.current();
         let now = Ts::now();
         let lease = |n: &mut TargetState, o: &Observation| self.drift.after_poll(n, o);
         let (working, mut drafts, touched) = apply(&current, &batch, &lease);
         drafts.extend(batch.iter().flat_map(|m| m.drafts.iter().cloned()));
-        let polled = batch
-            .iter()
-            .flat_map(|m| &m.observations)
-            .any(|o| o.kind.is_poll() || matches!(o.kind, ObservationKind::Removed { .. }))
-            && !more;
         let round = self
             .drift
-            .propose_after(polled, &current.targets, &working, now);
+            .propose_after(drift, &current.targets, &working, now);
         drafts.extend(round.as_ref().map(Round::drafts).unwrap_or_default());
         let changes: Vec<Change> = working
             .iter()
@@ -411,6 +423,7 @@ impl Actor {
             && drafts.is_empty()
             && alerts.writes.is_empty()
             && batch.iter().all(|m| m.done.is_none())
+            && round.is_none()
         {
             return; // a tick that changed nothing
         }

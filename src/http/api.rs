@@ -56,14 +56,16 @@ pub struct Backends {
     responses((status = 200, description = "Every backend", body = Backends)))]
 pub async fn backends(state: web::Data<AppState>) -> HttpResponse {
     let (targets, old) = of_kind(&state, TargetKind::HaproxyBackend);
-    let backends = targets
-        .iter()
-        .map(|t| views::BackendView {
-            stale: Some(old),
-            ..views::backend(t)
-        })
-        .collect();
-    HttpResponse::Ok().json(Backends { backends })
+    let build = || Backends {
+        backends: targets
+            .iter()
+            .map(|t| views::BackendView {
+                stale: Some(old),
+                ..views::backend(t)
+            })
+            .collect(),
+    };
+    state.large.json(build).await
 }
 
 /// The answer of `/api/eureka/instances`.
@@ -131,17 +133,20 @@ pub struct Targets {
     responses((status = 200, description = "Every target", body = Targets)))]
 pub async fn targets(state: web::Data<AppState>) -> HttpResponse {
     let snap = state.status.snapshot();
-    HttpResponse::Ok().json(Targets {
-        targets: snap
-            .targets
-            .values()
-            .map(|t| views::TargetView {
-                stale: Some(!snap.storage_ok),
-                ..views::target(t)
-            })
-            .collect(),
-        seq: snap.seq,
-    })
+    state
+        .large
+        .json(|| Targets {
+            targets: snap
+                .targets
+                .values()
+                .map(|t| views::TargetView {
+                    stale: Some(!snap.storage_ok),
+                    ..views::target(t)
+                })
+                .collect(),
+            seq: snap.seq,
+        })
+        .await
 }
 
 /// The target id of a request: the `{id}` segment, percent-decoded.

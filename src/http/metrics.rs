@@ -159,6 +159,9 @@ fn process_families(out: &mut String, state: &AppState) {
     (status = 200, description = "Prometheus text format 0.0.4", body = String,
         content_type = "text/plain; version=0.0.4; charset=utf-8")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+    let Some(turn) = state.large.turn().await else {
+        return HttpResponse::ServiceUnavailable().finish();
+    };
     let snap = state.status.snapshot();
     let targets: Vec<&TargetState> = snap.targets.values().map(|t| t.as_ref()).collect();
     let mut out = String::new();
@@ -196,7 +199,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     if let Ok(instances) = super::haproxy::list(&state).await {
         super::haproxy::metrics(&mut out, &instances);
     }
-    HttpResponse::Ok().content_type(CONTENT_TYPE).body(out)
+    super::large::send(turn, CONTENT_TYPE, out.into_bytes())
 }
 
 /// The measured progress: unreadable stored events, the age of the last commit,

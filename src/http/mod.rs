@@ -18,6 +18,7 @@ mod dashboard;
 mod drift;
 mod haproxy;
 mod health;
+pub mod large;
 mod metrics;
 mod notifiers;
 pub mod openapi;
@@ -40,6 +41,8 @@ pub struct AppState {
     pub notifiers: Arc<crate::notify::Registry>,
     /// This daemon's id (kept in its redb file), told to WebSocket clients.
     pub instance_id: Arc<str>,
+    /// Answers as large as the fleet, a few at a time.
+    pub large: large::Gate,
 }
 
 /// The body of every error answer: `{"error":{"code","message"}}`.
