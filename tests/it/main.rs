@@ -17,5 +17,6 @@ mod openapi;
 mod polling;
 mod process;
 mod reload;
+mod schema;
 mod tls;
 mod ws;
