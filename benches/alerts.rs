@@ -30,7 +30,7 @@ fn servers(down: bool) -> Payload {
         last_change_s: Some(1234),
         addr: Some(format!("10.0.0.{s}:8080")),
     };
-    Payload::Servers(Arc::new((1..=4).map(row).collect()))
+    Payload::Servers(Arc::new((1..=4).map(row).collect::<Vec<_>>().into()))
 }
 
 fn obs(id: &str, at: u64, kind: ObservationKind) -> Observation {
@@ -83,7 +83,7 @@ fn round(fleet: &[(TargetState, TargetState)]) -> usize {
             .into_iter()
             .map(|l| (l, Ts(3)))
             .collect();
-        transitions += evaluate(&mut book, Some(after), &changed, Ts(3), &cfg).len();
+        transitions += evaluate(&mut book, Some(after), &[], &changed, Ts(3), &cfg).len();
         transitions += book.alerts.len();
     }
     transitions

@@ -1,20 +1,29 @@
-//! Parser benchmarks (divan): HAProxy stats CSV with 1,000 backends × 4 servers, and
-//! Eureka `GET apps` documents with 5,000 instances in JSON and in XML.
+//! Parser benchmarks (divan): HAProxy stats CSV with 1,000 backends × 4 servers,
+//! Eureka `GET apps` documents with 5,000 instances in JSON and in XML, and a round
+//! of delta fetches of 20 Eureka servers × 500 instances.
 //!
 //! `cargo bench --bench parsers` (or `scripts/bench parsers`).
 //!
 //! The CSV repeats real rows of `tests/fixtures/haproxy/cli_show_stat.csv` (the four
 //! servers and the BACKEND row of `be_app`) under the names `be_00001..`. The Eureka
 //! documents are the ones `EurekaSim` serves (its JSON and XML codecs, shaped like
-//! the fixtures), fetched once over loopback before the benchmarks start.
+//! the fixtures), fetched once over loopback before the benchmarks start. The delta
+//! documents are `GET apps/delta` of a 500-instance `EurekaSim` after 10 of its
+//! instances went DOWN.
 
 use std::sync::LazyLock;
 
+use watchpost::sources::eureka::delta::{DeltaOutcome, DeltaState};
 use watchpost::sources::eureka::{json, xml};
 use watchpost::sources::haproxy::csv;
 
 const BACKENDS: usize = 1000;
 const INSTANCES: usize = 5000;
+/// Eureka servers of a delta round, and instances of each.
+const DELTA_SERVERS: usize = 20;
+const DELTA_INSTANCES: usize = 500;
+/// Instances of each server that changed since the last poll.
+const DELTA_CHANGED: usize = 10;
 
 fn main() {
     divan::main();
@@ -53,6 +62,7 @@ static CSV: LazyLock<Vec<u8>> = LazyLock::new(|| stats_csv(BACKENDS));
 static TABLE: LazyLock<csv::CsvTable> =
     LazyLock::new(|| csv::parse(&CSV).expect("the generated CSV parses"));
 static EUREKA: LazyLock<(Vec<u8>, Vec<u8>)> = LazyLock::new(eureka_documents);
+static DELTA: LazyLock<DeltaDocs> = LazyLock::new(delta_documents);
 
 /// Parses the whole answer: what one `socket`/`stats` round does once.
 #[divan::bench]
@@ -112,9 +122,134 @@ fn eureka_xml_parse_5000(b: divan::Bencher) {
         .bench(|| xml::parse_document(divan::black_box(doc)).expect("parses"));
 }
 
-/// `GET /eureka/apps` of an `EurekaSim` with 5,000 instances, as JSON and as XML.
-fn eureka_documents() -> (Vec<u8>, Vec<u8>) {
-    let instances = (0..INSTANCES)
+/// Only the events of the XML document, nothing done with them: what the XML
+/// reader alone costs, the floor under `eureka_xml_parse_5000`.
+#[divan::bench]
+fn eureka_xml_events_only_5000(b: divan::Bencher) {
+    let doc = &EUREKA.1;
+    b.counter(divan::counter::BytesCount::new(doc.len()))
+        .bench(|| {
+            let mut reader = quick_xml::Reader::from_reader(divan::black_box(&doc[..]));
+            let mut n = 0usize;
+            loop {
+                match reader.read_event() {
+                    Ok(quick_xml::events::Event::Eof) | Err(_) => return n,
+                    Ok(_) => n += 1,
+                }
+            }
+        });
+}
+
+/// One delta poll of each of 20 sources of 500 instances: parse the delta and
+/// apply it to the source's local copy (hashcode check and the registry handed on
+/// included). Applying the same delta again leaves a copy as it was, so the copies
+/// are made once.
+#[divan::bench(sample_count = 50)]
+fn eureka_json_delta_20x500(b: divan::Bencher) {
+    let docs = &*DELTA;
+    let states = delta_states(&docs.full_json, json::parse_document);
+    b.counter(divan::counter::BytesCount::new(
+        docs.json.len() * DELTA_SERVERS,
+    ))
+    .bench(|| delta_round(&states, &docs.json, json::parse_document));
+}
+
+#[divan::bench(sample_count = 50)]
+fn eureka_xml_delta_20x500(b: divan::Bencher) {
+    let docs = &*DELTA;
+    let states = delta_states(&docs.full_xml, xml::parse_document);
+    b.counter(divan::counter::BytesCount::new(
+        docs.xml.len() * DELTA_SERVERS,
+    ))
+    .bench(|| delta_round(&states, &docs.xml, xml::parse_document));
+}
+
+type Parse = fn(&[u8]) -> Result<watchpost::sources::eureka::Document, String>;
+
+/// 20 delta-enabled sources holding the full registry.
+fn delta_states(full: &[u8], parse: Parse) -> Vec<DeltaState> {
+    (0..DELTA_SERVERS)
+        .map(|_| {
+            let state = DeltaState::new(true);
+            state.replace(parse(full).expect("the full registry parses").apps);
+            state
+        })
+        .collect()
+}
+
+/// Every source parses its delta and applies it; the instances it then reports.
+fn delta_round(states: &[DeltaState], delta: &[u8], parse: Parse) -> usize {
+    let mut n = 0;
+    for state in states {
+        let doc = parse(divan::black_box(delta)).expect("the delta parses");
+        match state.apply(&doc) {
+            DeltaOutcome::Applied(apps) => n += apps.len(),
+            DeltaOutcome::Refetch(why) => panic!("the delta applies: {why}"),
+        }
+    }
+    n
+}
+
+/// A full registry and a delta of it, each as JSON and as XML.
+struct DeltaDocs {
+    full_json: Vec<u8>,
+    full_xml: Vec<u8>,
+    json: Vec<u8>,
+    xml: Vec<u8>,
+}
+
+/// `GET apps` of a 500-instance `EurekaSim`, then `GET apps/delta` after
+/// 10 instances went DOWN, as JSON and as XML.
+fn delta_documents() -> DeltaDocs {
+    actix_web::rt::System::new().block_on(async move {
+        let sim = watchpost::sim::EurekaSim::start(
+            ([127, 0, 0, 1], 0).into(),
+            sim_instances(DELTA_INSTANCES),
+        )
+        .await
+        .expect("EurekaSim starts");
+        let client = reqwest::Client::builder()
+            .no_proxy()
+            .build()
+            .expect("client");
+        let get = async |path: &str, accept: &str| {
+            let resp = client
+                .get(format!("{}/{path}", sim.url()))
+                .header("accept", accept)
+                .send()
+                .await
+                .expect("GET");
+            resp.bytes().await.expect("body").to_vec()
+        };
+        let full_json = get("apps", "application/json").await;
+        let full_xml = get("apps", "application/xml").await;
+        sim.forget_recent_changes();
+        for j in (0..DELTA_INSTANCES).step_by(DELTA_INSTANCES / DELTA_CHANGED) {
+            let id = format!("h{j}.sim.local:app{:03}:8080", j / 10);
+            sim.set_instance_status(&id, "DOWN");
+        }
+        let json = get("apps/delta", "application/json").await;
+        let xml = get("apps/delta", "application/xml").await;
+        sim.stop().await;
+        let doc = json::parse_document(&json).expect("the delta parses");
+        let n: usize = doc
+            .apps
+            .iter()
+            .map(|a| a.instances.as_ref().map_or(0, Vec::len))
+            .sum();
+        assert_eq!(n, DELTA_CHANGED, "the delta holds the changed instances");
+        DeltaDocs {
+            full_json,
+            full_xml,
+            json,
+            xml,
+        }
+    })
+}
+
+/// `n` instances UP, 10 per application, as the benchmarks' simulators hold them.
+fn sim_instances(n: usize) -> Vec<watchpost::sim::SimInstance> {
+    (0..n)
         .map(|j| {
             let app = format!("app{:03}", j / 10);
             watchpost::sim::SimInstance::up(
@@ -124,7 +259,12 @@ fn eureka_documents() -> (Vec<u8>, Vec<u8>) {
                 8080,
             )
         })
-        .collect();
+        .collect()
+}
+
+/// `GET /eureka/apps` of an `EurekaSim` with 5,000 instances, as JSON and as XML.
+fn eureka_documents() -> (Vec<u8>, Vec<u8>) {
+    let instances = sim_instances(INSTANCES);
     actix_web::rt::System::new().block_on(async move {
         let sim = watchpost::sim::EurekaSim::start(([127, 0, 0, 1], 0).into(), instances)
             .await

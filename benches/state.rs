@@ -67,7 +67,9 @@ static FLEET: LazyLock<Vec<(TargetState, Observation)>> = LazyLock::new(|| {
     (1..=BACKENDS)
         .map(|b| {
             let id = format!("haproxy/lb/be_{b:05}");
-            let up = Payload::Servers(Arc::new((1..=4).map(|s| server(s, "UP")).collect()));
+            let up = Payload::Servers(Arc::new(
+                (1..=4).map(|s| server(s, "UP")).collect::<Vec<_>>().into(),
+            ));
             let reg = Observation {
                 target: id.clone(),
                 at: Ts(1),
@@ -75,7 +77,12 @@ static FLEET: LazyLock<Vec<(TargetState, Observation)>> = LazyLock::new(|| {
             };
             let state = state_after(&[reg, fetched(&id, 2, up)]);
             let status = |s| if b % 10 == 0 && s == 1 { "DOWN" } else { "UP" };
-            let next = Payload::Servers(Arc::new((1..=4).map(|s| server(s, status(s))).collect()));
+            let next = Payload::Servers(Arc::new(
+                (1..=4)
+                    .map(|s| server(s, status(s)))
+                    .collect::<Vec<_>>()
+                    .into(),
+            ));
             (state, fetched(&id, 3, next))
         })
         .collect()

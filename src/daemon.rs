@@ -67,6 +67,8 @@ pub struct Daemon {
     pub config: Arc<LiveConfig>,
     /// The address the HTTP server listens on (useful with port 0).
     pub addr: SocketAddr,
+    /// The notifiers (`GET /api/notifiers`), changed by a reload.
+    pub notifiers: Arc<crate::notify::Registry>,
     server: ServerHandle,
     server_task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -112,7 +114,7 @@ impl Daemon {
         let instance_id: Arc<str> = crate::ha::instance_id(&db)?.into();
         drop(db);
         let status = StatusHandle::start(store, live.clone())?;
-        let notifiers = Arc::new(crate::notify::status::Registry::default());
+        let notifiers = Arc::new(crate::notify::Registry::default());
         let client = http_client().map_err(StartError::Other)?;
         let fleet = Fleet::new(config.clone(), status.clone(), client).start();
         let state = AppState {
@@ -124,7 +126,7 @@ impl Daemon {
         };
         let addr = listener.local_addr().unwrap_or(config.server.listen);
         let server = serve(state, listener, addr, tls)?;
-        crate::notify::start(&config, &status, addr, &notifiers);
+        notifiers.start(&config.notify, &status, addr).await;
         let handle = server.handle();
         let server_task = actix_web::rt::spawn(server);
         tracing::info!(%instance_id, "instance id of this state file");
@@ -133,6 +135,7 @@ impl Daemon {
             fleet,
             config: live,
             addr,
+            notifiers,
             server: handle,
             server_task,
         })
@@ -140,7 +143,7 @@ impl Daemon {
 
     /// Reloads the configuration file (as `POST /api/admin/reload` and SIGHUP do).
     pub async fn reload(&self) -> Result<ReloadReport, ReloadError> {
-        reload(&self.fleet, &self.config, false).await
+        reload(&self.fleet, &self.config, &self.notifiers, false).await
     }
 
     /// Stops polling, stops the HTTP server, and waits until everything observed so

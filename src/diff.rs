@@ -17,6 +17,7 @@ use crate::model::{
     CircuitChange, CircuitState, EventData, EventDraft, FetchFailure, FetchRecovery, FetchStatus,
     NoData, Observation, ObservationKind, Payload, TargetAdded, TargetRemoved, TargetState,
 };
+use crate::sources::FetchErrorKind;
 
 mod eureka;
 mod haproxy;
@@ -90,7 +91,7 @@ fn apply(
 ) {
     match kind {
         ObservationKind::Fetched(payload) => fetched(next, payload, obs, ev),
-        ObservationKind::FetchFailed { error } => fetch_failed(next, error, obs, ev),
+        ObservationKind::FetchFailed { error, kind } => fetch_failed(next, (error, *kind), obs, ev),
         ObservationKind::Circuit {
             state,
             next_attempt_at,
@@ -150,9 +151,16 @@ fn fetched(next: &mut TargetState, payload: &Payload, obs: &Observation, ev: &mu
     next.last_success_at = Some(obs.at);
     next.consecutive_failures = 0;
     match payload {
-        Payload::Servers(samples) => {
-            haproxy::merge(&mut next.servers, samples, !baseline, &obs.target, ev);
+        Payload::Servers(backend) => {
+            haproxy::merge(
+                &mut next.servers,
+                &backend.servers,
+                !baseline,
+                &obs.target,
+                ev,
+            );
             haproxy::capacity(next, !baseline, &obs.target, ev);
+            next.backend_state = backend.status.clone();
         }
         Payload::Applications(apps) => {
             let ctx = eureka::Ctx {
@@ -166,13 +174,19 @@ fn fetched(next: &mut TargetState, payload: &Payload, obs: &Observation, ev: &mu
     }
 }
 
-fn fetch_failed(next: &mut TargetState, error: &str, obs: &Observation, ev: &mut Vec<EventDraft>) {
+fn fetch_failed(
+    next: &mut TargetState,
+    (error, kind): (&str, FetchErrorKind),
+    obs: &Observation,
+    ev: &mut Vec<EventDraft>,
+) {
     next.consecutive_failures += 1;
     if next.last_fetch_status != FetchStatus::Failed {
         let data = FetchFailure {
             application: None,
             consecutive_failures: Some(next.consecutive_failures),
             error: error.to_string(),
+            kind: Some(kind.failure_kind()),
         };
         push(ev, &obs.target, EventData::FetchFailed(data));
     }

@@ -37,12 +37,18 @@ fn server(name: &str, status: &str) -> ServerSample {
 
 fn servers(rows: &[(&str, &str)]) -> ObservationKind {
     ObservationKind::Fetched(Payload::Servers(std::sync::Arc::new(
-        rows.iter().map(|(n, s)| server(n, s)).collect(),
+        rows.iter()
+            .map(|(n, s)| server(n, s))
+            .collect::<Vec<_>>()
+            .into(),
     )))
 }
 
 fn failed(msg: &str) -> ObservationKind {
-    ObservationKind::FetchFailed { error: msg.into() }
+    ObservationKind::FetchFailed {
+        error: msg.into(),
+        kind: crate::sources::FetchErrorKind::Refused,
+    }
 }
 
 fn inst(app: &str, id: &str, status: &str) -> InstanceSample {

@@ -203,6 +203,26 @@ pub struct ServerSample {
     pub addr: Option<String>,
 }
 
+/// One HAProxy backend as a source reports it: its `BACKEND` row's status, where
+/// the source passes that row on, and its servers.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct BackendSample {
+    /// The `BACKEND` row's status (`UP`, `DOWN`), without a `(up/total)` count;
+    /// `None` when the source gives no such row (FAgent, server-only tables).
+    pub status: Option<String>,
+    pub servers: Vec<ServerSample>,
+}
+
+impl From<Vec<ServerSample>> for BackendSample {
+    /// The servers of a source that reports no `BACKEND` row.
+    fn from(servers: Vec<ServerSample>) -> BackendSample {
+        BackendSample {
+            status: None,
+            servers,
+        }
+    }
+}
+
 /// One Eureka instance as a source reports it.
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct InstanceSample {
@@ -260,9 +280,9 @@ pub struct AppSample {
 /// What one successful fetch returned.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Payload {
-    /// The servers of one HAProxy backend (shared: one fetch of a stats source
-    /// serves every backend of its round).
-    Servers(std::sync::Arc<Vec<ServerSample>>),
+    /// One HAProxy backend (shared: one fetch of a stats source serves every
+    /// backend of its round).
+    Servers(std::sync::Arc<BackendSample>),
     /// Every application of one Eureka server.
     Applications(Vec<AppSample>),
 }
@@ -470,7 +490,10 @@ pub enum ObservationKind {
     /// A poll returned data.
     Fetched(Payload),
     /// A poll failed (after its retries).
-    FetchFailed { error: String },
+    FetchFailed {
+        error: String,
+        kind: crate::sources::FetchErrorKind,
+    },
     /// The poller's breaker changed state.
     Circuit {
         state: CircuitState,

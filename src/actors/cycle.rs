@@ -140,6 +140,7 @@ pub async fn run(
             (
                 ObservationKind::FetchFailed {
                     error: e.message.clone(),
+                    kind: e.kind,
                 },
                 PollResult::Failed,
                 Some(e.message),

@@ -9,6 +9,7 @@ use std::sync::{Arc, RwLock};
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
 use super::specs::{eureka_id, haproxy_id};
+use super::status_alerts::Reported;
 use super::store::classify;
 use super::store::{Fault, StoreError};
 use crate::config::{Config, LiveConfig};
@@ -136,6 +137,15 @@ impl Engine {
         let (items, changes) = track(&self.items, seen, &sides, now, hold);
         let drafts = changes.into_iter().map(draft).collect();
         Some(Round { items, drafts })
+    }
+
+    /// The reported items after `round` (the committed ones without one), and
+    /// the HAProxy targets whose reported items it changes: for the `drift` rule.
+    pub fn reported<'a>(&'a self, round: Option<&'a Round>) -> Reported<'a> {
+        match round {
+            Some(r) => Reported::new(&self.items, &r.items),
+            None => Reported::new(&self.items, &self.items),
+        }
     }
 
     /// Writes what `round` changed, inside the batch's transaction.

@@ -14,6 +14,7 @@ use super::cycle::TargetSpec;
 use super::fleet::{Fleet, Reload};
 use super::specs;
 use crate::config::{self, Backends, Config, ConfigErrors, HaproxyConfig, LiveConfig};
+use crate::notify::{NotifyChanges, Registry};
 use crate::sources::haproxy::registry::StatsRegistry;
 
 /// Why a reload changed nothing.
@@ -32,11 +33,13 @@ pub enum ReloadError {
 }
 
 /// Reads the configuration file again and applies it: untouched targets keep their
-/// pollers, breakers and state. An invalid file changes nothing, nor does one
+/// pollers, breakers and state; notifiers are added, removed and restarted
+/// ([`crate::notify::running`]). An invalid file changes nothing, nor does one
 /// without sources unless `allow_empty`.
 pub async fn reload(
     fleet: &Addr<Fleet>,
     live: &LiveConfig,
+    notifiers: &Registry,
     allow_empty: bool,
 ) -> Result<ReloadReport, ReloadError> {
     let current = live.get();
@@ -54,7 +57,17 @@ pub async fn reload(
         .send(Reload(new.clone()))
         .await
         .map_err(|e| ReloadError::Fleet(e.to_string()))?;
-    live.set(new);
+    live.set(new.clone());
+    let notify = notifiers.apply(&new.notify).await;
+    if notify != NotifyChanges::default() {
+        tracing::info!(
+            added = ?notify.added,
+            removed = ?notify.removed,
+            changed = ?notify.changed,
+            retried = ?notify.retried,
+            "notifiers reloaded"
+        );
+    }
     tracing::info!(
         added = report.added.len(),
         removed = report.removed.len(),

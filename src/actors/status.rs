@@ -355,10 +355,12 @@ impl Actor {
             Some(next) => next.as_deref(),
             None => current.targets.get(id).map(|t| &**t),
         };
+        let reported = self.drift.reported(round.as_ref());
         let alerts = status_alerts::step(
             &self.config.get().alerts,
             &current.alerts,
             &state,
+            &reported,
             touched,
             &commands,
             now,

@@ -1,6 +1,7 @@
 //! Which rule conditions hold for a target's committed state, and which subjects
 //! have no data (so nothing may be concluded about them). Pure code.
 
+use crate::drift::DriftItem;
 use crate::model::{
     AppRecord, CircuitState, FetchStatus, InstanceState, ServerState, TargetKind, TargetState,
 };
@@ -46,10 +47,12 @@ pub fn instance_labels(t: &TargetState, app: &str, id: &str) -> Labels {
 }
 
 /// Whether `rule` concludes from a source's data (as opposed to the fetch itself).
+/// `drift` is judged on fresh data by the drift tracking itself, which keeps an
+/// item as it is while a side is stale (`docs/drift.md`).
 pub fn reads_data(rule: Rule) -> bool {
     !matches!(
         rule,
-        Rule::TargetUnreachable | Rule::CircuitOpen | Rule::Flapping
+        Rule::TargetUnreachable | Rule::CircuitOpen | Rule::Flapping | Rule::Drift
     )
 }
 
@@ -69,10 +72,12 @@ pub fn no_data(t: &TargetState, rule: Rule, labels: &Labels) -> bool {
     })
 }
 
-/// Every enabled rule's condition that holds for `t`.
-pub fn conditions(t: &TargetState, cfg: &AlertsConfig) -> Vec<Condition> {
+/// Every enabled rule's condition that holds for `t`, whose HAProxy side is in
+/// the reported drift items `drift`.
+pub fn conditions(t: &TargetState, drift: &[&DriftItem], cfg: &AlertsConfig) -> Vec<Condition> {
     let mut out = Vec::new();
     fetch_conditions(t, &mut out);
+    out.extend(drift.iter().map(|item| drift_condition(t, item)));
     if t.last_fetch_status == FetchStatus::Success {
         match t.kind {
             TargetKind::HaproxyBackend => backend_conditions(t, cfg, &mut out),
@@ -179,6 +184,37 @@ fn lease_conditions(t: &TargetState, out: &mut Vec<Condition>) {
             ),
             error: None,
         });
+    }
+}
+
+/// `drift` for one reported item (active, or unknown while a side is stale): the
+/// labels of both sides that apply.
+fn drift_condition(t: &TargetState, item: &DriftItem) -> Condition {
+    let (h, e) = (&item.haproxy, &item.eureka);
+    let server = h.server.as_deref().unwrap_or("no server");
+    let instance = e.instance_id.as_deref().unwrap_or("no instance");
+    let status = |s: &Option<String>| s.clone().unwrap_or_else(|| "absent".into());
+    Condition {
+        rule: Rule::Drift,
+        labels: Labels {
+            server: h.server.clone(),
+            app: Some(e.app.clone()),
+            instance: e.instance_id.clone(),
+            kind: Some(item.kind.as_str().to_string()),
+            endpoint: Some(item.endpoint.clone()),
+            ..target_labels(t)
+        },
+        summary: format!(
+            "{} at {}: {} {server} is {}, {} {} {instance} is {}",
+            item.kind.as_str(),
+            item.endpoint,
+            h.target,
+            status(&h.status),
+            e.target,
+            e.app,
+            status(&e.status),
+        ),
+        error: None,
     }
 }
 

@@ -48,6 +48,8 @@ pub fn default_rule(rule: Rule) -> RuleConfig {
         Rule::Flapping => (0, Severity::Warning),
         Rule::LeaseExpired => (0, Severity::Warning),
         Rule::EurekaSelfPreservation => (0, Severity::Warning),
+        // A drift is reported only after `drift_for` already.
+        Rule::Drift => (0, Severity::Warning),
     };
     RuleConfig {
         enabled: true,

@@ -1,5 +1,6 @@
-//! The alert evaluation: `evaluate(book, target, changes, now, config)` brings one
-//! target's alerts up to date with its committed state and returns the alerts that
+//! The alert evaluation: `evaluate(book, target, drift, changes, now, config)`
+//! brings one target's alerts up to date with its committed state (and the
+//! reported drift items whose HAProxy side it is) and returns the alerts that
 //! started firing or resolved. Pure code: no clocks, no I/O; `now` is a committed
 //! observation time (or the status actor's tick).
 //!
@@ -16,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use crate::drift::DriftItem;
 use crate::model::{TargetState, Ts};
 
 use super::conditions::{Condition, conditions, no_data};
@@ -50,11 +52,13 @@ impl TargetAlerts {
     }
 }
 
-/// Brings `book` up to date with `target` (`None`: the target is gone) at `now`,
-/// after the subjects in `changed` changed state at the given times.
+/// Brings `book` up to date with `target` (`None`: the target is gone) and the
+/// reported drift items `drift` of it at `now`, after the subjects in `changed`
+/// changed state at the given times.
 pub fn evaluate(
     book: &mut TargetAlerts,
     target: Option<&TargetState>,
+    drift: &[&DriftItem],
     changed: &[(Labels, Ts)],
     now: Ts,
     cfg: &AlertsConfig,
@@ -74,7 +78,7 @@ pub fn evaluate(
         .collect();
     let flapping = flap::flapping(&book.changes, &active, &cfg.flapping);
     let subjects: BTreeSet<Labels> = flapping.iter().map(|c| c.labels.clone()).collect();
-    let mut conds = conditions(t, cfg);
+    let mut conds = conditions(t, drift, cfg);
     if cfg.rule(Rule::Flapping).enabled {
         conds.extend(flapping);
     }

@@ -31,7 +31,7 @@ fn obs(at: u64, kind: ObservationKind) -> Observation {
 }
 
 fn servers(states: &[&str]) -> ObservationKind {
-    let rows = states
+    let rows: Vec<ServerSample> = states
         .iter()
         .enumerate()
         .map(|(i, s)| ServerSample {
@@ -40,12 +40,13 @@ fn servers(states: &[&str]) -> ObservationKind {
             ..ServerSample::default()
         })
         .collect();
-    ObservationKind::Fetched(Payload::Servers(Arc::new(rows)))
+    ObservationKind::Fetched(Payload::Servers(Arc::new(rows.into())))
 }
 
 fn failed() -> ObservationKind {
     ObservationKind::FetchFailed {
         error: "connection refused".into(),
+        kind: crate::sources::FetchErrorKind::Refused,
     }
 }
 
@@ -56,6 +57,8 @@ struct Run {
     book: TargetAlerts,
     cfg: AlertsConfig,
     log: Vec<(Rule, Option<String>, bool, u64)>,
+    /// The reported drift items of the target.
+    drift: Vec<crate::drift::DriftItem>,
 }
 
 impl Run {
@@ -66,6 +69,7 @@ impl Run {
             book: TargetAlerts::default(),
             cfg: AlertsConfig::default(),
             log: Vec::new(),
+            drift: Vec::new(),
         }
     }
 
@@ -76,9 +80,11 @@ impl Run {
             .map(|l| (l, Ts(at)))
             .collect();
         self.state = next;
+        let drift: Vec<_> = self.drift.iter().collect();
         let out = evaluate(
             &mut self.book,
             self.state.as_ref(),
+            &drift,
             &changed,
             Ts(at),
             &self.cfg,
@@ -238,7 +244,7 @@ fn a_pending_hold_continues_from_its_committed_start() {
 fn a_removed_target_resolves_its_alerts() {
     let mut r = Run::new();
     r.step(1000, servers(&["DOWN"]));
-    let out = evaluate(&mut r.book, None, &[], Ts(2000), &r.cfg);
+    let out = evaluate(&mut r.book, None, &[], &[], Ts(2000), &r.cfg);
     assert!(
         out.iter()
             .all(|t| matches!(t, AlertTransition::Resolved(_)))
@@ -285,4 +291,71 @@ proptest! {
             }
         }
     }
+}
+
+fn drift_item() -> crate::drift::DriftItem {
+    use crate::drift::{DriftItem, DriftKind, EurekaSide, HaproxySide, ItemState};
+    DriftItem {
+        id: "d1".into(),
+        kind: DriftKind::RegisteredNotServing,
+        endpoint: "10.0.0.1:80".into(),
+        since: Ts(0),
+        state: ItemState::Active,
+        reported: true,
+        haproxy: HaproxySide {
+            backend: "be".into(),
+            fetched_at: None,
+            server: Some("s0".into()),
+            status: Some("DOWN".into()),
+            target: "haproxy/a/be".into(),
+        },
+        eureka: EurekaSide {
+            app: "APP".into(),
+            fetched_at: None,
+            instance_id: None,
+            status: None,
+            target: "eureka/main".into(),
+        },
+    }
+}
+
+#[test]
+fn a_reported_drift_fires_at_once_stays_while_a_side_is_stale_and_resolves_with_it() {
+    let mut r = Run::new();
+    r.step(1000, servers(&["UP"]));
+    r.drift = vec![drift_item()];
+    r.step(2000, servers(&["UP"]));
+    assert_eq!(r.log, vec![(Rule::Drift, Some("s0".into()), true, 2000)]);
+    let a = r
+        .book
+        .alerts
+        .values()
+        .find(|a| a.rule == Rule::Drift)
+        .unwrap();
+    let labels = &a.labels;
+    assert_eq!(
+        (labels.kind.as_deref(), labels.endpoint.as_deref()),
+        (Some("registered_not_serving"), Some("10.0.0.1:80"))
+    );
+    assert_eq!(
+        (labels.app.as_deref(), labels.instance.as_deref()),
+        (Some("APP"), None)
+    );
+    assert_eq!(a.severity, crate::alerts::Severity::Warning);
+    r.drift[0].state = crate::drift::ItemState::Unknown;
+    r.step(3000, failed());
+    r.drift.clear();
+    r.step(4000, servers(&["UP"]));
+    let drift_log: Vec<_> = r.log.iter().filter(|l| l.0 == Rule::Drift).collect();
+    assert_eq!(drift_log.len(), 2, "{drift_log:?}");
+    assert_eq!((drift_log[1].2, drift_log[1].3), (false, 4000));
+}
+
+#[test]
+fn the_drift_rule_can_be_disabled() {
+    let mut r = Run::new();
+    r.cfg.rules.get_mut(&Rule::Drift).unwrap().enabled = false;
+    r.drift = vec![drift_item()];
+    r.step(1000, servers(&["UP"]));
+    assert!(r.log.is_empty(), "{:?}", r.log);
 }

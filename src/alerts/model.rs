@@ -45,11 +45,13 @@ pub enum Rule {
     LeaseExpired,
     /// A Eureka server is suspected of self-preservation.
     EurekaSelfPreservation,
+    /// HAProxy and Eureka disagree about an endpoint: a reported drift item.
+    Drift,
 }
 
 impl Rule {
     /// Every rule, in the order the documentation lists them.
-    pub const ALL: [Rule; 10] = [
+    pub const ALL: [Rule; 11] = [
         Rule::TargetUnreachable,
         Rule::CircuitOpen,
         Rule::ServerDown,
@@ -60,6 +62,7 @@ impl Rule {
         Rule::Flapping,
         Rule::LeaseExpired,
         Rule::EurekaSelfPreservation,
+        Rule::Drift,
     ];
 
     /// The snake_case name used in JSON, config and metrics.
@@ -75,6 +78,7 @@ impl Rule {
             Rule::Flapping => "flapping",
             Rule::LeaseExpired => "lease_expired",
             Rule::EurekaSelfPreservation => "eureka_self_preservation",
+            Rule::Drift => "drift",
         }
     }
 
@@ -197,10 +201,16 @@ pub struct Labels {
     pub app: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backend: Option<String>,
+    /// `drift` only: the endpoint (`ip:port`) the sides disagree about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
     /// The `[[haproxy]]` or `[[eureka]]` name.
     pub group: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<String>,
+    /// `drift` only: the kind of drift (`registered_not_serving`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
     /// The target id (`haproxy/<instance>/<backend>`, `eureka/<server>`).
@@ -209,7 +219,7 @@ pub struct Labels {
 
 impl Labels {
     /// The value of label `name` (`target`, `group`, `backend`, `server`, `app`,
-    /// `instance`), if the alert has it.
+    /// `instance`, `kind`, `endpoint`), if the alert has it.
     pub fn get(&self, name: &str) -> Option<&str> {
         match name {
             "target" => Some(&self.target),
@@ -218,13 +228,21 @@ impl Labels {
             "server" => self.server.as_deref(),
             "app" => self.app.as_deref(),
             "instance" => self.instance.as_deref(),
+            "kind" => self.kind.as_deref(),
+            "endpoint" => self.endpoint.as_deref(),
             _ => None,
         }
     }
 
     /// The label names an alert may carry, besides `rule` and `severity`.
-    pub const NAMES: [&'static str; 6] =
-        ["target", "group", "backend", "server", "app", "instance"];
+    pub const NAMES: [&'static str; 8] = [
+        "target", "group", "backend", "server", "app", "instance", "kind", "endpoint",
+    ];
+
+    /// The labels every alert id is made of, present or not; the later ones of
+    /// [`Labels::NAMES`] count only when present, so the ids of alerts without them
+    /// stay what they were before those labels existed.
+    const ID_NAMES: [&'static str; 6] = ["target", "group", "backend", "server", "app", "instance"];
 }
 
 /// An alert: one rule's condition on one subject. The data of `alert_firing` and
@@ -268,9 +286,15 @@ pub fn alert_id(rule: Rule, labels: &Labels) -> String {
         }
     };
     feed(rule.as_str());
-    for name in Labels::NAMES {
+    for name in Labels::ID_NAMES {
         feed(name);
         feed(labels.get(name).unwrap_or("\u{1}"));
+    }
+    for name in &Labels::NAMES[Labels::ID_NAMES.len()..] {
+        if let Some(value) = labels.get(name) {
+            feed(name);
+            feed(value);
+        }
     }
     format!("{h:016x}")
 }
@@ -355,39 +379,5 @@ pub enum AlertTransition {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn globs_match_as_documented() {
-        assert!(glob("haproxy/fdmz01/*", "haproxy/fdmz01/be_app"));
-        assert!(!glob("haproxy/fdmz01/*", "haproxy/fdmz02/be_app"));
-        assert!(glob("app2", "app2"));
-        assert!(!glob("app2", "app21"));
-        assert!(glob("*", ""));
-        assert!(glob("a*b*c", "aXXbYYc"));
-        assert!(!glob("a*b*c", "aXXcYYb"));
-        assert!(glob("*ab", "ab"));
-        assert!(!glob("ab*ab", "ab"));
-    }
-
-    #[test]
-    fn ids_depend_on_rule_and_labels_only() {
-        let labels = Labels {
-            target: "haproxy/a/b".into(),
-            group: "a".into(),
-            backend: Some("b".into()),
-            server: Some("s1".into()),
-            ..Labels::default()
-        };
-        let id = alert_id(Rule::ServerDown, &labels);
-        assert_eq!(id, alert_id(Rule::ServerDown, &labels.clone()));
-        assert_ne!(id, alert_id(Rule::Flapping, &labels));
-        let other = Labels {
-            server: Some("s2".into()),
-            ..labels
-        };
-        assert_ne!(id, alert_id(Rule::ServerDown, &other));
-        assert_eq!(id.len(), 16);
-    }
-}
+#[path = "model_tests.rs"]
+mod tests;

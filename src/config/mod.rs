@@ -53,7 +53,7 @@ pub use defaults::{
 pub use error::{ConfigError, ConfigErrors, ConfigWarning};
 pub use live::LiveConfig;
 pub use notify_types::{
-    DEFAULT_MAX_AGE, DEFAULT_RESEND, EmailConfig, NotifierKind, NotifyConfig, SmtpSecurity,
+    CaFile, DEFAULT_MAX_AGE, DEFAULT_RESEND, EmailConfig, NotifierKind, NotifyConfig, SmtpSecurity,
 };
 pub use types::{
     Backends, CircuitConfig, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig,

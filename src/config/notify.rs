@@ -1,6 +1,7 @@
 //! One `[[notify]]` entry: kind, endpoint, grouping, filter and delivery policy.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::common::{self, Names};
@@ -9,7 +10,7 @@ use super::policy::Layer;
 use super::reader::{Entry, Node, Reader};
 use super::types::Secret;
 
-const KEYS: [&str; 23] = [
+const KEYS: [&str; 24] = [
     "name",
     "kind",
     "url",
@@ -18,6 +19,7 @@ const KEYS: [&str; 23] = [
     "resend",
     "smtp",
     "starttls",
+    "ca",
     "username",
     "password",
     "from",
@@ -191,9 +193,12 @@ fn kind(r: &mut Reader<'_>, node: &Node<'_>) -> Option<NotifierKind> {
     }
 }
 
-const EMAIL_KEYS: [&str; 6] = ["smtp", "starttls", "username", "password", "from", "to"];
-const KIND_KEYS: [&str; 10] = [
-    "url", "secret", "urls", "resend", "smtp", "starttls", "username", "password", "from", "to",
+const EMAIL_KEYS: [&str; 7] = [
+    "smtp", "starttls", "ca", "username", "password", "from", "to",
+];
+const KIND_KEYS: [&str; 11] = [
+    "url", "secret", "urls", "resend", "smtp", "starttls", "ca", "username", "password", "from",
+    "to",
 ];
 
 fn webhook(r: &mut Reader<'_>, node: &Node<'_>) -> Option<NotifierKind> {
@@ -284,6 +289,7 @@ fn email(r: &mut Reader<'_>, node: &Node<'_>) -> Option<EmailConfig> {
         .entry(node, "username")
         .and_then(|e| r.non_empty_string(&e));
     let password = r.entry(node, "password").and_then(|e| r.string(&e));
+    let ca = ca_file(r, node);
     let from = address(r, node, "from");
     let to = match r.entry(node, "to") {
         Some(e) => r.string_list(&e).and_then(|l| l.all()),
@@ -301,8 +307,32 @@ fn email(r: &mut Reader<'_>, node: &Node<'_>) -> Option<EmailConfig> {
         password: password.map(Secret::new),
         from: from?,
         to: to?.into_iter().map(|i| i.value).collect(),
+        ca: ca?,
     })
 }
+
+/// `ca = "/path/ca.pem"`: read now, so a missing or empty file is an error of the
+/// configuration (also for `check-config` and a reload).
+fn ca_file(r: &mut Reader<'_>, node: &Node<'_>) -> Option<Option<CaFile>> {
+    let Some(entry) = r.entry(node, "ca") else {
+        return Some(None);
+    };
+    let path = PathBuf::from(r.non_empty_string(&entry)?);
+    let problem = match std::fs::read(&path) {
+        Ok(pem) if pem.windows(BEGIN.len()).any(|w| w == BEGIN) => {
+            return Some(Some(CaFile { path, pem }));
+        }
+        Ok(_) => format!(
+            "{} holds no PEM certificate (a \"-----BEGIN CERTIFICATE-----\" block)",
+            path.display()
+        ),
+        Err(e) => format!("cannot read {}: {e}", path.display()),
+    };
+    r.error(entry.line, entry.path, problem);
+    None
+}
+
+const BEGIN: &[u8] = b"-----BEGIN CERTIFICATE-----";
 
 fn address(r: &mut Reader<'_>, node: &Node<'_>, key: &str) -> Option<String> {
     match r.entry(node, key) {

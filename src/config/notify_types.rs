@@ -2,6 +2,7 @@
 //! groups, retries and gives up.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use super::types::{CircuitConfig, RetryConfig, Secret};
@@ -99,6 +100,24 @@ pub struct EmailConfig {
     pub password: Option<Secret>,
     pub from: String,
     pub to: Vec<String>,
+    /// CA certificates the server's certificate may chain to, besides the public
+    /// roots (`ca = "/path/ca.pem"`, for an internal CA).
+    pub ca: Option<CaFile>,
+}
+
+/// A PEM file of CA certificates, read when the configuration is loaded (so a
+/// reload notices a changed file).
+#[derive(Clone, PartialEq)]
+pub struct CaFile {
+    pub path: PathBuf,
+    /// The file's content: one or more `-----BEGIN CERTIFICATE-----` blocks.
+    pub pem: Vec<u8>,
+}
+
+impl std::fmt::Debug for CaFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CaFile").field("path", &self.path).finish()
+    }
 }
 
 impl NotifyConfig {

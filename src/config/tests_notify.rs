@@ -141,6 +141,18 @@ fn bad_notifiers_are_reported_at_their_line_and_key() {
             "not an SMTP URL",
         ),
         (
+            "[[notify]]\nname = \"x\"\nkind = \"webhook\"\nurl = \"http://x\"\nca = \"/x.pem\"\n",
+            5,
+            "notify[0].ca",
+            "not used by kind \"webhook\"",
+        ),
+        (
+            "[[notify]]\nname = \"x\"\nkind = \"email\"\nsmtp = \"smtp://x\"\nfrom = \"a@b\"\nto = [\"c@d\"]\nca = \"/nonexistent/ca.pem\"\n",
+            7,
+            "notify[0].ca",
+            "cannot read /nonexistent/ca.pem",
+        ),
+        (
             "[[notify]]\nname = \"x\"\nkind = \"webhook\"\nurl = \"http://x\"\ngroup = 1\n",
             5,
             "notify[0].group",
@@ -148,4 +160,35 @@ fn bad_notifiers_are_reported_at_their_line_and_key() {
         ),
     ];
     check("", cases);
+}
+
+#[test]
+fn ca_is_read_when_the_configuration_is_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (good, empty) = (dir.path().join("ca.pem"), dir.path().join("empty.pem"));
+    let pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    std::fs::write(&good, pem).unwrap();
+    std::fs::write(&empty, "not a certificate\n").unwrap();
+    let text = |ca: &std::path::Path| {
+        format!(
+            "[[notify]]\nname = \"m\"\nkind = \"email\"\nsmtp = \"smtp://mail.example\"\n\
+             from = \"a@b.c\"\nto = [\"d@e.f\"]\nca = \"{}\"\n",
+            ca.display()
+        )
+    };
+    let c = parse(&text(&good), "n.toml", &env).unwrap();
+    let NotifierKind::Email(e) = &c.notify[0].kind else {
+        panic!()
+    };
+    let ca = e.ca.as_ref().unwrap();
+    assert_eq!(
+        (ca.path.as_path(), ca.pem.as_slice()),
+        (good.as_path(), pem.as_bytes())
+    );
+    let errors = parse(&text(&empty), "n.toml", &env).unwrap_err();
+    let shown = errors.to_string();
+    assert!(
+        shown.contains("notify[0].ca") && shown.contains("holds no PEM certificate"),
+        "{shown}"
+    );
 }

@@ -19,7 +19,7 @@ fn step(prev: Option<&TargetState>, statuses: &[&str]) -> (TargetState, Vec<Even
             failure_threshold: 3,
         }),
         Some(_) => {
-            let rows = statuses
+            let rows: Vec<ServerSample> = statuses
                 .iter()
                 .enumerate()
                 .map(|(i, s)| ServerSample {
@@ -28,7 +28,7 @@ fn step(prev: Option<&TargetState>, statuses: &[&str]) -> (TargetState, Vec<Even
                     ..ServerSample::default()
                 })
                 .collect();
-            ObservationKind::Fetched(Payload::Servers(Arc::new(rows)))
+            ObservationKind::Fetched(Payload::Servers(Arc::new(rows.into())))
         }
     };
     let obs = Observation {
@@ -59,7 +59,10 @@ fn capacity_counts_up_servers_and_the_edge_to_none_is_an_event() {
     let failed = Observation {
         target: "haproxy/a/be".into(),
         at: Ts(2),
-        kind: ObservationKind::FetchFailed { error: "x".into() },
+        kind: ObservationKind::FetchFailed {
+            error: "x".into(),
+            kind: crate::sources::FetchErrorKind::Timeout,
+        },
     };
     let kept = diff(Some(&s), &failed).next.unwrap();
     assert_eq!(

@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::{NO_DATA, push};
 use crate::model::{
-    AppRecord, AppSample, EventData, EventDraft, FetchFailure, FetchRecovery, FetchStatus,
-    InstanceChange, InstanceMember, InstanceRecord, InstanceSample, InstanceState, Ts,
+    AppRecord, AppSample, EventData, EventDraft, FailureKind, FetchFailure, FetchRecovery,
+    FetchStatus, InstanceChange, InstanceMember, InstanceRecord, InstanceSample, InstanceState, Ts,
 };
 
 /// How long an instance absent from the registry is kept, with `removed_at`, before it
@@ -89,6 +89,9 @@ fn merge_app(app: &mut AppRecord, sample: &AppSample, ctx: &Ctx, ev: &mut Vec<Ev
                     application: Some(app.name.clone()),
                     consecutive_failures: None,
                     error: error.clone(),
+                    // An application fails alone only when its part of an answer
+                    // cannot be read.
+                    kind: Some(FailureKind::Protocol),
                 };
                 push(ev, ctx.target, EventData::FetchFailed(data));
             }

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use crate::model::{Event, EventData, Ts};
+use crate::model::{Event, EventData, FailureKind, Ts};
 
 /// One outage, clipped to the period asked for. `end` is `None` while it lasts.
 #[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
@@ -15,8 +15,8 @@ pub struct Outage {
     pub start: Ts,
     pub end: Option<Ts>,
     pub duration_s: f64,
-    /// The kind of the first error, when the event names one.
-    pub error_kind: Option<String>,
+    /// The kind of the first error; `None` for events stored before they named one.
+    pub error_kind: Option<FailureKind>,
     pub first_error: Option<String>,
 }
 
@@ -110,17 +110,15 @@ fn clip(start: &Event, end: Option<Ts>, since: Ts, until: Ts) -> Option<Outage> 
         return None;
     }
     let first_error = match &start.data {
-        EventData::FetchFailed(f) => Some(f.error.clone()),
+        EventData::FetchFailed(f) => Some(f),
         _ => None,
     };
     Some(Outage {
         start: from,
         end: end.filter(|e| *e <= until),
         duration_s: to.since(from) as f64 / 1000.0,
-        // `fetch_failed` does not carry the error's kind: outages count as
-        // "unclassified" in `top_errors`.
-        error_kind: None,
-        first_error,
+        error_kind: first_error.and_then(|f| f.kind),
+        first_error: first_error.map(|f| f.error.clone()),
     })
 }
 
@@ -136,7 +134,7 @@ fn summary(outages: &[Outage], since: Ts, until: Ts) -> Summary {
     let mut kinds: BTreeMap<&str, usize> = BTreeMap::new();
     for o in outages {
         *kinds
-            .entry(o.error_kind.as_deref().unwrap_or("unclassified"))
+            .entry(o.error_kind.map_or("unclassified", FailureKind::as_str))
             .or_default() += 1;
     }
     let mut top_errors: Vec<ErrorCount> = kinds
@@ -162,10 +160,16 @@ mod tests {
     use crate::model::{FetchFailure, FetchRecovery, InstanceMember, InstanceState};
 
     fn failed(seq: u64, secs: u64, app: Option<&str>, error: &str) -> Event {
+        let kind = match error {
+            "refused" => Some(FailureKind::Refused),
+            "timeout" => Some(FailureKind::Timeout),
+            _ => None,
+        };
         let f = FetchFailure {
             application: app.map(str::to_string),
             consecutive_failures: None,
             error: error.into(),
+            kind,
         };
         ev(seq, secs, EventData::FetchFailed(f))
     }
@@ -217,14 +221,13 @@ mod tests {
         assert_eq!(s.availability_pct, 72.222);
         assert_eq!(s.mttr_s, Some(250.0 / 3.0));
         assert_eq!(s.mtbf_s, Some(650.0 / 3.0));
-        assert_eq!(
-            s.top_errors,
-            vec![ErrorCount {
-                kind: "unclassified".into(),
-                count: 3
-            }]
-        );
+        let count = |kind: &str, count| ErrorCount {
+            kind: kind.into(),
+            count,
+        };
+        assert_eq!(s.top_errors, vec![count("refused", 2), count("timeout", 1)]);
         assert_eq!(own.outages[1].first_error.as_deref(), Some("timeout"));
+        assert_eq!(own.outages[1].error_kind, Some(FailureKind::Timeout));
         let a = &apps["A"];
         assert_eq!((a.outages.len(), a.outages[0].end), (1, None));
     }
@@ -242,6 +245,8 @@ mod tests {
             failed(2, 950, None, "x"),
         ];
         let (own, _) = history(&events, Ts(0), Ts(1_000_000));
+        assert_eq!(own.outages[0].error_kind, None, "stored without a kind");
+        assert_eq!(own.summary.top_errors[0].kind, "unclassified");
         assert_eq!(own.summary.availability_pct, 50.0);
         assert_eq!(own.summary.mtbf_s, Some(50.0));
     }

@@ -301,7 +301,7 @@ pub async fn reload(
     state: web::Data<AppState>,
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
-    match reload::reload(&state.fleet, &state.config, q.allow_empty).await {
+    match reload::reload(&state.fleet, &state.config, &state.notifiers, q.allow_empty).await {
         Ok(report) => Ok(HttpResponse::Ok().json(Reloaded {
             reloaded: true,
             report,

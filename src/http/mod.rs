@@ -38,7 +38,7 @@ pub struct AppState {
     /// The configuration in force (replaced by a reload).
     pub config: Arc<LiveConfig>,
     /// The running notifiers.
-    pub notifiers: Arc<crate::notify::status::Registry>,
+    pub notifiers: Arc<crate::notify::Registry>,
     /// This daemon's id (kept in its redb file), told to WebSocket clients.
     pub instance_id: Arc<str>,
 }

@@ -18,6 +18,7 @@ use super::haproxy::{ConfigValidation, HaproxyRestart, TxRecord};
 use super::{CircuitState, InstanceState, ServerState, TargetKind, Ts};
 pub use crate::alerts::{Alert, Silence};
 pub use crate::drift::events::{DriftNotice, LeaseChange, SelfPreservation};
+pub use crate::sources::FailureKind;
 
 /// Declares [`EventType`] and [`EventData`] from one list of `Variant(Payload)`.
 macro_rules! events {
@@ -149,6 +150,9 @@ pub struct FetchFailure {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consecutive_failures: Option<u32>,
     pub error: String,
+    /// What kind of failure it was; absent in events stored before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<FailureKind>,
 }
 
 /// `fetch_recovered`: of the whole target (`consecutive_failures` before the

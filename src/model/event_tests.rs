@@ -49,6 +49,7 @@ const STORED: &[&str] = &[
     r#"{"seq":31,"ts":"2026-01-01T00:00:00.000Z","type":"eureka_self_preservation","target":"eureka/main","data":{"expired":3,"instances":10,"suspected":true,"threshold_pct":15}}"#,
     r#"{"seq":32,"ts":"2026-01-01T00:00:00.000Z","type":"drift_detected","target":"haproxy/lb/be","data":{"endpoint":"10.0.0.1:80","eureka":{"app":"A","fetched_at":"2026-01-01T00:00:00.000Z","instance_id":"i1","status":"UP","target":"eureka/main"},"haproxy":{"backend":"be","fetched_at":"2026-01-01T00:00:00.000Z","server":"s1","status":"DOWN","target":"haproxy/lb/be"},"id":"registered_not_serving:haproxy/lb/be/s1|eureka/main/A/i1","kind":"registered_not_serving","since":"2026-01-01T00:00:00.000Z","state":"active"}}"#,
     r#"{"seq":33,"ts":"2026-01-01T00:00:00.000Z","type":"drift_resolved","target":"haproxy/lb/be","data":{"endpoint":"10.0.0.1:80","eureka":{"app":"A","fetched_at":"2026-01-01T00:00:00.000Z","instance_id":"i1","status":"UP","target":"eureka/main"},"haproxy":{"backend":"be","fetched_at":"2026-01-01T00:00:00.000Z","server":"s1","status":"DOWN","target":"haproxy/lb/be"},"id":"registered_not_serving:haproxy/lb/be/s1|eureka/main/A/i1","kind":"registered_not_serving","reason":"agreed","since":"2026-01-01T00:00:00.000Z","state":"active"}}"#,
+    r#"{"seq":34,"ts":"2026-01-01T00:00:00.000Z","type":"fetch_failed","target":"haproxy/lb/be","data":{"consecutive_failures":1,"error":"agent lb (127.0.0.1:1) answered HTTP 503","kind":"http_status"}}"#,
 ];
 
 fn stored() -> Vec<Event> {

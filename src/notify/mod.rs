@@ -10,19 +10,20 @@ pub mod batch;
 mod batch_tests;
 pub mod durable;
 pub mod payload;
+pub mod running;
 pub mod send;
+pub mod smtp;
 pub mod status;
 pub mod task;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 
-use crate::actors::status::StatusHandle;
 use crate::config::{Config, NotifyConfig};
 use crate::model::Ts;
 use alert::Alert;
 use batch::{Message, delivery_id};
-use status::{NotifierStatus, Registry};
+pub use running::{NotifyChanges, Registry};
 
 /// The dashboard link of a notifier: its `dashboard_url`, or the address the
 /// daemon listens on.
@@ -31,29 +32,6 @@ pub fn dashboard_url(listen: SocketAddr, notifier: &NotifyConfig) -> String {
         Some(url) => url.clone(),
         None => format!("http://{listen}/"),
     }
-}
-
-/// Starts one task per notifier and lists them in `registry` (what the HTTP API
-/// shows). A notifier that cannot start (its SMTP settings, its stored cursor) is
-/// logged and shown as failing; the others run.
-pub fn start(config: &Config, status: &StatusHandle, listen: SocketAddr, registry: &Registry) {
-    let mut list = Vec::new();
-    for n in &config.notify {
-        let me = NotifierStatus::new(&n.name, n.kind.as_str());
-        list.push(me.clone());
-        let started = send::Sender::new(n, dashboard_url(listen, n))
-            .and_then(|sender| task::Task::new(n.clone(), sender, status.clone(), me.clone()));
-        match started {
-            Ok(task) => {
-                actix_web::rt::spawn(task.run());
-            }
-            Err(e) => {
-                tracing::error!(notifier = %n.name, error = %e, "notifier not started");
-                me.failed(Ts::now(), &e);
-            }
-        }
-    }
-    registry.set(list);
 }
 
 /// A test message for `notify-test` and the dashboard's "send test".

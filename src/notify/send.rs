@@ -5,14 +5,10 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
-
 use super::batch::Message;
 use super::payload;
-use crate::config::{EmailConfig, NotifierKind, NotifyConfig, SmtpSecurity};
+use super::smtp::{Mailer, build_email};
+use crate::config::{EmailConfig, NotifierKind, NotifyConfig};
 use crate::model::Ts;
 use crate::sources::{FetchError, FetchErrorKind};
 
@@ -27,7 +23,7 @@ pub type Answer = String;
 pub struct Sender {
     config: NotifyConfig,
     http: reqwest::Client,
-    mailer: Option<AsyncSmtpTransport<Tokio1Executor>>,
+    mailer: Option<Mailer>,
     dashboard: String,
 }
 
@@ -43,7 +39,7 @@ impl Sender {
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         let mailer = match &config.kind {
-            NotifierKind::Email(e) => Some(mailer(e, config.timeout)?),
+            NotifierKind::Email(e) => Some(Mailer::new(e, config.timeout)?),
             _ => None,
         };
         Ok(Sender {
@@ -145,30 +141,7 @@ impl Sender {
         };
         let email = build_email(e, m, &self.dashboard)
             .map_err(|m| FetchError::new(FetchErrorKind::Invalid, m))?;
-        match mailer.send(email).await {
-            Ok(resp) => {
-                let text: Vec<&str> = resp.message().collect();
-                Ok(format!("{} {}", resp.code(), text.join(" ")))
-            }
-            Err(err) => Err(FetchError::new(
-                smtp_kind(&err),
-                format!("SMTP {}:{}: {}", e.host, e.port, error_chain(&err)),
-            )),
-        }
-    }
-}
-
-/// A 4xx answer or a broken connection may pass later; a 5xx answer will not.
-fn smtp_kind(err: &lettre::transport::smtp::Error) -> FetchErrorKind {
-    let code = err.status().map(u16::from);
-    if err.is_timeout() {
-        FetchErrorKind::Timeout
-    } else if err.is_permanent() {
-        FetchErrorKind::Reported { code }
-    } else if err.is_transient() {
-        FetchErrorKind::Unavailable
-    } else {
-        FetchErrorKind::Transport
+        mailer.send(&email).await
     }
 }
 
@@ -219,54 +192,4 @@ async fn answer(result: reqwest::Result<reqwest::Response>) -> Result<Answer, Se
         code => FetchErrorKind::HttpStatus(code),
     };
     Err(FetchError::new(kind, format!("receiver answered {text}")))
-}
-
-fn mailer(
-    e: &EmailConfig,
-    timeout: Duration,
-) -> Result<AsyncSmtpTransport<Tokio1Executor>, String> {
-    let tls = || {
-        TlsParameters::new(e.host.clone()).map_err(|err| format!("SMTP TLS for {}: {err}", e.host))
-    };
-    let tls = match e.security {
-        SmtpSecurity::Tls => Tls::Wrapper(tls()?),
-        SmtpSecurity::StartTlsRequired => Tls::Required(tls()?),
-        SmtpSecurity::StartTlsOpportunistic => Tls::Opportunistic(tls()?),
-    };
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&e.host)
-        .port(e.port)
-        .tls(tls)
-        .timeout(Some(timeout));
-    if let (Some(user), Some(pass)) = (&e.username, &e.password) {
-        builder = builder.credentials(Credentials::new(user.clone(), pass.expose().to_string()));
-    }
-    Ok(builder.build())
-}
-
-/// The email of a message: subject, plain text and HTML, `Message-ID` from the
-/// delivery id (so a re-sent message is recognisably the same).
-pub fn build_email(
-    e: &EmailConfig,
-    m: &Message,
-    dashboard: &str,
-) -> Result<lettre::Message, String> {
-    let from: Mailbox = e
-        .from
-        .parse()
-        .map_err(|err| format!("from address {:?}: {err}", e.from))?;
-    let mut builder = lettre::Message::builder()
-        .from(from)
-        .subject(payload::subject(m))
-        .message_id(Some(format!("<{}@watchpost>", m.delivery_id)));
-    for to in &e.to {
-        let mailbox: Mailbox = to
-            .parse()
-            .map_err(|err| format!("to address {to:?}: {err}"))?;
-        builder = builder.to(mailbox);
-    }
-    let body =
-        MultiPart::alternative_plain_html(payload::text(m, dashboard), payload::html(m, dashboard));
-    builder
-        .multipart(body)
-        .map_err(|err| format!("cannot build the email: {err}"))
 }

@@ -100,6 +100,15 @@ impl NotifierStatus {
         d.failing = true;
     }
 
+    /// The task starts again with new settings: what the old settings failed
+    /// with no longer says how it fares (`last_error` stays, as history).
+    pub fn restarted(&self) {
+        let mut d = self.details();
+        d.failing = false;
+        d.circuit = CircuitState::default();
+        d.next_attempt_at = None;
+    }
+
     /// A message was given up after `max_age`.
     pub fn gave_up(&self) {
         self.given_up.fetch_add(1, Ordering::Relaxed);
@@ -141,22 +150,5 @@ impl NotifierStatus {
                 next_attempt_at: d.next_attempt_at,
             },
         }
-    }
-}
-
-/// Every running notifier, for the HTTP API.
-#[derive(Debug, Default)]
-pub struct Registry {
-    list: Mutex<Vec<Arc<NotifierStatus>>>,
-}
-
-impl Registry {
-    pub fn set(&self, list: Vec<Arc<NotifierStatus>>) {
-        *self.list.lock().unwrap_or_else(|p| p.into_inner()) = list;
-    }
-
-    pub fn views(&self) -> Vec<NotifierView> {
-        let list = self.list.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        list.iter().map(|s| s.view()).collect()
     }
 }

@@ -78,10 +78,18 @@ impl Task {
         me: Arc<NotifierStatus>,
     ) -> Result<Task, String> {
         let db = status.store().database().map_err(|e| e.to_string())?;
-        let (cursor, delivered) = durable::load(&db, &config.name).map_err(|e| e.to_string())?;
+        let (stored, delivered) = durable::load(&db, &config.name).map_err(|e| e.to_string())?;
         // A new notifier starts at the end of the log: it sends what happens from
-        // now on, plus (as history) which alerts are firing.
-        let cursor = cursor.unwrap_or_else(|| status.store().last_seq());
+        // now on, plus (as history) which alerts are firing. Its cursor is stored
+        // at once, so a restart (or a reload that adds it back) resumes from there.
+        let cursor = match stored {
+            Some(c) => c,
+            None => {
+                let end = status.store().last_seq();
+                durable::save(&db, &config.name, end, None).map_err(|e| e.to_string())?;
+                end
+            }
+        };
         let mut batcher = Batcher::new(settings(&config), 0, delivered);
         replay(&status, &mut batcher, 0, Some(cursor))?;
         batcher.advance(cursor);
@@ -100,8 +108,19 @@ impl Task {
         })
     }
 
-    /// Runs until the hub closes (shutdown).
-    pub async fn run(mut self) {
+    /// Runs until the hub closes (shutdown) or `stop` fires (a reload removed or
+    /// changed the notifier). Stopping mid-send is safe: the cursor moves only
+    /// after an accepted delivery, so the message is sent again, with the same
+    /// delivery id, by the next task that reads it.
+    pub async fn run(self, stop: tokio::sync::oneshot::Receiver<()>) {
+        let name = self.config.name.clone();
+        tokio::select! {
+            _ = stop => tracing::debug!(notifier = %name, "notifier stopped by a reload"),
+            _ = self.work() => {}
+        }
+    }
+
+    async fn work(mut self) {
         let mut sub = match self.status.hub().subscribe(WAKE_QUEUE) {
             Some(s) => s,
             None => return,

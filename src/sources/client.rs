@@ -140,7 +140,7 @@ impl SourceSpec {
             }
             SourceSpec::HaproxyStats { source, backend } => {
                 let servers = Box::pin(source.servers(client, backend, timeout)).await?;
-                if servers.len() > limits.max_servers {
+                if servers.servers.len() > limits.max_servers {
                     let why = super::too_many(
                         "servers in the backend",
                         limits.max_servers,
@@ -186,7 +186,7 @@ async fn fetch_agent_servers(
     let servers = off_thread(agent, parse)
         .await?
         .map_err(|e| agent_error(agent, status, e))?;
-    Ok(Payload::Servers(Arc::new(servers)))
+    Ok(Payload::Servers(Arc::new(servers.into())))
 }
 
 async fn fetch_agent_apps(

@@ -70,6 +70,11 @@ pub enum FetchErrorKind {
     Invalid,
     /// The shared fetch this poll waited for was abandoned.
     Abandoned,
+    /// The connection could not be secured as configured: the TLS handshake failed
+    /// (e.g. an untrusted certificate), or the peer does not offer TLS where the
+    /// configuration requires it (SMTP `starttls = true`). Nothing was sent in the
+    /// clear.
+    Tls,
 }
 
 impl FetchErrorKind {
@@ -89,7 +94,86 @@ impl FetchErrorKind {
             | FetchErrorKind::Reported { .. }
             | FetchErrorKind::Protocol
             | FetchErrorKind::TooLarge
-            | FetchErrorKind::Invalid => false,
+            | FetchErrorKind::Invalid
+            | FetchErrorKind::Tls => false,
+        }
+    }
+}
+
+impl FetchErrorKind {
+    /// The kind without its details, as events and the history report it.
+    pub fn failure_kind(self) -> FailureKind {
+        match self {
+            FetchErrorKind::Timeout => FailureKind::Timeout,
+            FetchErrorKind::Refused => FailureKind::Refused,
+            FetchErrorKind::Connect => FailureKind::Connect,
+            FetchErrorKind::Transport => FailureKind::Transport,
+            FetchErrorKind::HttpStatus(_) => FailureKind::HttpStatus,
+            FetchErrorKind::Auth => FailureKind::Auth,
+            FetchErrorKind::Unavailable => FailureKind::Unavailable,
+            FetchErrorKind::NotFound => FailureKind::NotFound,
+            FetchErrorKind::Reported { .. } => FailureKind::Reported,
+            FetchErrorKind::Protocol => FailureKind::Protocol,
+            FetchErrorKind::TooLarge => FailureKind::TooLarge,
+            FetchErrorKind::Invalid => FailureKind::Invalid,
+            FetchErrorKind::Abandoned => FailureKind::Abandoned,
+            FetchErrorKind::Tls => FailureKind::Tls,
+        }
+    }
+}
+
+/// What kind of failure a fetch met, without its details (the HTTP status or the
+/// code a source reported are in the error text): the `kind` of a `fetch_failed`
+/// event and the `error_kind` of an outage in `GET /api/history`.
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    serde::Serialize,
+    serde::Deserialize,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureKind {
+    Timeout,
+    Refused,
+    Connect,
+    Transport,
+    HttpStatus,
+    Auth,
+    Unavailable,
+    NotFound,
+    Reported,
+    Protocol,
+    TooLarge,
+    Invalid,
+    Abandoned,
+    Tls,
+}
+
+impl FailureKind {
+    /// The snake_case name used in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FailureKind::Timeout => "timeout",
+            FailureKind::Refused => "refused",
+            FailureKind::Connect => "connect",
+            FailureKind::Transport => "transport",
+            FailureKind::HttpStatus => "http_status",
+            FailureKind::Auth => "auth",
+            FailureKind::Unavailable => "unavailable",
+            FailureKind::NotFound => "not_found",
+            FailureKind::Reported => "reported",
+            FailureKind::Protocol => "protocol",
+            FailureKind::TooLarge => "too_large",
+            FailureKind::Invalid => "invalid",
+            FailureKind::Abandoned => "abandoned",
+            FailureKind::Tls => "tls",
         }
     }
 }

@@ -8,32 +8,47 @@ use std::time::Duration;
 
 use serde_json::Value;
 use watchpost::config::EurekaSourceKind::Eureka;
-use watchpost::config::LinkConfig;
+use watchpost::config::{Config, LinkConfig};
 use watchpost::model::Ts;
 use watchpost::sim::{AgentSim, EurekaSim, SimBackend, SimInstance, SimServer};
 
 use crate::common::*;
 
-const BACKEND: &str = "haproxy/fdmz01/jurws";
-const MAIN: &str = "eureka/main";
+pub const BACKEND: &str = "haproxy/fdmz01/jurws";
+pub const MAIN: &str = "eureka/main";
 
-fn inst(host: &str, ip: &str) -> SimInstance {
+pub fn inst(host: &str, ip: &str) -> SimInstance {
     SimInstance::up("jurws", host, ip, 8080)
 }
 
-fn id(host: &str) -> String {
+pub fn id(host: &str) -> String {
     format!("{host}:jurws:8080")
 }
 
-struct Fleet {
-    agent: AgentSim,
-    eureka: EurekaSim,
-    td: TestDaemon,
+pub struct Fleet {
+    pub agent: AgentSim,
+    pub eureka: EurekaSim,
+    pub td: TestDaemon,
 }
 
 /// Backend `jurws` with app1 and app2 at 10.1.0.1/2:8080, and app JURWS with h1 and
 /// h2 at the same endpoints, all UP; `drift_for` as given, linked or not.
-async fn fleet(drift_for: Duration, linked: bool) -> Fleet {
+pub async fn fleet(drift_for: Duration, linked: bool) -> Fleet {
+    fleet_with(drift_for, |c| {
+        if linked {
+            let haproxy = vec![("fdmz01".to_string(), "jurws".to_string())];
+            c.links.push(LinkConfig {
+                eureka_server: "main".into(),
+                app: "JURWS".into(),
+                haproxy,
+            });
+        }
+    })
+    .await
+}
+
+/// [`fleet`] without a link, with `tweak` applied to the configuration.
+pub async fn fleet_with(drift_for: Duration, tweak: impl FnOnce(&mut Config)) -> Fleet {
     let servers = vec![
         SimServer::up("app1", "10.1.0.1:8080"),
         SimServer::up("app2", "10.1.0.2:8080"),
@@ -53,14 +68,7 @@ async fn fleet(drift_for: Duration, linked: bool) -> Fleet {
     e.policy = short_open_policy();
     c.eureka.push(e);
     c.drift_for = drift_for;
-    if linked {
-        let haproxy = vec![("fdmz01".to_string(), "jurws".to_string())];
-        c.links.push(LinkConfig {
-            eureka_server: "main".into(),
-            app: "JURWS".into(),
-            haproxy,
-        });
-    }
+    tweak(&mut c);
     let td = start_daemon(c).await;
     td.wait_success(BACKEND).await;
     td.wait_success(MAIN).await;
@@ -94,7 +102,7 @@ async fn wait_item(
 }
 
 /// Waits for the `nth` (from 1) drift event of `kind` of the backend.
-async fn wait_drift_event(td: &TestDaemon, kind: &str, nth: usize) -> Value {
+pub async fn wait_drift_event(td: &TestDaemon, kind: &str, nth: usize) -> Value {
     wait_for(&format!("{nth} {kind} events"), async || {
         let events = td.events(Some(BACKEND)).await;
         events

@@ -65,3 +65,46 @@ async fn an_outage_is_an_interval_with_a_summary() {
         assert!(body["error"]["message"].is_string(), "{body}");
     }
 }
+
+/// Waits for the `nth` (from 1) event of `kind` of `target`.
+async fn nth_event(td: &TestDaemon, target: &str, kind: &str, nth: usize) -> serde_json::Value {
+    wait_for(&format!("{nth} {kind} events of {target}"), async || {
+        let events = td.events(Some(target)).await;
+        events
+            .into_iter()
+            .filter(|e| e["type"] == kind)
+            .nth(nth - 1)
+    })
+    .await
+}
+
+#[actix_web::test]
+async fn outages_name_the_kind_of_their_error() {
+    let (sim, td) = agent_daemon(&["jurws"], short_open_policy()).await;
+    let id = hid("jurws");
+    sim.set_backend_fault("jurws", Some(Fault::Garbage));
+    let garbage = nth_event(&td, &id, "fetch_failed", 1).await;
+    assert_eq!(garbage["data"]["kind"], "protocol", "{garbage}");
+    sim.set_backend_fault("jurws", None);
+    nth_event(&td, &id, "fetch_recovered", 1).await;
+    sim.stop().await;
+    let refused = nth_event(&td, &id, "fetch_failed", 2).await;
+    assert_eq!(refused["data"]["kind"], "refused", "{refused}");
+    sim.resume().await.unwrap();
+    nth_event(&td, &id, "fetch_recovered", 2).await;
+
+    let (status, h) = td.get(&format!("/api/history?target={}", enc(&id))).await;
+    assert_eq!(status, 200, "{h:#}");
+    let kinds: Vec<_> = h["outages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["error_kind"].clone())
+        .collect();
+    assert_eq!(kinds, ["protocol", "refused"], "{h:#}");
+    assert_eq!(
+        h["summary"]["top_errors"],
+        serde_json::json!([{"kind": "protocol", "count": 1}, {"kind": "refused", "count": 1}]),
+        "{h:#}"
+    );
+}

@@ -1,12 +1,14 @@
 //! Answers past `max_servers` / `max_instances`: the fetch fails as too large, and
 //! a huge answer never stops the other targets from being polled and recorded.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use watchpost::config::Limits;
-use watchpost::sim::{AgentSim, SimBackend, SimServer};
+use watchpost::sim::{AgentSim, EurekaSim, SimBackend, SimInstance, SimServer};
 use watchpost::sources::FetchErrorKind;
 use watchpost::sources::client::{Endpoint, SourceSpec};
+use watchpost::sources::eureka::delta::DeltaState;
 
 use crate::common::*;
 
@@ -67,6 +69,37 @@ async fn a_backend_past_max_servers_fails_as_too_large() {
         .expect_err("2 instances are more than 1");
     assert_eq!(err.kind, FetchErrorKind::TooLarge, "{err}");
     assert!(err.message.contains("max_instances"), "{err}");
+}
+
+/// A native Eureka registry past `max_instances` fails as too large, in JSON and in
+/// XML (counted while it is read); a registry at the limit is read whole.
+#[actix_web::test]
+async fn a_registry_past_max_instances_fails_as_too_large() {
+    let instances = (1..=3u16)
+        .map(|i| SimInstance::up("APP", &format!("h{i}"), "10.0.0.1", 8080 + i))
+        .collect();
+    let sim = EurekaSim::start(local(), instances)
+        .await
+        .expect("eureka sim");
+    let spec = SourceSpec::EurekaNative {
+        server: Endpoint::new("eureka", "e", sim.url().parse().unwrap()),
+        username: None,
+        password: None,
+        state: Arc::new(DeltaState::new(false)),
+    };
+    let client = client();
+    let timeout = Duration::from_secs(10);
+    for xml in [false, true] {
+        sim.set_xml_only(xml);
+        let err = spec
+            .fetch_within(&client, timeout, limits(10, 2))
+            .await
+            .expect_err("3 instances are more than 2");
+        assert_eq!(err.kind, FetchErrorKind::TooLarge, "xml {xml}: {err}");
+        assert!(err.message.contains("max_instances"), "xml {xml}: {err}");
+        let within = spec.fetch_within(&client, timeout, limits(10, 3)).await;
+        assert!(within.is_ok(), "xml {xml}: {within:?}");
+    }
 }
 
 #[actix_web::test]

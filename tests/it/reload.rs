@@ -1,9 +1,11 @@
 //! Configuration reload (docs/api.md `POST /api/admin/reload`, docs/operations.md SIGHUP): targets are
 //! added and removed with events, untouched pollers keep their breaker and counters,
 //! an invalid file or a missing token changes nothing. Submodules: a changed target
-//! restarts alone (`changed`), SIGHUP to the binary (`sighup`).
+//! restarts alone (`changed`), SIGHUP to the binary (`sighup`), and notifiers
+//! stopped, started and restarted by SIGHUP (`notify`).
 
 mod changed;
+mod notify;
 mod sighup;
 
 use std::path::PathBuf;

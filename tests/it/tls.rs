@@ -21,7 +21,7 @@ use watchpost::daemon::Daemon;
 use crate::common::*;
 
 /// Writes `cert.pem` and `key.pem` (P-256, for 127.0.0.1 and localhost) in `dir`.
-fn self_signed(dir: &Path) -> TlsConfig {
+pub(crate) fn self_signed(dir: &Path) -> TlsConfig {
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     let out = Command::new("openssl")
         .args(["req", "-x509", "-newkey", "ec", "-pkeyopt"])

@@ -2,13 +2,21 @@
 //! `apps/{APP}`), tolerant of every codec variation real servers and clients write
 //! (single object or list, strings or numbers, both `overriddenStatus` spellings,
 //! EmptyMap metadata, nulls), plus the registry's reconciliation hashcode.
+//!
+//! The document is read in one pass straight into the model (serde visitors in
+//! `json_apps` and `json_fields`, the rules in `raw`); no JSON tree is built.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
 
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::{Map, Value};
 
-use super::Document;
-use crate::model::{AppSample, InstanceSample};
+use super::json_apps::{AppListSeed, Apps, Ctx};
+use super::json_fields::{KeyStr, scalars_as_field};
+use super::raw::Field;
+use super::{Document, ParseError};
+use crate::model::AppSample;
 use crate::sources::fagent::{body_snippet, scalar_text, trim_bom, unsigned};
 
 /// The statuses Eureka knows; any other text counts as `UNKNOWN` in the hashcode.
@@ -26,58 +34,43 @@ pub fn parse_apps(body: &[u8]) -> Result<Vec<AppSample>, String> {
 
 /// Parses a document once into its applications and the hashcode it announces.
 pub fn parse_document(body: &[u8]) -> Result<Document, String> {
-    let root = read_root(body)?;
-    let hashcode = hashcode_of(&root);
+    parse_document_within(body, usize::MAX).map_err(ParseError::into_message)
+}
+
+/// [`parse_document`] refusing a document of more than `max_instances` instance
+/// objects: reading stops at the first one past the limit.
+pub fn parse_document_within(body: &[u8], max_instances: usize) -> Result<Document, ParseError> {
+    let ctx = Ctx::new(max_instances);
+    let root = read(
+        body,
+        RootSeed {
+            ctx: &ctx,
+            hash_only: false,
+        },
+    );
+    if ctx.over.get() {
+        return Err(ParseError::TooLarge);
+    }
+    let root = root.map_err(ParseError::Unreadable)?;
+    let hashcode = root.hashcode();
     Ok(Document {
-        apps: apps_of(&root)?,
+        apps: root.apps().map_err(ParseError::Unreadable)?,
         hashcode,
     })
 }
 
-/// The applications of a document already read as a JSON object (the XML parser
-/// hands its documents over in this form).
-pub(crate) fn apps_of(root: &Map<String, Value>) -> Result<Vec<AppSample>, String> {
-    let Some(container) = applications_container(root)? else {
-        return Ok(Vec::new());
-    };
-    let list = container.get("application");
-    if !is_one_or_many(list) {
-        return Err(
-            "Eureka answer is unusable: \"application\" is neither an object nor a list".into(),
-        );
-    }
-    let mut apps = Vec::new();
-    for (pos, app) in one_or_many(list).enumerate() {
-        match app {
-            Value::Null => {}
-            Value::Object(app) => apps.push(app_sample(app, pos + 1)?),
-            _ => {
-                return Err(format!(
-                    "Eureka answer is unusable: application #{} is not a JSON object",
-                    pos + 1
-                ));
-            }
-        }
-    }
-    Ok(apps)
-}
-
 /// The `apps__hashcode` a Eureka document announces, if it has one.
 pub fn apps_hashcode(body: &[u8]) -> Option<String> {
-    let root: Value = serde_json::from_slice(trim_bom(body)).ok()?;
-    hashcode_of(root.as_object()?)
-}
-
-fn hashcode_of(root: &Map<String, Value>) -> Option<String> {
-    let container = match root.get("applications") {
-        Some(Value::Object(inner)) => inner,
-        _ => root,
-    };
-    match container.get("apps__hashcode")? {
-        Value::String(s) => Some(s.clone()),
-        Value::Null => None,
-        other => scalar_text(other),
-    }
+    let ctx = Ctx::new(usize::MAX);
+    read(
+        body,
+        RootSeed {
+            ctx: &ctx,
+            hash_only: true,
+        },
+    )
+    .ok()?
+    .hashcode()
 }
 
 /// The reconciliation hashcode of a registry (`Applications.getReconcileHashCode`):
@@ -90,10 +83,10 @@ pub fn reconcile_hashcode(apps: &[AppSample]) -> String {
         .filter_map(|a| a.instances.as_ref().ok())
         .flatten();
     for inst in instances {
-        let upper = inst.status.trim().to_ascii_uppercase();
+        let status = inst.status.trim();
         let status = KNOWN_STATUSES
             .into_iter()
-            .find(|s| *s == upper)
+            .find(|s| s.eq_ignore_ascii_case(status))
             .unwrap_or("UNKNOWN");
         *counts.entry(status).or_default() += 1;
     }
@@ -103,11 +96,16 @@ pub fn reconcile_hashcode(apps: &[AppSample]) -> String {
         .collect()
 }
 
-/// The document as a JSON object, or why it is not one.
-fn read_root(body: &[u8]) -> Result<Map<String, Value>, String> {
-    match serde_json::from_slice(trim_bom(body)) {
-        Ok(Value::Object(root)) => Ok(root),
-        Ok(_) => Err(format!(
+/// Reads the whole body with `seed`: the root, or why the body is not JSON or
+/// not an object.
+fn read(body: &[u8], seed: RootSeed<'_>) -> Result<Root, String> {
+    let mut de = serde_json::Deserializer::from_slice(trim_bom(body));
+    let root = seed
+        .deserialize(&mut de)
+        .and_then(|root| de.end().map(|()| root));
+    match root {
+        Ok(Some(root)) => Ok(root),
+        Ok(None) => Err(format!(
             "Eureka answer is not a JSON object{}",
             body_snippet(body)
         )),
@@ -118,141 +116,167 @@ fn read_root(body: &[u8]) -> Result<Map<String, Value>, String> {
     }
 }
 
-/// The object holding `application`: the `applications` value, or the root itself
-/// for bare content. `None` for an explicitly empty (`null`) registry.
-fn applications_container(
-    root: &Map<String, Value>,
-) -> Result<Option<&Map<String, Value>>, String> {
-    match root.get("applications") {
-        Some(Value::Object(inner)) => Ok(Some(inner)),
-        Some(Value::Null) => Ok(None),
-        Some(_) => Err("Eureka answer is unusable: \"applications\" is not a JSON object".into()),
-        None if root.contains_key("application") => Ok(Some(root)),
-        None => Err(format!(
-            "Eureka answer has neither \"applications\" nor \"application\" at its root{}",
-            key_list(root)
-        )),
-    }
+/// The value of `applications`.
+enum Wrapper {
+    Object(Container),
+    Null,
+    Other,
 }
 
-/// `" (it has: a, b, c)"` naming up to five keys of an unexpected root object.
-fn key_list(root: &Map<String, Value>) -> String {
-    if root.is_empty() {
-        return " (it is an empty object)".to_string();
-    }
-    let keys: Vec<String> = root
-        .keys()
-        .take(5)
-        .map(|k| k.chars().take(40).collect())
-        .collect();
-    let more = if root.len() > 5 { ", ..." } else { "" };
-    format!(" (it has: {}{more})", keys.join(", "))
+/// An object holding `application` (the `applications` value, or the root of bare
+/// content) and `apps__hashcode`.
+#[derive(Default)]
+struct Container {
+    /// `None` when the key is absent.
+    application: Option<Apps>,
+    hashcode: Option<String>,
 }
 
-/// A value that codecs write either as one object or as a list of them.
-fn one_or_many(v: Option<&Value>) -> std::slice::Iter<'_, Value> {
-    match v {
-        Some(Value::Array(items)) => items.iter(),
-        Some(single @ Value::Object(_)) => std::slice::from_ref(single).iter(),
-        _ => <&[Value]>::default().iter(),
-    }
+/// The root object as read: its container fields, `applications`, and its first
+/// keys in order (for the error that names them).
+#[derive(Default)]
+struct Root {
+    own: Container,
+    applications: Option<Wrapper>,
+    keys: BTreeSet<String>,
 }
 
-/// Whether a value can hold objects for [`one_or_many`]: absent, null, blank text
-/// (what some converters write for an empty element), one object or a list.
-fn is_one_or_many(v: Option<&Value>) -> bool {
-    match v {
-        None | Some(Value::Null | Value::Array(_) | Value::Object(_)) => true,
-        Some(Value::String(s)) => s.trim().is_empty(),
-        Some(_) => false,
-    }
-}
+/// How many root keys the error for an unexpected root names.
+const NAMED_KEYS: usize = 5;
 
-/// One application with its instances, or the application's own error.
-fn app_sample(app: &Map<String, Value>, pos: usize) -> Result<AppSample, String> {
-    let name = text(app, "name")
-        .or_else(|| first_instance_app(app))
-        .ok_or_else(|| format!("Eureka answer is unusable: application #{pos} has no name"))?;
-    let instances = instances_of(app, &name);
-    Ok(AppSample { name, instances })
-}
-
-/// The `app` of an application's first instance, for an application without a name.
-fn first_instance_app(app: &Map<String, Value>) -> Option<String> {
-    one_or_many(app.get("instance"))
-        .filter_map(Value::as_object)
-        .find_map(|inst| text(inst, "app"))
-}
-
-/// Every instance of one application, or why the application cannot be used.
-fn instances_of(app: &Map<String, Value>, name: &str) -> Result<Vec<InstanceSample>, String> {
-    if !is_one_or_many(app.get("instance")) {
-        return Err(format!(
-            "application {name}: \"instance\" is neither an object nor a list"
-        ));
-    }
-    let mut out = Vec::new();
-    for (i, inst) in one_or_many(app.get("instance")).enumerate() {
-        match inst {
-            Value::Null => {}
-            Value::Object(inst) => out.push(instance_sample(inst, name, i + 1)?),
-            _ => {
-                return Err(format!(
-                    "application {name}: instance #{} is not an object",
-                    i + 1
-                ));
-            }
+impl Root {
+    fn hashcode(&self) -> Option<String> {
+        match &self.applications {
+            Some(Wrapper::Object(c)) => c.hashcode.clone(),
+            _ => self.own.hashcode.clone(),
         }
     }
-    Ok(out)
+
+    /// The applications: of `applications`, or of the root for bare content.
+    fn apps(self) -> Apps {
+        match self.applications {
+            Some(Wrapper::Object(c)) => c.application.unwrap_or(Ok(Vec::new())),
+            Some(Wrapper::Null) => Ok(Vec::new()),
+            Some(Wrapper::Other) => {
+                Err("Eureka answer is unusable: \"applications\" is not a JSON object".into())
+            }
+            None => match self.own.application {
+                Some(apps) => apps,
+                None => Err(format!(
+                    "Eureka answer has neither \"applications\" nor \"application\" at its root{}",
+                    key_list(&self.keys)
+                )),
+            },
+        }
+    }
 }
 
-/// One instance, or the error that fails its application.
-fn instance_sample(
-    inst: &Map<String, Value>,
-    app: &str,
-    pos: usize,
-) -> Result<InstanceSample, String> {
-    let instance_id = instance_id(inst).ok_or_else(|| {
-        format!(
-            "application {app}: instance #{pos} has no instanceId, no dataCenterInfo \
-             instance-id and no hostName, so it cannot be identified"
-        )
-    })?;
-    let ip_addr = text(inst, "ipAddr");
-    Ok(InstanceSample {
-        instance_id,
-        app: text(inst, "app").unwrap_or_else(|| app.to_string()),
-        host_name: text(inst, "hostName"),
-        endpoint: super::lease::endpoint(ip_addr.as_deref(), inst),
-        lease: super::lease::lease(inst),
-        last_updated_at: super::lease::last_updated(inst),
-        ip_addr,
-        port: inst.get("port").and_then(port),
-        status: status(inst),
-        health_check_url: text(inst, "healthCheckUrl"),
-        home_page_url: text(inst, "homePageUrl"),
-        status_page_url: text(inst, "statusPageUrl"),
-        metadata: inst.get("metadata").map(metadata).unwrap_or_default(),
-        overridden_status: text(inst, "overriddenStatus")
-            .or_else(|| text(inst, "overriddenstatus")),
-        action_type: text(inst, "actionType"),
-    })
+/// `" (it has: a, b, c)"` naming up to five keys of an unexpected root object (the
+/// first in sorted order; `keys` holds at most one more).
+fn key_list(keys: &BTreeSet<String>) -> String {
+    if keys.is_empty() {
+        return " (it is an empty object)".to_string();
+    }
+    let named: Vec<&str> = keys.iter().take(NAMED_KEYS).map(String::as_str).collect();
+    let more = if keys.len() > NAMED_KEYS { ", ..." } else { "" };
+    format!(" (it has: {}{more})", named.join(", "))
 }
 
-/// Eureka's instance identity: `instanceId`, else the AmazonInfo `instance-id`,
-/// else `hostName`.
-fn instance_id(inst: &Map<String, Value>) -> Option<String> {
-    let amazon_id = || {
-        let dc = inst.get("dataCenterInfo")?.get("metadata")?.as_object()?;
-        text(dc, "instance-id")
-    };
-    text(inst, "instanceId")
-        .or_else(amazon_id)
-        .or_else(|| text(inst, "hostName"))
+/// The root of a document: `Some` when it is an object. With `hash_only`, the
+/// applications are skipped.
+#[derive(Clone, Copy)]
+struct RootSeed<'c> {
+    ctx: &'c Ctx,
+    hash_only: bool,
 }
 
-/// The status as Eureka wrote it, `UNKNOWN` when it is missing or blank.
+impl<'de> DeserializeSeed<'de> for RootSeed<'_> {
+    type Value = Option<Root>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RootSeed<'_> {
+    type Value = Option<Root>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+    scalars_as_field!('de, |_| None);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut root = Root::default();
+        while let Some(KeyStr(key)) = map.next_key()? {
+            remember(&mut root.keys, &key);
+            match &*key {
+                "applications" => root.applications = Some(map.next_value_seed(WrapperSeed(self))?),
+                _ => container_field(self, &mut root.own, &key, &mut map)?,
+            }
+        }
+        Ok(Some(root))
+    }
+}
+
+/// Keeps the first keys in sorted order, one more than are named.
+fn remember(keys: &mut BTreeSet<String>, key: &str) {
+    let cut: String = key.chars().take(40).collect();
+    keys.insert(cut);
+    if keys.len() > NAMED_KEYS + 1 {
+        keys.pop_last();
+    }
+}
+
+/// Reads one field of a container: `application` and `apps__hashcode` are kept.
+fn container_field<'de, A: MapAccess<'de>>(
+    seed: RootSeed<'_>,
+    c: &mut Container,
+    key: &str,
+    map: &mut A,
+) -> Result<(), A::Error> {
+    match key {
+        "application" if !seed.hash_only => {
+            c.application = Some(map.next_value_seed(AppListSeed(seed.ctx))?);
+        }
+        "apps__hashcode" => c.hashcode = map.next_value::<Field>()?.hashcode(),
+        _ => drop(map.next_value::<IgnoredAny>()?),
+    }
+    Ok(())
+}
+
+/// The value of `applications`, read with the root's context.
+#[derive(Clone, Copy)]
+struct WrapperSeed<'c>(RootSeed<'c>);
+
+impl<'de> DeserializeSeed<'de> for WrapperSeed<'_> {
+    type Value = Wrapper;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Wrapper, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+fn wrapper_of(f: Field) -> Wrapper {
+    match f {
+        Field::Null => Wrapper::Null,
+        _ => Wrapper::Other,
+    }
+}
+
+impl<'de> Visitor<'de> for WrapperSeed<'_> {
+    type Value = Wrapper;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object")
+    }
+    scalars_as_field!('de, wrapper_of);
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Wrapper, A::Error> {
+        let mut c = Container::default();
+        while let Some(KeyStr(key)) = map.next_key()? {
+            container_field(self.0, &mut c, &key, &mut map)?;
+        }
+        Ok(Wrapper::Object(c))
+    }
+}
+
+/// The status as Eureka wrote it, `UNKNOWN` when it is missing or blank (for
+/// documents already read as JSON objects, such as FAgent's).
 pub(crate) fn status(inst: &Map<String, Value>) -> String {
     inst.get("status")
         .and_then(scalar_text)

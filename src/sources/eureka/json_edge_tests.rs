@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 
 use super::tests::{apps, row, summary, wrap_instances};
 use super::*;
+use crate::model::InstanceSample;
 
 #[test]
 fn an_unidentifiable_instance_fails_only_its_application() {

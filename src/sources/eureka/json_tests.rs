@@ -4,6 +4,7 @@
 use serde_json::Value;
 
 use super::*;
+use crate::model::InstanceSample;
 
 macro_rules! fixture {
     ($name:literal) => {

@@ -1,6 +1,6 @@
 //! The parts of a Eureka instance that tie it to the rest of the fleet: its endpoint
 //! (`ipAddr:port`, as HAProxy would address it) and its lease (`leaseInfo`), read
-//! from the JSON form the JSON and XML parsers share. Absent or zero fields stay
+//! from an instance already read as a JSON object (FAgent's). Absent or zero fields stay
 //! absent.
 
 use serde_json::{Map, Value};
@@ -61,14 +61,6 @@ pub(crate) fn lease(inst: &Map<String, Value>) -> Option<Lease> {
         age_s: None,
     };
     (lease != Lease::default()).then_some(lease)
-}
-
-/// `lastUpdatedTimestamp` on the registry's clock.
-pub(crate) fn last_updated(inst: &Map<String, Value>) -> Option<Ts> {
-    inst.get("lastUpdatedTimestamp")
-        .and_then(unsigned)
-        .filter(|n| *n > 0)
-        .map(Ts)
 }
 
 #[cfg(test)]

@@ -4,9 +4,16 @@
 pub mod agent;
 pub mod delta;
 pub mod json;
+mod json_apps;
+mod json_fields;
 pub mod lease;
 pub mod native;
+mod raw;
+#[cfg(test)]
+mod reference;
 pub mod xml;
+mod xml_frames;
+mod xml_names;
 
 use crate::model::AppSample;
 
@@ -19,14 +26,44 @@ pub struct Document {
     pub hashcode: Option<String>,
 }
 
+/// Why a registry document was not used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// It holds more instances than allowed; reading stopped there.
+    TooLarge,
+    /// It cannot be read: the text says why.
+    Unreadable(String),
+}
+
+impl ParseError {
+    /// The error as text, for callers that only report it.
+    pub fn into_message(self) -> String {
+        match self {
+            ParseError::TooLarge => "Eureka answer holds more instances than allowed".into(),
+            ParseError::Unreadable(why) => why,
+        }
+    }
+}
+
 /// Parses a registry document in whichever form it came: XML when the
 /// `Content-Type` names xml or the body starts with `<` (after whitespace and a
 /// byte order mark), JSON otherwise.
 pub fn parse_document(body: &[u8], content_type: Option<&str>) -> Result<Document, String> {
+    parse_document_within(body, content_type, usize::MAX).map_err(ParseError::into_message)
+}
+
+/// [`parse_document`] refusing a document of more than `max_instances` instances
+/// (instance objects or elements, counted while reading, which stops at the first
+/// one past the limit).
+pub fn parse_document_within(
+    body: &[u8],
+    content_type: Option<&str>,
+    max_instances: usize,
+) -> Result<Document, ParseError> {
     if is_xml(body, content_type) {
-        xml::parse_document(body)
+        xml::parse_document_within(body, max_instances)
     } else {
-        json::parse_document(body)
+        json::parse_document_within(body, max_instances)
     }
 }
 
@@ -58,5 +95,29 @@ mod tests {
         assert_eq!(doc.hashcode.as_deref(), Some("UP_1_"));
         let json = br#"{"applications":{"apps__hashcode":"UP_1_"}}"#;
         assert_eq!(parse_document(json, Some("application/json")).unwrap(), doc);
+    }
+
+    #[test]
+    fn instances_are_counted_while_reading_and_reading_stops_past_the_limit() {
+        // Both documents break after their second instance: only a parser that
+        // stopped at it can tell a limit of 1 was passed.
+        let json = br#"{"applications":{"application":{"name":"A","instance":[{"instanceId":"a"},{"instanceId":"b"},!!!"#;
+        let xml = b"<applications><application><name>A</name><instance><instanceId>a</instanceId>\
+                    </instance><instance><instanceId>b</instanceId></instance><<<";
+        for body in [&json[..], &xml[..]] {
+            assert_eq!(
+                parse_document_within(body, None, 1),
+                Err(ParseError::TooLarge)
+            );
+            let err = parse_document_within(body, None, 2).unwrap_err();
+            assert!(matches!(err, ParseError::Unreadable(_)), "{err:?}");
+        }
+        let whole = br#"{"application":[{"name":"A","instance":[{"instanceId":"a"},null]},{"name":"B","instance":{"instanceId":"b"}}]}"#;
+        assert_eq!(
+            parse_document_within(whole, None, 1),
+            Err(ParseError::TooLarge)
+        );
+        let doc = parse_document_within(whole, None, 2).unwrap();
+        assert_eq!(doc.apps.len(), 2);
     }
 }

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, ACCEPT_ENCODING, CONTENT_TYPE};
 
 use super::delta::{DeltaOutcome, DeltaState};
-use super::{Document, parse_document};
+use super::{Document, ParseError, parse_document_within};
 use crate::model::AppSample;
 use crate::sources::client::{Endpoint, off_thread, read_body, status_error, transport_error};
 use crate::sources::{FetchError, FetchErrorKind};
@@ -43,11 +43,10 @@ impl NativeFetch<'_> {
             return Ok(apps);
         }
         let doc = self.full().await?;
-        self.within_limit(&doc.apps)?;
         Ok(self.state.replace(doc.apps))
     }
 
-    /// Refuses a registry of more than `max_instances` instances.
+    /// Refuses a registry (after a delta) of more than `max_instances` instances.
     fn within_limit(&self, apps: &[AppSample]) -> Result<(), FetchError> {
         let count: usize = apps
             .iter()
@@ -56,18 +55,27 @@ impl NativeFetch<'_> {
         if count <= self.max_instances {
             return Ok(());
         }
-        let why = crate::sources::too_many("instances", self.max_instances, "max_instances");
-        let message = format!("{} sent a registry that is {why}", self.server.label);
-        Err(FetchError::new(FetchErrorKind::TooLarge, message))
+        Err(self.too_large())
     }
 
-    /// Parses an answer on the blocking pool (see [`off_thread`]).
-    async fn parse(&self, answer: Answer) -> Result<Result<Document, String>, FetchError> {
+    fn too_large(&self) -> FetchError {
+        let why = crate::sources::too_many("instances", self.max_instances, "max_instances");
+        let message = format!("{} sent a registry that is {why}", self.server.label);
+        FetchError::new(FetchErrorKind::TooLarge, message)
+    }
+
+    /// Parses an answer on the blocking pool (see [`off_thread`]), counting its
+    /// instances against `limit` while reading.
+    async fn parse(
+        &self,
+        answer: Answer,
+        limit: usize,
+    ) -> Result<Result<Document, ParseError>, FetchError> {
         let Answer {
             body, content_type, ..
         } = answer;
         off_thread(self.server, move || {
-            parse_document(&body, content_type.as_deref())
+            parse_document_within(&body, content_type.as_deref(), limit)
         })
         .await
     }
@@ -78,10 +86,14 @@ impl NativeFetch<'_> {
         if !answer.status.is_success() {
             return Err(self.status_error(answer.status));
         }
-        self.parse(answer).await?.map_err(|why| {
-            let message = format!("{} sent an unreadable registry: {why}", self.server.label);
-            FetchError::new(FetchErrorKind::Protocol, message)
-        })
+        match self.parse(answer, self.max_instances).await? {
+            Ok(doc) => Ok(doc),
+            Err(ParseError::TooLarge) => Err(self.too_large()),
+            Err(ParseError::Unreadable(why)) => {
+                let message = format!("{} sent an unreadable registry: {why}", self.server.label);
+                Err(FetchError::new(FetchErrorKind::Protocol, message))
+            }
+        }
     }
 
     /// `GET apps/delta` applied to the local copy; `None` when a full fetch is due.
@@ -92,9 +104,10 @@ impl NativeFetch<'_> {
             self.state.count_fallback();
             DeltaOutcome::Refetch(format!("the server answered HTTP {}", answer.status))
         } else {
-            match self.parse(answer).await? {
+            match self.parse(answer, self.max_instances).await? {
                 Ok(doc) => self.state.apply(&doc),
                 Err(why) => {
+                    let why = why.into_message();
                     self.state.count_fallback();
                     DeltaOutcome::Refetch(format!("unreadable delta: {why}"))
                 }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use memchr::{memchr, memchr2};
 
-use crate::model::ServerSample;
+use crate::model::{BackendSample, ServerSample};
 
 /// How many characters of an unexpected body an error message quotes.
 const SNIPPET_CHARS: usize = 80;
@@ -342,17 +342,23 @@ fn unquote(raw: &str) -> String {
 }
 
 /// Splits one row starting at `at` into `cells`; returns where the next row starts.
-fn scan_row(b: &[u8], mut at: usize, cells: &mut Vec<RawCell>) -> usize {
+/// Keeps at most `max` cells (the rest are only counted, so a hostile row costs no
+/// memory); returns where the next row starts and how many cells the row has.
+fn scan_row(b: &[u8], mut at: usize, cells: &mut Vec<RawCell>, max: usize) -> (usize, usize) {
     cells.clear();
+    let mut count = 0;
     loop {
         let (cell, stop) = scan_cell(b, at);
-        cells.push(cell);
+        count += 1;
+        if cells.len() < max {
+            cells.push(cell);
+        }
         if stop >= b.len() {
-            return b.len();
+            return (b.len(), count);
         }
         at = stop + 1;
         if b[stop] == b'\n' {
-            return at;
+            return (at, count);
         }
     }
 }
@@ -407,6 +413,11 @@ fn span(start: usize, end: usize) -> Span {
     }
 }
 
+/// Most columns a header may have. HAProxy 2.6 writes about 100 and each version
+/// adds a few; a header far wider is not HAProxy's, and reading it would cost
+/// memory in proportion.
+pub const MAX_COLUMNS: usize = 1000;
+
 /// Parses a stats CSV body. The first non-blank line must be the `# pxname,svname,...`
 /// header; anything else (an HTML login page, `No such proxy.`) is an error quoting it.
 /// CRLF line ends, blank lines and the socket's trailing empty line are tolerated. A row
@@ -431,7 +442,12 @@ pub fn parse_owned(body: Vec<u8>) -> Result<CsvTable, String> {
         return Err("empty answer where HAProxy stats CSV was expected".to_string());
     }
     let mut cells = Vec::new();
-    let next = scan_row(b, at, &mut cells);
+    let (next, width) = scan_row(b, at, &mut cells, MAX_COLUMNS);
+    if width > MAX_COLUMNS {
+        return Err(format!(
+            "not HAProxy stats CSV: the header line has {width} columns (HAProxy writes about 100; at most {MAX_COLUMNS} are read)"
+        ));
+    }
     let header = parse_header(&text, &cells)?;
     let (rows, skipped_rows) = parse_rows(&text, &header, next);
     let body = Arc::new(Body { text, header });
@@ -459,7 +475,7 @@ fn parse_rows(text: &str, header: &Header, mut at: usize) -> (Vec<RowParts>, usi
     let width = header.names.len();
     let mut rows = Vec::new();
     let mut skipped = 0;
-    let mut cells = Vec::with_capacity(width);
+    let mut cells = Vec::with_capacity(width + 1);
     loop {
         at = skip_blank_lines(text, at);
         if at >= b.len() {
@@ -473,8 +489,7 @@ fn parse_rows(text: &str, header: &Header, mut at: usize) -> (Vec<RowParts>, usi
             (at, count) = (next, n);
         } else {
             // A row with a quote (rare): every cell is located.
-            at = scan_row(b, at, &mut cells);
-            count = cells.len();
+            (at, count) = scan_row(b, at, &mut cells, width + 1);
             for (slot, position) in header.known.iter().enumerate() {
                 if let Some(cell) = position.and_then(|p| cells.get(p)) {
                     known[slot] = cell.span();
@@ -594,37 +609,60 @@ fn snippet(line: &str) -> String {
 /// server row for that name: no such backend. Server rows alone (a `show stat <b> 4 -1`
 /// answer) are enough. Empty or unparsable numbers become `None`, never an error.
 pub fn servers_of(table: &CsvTable, backend: &str) -> Option<Vec<ServerSample>> {
-    let mut found = false;
-    let mut servers = Vec::new();
+    backend_of(table, backend).map(|b| b.servers)
+}
+
+/// [`servers_of`] with the status of the backend's `BACKEND` row.
+pub fn backend_of(table: &CsvTable, backend: &str) -> Option<BackendSample> {
+    let mut found = None;
     for row in table.rows.iter().filter(|row| row.pxname() == backend) {
-        match row.kind() {
-            RowKind::Backend => found = true,
-            RowKind::Server => {
-                found = true;
-                servers.extend(sample_of(row));
-            }
-            _ => {}
-        }
+        add_row(&mut found, row);
     }
-    found.then_some(servers)
+    found
+}
+
+/// Adds a `BACKEND` row's status or a server row to the backend's sample.
+fn add_row(sample: &mut Option<BackendSample>, row: &Row) {
+    match row.kind() {
+        RowKind::Backend => {
+            let sample = sample.get_or_insert_default();
+            if sample.status.is_none() {
+                sample.status = backend_status(row);
+            }
+        }
+        RowKind::Server => sample
+            .get_or_insert_default()
+            .servers
+            .extend(sample_of(row)),
+        _ => {}
+    }
+}
+
+/// A `BACKEND` row's status without its `(up/total)` count: `UP`, `DOWN`.
+fn backend_status(row: &Row) -> Option<String> {
+    let status = row.slot(STATUS)?;
+    let word = status.split_once('(').map_or(status, |(w, _)| w).trim();
+    (!word.is_empty()).then(|| word.to_string())
 }
 
 /// Every backend of the table with its servers, in one pass (a poll round shares one
 /// table among many backends). Same rules as [`servers_of`].
-pub fn servers_by_backend(table: &CsvTable) -> HashMap<String, Vec<ServerSample>> {
-    let mut out: HashMap<String, Vec<ServerSample>> = HashMap::new();
+pub fn servers_by_backend(table: &CsvTable) -> HashMap<String, BackendSample> {
+    let mut out: HashMap<String, BackendSample> = HashMap::new();
     for row in &table.rows {
         let kind = row.kind();
         if !matches!(kind, RowKind::Backend | RowKind::Server) {
             continue;
         }
         let name = row.pxname();
-        let servers = match out.get_mut(name) {
-            Some(servers) => servers,
+        let sample = match out.get_mut(name) {
+            Some(sample) => sample,
             None => out.entry(name.to_string()).or_default(),
         };
-        if kind == RowKind::Server {
-            servers.extend(sample_of(row));
+        match kind {
+            RowKind::Server => sample.servers.extend(sample_of(row)),
+            _ if sample.status.is_none() => sample.status = backend_status(row),
+            _ => {}
         }
     }
     out

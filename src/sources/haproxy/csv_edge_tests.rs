@@ -117,3 +117,26 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn a_header_far_wider_than_haproxys_is_refused_before_it_is_read() {
+    let wide = (0..MAX_COLUMNS).map(|i| format!(",x{i}")).collect::<String>();
+    let body = format!("# pxname,svname,status,type{wide}\n");
+    let err = parse(body.as_bytes()).err().expect("refused");
+    assert!(
+        err.contains(&format!("{} columns", MAX_COLUMNS + 4)),
+        "says how wide: {err}"
+    );
+    let fits = (0..MAX_COLUMNS - 4).map(|i| format!(",x{i}")).collect::<String>();
+    let body = format!("# pxname,svname,status,type{fits}\n");
+    assert!(parse(body.as_bytes()).is_ok(), "{MAX_COLUMNS} columns are read");
+}
+
+#[test]
+fn a_quoted_row_far_wider_than_the_header_is_skipped() {
+    let extra = ",\"x\"".repeat(100_000);
+    let body = format!("# pxname,svname,status,type\nbe,s1,\"UP\",2{extra}\nbe,s2,UP,2\n");
+    let t = parse(body.as_bytes()).unwrap();
+    assert_eq!(t.skipped_rows, 1);
+    assert_eq!(names(&servers_of(&t, "be").unwrap()), ["s2"]);
+}

@@ -353,11 +353,33 @@ fn the_one_pass_index_matches_servers_of_for_every_backend() {
         let t = table(name);
         let index = servers_by_backend(&t);
         for b in backends(&t) {
-            assert_eq!(index.get(&b), servers_of(&t, &b).as_ref(), "{name} {b}");
+            assert_eq!(index.get(&b), backend_of(&t, &b).as_ref(), "{name} {b}");
         }
         assert!(
             !index.contains_key("stats") && !index.contains_key("fe_main"),
             "{name}"
         );
     }
+}
+
+#[test]
+fn the_backend_row_gives_the_backend_status_without_its_count() {
+    let status = |name: &str, b: &str| backend_of(&table(name), b).and_then(|s| s.status);
+    assert_eq!(status("cli_show_stat.csv", "be_app").as_deref(), Some("UP"));
+    assert_eq!(
+        status("cli_show_stat.csv", "be_down").as_deref(),
+        Some("DOWN")
+    );
+    let after = "cli_show_stat_after_admin_actions.csv";
+    assert_eq!(status(after, "be_app").as_deref(), Some("DOWN"));
+    assert_eq!(status("http_stats_up.csv", "be_app").as_deref(), Some("UP"));
+    assert_eq!(
+        status("http_stats_up.csv", "be_l7").as_deref(),
+        Some("DOWN")
+    );
+    let index = servers_by_backend(&table("http_stats_up.csv"));
+    assert_eq!(index["be_tcp"].status.as_deref(), Some("UP"));
+    let servers_only = table("cli_show_stat_servers_only.csv");
+    let sample = backend_of(&servers_only, "be_app").expect("server rows alone");
+    assert_eq!(sample.status, None, "no BACKEND row, no status");
 }

@@ -21,7 +21,7 @@ use tokio::sync::watch;
 use super::csv::{self, CsvTable};
 use super::socket::RuntimeApi;
 use crate::config::Secret;
-use crate::model::ServerSample;
+use crate::model::BackendSample;
 use crate::sources::client::{Endpoint, get_body};
 use crate::sources::{FetchError, FetchErrorKind};
 
@@ -54,8 +54,8 @@ impl Transport {
     }
 }
 
-/// The servers of every backend of one fetch, indexed once for the whole round.
-type Index = HashMap<String, Arc<Vec<ServerSample>>>;
+/// Every backend of one fetch (its status and servers), indexed once for the whole round.
+type Index = HashMap<String, Arc<BackendSample>>;
 type Outcome = Option<Arc<Result<Index, FetchError>>>;
 
 struct Round {
@@ -105,14 +105,14 @@ impl StatsSource {
         self.round.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The servers of `backend`, from a fetch shared with the other pollers whose
-    /// polls fall in the same window.
+    /// The status and servers of `backend`, from a fetch shared with the other
+    /// pollers whose polls fall in the same window.
     pub async fn servers(
         self: &Arc<Self>,
         client: &reqwest::Client,
         backend: &str,
         timeout: Duration,
-    ) -> Result<Arc<Vec<ServerSample>>, FetchError> {
+    ) -> Result<Arc<BackendSample>, FetchError> {
         let mut rx = self.join(client, backend, timeout);
         let outcome = loop {
             if let Some(o) = rx.borrow_and_update().clone() {
@@ -392,12 +392,18 @@ mod tests {
                 tokio::spawn(async move { source.servers(&client, b, timeout).await })
             })
             .collect();
-        assert_eq!(first.await.unwrap().unwrap()[0].status, "UP");
+        let first = first.await.unwrap().unwrap();
+        assert_eq!(first.servers[0].status, "UP");
+        assert_eq!(first.status.as_deref(), Some("UP"));
         let mut statuses = Vec::new();
         for t in later {
-            statuses.push(t.await.unwrap().unwrap()[0].status.clone());
+            let b = t.await.unwrap().unwrap();
+            statuses.push((b.servers[0].status.clone(), b.status.clone().unwrap()));
         }
-        assert_eq!(statuses, ["DOWN", "UP"]);
+        assert_eq!(
+            statuses,
+            [("DOWN".into(), "DOWN".into()), ("UP".into(), "UP".into())]
+        );
         assert_eq!(
             api.most_at_once.load(Ordering::SeqCst),
             1,

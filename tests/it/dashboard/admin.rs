@@ -9,7 +9,7 @@ use super::{Browser, CARD};
 use crate::common::*;
 
 /// Enters `arguments[0]` as the admin token through the page's form.
-const ENTER_TOKEN: &str = "
+pub(super) const ENTER_TOKEN: &str = "
     document.getElementById('admin-button').click();
     document.getElementById('admin-token').value = arguments[0];
     document.getElementById('admin-form').requestSubmit();

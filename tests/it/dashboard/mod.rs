@@ -2,9 +2,10 @@
 //! small WebDriver client (`webdriver`): the page against the running sims
 //! (`fleet`), failures, toasts and escaping (`failures`), reconnecting across a
 //! daemon restart (`restart`), the response headers (`headers`), admin actions
-//! (`admin`), the availability strip's intervals (`strip`), the page's reducer against
-//! the server's state rules (`rules`), and the demo screenshot
-//! with figures for a 5,000-backend fleet (`demo`).
+//! (`admin`), a notifier's "send test" (`notifiers`), the availability strip's
+//! intervals (`strip`), the page's reducer against the server's state rules
+//! (`rules`), and the demo screenshot with figures for a 5,000-backend fleet
+//! (`demo`).
 //!
 //! The page is polled with small scripts (`wait_js`) under an overall deadline; the
 //! page exposes read-only diagnostics as `window.watchpost`.
@@ -16,6 +17,7 @@ mod drift;
 mod failures;
 mod fleet;
 mod headers;
+mod notifiers;
 mod restart;
 mod rules;
 mod strip;

@@ -8,6 +8,7 @@
 mod admin;
 mod alerts;
 mod auth;
+mod backend_state;
 mod discovery;
 mod drift;
 mod health;

@@ -7,6 +7,7 @@ mod alertmanager;
 mod crash;
 mod e2e;
 mod email;
+mod email_tls;
 mod latency;
 mod webhook;
 
@@ -63,6 +64,8 @@ struct Shared {
     mode: Mutex<Option<Mode>>,
     seen: AtomicU32,
     waiting: AtomicUsize,
+    /// The body of every answer; `ok` unless set.
+    answer: Mutex<Option<String>>,
 }
 
 /// An HTTP receiver on 127.0.0.1 that records every request.
@@ -98,6 +101,11 @@ impl Receiver {
 
     pub fn set_mode(&self, mode: Mode) {
         *self.shared.mode.lock().unwrap() = Some(mode);
+    }
+
+    /// Answers every request with `body` from now on.
+    pub fn set_answer(&self, body: &str) {
+        *self.shared.answer.lock().unwrap() = Some(body.to_string());
     }
 
     pub fn got(&self) -> Vec<Got> {
@@ -153,7 +161,9 @@ async fn receive(req: HttpRequest, body: web::Bytes, shared: web::Data<Shared>) 
         answered,
         at: std::time::Instant::now(),
     });
-    HttpResponse::build(actix_web::http::StatusCode::from_u16(answered).unwrap()).body("ok")
+    let text = shared.answer.lock().unwrap().clone();
+    HttpResponse::build(actix_web::http::StatusCode::from_u16(answered).unwrap())
+        .body(text.unwrap_or_else(|| "ok".into()))
 }
 
 /// A notifier sending at once: no group wait, quick retries, a breaker that opens
