@@ -34,10 +34,8 @@ fn check(doc: &Value, schema: &Value, v: &Value, at: &str, out: &mut Vec<String>
         out.push(format!("{at}: {v} is not of type {}", schema["type"]));
         return;
     }
-    if let Some(options) = schema["enum"].as_array() {
-        if !options.contains(v) {
-            out.push(format!("{at}: {v} is not one of {options:?}"));
-        }
+    if let Some(options) = schema["enum"].as_array().filter(|o| !o.contains(v)) {
+        out.push(format!("{at}: {v} is not one of {options:?}"));
     }
     if let Some(items) = v.as_array().filter(|_| schema.get("items").is_some()) {
         for (i, item) in items.iter().enumerate() {
