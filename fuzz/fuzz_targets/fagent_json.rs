@@ -14,7 +14,11 @@ fuzz_target!(|data: &[u8]| {
         assert_eq!(Ok(few), servers.as_ref(), "servers under the limit");
     }
     if servers.as_ref().is_ok_and(|all| all.len() > limit) {
-        assert!(within.is_err(), "{} servers pass a limit of {limit}", servers.unwrap().len());
+        assert!(
+            within.is_err(),
+            "{} servers pass a limit of {limit}",
+            servers.unwrap().len()
+        );
     }
     let apps = eureka::agent::parse_apps(data);
     let within = eureka::agent::parse_apps_within(data, limit);
