@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use actix::prelude::*;
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::cycle::TargetSpec;
 use super::fleet::{AdminError, Fleet};
@@ -78,8 +78,27 @@ impl InstanceTasks {
 
 /// Every instance as `GET /api/haproxy/instances` shows it.
 #[derive(Message)]
-#[rtype(result = "Vec<Value>")]
+#[rtype(result = "Vec<InstanceSummary>")]
 pub struct ListInstances;
+
+/// One instance of `GET /api/haproxy/instances`: what the board knows, and its
+/// pollers' counts. For sources without `show info`, the fetch fields are those of
+/// the instance's latest backend fetch.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct InstanceSummary {
+    #[serde(flatten)]
+    pub view: InstanceView,
+    pub polls: PollCounts,
+}
+
+/// Polls of an instance's backends since the daemon started.
+#[derive(Clone, Copy, Debug, Default, Serialize, utoipa::ToSchema)]
+pub struct PollCounts {
+    /// Polls made on schedule.
+    pub scheduled: u64,
+    /// Polls asked for by the event ring.
+    pub push: u64,
+}
 
 /// The pollers of every HAProxy backend and the HTTP client, for a transaction.
 #[derive(Message)]
@@ -149,7 +168,7 @@ impl Handler<ListInstances> for Fleet {
                     .filter(|t| t.group == v.name && t.id.starts_with("haproxy/"))
                     .map(|t| t.as_ref())
                     .collect();
-                self.instance_json(v, &group)
+                self.instance_summary(v, &group)
             })
             .collect();
         MessageResult(list)
@@ -157,32 +176,29 @@ impl Handler<ListInstances> for Fleet {
 }
 
 impl Fleet {
-    fn instance_json(&self, v: InstanceView, targets: &[&TargetState]) -> Value {
-        let (mut scheduled, mut pushed) = (0, 0);
+    fn instance_summary(
+        &self,
+        mut view: InstanceView,
+        targets: &[&TargetState],
+    ) -> InstanceSummary {
+        let mut polls = PollCounts::default();
         for e in self
             .pollers
             .values()
-            .filter(|e| e.spec.meta.group == v.name)
+            .filter(|e| e.spec.meta.group == view.name)
         {
-            scheduled += e.shared.scheduled.load(Ordering::Relaxed);
-            pushed += e.shared.pushed.load(Ordering::Relaxed);
+            polls.scheduled += e.shared.scheduled.load(Ordering::Relaxed);
+            polls.push += e.shared.pushed.load(Ordering::Relaxed);
         }
-        let mut out = json!({
-            "name": v.name, "source": v.source, "push": v.push, "push_error": v.push_error,
-            "push_lines": v.push_lines,
-            "fetched_at": v.fetched_at, "last_fetch_status": v.last_fetch_status,
-            "last_fetch_error": v.last_fetch_error, "circuit_state": v.circuit_state,
-            "info": v.info, "polls": {"scheduled": scheduled, "push": pushed},
-        });
-        if v.source != HaproxySourceKind::Socket.as_str() {
+        if view.source != HaproxySourceKind::Socket.as_str() {
             // No `show info` here: the instance's fetch status is its backends' latest.
             if let Some(t) = targets.iter().max_by_key(|t| t.last_fetch_at) {
-                out["fetched_at"] = json!(t.last_fetch_at);
-                out["last_fetch_status"] = json!(t.last_fetch_status);
-                out["last_fetch_error"] = json!(t.last_fetch_error);
+                view.fetched_at = t.last_fetch_at;
+                view.last_fetch_status = t.last_fetch_status;
+                view.last_fetch_error = t.last_fetch_error.clone();
             }
         }
-        out
+        InstanceSummary { view, polls }
     }
 }
 

@@ -23,7 +23,7 @@ use crate::sources::haproxy::socket::{RuntimeAddr, RuntimeApi};
 use crate::sources::{FetchError, FetchErrorKind};
 
 /// Whether the push subscription of an instance is up.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PushState {
     Connected,
@@ -33,7 +33,8 @@ pub enum PushState {
 }
 
 /// What is known of one HAProxy instance.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = HaproxyInstanceView)]
 pub struct InstanceView {
     pub name: String,
     pub source: String,

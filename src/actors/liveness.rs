@@ -18,7 +18,7 @@ use crate::model::Ts;
 const MIN_COMMIT_BOUND: Duration = Duration::from_secs(15);
 
 /// A part of the daemon that can fail.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Part {
     Status,
@@ -27,8 +27,9 @@ pub enum Part {
 }
 
 /// How bad a part's failure is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = PartSeverity)]
 pub enum Severity {
     /// Data is still recorded, but some of it is missing or late.
     Degraded,
@@ -37,7 +38,7 @@ pub enum Severity {
 }
 
 /// One failing part and why.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Failing {
     pub part: Part,
     pub severity: Severity,

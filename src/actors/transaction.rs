@@ -13,7 +13,7 @@ use crate::model::{AdminState, TargetKind, TargetState, Ts};
 pub use crate::model::{StepOutcome, StepRecord, TxRecord, TxState};
 
 /// One action of a request: a server of a target, or every server with an address.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActionRequest {
     pub target: Option<String>,
@@ -23,7 +23,7 @@ pub struct ActionRequest {
 }
 
 /// One step of a plan: one server of one backend to bring to `state`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PlannedStep {
     pub target: String,
     /// The `[[haproxy]]` instance the backend belongs to.

@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::model::{Alert, Labels, Silence, SilenceState};
 use crate::model::Ts;
 
-const KEYS: [&str; 6] = [
+pub(crate) const KEYS: [&str; 6] = [
     "matchers",
     "starts_at",
     "ends_at",

@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::model::{Event, EventData, FailureKind, Ts};
 
 /// One outage, clipped to the period asked for. `end` is `None` while it lasts.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Outage {
     pub start: Ts,
     pub end: Option<Ts>,
@@ -21,14 +21,14 @@ pub struct Outage {
 }
 
 /// How many outages had an error kind.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ErrorCount {
     pub kind: String,
     pub count: usize,
 }
 
 /// The summary of one period.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Summary {
     pub availability_pct: f64,
     pub outages: usize,
@@ -40,7 +40,7 @@ pub struct Summary {
 }
 
 /// The history of the target itself or of one of its applications.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct History {
     pub summary: Summary,
     pub outages: Vec<Outage>,

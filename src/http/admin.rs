@@ -9,13 +9,14 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use super::api::target_id;
+use super::bodies::{self, PollingBody, ServerStateBody};
 use super::views::TargetView;
 use super::{ApiError, AppState, ErrorBody, ErrorDetail, percent_decode, views};
 use crate::actors::fleet::{Admin, AdminCmd, AdminError};
 use crate::actors::outcome::AdminOutcome;
 use crate::actors::outcome::PollReport;
 use crate::actors::reload::{self, ReloadError, ReloadReport};
-use crate::model::{AdminState, RecoveryOutcome, ServerActionOutcome};
+use crate::model::{RecoveryOutcome, ServerActionOutcome};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
@@ -182,15 +183,6 @@ pub async fn recover(
     Ok(HttpResponse::Ok().json(body))
 }
 
-/// The body of `servers/{server}/state`.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ServerStateBody {
-    /// `ready`, `drain` or `maint`.
-    #[schema(pattern = "^(ready|drain|maint)$")]
-    state: String,
-}
-
 /// The answer of `servers/{server}/state`.
 #[allow(dead_code)] // describes the JSON the fleet answers (actors::server_action)
 #[derive(ToSchema)]
@@ -224,14 +216,7 @@ pub async fn server_state(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let parsed: ServerStateBody =
-        checked_body(&req, &state, payload, r#"{"state": "ready|drain|maint"}"#).await?;
-    let wanted = AdminState::parse(&parsed.state).ok_or_else(|| {
-        ApiError::bad_request(format!(
-            "unknown state {:?}: use ready, drain or maint",
-            parsed.state
-        ))
-    })?;
+    let wanted = checked_body(&req, &state, payload, bodies::parse_server_state).await?;
     let server = percent_decode(req.match_info().get("server").unwrap_or(""));
     if server.is_empty() || server.len() > 255 || server.chars().any(|c| c.is_control()) {
         return Err(ApiError::bad_request("invalid server name"));
@@ -251,13 +236,6 @@ pub async fn server_state(
     )
     .await?;
     Ok(HttpResponse::Ok().json(body))
-}
-
-/// The body of `polling`.
-#[derive(Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PollingBody {
-    enabled: bool,
 }
 
 /// The answer of `polling`.
@@ -287,9 +265,8 @@ pub async fn polling(
     state: web::Data<AppState>,
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
-    let parsed: PollingBody =
-        checked_body(&req, &state, payload, r#"{"enabled": true|false}"#).await?;
-    let body = command(&req, &state, AdminCmd::SetPolling(parsed.enabled)).await?;
+    let enabled = checked_body(&req, &state, payload, bodies::parse_polling).await?;
+    let body = command(&req, &state, AdminCmd::SetPolling(enabled)).await?;
     Ok(HttpResponse::Ok().json(body))
 }
 
@@ -340,6 +317,7 @@ pub async fn reload(
                 code: "invalid_config".into(),
                 message,
                 errors: Some(list),
+                problems: None,
             };
             Ok(HttpResponse::BadRequest().json(ErrorBody { error }))
         }
@@ -355,26 +333,18 @@ pub async fn reload(
 }
 
 /// The checks every admin call with a body makes, in order: token (403/401), known
-/// target (404), then a JSON object body of the given `shape` (413/400).
-async fn checked_body<T: serde::de::DeserializeOwned>(
+/// target (404), content type (415), size (413), then the body's own `parse` (400).
+async fn checked_body<T>(
     req: &HttpRequest,
     state: &AppState,
     payload: web::Payload,
-    shape: &str,
+    parse: fn(&[u8]) -> Result<T, String>,
 ) -> Result<T, ApiError> {
     authorize(req, state)?;
     known(req, state)?;
     json_content(req)?;
     let body = read_body(payload).await?;
-    json_object(&body).map_err(|e| ApiError::bad_request(format!("body must be {shape}: {e}")))
-}
-
-/// Parses a body that must be a JSON object (not an array or a scalar).
-fn json_object<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, String> {
-    match serde_json::from_slice::<serde_json::Value>(body).map_err(|e| e.to_string())? {
-        v @ serde_json::Value::Object(_) => serde_json::from_value(v).map_err(|e| e.to_string()),
-        _ => Err("expected a JSON object".into()),
-    }
+    parse(&body).map_err(ApiError::bad_request)
 }
 
 /// A body must say it is JSON (`Content-Type: application/json`, parameters

@@ -11,12 +11,13 @@ use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
 use super::admin::{authorize, read_body};
+use super::bodies::{SilenceError, parse_silence};
 use super::{ApiError, AppState, ErrorBody};
 use crate::actors::status::Snapshot;
 use crate::actors::status_alerts::AlertCommand;
 use crate::alerts::config::KEEP_RESOLVED;
 use crate::alerts::model::SilenceState;
-use crate::alerts::silences::{from_request, listed, silenced_by};
+use crate::alerts::silences::{listed, silenced_by};
 use crate::alerts::{Alert, AlertState, Rule, Severity};
 use crate::model::Ts;
 
@@ -196,9 +197,9 @@ pub async fn silences(state: web::Data<AppState>) -> HttpResponse {
 
 /// Creates a silence (or a maintenance window, with a future `starts_at`).
 #[utoipa::path(post, path = "/api/admin/silences", tag = "admin", security(("admin_token" = [])),
-    request_body(content = Object, description = "`matchers`, `ends_at`, `comment`, `created_by`, optional `starts_at` (docs/api.md)"),
+    request_body = super::bodies::SilenceRequest,
     responses((status = 201, description = "The silence", body = SilenceView),
-        (status = 400, description = "`bad_request`, with every problem", body = Object),
+        (status = 400, description = "`bad_request`, with every `problems`", body = ErrorBody),
         (status = 401, description = "`unauthorized`", body = ErrorBody),
         (status = 403, description = "`admin_disabled`", body = ErrorBody),
         (status = 413, description = "`body_too_large`", body = ErrorBody),
@@ -210,16 +211,19 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
     let body = read_body(payload).await?;
-    let value: serde_json::Value = serde_json::from_slice(&body)
-        .map_err(|e| ApiError::bad_request(format!("invalid JSON body: {e}")))?;
     let now = Ts::now();
     let id = format!("{:016x}", rand::random::<u64>());
-    let silence = match from_request(&value, id, now) {
+    let silence = match parse_silence(&body, id, now) {
         Ok(s) => s,
-        Err(problems) => {
-            let body = json!({"error": {"code": "bad_request", "message": problems.join("; "),
-                                        "problems": problems}});
-            return Ok(HttpResponse::BadRequest().json(body));
+        Err(SilenceError::Json(message)) => return Err(ApiError::bad_request(message)),
+        Err(SilenceError::Problems(problems)) => {
+            let error = super::ErrorDetail {
+                code: "bad_request".into(),
+                message: problems.join("; "),
+                errors: None,
+                problems: Some(problems),
+            };
+            return Ok(HttpResponse::BadRequest().json(ErrorBody { error }));
         }
     };
     let cmd = AlertCommand::CreateSilence(silence.clone());

@@ -5,11 +5,11 @@
 use std::fmt::Write;
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{ApiError, AppState};
-use crate::drift::history::history;
+use crate::drift::history::{History, history};
 use crate::drift::{DriftKind, ItemState, Items};
 use crate::model::Ts;
 
@@ -46,7 +46,7 @@ fn time(name: &str, text: Option<&str>) -> Result<Option<Ts>, ApiError> {
 /// A target's outages (and its applications') over a period, from the event log.
 #[utoipa::path(get, path = "/api/history", tag = "events", params(HistoryQuery), responses(
     (status = 200, description = "`target`, `since`, `until`, `summary`, `outages`, \
-        `applications`, `oldest_seq` (docs/drift.md)", body = Object),
+        `applications`, `oldest_seq` (docs/drift.md)", body = HistoryAnswer),
     (status = 400, description = "`bad_request`: no target, or a time that is not RFC 3339", body = super::ErrorBody),
     (status = 404, description = "`not_found`: unknown target with no events", body = super::ErrorBody),
     (status = 503, description = "`storage_error`: the event log cannot be read", body = super::ErrorBody)))]
@@ -91,15 +91,40 @@ pub async fn history_of(
         return Err(ApiError::not_found(format!("unknown target {target}")));
     }
     let (own, apps) = history(&events, since, until);
-    let applications: Vec<_> = apps
+    let applications = apps
         .into_iter()
-        .map(|(name, h)| json!({"name": name, "summary": h.summary, "outages": h.outages}))
+        .map(|(name, history)| AppHistory { name, history })
         .collect();
-    Ok(HttpResponse::Ok().json(json!({
-        "target": target, "since": since, "until": until,
-        "summary": own.summary, "outages": own.outages, "applications": applications,
-        "oldest_seq": store.oldest_seq().ok().flatten(),
-    })))
+    Ok(HttpResponse::Ok().json(HistoryAnswer {
+        target: target.to_string(),
+        since,
+        until,
+        history: own,
+        applications,
+        oldest_seq: store.oldest_seq().ok().flatten(),
+    }))
+}
+
+/// The answer of `/api/history` (docs/drift.md).
+#[derive(Serialize, ToSchema)]
+pub struct HistoryAnswer {
+    pub target: String,
+    pub since: Ts,
+    pub until: Ts,
+    /// The target's own `summary` and `outages`.
+    #[serde(flatten)]
+    pub history: History,
+    pub applications: Vec<AppHistory>,
+    /// The oldest event still stored; `null` when the log is empty or unreadable.
+    pub oldest_seq: Option<u64>,
+}
+
+/// The history of one application of a Eureka target.
+#[derive(Serialize, ToSchema)]
+pub struct AppHistory {
+    pub name: String,
+    #[serde(flatten)]
+    pub history: History,
 }
 
 /// The query of `/api/drift`.

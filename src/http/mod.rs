@@ -14,6 +14,7 @@ use crate::config::LiveConfig;
 mod admin;
 mod alerts;
 mod api;
+pub mod bodies;
 mod dashboard;
 mod drift;
 mod haproxy;
@@ -60,6 +61,10 @@ pub struct ErrorDetail {
     /// Every problem of a configuration that was refused (`invalid_config` only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub errors: Option<Vec<crate::config::ConfigError>>,
+    /// Every problem of a request that was refused (`bad_request` of a silence,
+    /// `invalid_transaction`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub problems: Option<Vec<String>>,
 }
 
 /// An API error: `{"error":{"code","message"}}` with its HTTP status.
@@ -100,6 +105,7 @@ impl ResponseError for ApiError {
                 code: self.code.to_string(),
                 message: self.message.clone(),
                 errors: None,
+                problems: None,
             },
         };
         let mut response = HttpResponse::build(self.status);

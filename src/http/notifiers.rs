@@ -6,7 +6,8 @@ use std::fmt::Write;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::admin::authorize;
 use super::{ApiError, AppState};
@@ -19,18 +20,36 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
+/// The answer of `GET /api/notifiers`.
+#[derive(Serialize, ToSchema)]
+pub struct Notifiers {
+    pub notifiers: Vec<NotifierView>,
+}
+
+/// The answer of a notifier test the receiver accepted.
+#[derive(Serialize, ToSchema)]
+pub struct NotifierTestAnswer {
+    pub notifier: String,
+    /// Always `true`.
+    pub accepted: bool,
+    /// What the receiver said.
+    pub answer: String,
+}
+
 /// Every configured notifier with its delivery state.
 #[utoipa::path(get, path = "/api/notifiers", tag = "alerts",
-    responses((status = 200, description = "`{\"notifiers\": [...]}`", body = Object)))]
+    responses((status = 200, description = "Every notifier", body = Notifiers)))]
 pub async fn list(state: web::Data<AppState>) -> HttpResponse {
-    HttpResponse::Ok().json(json!({"notifiers": state.notifiers.views()}))
+    HttpResponse::Ok().json(Notifiers {
+        notifiers: state.notifiers.views(),
+    })
 }
 
 /// Sends a test notification through one notifier.
 #[utoipa::path(post, path = "/api/admin/notifiers/{name}/test", tag = "admin",
     security(("admin_token" = [])),
     params(("name" = String, Path, description = "Notifier name")),
-    responses((status = 200, description = "The receiver accepted it", body = Object),
+    responses((status = 200, description = "The receiver accepted it", body = NotifierTestAnswer),
         (status = 401, description = "`unauthorized`", body = super::ErrorBody),
         (status = 403, description = "`admin_disabled`", body = super::ErrorBody),
         (status = 404, description = "`not_found`: no such notifier", body = super::ErrorBody),
@@ -46,10 +65,11 @@ pub async fn send_test(
         return Err(ApiError::not_found(format!("no notifier named {name:?}")));
     };
     match crate::notify::send_test(&config, notifier).await {
-        Ok(answer) => {
-            Ok(HttpResponse::Ok()
-                .json(json!({"notifier": name, "accepted": true, "answer": answer})))
-        }
+        Ok(answer) => Ok(HttpResponse::Ok().json(NotifierTestAnswer {
+            notifier: name,
+            accepted: true,
+            answer,
+        })),
         Err(error) => Err(ApiError::new(
             StatusCode::BAD_GATEWAY,
             "not_accepted",

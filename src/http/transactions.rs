@@ -3,43 +3,28 @@
 //! instance is busy or the transaction was rolled back), `GET /api/transactions`
 //! (`?limit=N`, newest first) and `GET /api/transactions/{id}`.
 
-use std::time::Duration;
-
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::admin::{authorize, read_body};
-use super::{ApiError, AppState, percent_decode};
+use super::bodies;
+use super::{ApiError, AppState, ErrorBody, ErrorDetail, percent_decode};
 use crate::actors::fleet_haproxy::GetAdminReach;
 use crate::actors::server_action::can_change;
-use crate::actors::transaction::{self, ActionRequest, TxRecord, TxState};
+use crate::actors::transaction::{self, PlannedStep, TxRecord, TxState};
 use crate::actors::transaction_run::{self, Reach};
 use crate::actors::txlog;
 
 /// Most records `GET /api/transactions` answers.
 const MAX_LIMIT: usize = 1000;
-/// The longest a step may take to be verified.
-const MAX_VERIFY: Duration = Duration::from_secs(300);
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/admin/transactions", web::post().to(create))
         .route("/api/transactions", web::get().to(list))
         .route("/api/transactions/{id}", web::get().to(one));
 }
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Body {
-    actions: Vec<ActionRequest>,
-    verify_timeout: Option<String>,
-    #[serde(default)]
-    dry_run: bool,
-    comment: Option<String>,
-}
-
-const SHAPE: &str = r#"{"actions": [{"target", "server", "state"} | {"address", "state"}], "verify_timeout": "5s", "dry_run": false, "comment": "..."}"#;
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(
@@ -51,14 +36,13 @@ fn internal(e: impl std::fmt::Display) -> ApiError {
 
 /// Applies a transaction of server changes, with rollback; `dry_run` answers the plan.
 #[utoipa::path(post, path = "/api/admin/transactions", tag = "admin",
-    request_body(content = Object, description = "`{\"actions\": [{\"target\", \"server\", \
-        \"state\"} | {\"address\", \"state\"}], \"verify_timeout\", \"dry_run\", \"comment\"}`"),
+    request_body = bodies::TransactionBody,
     security(("admin_token" = [])),
-    responses((status = 200, description = "`{\"transaction\": ...}`, or `{\"dry_run\": true, \"plan\": [...]}`", body = Object),
+    responses((status = 200, description = "The committed transaction, or with `dry_run` the plan", body = TransactionAnswer),
         (status = 400, description = "`bad_request`: bad body or action", body = super::ErrorBody),
         (status = 401, description = "`unauthorized`", body = super::ErrorBody),
         (status = 403, description = "`admin_disabled`", body = super::ErrorBody),
-        (status = 409, description = "An instance is busy, or the transaction was rolled back", body = Object),
+        (status = 409, description = "`busy`: an instance is busy, or `rolled_back`, with the transaction", body = TxConflict),
         (status = 500, description = "`admin_failed`", body = super::ErrorBody)))]
 pub async fn create(
     req: HttpRequest,
@@ -67,9 +51,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     authorize(&req, &state)?;
     let raw = read_body(payload).await?;
-    let body: Body = serde_json::from_slice(&raw)
-        .map_err(|e| ApiError::bad_request(format!("body must be {SHAPE}: {e}")))?;
-    let verify_timeout = verify_timeout(body.verify_timeout.as_deref())?;
+    let body = bodies::parse_transaction(&raw).map_err(ApiError::bad_request)?;
     let reach = state.fleet.send(GetAdminReach).await.map_err(internal)?;
     let snap = state.status.snapshot();
     let checked = transaction::plan(&body.actions, &snap.targets, |id| {
@@ -83,7 +65,10 @@ pub async fn create(
         Err(problems) => return Ok(invalid(problems)),
     };
     if body.dry_run {
-        return Ok(HttpResponse::Ok().json(json!({"dry_run": true, "plan": steps})));
+        return Ok(HttpResponse::Ok().json(TransactionAnswer::Plan {
+            dry_run: true,
+            plan: steps,
+        }));
     }
     let mut rec = TxRecord::new(transaction::new_id(), body.comment, &steps);
     let _claim = transaction::claim(&rec.id, rec.instances()).map_err(busy)?;
@@ -91,29 +76,49 @@ pub async fn create(
         status: state.status.clone(),
         client: reach.client,
         pollers: reach.pollers,
-        verify_timeout,
+        verify_timeout: body.verify_timeout,
     };
     transaction_run::execute(&reach, &mut rec).await;
     if rec.state == TxState::Committed {
-        return Ok(HttpResponse::Ok().json(json!({"transaction": rec})));
+        return Ok(HttpResponse::Ok().json(TransactionAnswer::Applied { transaction: rec }));
     }
     let message = "a step failed; the steps already applied were rolled back";
-    let body = json!({"error": {"code": "rolled_back", "message": message}, "transaction": rec});
-    Ok(HttpResponse::Conflict().json(body))
+    Ok(HttpResponse::Conflict().json(TxConflict {
+        error: detail("rolled_back", message.into(), None),
+        transaction: Some(rec),
+    }))
 }
 
-fn verify_timeout(text: Option<&str>) -> Result<Duration, ApiError> {
-    let d = match text {
-        None => return Ok(Duration::from_secs(5)),
-        Some(t) => humantime::parse_duration(t)
-            .map_err(|e| ApiError::bad_request(format!("verify_timeout {t:?}: {e}")))?,
-    };
-    if d.is_zero() || d > MAX_VERIFY {
-        return Err(ApiError::bad_request(
-            "verify_timeout must be between 1ms and 5m",
-        ));
+/// The answer of `POST /api/admin/transactions`.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum TransactionAnswer {
+    /// Every step applied and verified.
+    Applied { transaction: TxRecord },
+    /// `dry_run`: what would be done, nothing applied.
+    Plan {
+        /// Always `true`.
+        dry_run: bool,
+        plan: Vec<PlannedStep>,
+    },
+}
+
+/// A `409` of `POST /api/admin/transactions`: `busy`, or `rolled_back` with the
+/// transaction as it ended.
+#[derive(Serialize, ToSchema)]
+pub struct TxConflict {
+    pub error: ErrorDetail,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction: Option<TxRecord>,
+}
+
+fn detail(code: &str, message: String, problems: Option<Vec<String>>) -> ErrorDetail {
+    ErrorDetail {
+        code: code.into(),
+        message,
+        errors: None,
+        problems,
     }
-    Ok(d)
 }
 
 fn invalid(problems: Vec<String>) -> HttpResponse {
@@ -121,9 +126,8 @@ fn invalid(problems: Vec<String>) -> HttpResponse {
         "the transaction is invalid ({} problems); nothing was applied",
         problems.len()
     );
-    HttpResponse::BadRequest().json(
-        json!({"error": {"code": "invalid_transaction", "message": message, "problems": problems}}),
-    )
+    let error = detail("invalid_transaction", message, Some(problems));
+    HttpResponse::BadRequest().json(ErrorBody { error })
 }
 
 fn busy(instances: Vec<String>) -> ApiError {

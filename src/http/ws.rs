@@ -6,11 +6,14 @@ use std::time::Duration;
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::AggregatedMessageStream;
 use serde::Deserialize;
 
 use super::{ApiError, AppState};
 
 mod session;
+
+pub use session::Read;
 
 /// Events queued for one client before it is cut off as too slow. The byte budget
 /// ([`crate::actors::hub::QUEUE_BYTES`]) is the real bound; this count only has to
@@ -61,11 +64,7 @@ pub async fn upgrade(
         )
         .into());
     };
-    let (response, ws, stream) = actix_ws::handle(&req, body)?;
-    let stream = stream
-        .max_frame_size(MAX_FRAME)
-        .aggregate_continuations()
-        .max_continuation_size(MAX_FRAME);
+    let (response, ws, stream) = handshake(&req, body)?;
     let status = state.status.clone();
     let opening = session::Opening {
         since: q.since,
@@ -74,6 +73,50 @@ pub async fn upgrade(
     };
     actix_web::rt::spawn(session::run(ws, stream, sub, opening, status));
     Ok(response)
+}
+
+/// The handshake, and the client's messages as the server reads them: frames of at
+/// most [`MAX_FRAME`] bytes, fragments joined into messages of at most [`MAX_FRAME`].
+fn handshake(
+    req: &HttpRequest,
+    body: web::Payload,
+) -> Result<(HttpResponse, actix_ws::Session, AggregatedMessageStream), actix_web::Error> {
+    let (response, ws, stream) = actix_ws::handle(req, body)?;
+    let stream = stream
+        .max_frame_size(MAX_FRAME)
+        .aggregate_continuations()
+        .max_continuation_size(MAX_FRAME);
+    Ok((response, ws, stream))
+}
+
+/// What the server reads from a client that asks for `/ws?{query}` and then sends
+/// `frames` (the bytes after the handshake): the query, then each message as a
+/// session reads it, up to the one that ends the session. The code of a live
+/// connection, without the network; the `ws_client` fuzz target feeds it.
+pub async fn read_client(query: &str, frames: web::Bytes) -> Result<Vec<Read>, String> {
+    use actix_web::FromRequest;
+    let _query = web::Query::<WsQuery>::from_query(query).map_err(|e| e.to_string())?;
+    let (req, mut payload) = actix_web::test::TestRequest::get()
+        .uri("/ws")
+        .insert_header(("upgrade", "websocket"))
+        .insert_header(("connection", "upgrade"))
+        .insert_header(("sec-websocket-version", "13"))
+        .insert_header(("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="))
+        .set_payload(frames)
+        .to_http_parts();
+    let body = web::Payload::from_request(&req, &mut payload)
+        .await
+        .map_err(|e| e.to_string())?;
+    let (_response, _session, mut stream) = handshake(&req, body).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    loop {
+        let read = session::read(stream.recv().await);
+        let end = !matches!(read, Read::Nothing | Read::Pong(_));
+        out.push(read);
+        if end {
+            return Ok(out);
+        }
+    }
 }
 
 /// A browser's `Origin` must be listed in `[server] allowed_origins`, or, when the
@@ -100,5 +143,81 @@ fn check_origin(req: &HttpRequest, state: &AppState) -> Result<(), ApiError> {
             "origin_not_allowed",
             format!("origin {origin} is not allowed: add it to [server] allowed_origins"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use actix_ws::CloseCode;
+
+    use super::{MAX_FRAME, Read, read_client};
+
+    /// A client frame (masked, with a zero key): `FIN` set, `opcode`, `payload`.
+    fn frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
+        let mut out = vec![(fin as u8) << 7 | opcode];
+        match payload.len() {
+            n @ 0..=125 => out.push(0x80 | n as u8),
+            n => {
+                out.push(0x80 | 126);
+                out.extend_from_slice(&(n as u16).to_be_bytes());
+            }
+        }
+        out.extend_from_slice(&[0, 0, 0, 0]);
+        out.extend_from_slice(payload);
+        out
+    }
+
+    async fn read(query: &str, frames: Vec<u8>) -> Vec<Read> {
+        read_client(query, frames.into()).await.unwrap()
+    }
+
+    #[actix_web::test]
+    async fn text_is_ignored_pings_are_answered_and_close_ends() {
+        let mut bytes = frame(true, 1, br#"{"type":"subscribe"}"#);
+        bytes.extend(frame(true, 9, b"hi"));
+        bytes.extend(frame(true, 8, &1000u16.to_be_bytes()));
+        let got = read("since=3&instance=abc", bytes).await;
+        assert!(matches!(got[0], Read::Nothing), "{got:?}");
+        assert!(
+            matches!(&got[1], Read::Pong(b) if &b[..] == b"hi"),
+            "{got:?}"
+        );
+        assert!(
+            matches!(&got[2], Read::Closed(Some(r)) if r.code == CloseCode::Normal),
+            "{got:?}"
+        );
+        assert_eq!(got.len(), 3);
+    }
+
+    #[actix_web::test]
+    async fn oversized_frames_and_messages_are_refused() {
+        let big = vec![b'a'; MAX_FRAME + 1];
+        let got = read("", frame(true, 1, &big)).await;
+        assert!(
+            matches!(got[..], [Read::Protocol(CloseCode::Size, _)]),
+            "{got:?}"
+        );
+        let half = vec![b'a'; MAX_FRAME / 2 + 1];
+        let mut bytes = frame(false, 1, &half);
+        bytes.extend(frame(true, 0, &half));
+        let got = read("", bytes).await;
+        assert!(
+            matches!(got[..], [Read::Protocol(CloseCode::Size, _)]),
+            "{got:?}"
+        );
+    }
+
+    #[actix_web::test]
+    async fn garbage_is_a_protocol_error_and_a_bad_query_is_refused() {
+        let got = read("", vec![0x0f, 0x05, 1, 2]).await;
+        assert!(
+            matches!(
+                got[..],
+                [Read::Protocol(CloseCode::Protocol, _)] | [Read::Gone]
+            ),
+            "{got:?}"
+        );
+        assert!(matches!(read("", vec![]).await[..], [Read::Gone]));
+        assert!(read_client("since=-1", Default::default()).await.is_err());
     }
 }

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::model::{CircuitState, Ts};
 
 /// A notifier's health as `GET /api/notifiers` shows it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum NotifierState {
     Ok,
@@ -40,7 +40,7 @@ pub struct NotifierStatus {
 }
 
 /// One row of `GET /api/notifiers`.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct NotifierView {
     pub name: String,
     pub kind: &'static str,
@@ -56,7 +56,7 @@ pub struct NotifierView {
 }
 
 /// The breaker of a notifier.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct CircuitView {
     pub state: CircuitState,
     pub next_attempt_at: Option<Ts>,

@@ -19,5 +19,6 @@ mod polite;
 mod polling;
 mod process;
 mod reload;
+mod schema;
 mod tls;
 mod ws;

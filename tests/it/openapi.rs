@@ -43,3 +43,128 @@ async fn a_method_a_path_does_not_take_answers_405_with_allow() {
         (404, Some("not_found"))
     );
 }
+
+/// Real answers of the daemon hold against the schemas of the served description:
+/// those built from the answer types themselves and the ones written beside them
+/// (the admin answers, the silence body).
+#[actix_web::test]
+async fn real_answers_match_their_described_schemas() {
+    let (_sim, td) = agent_daemon(&["a"], fast_policy()).await;
+    let (_, doc) = td.get("/api/openapi.json").await;
+    let a = enc("haproxy/fdmz01/a");
+    let silence = std::fs::read_to_string("tests/fixtures/admin/silence_duration.json").unwrap();
+    let tx = r#"{"actions":[{"target":"haproxy/fdmz01/a","server":"app1","state":"drain"}],"dry_run":true}"#;
+    let calls: Vec<(&str, String, &str, String, &[u16])> = vec![
+        ("get", "/healthz".into(), "/healthz", String::new(), &[200]),
+        (
+            "get",
+            "/api/health".into(),
+            "/api/health",
+            String::new(),
+            &[200],
+        ),
+        (
+            "get",
+            "/api/notifiers".into(),
+            "/api/notifiers",
+            String::new(),
+            &[200],
+        ),
+        (
+            "get",
+            "/api/haproxy/instances".into(),
+            "/api/haproxy/instances",
+            String::new(),
+            &[200],
+        ),
+        (
+            "get",
+            format!("/api/history?target={a}"),
+            "/api/history",
+            String::new(),
+            &[200],
+        ),
+        (
+            "post",
+            format!("/api/admin/targets/{a}/reset-circuit"),
+            "/api/admin/targets/{id}/reset-circuit",
+            String::new(),
+            &[200],
+        ),
+        (
+            "post",
+            format!("/api/admin/targets/{a}/recover"),
+            "/api/admin/targets/{id}/recover",
+            String::new(),
+            &[200],
+        ),
+        (
+            "post",
+            format!("/api/admin/targets/{a}/polling"),
+            "/api/admin/targets/{id}/polling",
+            r#"{"enabled":true}"#.into(),
+            &[200],
+        ),
+        (
+            "post",
+            format!("/api/admin/targets/{a}/servers/app1/state"),
+            "/api/admin/targets/{id}/servers/{server}/state",
+            r#"{"state":"ready"}"#.into(),
+            &[200],
+        ),
+        (
+            "post",
+            "/api/admin/silences".into(),
+            "/api/admin/silences",
+            silence,
+            &[201],
+        ),
+        (
+            "post",
+            "/api/admin/silences".into(),
+            "/api/admin/silences",
+            "{}".into(),
+            &[400],
+        ),
+        (
+            "post",
+            "/api/admin/transactions".into(),
+            "/api/admin/transactions",
+            tx.into(),
+            &[200, 400],
+        ),
+        (
+            "post",
+            "/api/admin/transactions".into(),
+            "/api/admin/transactions",
+            r#"{"actions":[{"address":"10.9.9.9:1","state":"sleep"}]}"#.into(),
+            &[400],
+        ),
+    ];
+    for (method, path, template, body, expected) in calls {
+        let (status, answer) = match method {
+            "get" => td.get(&path).await,
+            _ => td.admin(&path, &body).await,
+        };
+        assert!(
+            expected.contains(&status),
+            "{method} {path}: {status} {answer:#}"
+        );
+        let schema = &doc["paths"][template][method]["responses"][status.to_string()]["content"]["application/json"]
+            ["schema"];
+        assert!(
+            schema.is_object(),
+            "{method} {template} {status} is not described"
+        );
+        let wrong = crate::schema::violations(&doc, schema, &answer);
+        assert!(
+            wrong.is_empty(),
+            "{method} {path} {status}: {wrong:#?}\n{answer:#}"
+        );
+    }
+    // The check itself finds a body that does not fit.
+    let health = &doc["paths"]["/api/health"]["get"]["responses"]["200"]["content"]["application/json"]
+        ["schema"];
+    let broken = serde_json::json!({"status": "fine", "targets": []});
+    assert!(!crate::schema::violations(&doc, health, &broken).is_empty());
+}

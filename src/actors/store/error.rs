@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 /// The kind of a storage failure.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Fault {
     /// The disk is full (`ENOSPC`, or a quota).

@@ -57,7 +57,7 @@ pub enum GapReason {
 }
 
 /// What of the log could not be read so far.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct UnreadableSummary {
     pub count: u64,
     pub first: Option<u64>,

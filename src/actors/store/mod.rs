@@ -19,7 +19,7 @@ pub mod repair;
 
 pub use error::{Fault, Op, StoreError, classify, panic_text, redb_err};
 use error::{On, guard};
-pub use log::LogItem;
+pub use log::{LogItem, UnreadableSummary};
 
 /// Memory redb may use for its page cache and write buffer. The default (1 GiB)
 /// would let the cache grow to many times the daemon's other needs; a round of

@@ -238,20 +238,45 @@ async fn incoming(
     ws: &mut Session,
     msg: Option<Result<AggregatedMessage, actix_ws::ProtocolError>>,
 ) -> Option<End> {
+    match read(msg) {
+        Read::Nothing => None,
+        Read::Pong(bytes) => match timeout(SEND_TIMEOUT, ws.pong(&bytes)).await {
+            Ok(Ok(())) => None,
+            _ => Some(End::Gone),
+        },
+        Read::Gone => Some(End::Gone),
+        Read::Closed(reason) => Some(End::Closed(reason)),
+        Read::Protocol(code, why) => Some(End::Protocol(code, why)),
+    }
+}
+
+/// What the server makes of one message from a client. Text and binary messages
+/// carry nothing the server reads: they are ignored.
+#[derive(Debug)]
+pub enum Read {
+    /// Ignored: a text, binary or pong message.
+    Nothing,
+    /// A ping, to be answered with these bytes.
+    Pong(actix_web::web::Bytes),
+    /// The connection ended without a close frame.
+    Gone,
+    /// A close frame: the session ends with the same code.
+    Closed(Option<CloseReason>),
+    /// A protocol violation: the session is closed with this code.
+    Protocol(CloseCode, String),
+}
+
+/// Reads one message of the client stream (pure: no answer is sent here).
+pub fn read(msg: Option<Result<AggregatedMessage, actix_ws::ProtocolError>>) -> Read {
     match msg {
-        None => Some(End::Gone),
-        Some(Ok(AggregatedMessage::Close(reason))) => Some(End::Closed(reason)),
-        Some(Ok(AggregatedMessage::Ping(bytes))) => {
-            match timeout(SEND_TIMEOUT, ws.pong(&bytes)).await {
-                Ok(Ok(())) => None,
-                _ => Some(End::Gone),
-            }
-        }
-        Some(Ok(_)) => None,
+        None => Read::Gone,
+        Some(Ok(AggregatedMessage::Close(reason))) => Read::Closed(reason),
+        Some(Ok(AggregatedMessage::Ping(bytes))) => Read::Pong(bytes),
+        Some(Ok(_)) => Read::Nothing,
         Some(Err(e)) if too_large(&e) => {
-            Some(End::Protocol(CloseCode::Size, "message too large".into()))
+            Read::Protocol(CloseCode::Size, "message too large".into())
         }
-        Some(Err(e)) => Some(End::Protocol(CloseCode::Protocol, e.to_string())),
+        Some(Err(e)) => Read::Protocol(CloseCode::Protocol, e.to_string()),
     }
 }
 

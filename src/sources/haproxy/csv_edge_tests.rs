@@ -120,16 +120,23 @@ proptest! {
 
 #[test]
 fn a_header_far_wider_than_haproxys_is_refused_before_it_is_read() {
-    let wide = (0..MAX_COLUMNS).map(|i| format!(",x{i}")).collect::<String>();
+    let wide = (0..MAX_COLUMNS)
+        .map(|i| format!(",x{i}"))
+        .collect::<String>();
     let body = format!("# pxname,svname,status,type{wide}\n");
-    let err = parse(body.as_bytes()).err().expect("refused");
+    let err = parse(body.as_bytes()).expect_err("refused");
     assert!(
         err.contains(&format!("{} columns", MAX_COLUMNS + 4)),
         "says how wide: {err}"
     );
-    let fits = (0..MAX_COLUMNS - 4).map(|i| format!(",x{i}")).collect::<String>();
+    let fits = (0..MAX_COLUMNS - 4)
+        .map(|i| format!(",x{i}"))
+        .collect::<String>();
     let body = format!("# pxname,svname,status,type{fits}\n");
-    assert!(parse(body.as_bytes()).is_ok(), "{MAX_COLUMNS} columns are read");
+    assert!(
+        parse(body.as_bytes()).is_ok(),
+        "{MAX_COLUMNS} columns are read"
+    );
 }
 
 #[test]

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 /// What `show info` tells about an HAProxy process.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct InstanceInfo {
     pub version: String,
     pub release_date: String,
