@@ -83,6 +83,9 @@ pub struct Args {
     /// Follow HAProxy's event ring (`events_ring`, `--source socket` only).
     #[arg(long)]
     ring: bool,
+    /// Disable every alert rule (to measure what evaluating them costs).
+    #[arg(long)]
+    no_alerts: bool,
     /// After the window, put every server of this % of the backends into MAINT at
     /// once (real HAProxy only) and measure commit → clients and → notifiers.
     #[arg(long, default_value_t = 0.0)]
@@ -134,6 +137,7 @@ async fn one_run(args: &Args) -> Res<Run> {
         hooks: hooks.iter().map(|h| h.url.clone()).collect(),
         links: args.links,
         ring: args.ring,
+        no_alerts: args.no_alerts,
     };
     std::fs::write(
         &cfg,

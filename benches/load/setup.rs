@@ -239,12 +239,34 @@ pub struct Extra {
     pub links: usize,
     /// Follow HAProxy's event ring (`--source socket` only).
     pub ring: bool,
+    /// Every alert rule disabled (to measure what evaluating them costs).
+    pub no_alerts: bool,
 }
+
+const RULES: [&str; 11] = [
+    "target_unreachable",
+    "circuit_open",
+    "server_down",
+    "backend_down",
+    "backend_degraded",
+    "instance_down",
+    "instance_removed",
+    "flapping",
+    "lease_expired",
+    "eureka_self_preservation",
+    "drift",
+];
 
 impl Extra {
     fn sections(&self, agent: bool, eurekas: usize) -> String {
         let mut c = String::new();
-        if !self.hooks.is_empty() {
+        if self.no_alerts {
+            c += "[alerts]\n";
+            for rule in RULES {
+                c += &format!("{rule} = {{ enabled = false }}\n");
+            }
+            c += "\n";
+        } else if !self.hooks.is_empty() {
             // Every injected fault fires its alert at once, so each reaches the notifiers.
             c += "[alerts]\nserver_down = { for = \"0s\" }\ninstance_down = { for = \"0s\" }\n\n";
         }
