@@ -216,7 +216,10 @@ async fn one_run(args: &Args) -> Res<Run> {
         run.storm = Some(storm::run(ha, shape, &fleet, &hooks, deadline).await?);
     }
     if !args.wrk.is_zero() {
-        let target = run.injections.first().map(|i| i.key.target.replace('/', "%2F"));
+        let target = run
+            .injections
+            .first()
+            .map(|i| i.key.target.replace('/', "%2F"));
         let mut paths = vec!["/api/targets".to_string()];
         paths.extend(target.map(|t| format!("/api/events?target={t}&limit=100")));
         run.readers = wrk::run(&daemon.base, &paths, args.wrk).await?;

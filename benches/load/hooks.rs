@@ -45,7 +45,9 @@ fn start_one() -> Res<Hook> {
 
 /// Reads requests on one keep-alive connection until it closes.
 fn serve(conn: TcpStream, arrivals: &Arrivals, messages: &Mutex<u64>) {
-    let Ok(mut out) = conn.try_clone() else { return };
+    let Ok(mut out) = conn.try_clone() else {
+        return;
+    };
     let mut input = BufReader::new(conn);
     loop {
         let mut length = 0usize;

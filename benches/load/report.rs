@@ -102,7 +102,10 @@ impl Run {
         if !got.is_empty() || *missing > 0 {
             push3(f, "alert commit → notifier (window)", got);
             f.push(("  alert deliveries missing".into(), *missing as f64));
-            f.push(("  notifier messages received".into(), self.hook_messages as f64));
+            f.push((
+                "  notifier messages received".into(),
+                self.hook_messages as f64,
+            ));
         }
         for r in &self.readers {
             let name = format!("readers: GET {} (wrk, 50 connections)", r.path);
@@ -115,10 +118,17 @@ impl Run {
             f.push(("readers: events in the log (last seq)".into(), self.seq));
         }
         let Some(s) = &self.storm else { return };
-        f.push(("storm: servers put in MAINT at once".into(), s.servers as f64));
+        f.push((
+            "storm: servers put in MAINT at once".into(),
+            s.servers as f64,
+        ));
         push3(f, "storm: commit → every WebSocket client", &s.to_clients);
         if !s.to_notifiers.is_empty() {
-            push3(f, "storm: backend_down commit → every notifier", &s.to_notifiers);
+            push3(
+                f,
+                "storm: backend_down commit → every notifier",
+                &s.to_notifiers,
+            );
         }
         f.push(("storm: deliveries missing".into(), s.missing as f64));
         f.push((

@@ -81,9 +81,7 @@ fn routine(current: &Snapshot, obs: &Observation) -> bool {
 /// a changing message among `msgs` goes with the changing ones, so every target's
 /// observations are still applied in order.
 pub(super) fn split(current: &Snapshot, msgs: Vec<Msg>) -> (Vec<Msg>, Vec<Msg>) {
-    let plain = |m: &Msg| {
-        m.is_plain() && m.observations.iter().all(|o| routine(current, o))
-    };
+    let plain = |m: &Msg| m.is_plain() && m.observations.iter().all(|o| routine(current, o));
     let marks: Vec<bool> = msgs.iter().map(plain).collect();
     let urgent_targets: HashSet<&str> = msgs
         .iter()

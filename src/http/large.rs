@@ -33,7 +33,11 @@ impl Gate {
     }
 
     /// Waits for a turn, builds the body with `build` and answers it.
-    pub async fn answer(&self, content_type: &'static str, build: impl FnOnce() -> Vec<u8>) -> HttpResponse {
+    pub async fn answer(
+        &self,
+        content_type: &'static str,
+        build: impl FnOnce() -> Vec<u8>,
+    ) -> HttpResponse {
         match self.turn().await {
             Some(turn) => send(turn, content_type, build()),
             None => HttpResponse::ServiceUnavailable().finish(),
@@ -59,12 +63,13 @@ pub fn send(turn: OwnedSemaphorePermit, content_type: &'static str, body: Vec<u8
         .collect();
     let last = chunks.len().saturating_sub(1);
     let mut turn = Some(turn);
-    let stream = futures_util::stream::iter(chunks.into_iter().enumerate()).map(move |(i, chunk)| {
-        if i == last {
-            turn.take();
-        }
-        Ok::<_, std::convert::Infallible>(chunk)
-    });
+    let stream =
+        futures_util::stream::iter(chunks.into_iter().enumerate()).map(move |(i, chunk)| {
+            if i == last {
+                turn.take();
+            }
+            Ok::<_, std::convert::Infallible>(chunk)
+        });
     HttpResponse::Ok()
         .insert_header(("content-type", content_type))
         .no_chunking(len as u64)
