@@ -56,10 +56,9 @@ function fetchRecovered(t, ev) {
 function circuit(t, ev, state) {
   t.circuit_state = state;
   t.circuit = { ...t.circuit, state, last_state_change: ev.ts, next_attempt_at: ev.data.next_attempt_at ?? null };
-  if (state === 'open') {
-    t.circuit.opened_count = (t.circuit.opened_count || 0) + 1;
-    t.last_fetch_at = ev.ts;
-  }
+  // Not `last_fetch_at`: a circuit event is no fetch, and the time of the poll
+  // that opened it (with that poll's error) comes from `GET /api/targets`.
+  if (state === 'open') t.circuit.opened_count = (t.circuit.opened_count || 0) + 1;
   if (typeof ev.data.consecutive_failures === 'number') t.consecutive_failures = ev.data.consecutive_failures;
   return false;
 }
