@@ -328,21 +328,9 @@ async fn notified(fleet: &Fleet, hooks: &[hooks::Hook], deadline: Duration) -> (
 }
 
 fn notify_figures(fleet: &Fleet, hooks: &[hooks::Hook]) -> (Vec<f64>, usize) {
-    let (mut got, mut missing) = (Vec::new(), 0);
     let mut all = fleet.all_of("alert_firing");
     all.extend(fleet.all_of("alert_resolved"));
-    for (k, rs) in all {
-        let (Some(r), Some((_, state))) = (rs.first(), k.to.split_once('/')) else {
-            continue;
-        };
-        for h in hooks {
-            match h.arrival(&k.member, state) {
-                Some(at) => got.push(at.saturating_sub(r.ts_ms) as f64),
-                None => missing += 1,
-            }
-        }
-    }
-    (got, missing)
+    hooks::latencies(&all, hooks)
 }
 
 fn tail(text: &str, n: usize) -> String {

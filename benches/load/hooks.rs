@@ -7,6 +7,7 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 
+use crate::common::ws::{Key, Receipt};
 use crate::common::{Res, wall_ms};
 
 /// (alert id, state) → first arrival, wall-clock milliseconds.
@@ -105,4 +106,23 @@ impl Hook {
     pub fn messages(&self) -> u64 {
         *self.messages.lock().unwrap()
     }
+}
+
+/// Commit → arrival at each receiver, in ms, of every alert transition in `events`
+/// (as the clients saw them: member = alert id, to = `<rule>/<state>`), and how
+/// many (transition, receiver) pairs have not arrived yet.
+pub fn latencies(events: &[(Key, Vec<Receipt>)], hooks: &[Hook]) -> (Vec<f64>, usize) {
+    let (mut got, mut missing) = (Vec::new(), 0);
+    for (k, rs) in events {
+        let (Some(r), Some((_, state))) = (rs.first(), k.to.split_once('/')) else {
+            continue;
+        };
+        for h in hooks {
+            match h.arrival(&k.member, state) {
+                Some(at) => got.push(at.saturating_sub(r.ts_ms) as f64),
+                None => missing += 1,
+            }
+        }
+    }
+    (got, missing)
 }

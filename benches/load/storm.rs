@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use crate::common::Res;
 use crate::common::haproxy::{Haproxy, backend_name};
 use crate::common::ws::Fleet;
-use crate::hooks::Hook;
+use crate::hooks::{Hook, latencies};
 
 /// Latencies of one burst, milliseconds.
 #[derive(Debug, Default)]
@@ -84,30 +84,15 @@ async fn notifier_side(out: &mut Storm, fleet: &Fleet, hooks: &[Hook], hit: usiz
         v.retain(|(k, _)| k.to == "backend_down/firing");
         v
     };
-    let arrived = |list: &Received| {
-        list.iter()
-            .flat_map(|(k, _)| hooks.iter().map(move |h| h.arrival(&k.member, "firing")))
-            .filter(Option::is_some)
-            .count()
-    };
     loop {
         let list = alerts(fleet);
-        if (list.len() >= hit && arrived(&list) >= hit * hooks.len()) || Instant::now() > end {
+        if (list.len() >= hit && latencies(&list, hooks).1 == 0) || Instant::now() > end {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let list = alerts(fleet);
-    for (k, rs) in &list {
-        let Some(ts) = rs.first().map(|r| r.ts_ms) else {
-            continue;
-        };
-        for h in hooks {
-            match h.arrival(&k.member, "firing") {
-                Some(at) => out.to_notifiers.push(at.saturating_sub(ts) as f64),
-                None => out.missing += 1,
-            }
-        }
-    }
-    out.missing += hit.saturating_sub(list.len()) * hooks.len();
+    let (got, missing) = latencies(&list, hooks);
+    out.to_notifiers = got;
+    out.missing += missing + hit.saturating_sub(list.len()) * hooks.len();
 }
