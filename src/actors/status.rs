@@ -24,6 +24,8 @@ use super::store::{Change, Fault, Store, StoreError};
 use crate::config::LiveConfig;
 use crate::model::{Event, EventDraft, Observation, ObservationKind, TargetState, Ts};
 
+mod routine;
+
 /// Most messages taken into one transaction.
 const MAX_BATCH: usize = 1024;
 /// Capacity of the inbox; senders wait when it is full.
@@ -391,6 +393,9 @@ impl Actor {
 
     fn process(&mut self, batch: Vec<Msg>, drift: bool) {
         let current = self.current();
+        if !drift && let Some(polls) = routine::polls(&current, &batch) {
+            return self.process_routine(current, polls, batch);
+        }
         let now = Ts::now();
         let lease = |n: &mut TargetState, o: &Observation| self.drift.after_poll(n, o);
         let (working, mut drafts, touched) = apply(&current, &batch, &lease);
