@@ -36,7 +36,7 @@ pub fn run(path: &Path, n: usize, retention: u64, targets: &[String]) -> Res<()>
 }
 
 fn draft(target: &str, round: usize) -> EventDraft {
-    let down = round % 2 == 0;
+    let down = round.is_multiple_of(2);
     let (from, to, status) = match down {
         true => (ServerState::Up, ServerState::Maint, "MAINT"),
         false => (ServerState::Maint, ServerState::Up, "UP"),
