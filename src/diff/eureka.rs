@@ -117,6 +117,8 @@ fn merge_instances(
         .enumerate()
         .filter_map(|(i, r)| r.as_ref().map(|r| (r.instance_id.clone(), i)))
         .collect();
+    // Sized for the fetch: the list lives in the next state until it is replaced.
+    app.instances = Vec::with_capacity(samples.len());
     let mut seen = HashSet::new();
     for sample in samples {
         if !seen.insert(sample.instance_id.as_str()) {
