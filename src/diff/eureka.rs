@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet};
 use super::{NO_DATA, push};
 use crate::model::{
     AppRecord, AppSample, EventData, EventDraft, FailureKind, FetchFailure, FetchRecovery,
-    FetchStatus, InstanceChange, InstanceMember, InstanceRecord, InstanceSample, InstanceState, Shared, Ts,
+    FetchStatus, InstanceChange, InstanceMember, InstanceRecord, InstanceSample, InstanceState,
+    Shared, Ts,
 };
 
 /// How long an instance absent from the registry is kept, with `removed_at`, before it

@@ -70,7 +70,11 @@ fn shares_all(a: &InstanceRecord, b: &InstanceRecord) -> bool {
 #[test]
 fn a_fetch_that_only_renews_leases_shares_every_string_with_the_committed_state() {
     let mut committed = Vec::new();
-    merged(&mut committed, &fetch(vec![sample("a1", 1), sample("a2", 1)]), 1);
+    merged(
+        &mut committed,
+        &fetch(vec![sample("a1", 1), sample("a2", 1)]),
+        1,
+    );
     let mut next = committed.clone();
     let ev = merged(&mut next, &fetch(vec![sample("a1", 2), sample("a2", 2)]), 2);
     assert!(ev.is_empty());
@@ -84,7 +88,11 @@ fn a_fetch_that_only_renews_leases_shares_every_string_with_the_committed_state(
 #[test]
 fn a_changed_instance_gets_its_new_values_and_the_others_stay_shared() {
     let mut committed = Vec::new();
-    merged(&mut committed, &fetch(vec![sample("a1", 1), sample("a2", 1)]), 1);
+    merged(
+        &mut committed,
+        &fetch(vec![sample("a1", 1), sample("a2", 1)]),
+        1,
+    );
     let mut changed = sample("a2", 2);
     changed.status = "DOWN".into();
     changed.metadata.insert("zone".into(), "b".into());
@@ -92,7 +100,10 @@ fn a_changed_instance_gets_its_new_values_and_the_others_stay_shared() {
     let mut next = committed.clone();
     let ev = merged(&mut next, &fetch(vec![sample("a1", 2), changed.clone()]), 2);
     assert_eq!(ev.len(), 1, "one state change");
-    assert!(shares_all(&committed[0].instances[0], &next[0].instances[0]));
+    assert!(shares_all(
+        &committed[0].instances[0],
+        &next[0].instances[0]
+    ));
     let (old, new) = (&committed[0].instances[1], &next[0].instances[1]);
     assert!(same(&old.instance_id, &new.instance_id));
     assert!(!same(&old.metadata, &new.metadata));
