@@ -567,16 +567,27 @@ impl Actor {
 /// debug (they can come by the thousand).
 fn log_event(e: &Event) {
     use crate::model::EventType::*;
+    let kind = e.kind();
+    let quiet = matches!(
+        kind,
+        ServerStateChanged | InstanceStateChanged | InstanceAdded | InstanceRemoved
+    );
+    // A storm commits thousands of events: their payloads are written out only
+    // when the line is logged.
+    let logged = match quiet {
+        true => tracing::enabled!(tracing::Level::DEBUG),
+        false => tracing::enabled!(tracing::Level::INFO),
+    };
+    if !logged {
+        return;
+    }
     // The payload alone: `kind` already names the type.
     let data = serde_json::to_value(&e.data)
         .map(|v| v["data"].to_string())
         .unwrap_or_default();
-    let kind = e.kind();
-    match kind {
-        ServerStateChanged | InstanceStateChanged | InstanceAdded | InstanceRemoved => {
-            tracing::debug!(seq = e.seq, target_id = %e.target, kind = ?kind, %data, "event")
-        }
-        _ => tracing::info!(seq = e.seq, target_id = %e.target, kind = ?kind, %data, "event"),
+    match quiet {
+        true => tracing::debug!(seq = e.seq, target_id = %e.target, kind = ?kind, %data, "event"),
+        false => tracing::info!(seq = e.seq, target_id = %e.target, kind = ?kind, %data, "event"),
     }
 }
 
