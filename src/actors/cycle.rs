@@ -294,4 +294,3 @@ pub async fn run_command(argv: &[String], timeout: Duration) -> (bool, String, O
         }
     }
 }
-

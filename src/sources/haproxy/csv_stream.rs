@@ -215,7 +215,10 @@ impl<S: RowSink> Reader<S> {
     /// row, or a blank line.
     fn take_row(&mut self, end: usize) {
         let raw = &self.pending[self.start..end];
-        if raw.iter().all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c')) {
+        if raw
+            .iter()
+            .all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c'))
+        {
             return;
         }
         if raw.len() >= u32::MAX as usize {

@@ -60,7 +60,11 @@ fn every_capture_reads_the_same_whole_and_in_two_chunks_cut_anywhere() {
         let expected = whole(&body).unwrap();
         assert!(!expected.0.is_empty() || name.contains("nomatch"), "{name}");
         for cut in cuts_of(body.len()) {
-            assert_eq!(streamed(&body, &[cut]), Ok(expected.clone()), "{name} cut at {cut}");
+            assert_eq!(
+                streamed(&body, &[cut]),
+                Ok(expected.clone()),
+                "{name} cut at {cut}"
+            );
         }
     }
 }
@@ -163,7 +167,10 @@ fn a_long_line_in_small_chunks_is_searched_once() {
     reader.feed(b"\"\n");
     let index = reader.finish().unwrap().into_map();
     assert_eq!(
-        index["be"].servers[0].check_status.as_ref().map(String::len),
+        index["be"].servers[0]
+            .check_status
+            .as_ref()
+            .map(String::len),
         Some(16 << 20)
     );
 }
