@@ -35,7 +35,7 @@ fn target(id: String, kind: TargetKind) -> TargetState {
         failure_threshold: 3,
     });
     t.last_fetch_status = FetchStatus::Success;
-    t.last_success_at = Some(Ts(NOW));
+    t.last_success_at.set(Some(Ts(NOW)));
     t
 }
 
@@ -59,7 +59,7 @@ fn backend(b: usize) -> TargetState {
                 state,
                 weight: Some(1),
                 check_status: None,
-                last_change_s: None,
+                last_change_s: None.into(),
                 addr: Some(addr(n)),
                 last_known_status: None,
                 last_known_state: state,

@@ -135,7 +135,7 @@ fn apply(
 }
 
 fn fetched(next: &mut TargetState, payload: &Payload, obs: &Observation, ev: &mut Vec<EventDraft>) {
-    let baseline = next.last_success_at.is_none();
+    let baseline = next.last_success_at.get().is_none();
     let target_was_ok = next.last_fetch_status == FetchStatus::Success;
     if next.last_fetch_status == FetchStatus::Failed {
         let data = FetchRecovery {
@@ -147,8 +147,8 @@ fn fetched(next: &mut TargetState, payload: &Payload, obs: &Observation, ev: &mu
     }
     next.last_fetch_status = FetchStatus::Success;
     next.last_fetch_error = None;
-    next.last_fetch_at = Some(obs.at);
-    next.last_success_at = Some(obs.at);
+    next.last_fetch_at.set(Some(obs.at));
+    next.last_success_at.set(Some(obs.at));
     next.consecutive_failures = 0;
     match payload {
         Payload::Servers(backend) => {
@@ -192,7 +192,7 @@ fn fetch_failed(
     }
     next.last_fetch_status = FetchStatus::Failed;
     next.last_fetch_error = Some(error.to_string());
-    next.last_fetch_at = Some(obs.at);
+    next.last_fetch_at.set(Some(obs.at));
     next.last_failure_at = Some(obs.at);
     haproxy::mark_no_data(&mut next.servers);
     eureka::mark_failed(&mut next.applications, error, obs.at);

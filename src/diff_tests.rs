@@ -178,7 +178,7 @@ fn recovery_fires_once_and_clears_error_and_counter() {
     assert_eq!(s.last_fetch_status, FetchStatus::Success);
     assert_eq!(s.last_fetch_error, None);
     assert_eq!(s.consecutive_failures, 0);
-    assert_eq!(s.last_success_at, Some(Ts(5000)));
+    assert_eq!(s.last_success_at.get(), Some(Ts(5000)));
 }
 
 #[test]

@@ -11,12 +11,14 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 mod admin;
 mod event;
 mod haproxy;
+mod live;
 
 pub use admin::{
     ActionVia, AdminState, CommandRun, RecoveryOutcome, RecoveryTrigger, ServerActionOutcome,
 };
 pub use event::*;
 pub use haproxy::{ConfigValidation, HaproxyRestart, StepOutcome, StepRecord, TxRecord, TxState};
+pub use live::{Live, LiveValue};
 
 /// A point in time, in milliseconds since the Unix epoch, written as RFC 3339 UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -296,7 +298,8 @@ pub struct ServerRecord {
     pub state: ServerState,
     pub weight: Option<u32>,
     pub check_status: Option<String>,
-    pub last_change_s: Option<u64>,
+    /// HAProxy's `lastchg`: refreshed in place by routine polls.
+    pub last_change_s: Live<u64>,
     pub addr: Option<String>,
     /// The last status actually read from the source.
     pub last_known_status: Option<String>,
@@ -384,8 +387,9 @@ pub struct TargetState {
     pub enable_polling: bool,
     pub last_fetch_status: FetchStatus,
     pub last_fetch_error: Option<String>,
-    pub last_fetch_at: Option<Ts>,
-    pub last_success_at: Option<Ts>,
+    /// Refreshed in place by routine polls, like `last_success_at`.
+    pub last_fetch_at: Live<Ts>,
+    pub last_success_at: Live<Ts>,
     pub last_failure_at: Option<Ts>,
     pub consecutive_failures: u32,
     pub circuit: CircuitInfo,
@@ -442,8 +446,8 @@ impl TargetState {
             enable_polling: true,
             last_fetch_status: FetchStatus::Unknown,
             last_fetch_error: None,
-            last_fetch_at: None,
-            last_success_at: None,
+            last_fetch_at: Live::default(),
+            last_success_at: Live::default(),
             last_failure_at: None,
             consecutive_failures: 0,
             circuit: CircuitInfo {

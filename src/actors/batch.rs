@@ -56,7 +56,7 @@ pub(super) fn apply(
 /// successful read of a backend whose servers read exactly as committed (but for
 /// `lastchg`, a poll time). Such observations may wait behind those that change
 /// something.
-fn routine(current: &Snapshot, obs: &Observation) -> bool {
+pub(super) fn routine(current: &Snapshot, obs: &Observation) -> bool {
     let ObservationKind::Fetched(Payload::Servers(backend)) = &obs.kind else {
         return false;
     };

@@ -192,8 +192,8 @@ impl Fleet {
         }
         if view.source != HaproxySourceKind::Socket.as_str() {
             // No `show info` here: the instance's fetch status is its backends' latest.
-            if let Some(t) = targets.iter().max_by_key(|t| t.last_fetch_at) {
-                view.fetched_at = t.last_fetch_at;
+            if let Some(t) = targets.iter().max_by_key(|t| t.last_fetch_at.get()) {
+                view.fetched_at = t.last_fetch_at.get();
                 view.last_fetch_status = t.last_fetch_status;
                 view.last_fetch_error = t.last_fetch_error.clone();
             }

@@ -19,7 +19,8 @@ use crate::model::Event;
 #[derive(Debug)]
 pub struct Frame {
     pub seq: u64,
-    pub json: String,
+    /// Shared: a client's send takes a reference, not a copy.
+    pub json: bytestring::ByteString,
 }
 
 /// What a subscriber can learn about why its queue ended.
@@ -101,9 +102,12 @@ impl Hub {
         let frames: Vec<Arc<Frame>> = events
             .iter()
             .filter_map(|e| {
-                serde_json::to_string(e)
-                    .ok()
-                    .map(|json| Arc::new(Frame { seq: e.seq, json }))
+                serde_json::to_string(e).ok().map(|json| {
+                    Arc::new(Frame {
+                        seq: e.seq,
+                        json: json.into(),
+                    })
+                })
             })
             .collect();
         let mut inner = self.lock();

@@ -8,7 +8,7 @@
 //! whole target. Both are written in the same transaction as everything else, so a
 //! restart still shows exactly the last committed state.
 
-use crate::model::{AppRecord, InstanceRecord, Lease, ServerRecord, TargetState, Ts};
+use crate::model::{AppRecord, InstanceRecord, Lease, ServerRecord, ServerSample, TargetState, Ts};
 
 /// `None` in the encoding.
 const NONE: u64 = u64::MAX;
@@ -16,17 +16,44 @@ const NONE: u64 = u64::MAX;
 /// The poll times of a state, as bytes: the three target times, then each server's
 /// `last_change_s`, then each application's fetch time (little-endian u64 each).
 pub fn encode(t: &TargetState) -> Vec<u8> {
+    let servers = t.servers.iter().map(|s| s.last_change_s.get());
+    let fetched = (t.last_fetch_at.get(), t.last_success_at.get());
+    encode_values(t, fetched, servers)
+}
+
+/// The poll times `t` has after a routine poll at `at` that read `samples` (the
+/// same servers, in the same order, as `t.servers`).
+pub fn encode_routine(t: &TargetState, at: Ts, samples: &[ServerSample]) -> Vec<u8> {
+    let servers = samples.iter().map(|s| s.last_change_s);
+    encode_values(t, (Some(at), Some(at)), servers)
+}
+
+fn encode_values(
+    t: &TargetState,
+    (fetch, success): (Option<Ts>, Option<Ts>),
+    servers: impl Iterator<Item = Option<u64>>,
+) -> Vec<u8> {
     let ts = |v: Option<Ts>| v.map_or(NONE, |t| t.0);
-    let values = [t.last_fetch_at, t.last_success_at, t.last_failure_at]
+    let values = [fetch, success, t.last_failure_at]
         .into_iter()
         .map(ts)
-        .chain(t.servers.iter().map(|s| s.last_change_s.unwrap_or(NONE)))
+        .chain(servers.map(|s| s.unwrap_or(NONE)))
         .chain(t.applications.iter().map(|a| ts(a.last_fetch_at)));
     let mut out = Vec::with_capacity(8 * (3 + t.servers.len() + t.applications.len()));
     for v in values {
         out.extend_from_slice(&v.to_le_bytes());
     }
     out
+}
+
+/// Writes a committed routine poll's times into the committed state's cells
+/// (see [`crate::model::Live`]): the same values [`encode_routine`] stored.
+pub fn refresh(t: &TargetState, at: Ts, samples: &[ServerSample]) {
+    t.last_fetch_at.refresh(Some(at));
+    t.last_success_at.refresh(Some(at));
+    for (record, sample) in t.servers.iter().zip(samples) {
+        record.last_change_s.refresh(sample.last_change_s);
+    }
 }
 
 /// Puts stored poll times back into a state read from its full record. False (and
@@ -40,11 +67,11 @@ pub fn apply(t: &mut TargetState, bytes: &[u8]) -> bool {
         (v != NONE).then_some(v)
     });
     let mut next = || values.next().flatten();
-    t.last_fetch_at = next().map(Ts);
-    t.last_success_at = next().map(Ts);
+    t.last_fetch_at.set(next().map(Ts));
+    t.last_success_at.set(next().map(Ts));
     t.last_failure_at = next().map(Ts);
     for s in &mut t.servers {
-        s.last_change_s = next();
+        s.last_change_s.set(next());
     }
     for a in &mut t.applications {
         a.last_fetch_at = next().map(Ts);
@@ -216,8 +243,8 @@ mod tests {
             backend_name: Some("be".into()),
             failure_threshold: 3,
         });
-        t.last_fetch_at = Some(Ts(10));
-        t.last_success_at = Some(Ts(10));
+        t.last_fetch_at.set(Some(Ts(10)));
+        t.last_success_at.set(Some(Ts(10)));
         t.servers = ["a", "b"]
             .iter()
             .map(|n| ServerRecord {
@@ -226,7 +253,7 @@ mod tests {
                 state: ServerState::Up,
                 weight: Some(1),
                 check_status: None,
-                last_change_s: Some(5),
+                last_change_s: Some(5).into(),
                 addr: None,
                 last_known_status: Some("UP".into()),
                 last_known_state: ServerState::Up,
@@ -246,10 +273,10 @@ mod tests {
     fn poll_times_round_trip_and_are_all_that_is_ignored() {
         let old = state();
         let mut new = old.clone();
-        new.last_fetch_at = Some(Ts(20));
-        new.last_success_at = Some(Ts(20));
+        new.last_fetch_at.set(Some(Ts(20)));
+        new.last_success_at.set(Some(Ts(20)));
         new.last_failure_at = Some(Ts(15));
-        new.servers[1].last_change_s = None;
+        new.servers[1].last_change_s.set(None);
         new.applications[0].last_fetch_at = Some(Ts(20));
         assert!(!differ_beyond_poll_times(&old, &new));
         assert!(differ(&old, &new) && !differ(&new, &new.clone()));

@@ -24,6 +24,8 @@ use super::store::{Change, Fault, Store, StoreError};
 use crate::config::LiveConfig;
 use crate::model::{Event, EventDraft, Observation, ObservationKind, TargetState, Ts};
 
+mod routine;
+
 /// Most messages taken into one transaction.
 const MAX_BATCH: usize = 1024;
 /// Capacity of the inbox; senders wait when it is full.
@@ -36,6 +38,10 @@ const ALERT_TICK: std::time::Duration = std::time::Duration::from_secs(1);
 /// fault (a full disk, an I/O error).
 const REOPEN_FIRST: std::time::Duration = std::time::Duration::from_millis(100);
 const REOPEN_MAX: std::time::Duration = std::time::Duration::from_secs(5);
+/// How long storage stays reported as failing after a failed commit, however
+/// many commits succeed meanwhile: on a full disk a small commit (poll times)
+/// can succeed between two that fail, and health must not flap to `ok`.
+const STORAGE_HOLD: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The committed state at one point in the event sequence.
 #[derive(Debug, Default)]
@@ -147,6 +153,7 @@ impl StatusHandle {
             drift,
             liveness: liveness.clone(),
             reopen: Reopen::default(),
+            failed_at: None,
         };
         spawn("watchpost-status", move || actor.run())?;
         let ticks = inbox.downgrade();
@@ -247,6 +254,8 @@ struct Actor {
     drift: Engine,
     liveness: Arc<Liveness>,
     reopen: Reopen,
+    /// When the last commit failed.
+    failed_at: Option<std::time::Instant>,
 }
 
 /// When the storage file may next be re-opened, and the wait after that.
@@ -391,6 +400,9 @@ impl Actor {
 
     fn process(&mut self, batch: Vec<Msg>, drift: bool) {
         let current = self.current();
+        if !drift && let Some(polls) = routine::polls(&current, &batch) {
+            return self.process_routine(current, polls, batch);
+        }
         let now = Ts::now();
         let lease = |n: &mut TargetState, o: &Observation| self.drift.after_poll(n, o);
         let (working, mut drafts, touched) = apply(&current, &batch, &lease);
@@ -424,6 +436,7 @@ impl Actor {
             && alerts.writes.is_empty()
             && batch.iter().all(|m| m.done.is_none())
             && round.is_none()
+            && current.storage_ok
         {
             return; // a tick that changed nothing
         }
@@ -471,7 +484,7 @@ impl Actor {
     }
 
     fn publish(
-        &self,
+        &mut self,
         current: &Snapshot,
         working: Working,
         alerts: Arc<AlertsView>,
@@ -488,15 +501,16 @@ impl Actor {
                     };
                 }
                 let seq = events.last().map(|e| e.seq).unwrap_or(current.seq);
+                let held = self.failed_at.is_some_and(|t| t.elapsed() < STORAGE_HOLD);
                 let snap = Snapshot {
                     seq,
                     targets,
                     alerts,
-                    storage_ok: true,
-                    storage_error: None,
-                    storage_fault: None,
+                    storage_ok: !held,
+                    storage_error: current.storage_error.clone().filter(|_| held),
+                    storage_fault: current.storage_fault.filter(|_| held),
                 };
-                if !current.storage_ok {
+                if !current.storage_ok && !held {
                     tracing::info!("storage recovered: commits succeed again");
                 }
                 self.hub.publish(snap, &events);
@@ -504,6 +518,7 @@ impl Actor {
                 Ok(())
             }
             Err(e) => {
+                self.failed_at = Some(std::time::Instant::now());
                 match current.storage_ok {
                     true => {
                         tracing::error!(error = %e, "commit failed; the batch is not applied; retrying with back-off")

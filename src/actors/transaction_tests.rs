@@ -28,7 +28,7 @@ fn target(group: &str, backend: &str, servers: &[(&str, &str)]) -> (Arc<str>, Ar
             state: crate::model::ServerState::Up,
             weight: None,
             check_status: None,
-            last_change_s: None,
+            last_change_s: None.into(),
             addr: Some(addr.to_string()),
             last_known_status: None,
             last_known_state: crate::model::ServerState::Up,

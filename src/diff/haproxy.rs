@@ -128,7 +128,7 @@ fn record_of(sample: &ServerSample) -> ServerRecord {
         state,
         weight: sample.weight,
         check_status: sample.check_status.clone(),
-        last_change_s: sample.last_change_s,
+        last_change_s: sample.last_change_s.into(),
         addr: sample.addr.clone(),
         last_known_status: Some(sample.status.clone()),
         last_known_state: state,
@@ -151,7 +151,7 @@ fn update(r: &mut ServerRecord, sample: &ServerSample) -> Option<(ServerState, O
     r.state = state;
     r.last_known_state = state;
     r.weight = sample.weight;
-    r.last_change_s = sample.last_change_s;
+    r.last_change_s.set(sample.last_change_s);
     r.check_status.clone_from(&sample.check_status);
     r.addr.clone_from(&sample.addr);
     transition

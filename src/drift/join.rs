@@ -182,7 +182,7 @@ fn missing_instance(
             app: name.map_or_else(|| app.to_string(), |a| a.name.clone()),
             instance_id: None,
             status: None,
-            fetched_at: eureka.last_success_at,
+            fetched_at: eureka.last_success_at.get(),
         },
     }
 }
@@ -193,6 +193,6 @@ fn haproxy_side(backend: &TargetState, server: Option<&ServerRecord>) -> Haproxy
         backend: backend.backend_name.clone().unwrap_or_default(),
         server: server.map(|s| s.name.clone()),
         status: server.map(|s| s.status.clone()),
-        fetched_at: backend.last_success_at,
+        fetched_at: backend.last_success_at.get(),
     }
 }

@@ -160,5 +160,6 @@ pub fn is_fresh(t: &TargetState, interval_ms: Option<u64>, now: Ts) -> bool {
     };
     t.last_fetch_status == FetchStatus::Success
         && t.last_success_at
+            .get()
             .is_some_and(|at| now.since(at) <= interval.saturating_mul(2))
 }

@@ -17,7 +17,7 @@ fn target(id: &str, kind: TargetKind) -> TargetState {
         failure_threshold: 3,
     });
     t.last_fetch_status = FetchStatus::Success;
-    t.last_success_at = Some(Ts(1_000));
+    t.last_success_at.set(Some(Ts(1_000)));
     t
 }
 
@@ -31,7 +31,7 @@ fn backend(id: &str, servers: &[(&str, &str, ServerState)]) -> TargetState {
             state: *state,
             weight: None,
             check_status: None,
-            last_change_s: None,
+            last_change_s: None.into(),
             addr: Some(addr.to_string()),
             last_known_status: None,
             last_known_state: *state,

@@ -185,7 +185,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
         snap.seq,
     );
     process_families(&mut out, &state);
-    let help = "1 if the last commit to the storage file succeeded, 0 if it failed.";
+    let help = "1 if no commit to the storage file has failed in the last 5 s, 0 otherwise.";
     single(
         &mut out,
         "watchpost_storage_ok",

@@ -46,6 +46,8 @@ pub enum Change {
     Full(Arc<TargetState>),
     /// A target whose poll times alone changed.
     PollTimes(Arc<TargetState>),
+    /// A target's poll times, encoded already ([`poll_times::encode_routine`]).
+    Times(Arc<str>, Vec<u8>),
     /// The target is gone.
     Removed(String),
 }
@@ -357,6 +359,9 @@ fn write_changes(tx: &redb::WriteTransaction, changes: &[Change]) -> Result<(), 
             Change::PollTimes(s) => {
                 let t = poll_times::encode(s);
                 times.insert(s.id.as_str(), t.as_slice()).on(W)?;
+            }
+            Change::Times(id, t) => {
+                times.insert(&**id, t.as_slice()).on(W)?;
             }
             Change::Removed(id) => {
                 table.remove(id.as_str()).on(W)?;

@@ -55,8 +55,8 @@ fn sequence_continues_after_reopen_and_retention_prunes() {
     );
     assert_eq!(store.events(3, 1, None).unwrap()[0].last_seq(), 4);
     let mut polled = state("t");
-    polled.last_fetch_at = Some(Ts(4));
-    polled.last_success_at = Some(Ts(4));
+    polled.last_fetch_at.set(Some(Ts(4)));
+    polled.last_success_at.set(Some(Ts(4)));
     store
         .commit(
             &[Change::PollTimes(Arc::new(polled.clone()))],

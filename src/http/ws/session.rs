@@ -94,7 +94,11 @@ pub async fn run(
     let _ = timeout(SEND_TIMEOUT, ws.close(Some(reason))).await;
 }
 
-async fn send(ws: &mut Session, text: String, last: u64) -> Result<(), End> {
+async fn send(
+    ws: &mut Session,
+    text: impl Into<bytestring::ByteString>,
+    last: u64,
+) -> Result<(), End> {
     match timeout(SEND_TIMEOUT, ws.text(text)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(_)) => Err(End::Gone),
