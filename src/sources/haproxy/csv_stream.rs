@@ -6,7 +6,6 @@
 //! newlines), so a round's answer is never held whole: what remains of it is what
 //! the sink builds, e.g. the per-backend server lists of [`BackendIndex`].
 
-use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -70,7 +69,7 @@ impl RowView<'_> {
 enum Stage {
     /// Before the header line.
     Start,
-    Rows(Header),
+    Rows(Box<Header>),
     /// Not a stats CSV: the rest is ignored, the error given at the end.
     Failed(String),
 }
@@ -229,7 +228,7 @@ impl<S: RowSink> Reader<S> {
         match &self.stage {
             Stage::Start => {
                 self.stage = match header_at(&text, 0) {
-                    Ok((header, _)) => Stage::Rows(header),
+                    Ok((header, _)) => Stage::Rows(Box::new(header)),
                     Err(why) => Stage::Failed(why),
                 };
             }
@@ -248,7 +247,7 @@ impl<S: RowSink> Reader<S> {
 /// A data row's located cells; `None` when its number of cells differs from the
 /// header's.
 fn read_row<'a>(
-    text: &'a Cow<'_, str>,
+    text: &'a str,
     header: &'a Header,
     cells: &mut Vec<RawCell>,
 ) -> Option<RowView<'a>> {
