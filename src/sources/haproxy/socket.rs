@@ -310,6 +310,66 @@ mod tests {
         );
     }
 
+    /// A Runtime API that sends `answer` in pieces of `piece` bytes, ignoring a
+    /// reader that hangs up.
+    async fn piecewise_haproxy(answer: Vec<u8>, piece: usize) -> String {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            let (read, mut write) = stream.into_split();
+            let mut line = String::new();
+            let _ = tokio::io::BufReader::new(read).read_line(&mut line).await;
+            for chunk in answer.chunks(piece) {
+                if write.write_all(chunk).await.is_err() {
+                    return;
+                }
+                let _ = write.flush().await;
+            }
+        });
+        format!("tcp://{addr}")
+    }
+
+    #[tokio::test]
+    async fn a_streamed_answer_is_fed_whole_and_checked_like_a_read_one() {
+        let answer = b"# pxname,svname,\nbe,s1,\nbe,s2,\n\n".to_vec();
+        let ok = api(&piecewise_haproxy(answer.clone(), 3).await);
+        let mut fed = Vec::new();
+        let mut feed = |chunk: &[u8]| fed.extend_from_slice(chunk);
+        ok.command_streamed("show stat -1 6 -1", Duration::from_secs(5), &mut feed)
+            .await
+            .unwrap();
+        assert_eq!(fed, answer);
+        // An error line split over pieces is still HAProxy's error.
+        let err = api(&piecewise_haproxy(b"No such proxy.\n\n".to_vec(), 2).await);
+        let e = err
+            .command_streamed("show stat nope -1 -1", Duration::from_secs(5), &mut |_| {})
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, FetchErrorKind::NotFound, "{e}");
+        let cut = api(&piecewise_haproxy(b"# pxname,svname,\nbe,s1,\n".to_vec(), 1).await);
+        let e = cut
+            .command_streamed("show stat -1 6 -1", Duration::from_secs(5), &mut |_| {})
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, FetchErrorKind::Transport, "{e}");
+    }
+
+    #[tokio::test]
+    async fn an_answer_past_the_cap_is_refused_without_being_kept() {
+        let garbage = vec![b'x'; MAX_ANSWER + 100];
+        let huge = api(&piecewise_haproxy(garbage, 1 << 20).await);
+        let mut seen = 0;
+        let mut feed = |chunk: &[u8]| seen += chunk.len();
+        let e = huge
+            .command_streamed("show stat -1 6 -1", Duration::from_secs(30), &mut feed)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, FetchErrorKind::TooLarge, "{e}");
+        assert!(e.message.contains("larger than 64 MiB"), "{e}");
+        assert!(seen <= MAX_ANSWER, "fed {seen} bytes");
+    }
+
     #[tokio::test]
     async fn missing_socket_and_refused_port_are_clear() {
         let e = api("/nonexistent/haproxy.sock")

@@ -356,4 +356,36 @@ mod tests {
             "b2 and b3 share one fetch after b1's"
         );
     }
+
+    #[tokio::test]
+    async fn garbage_is_unreadable_and_long_lists_stop_past_the_limit() {
+        let client = reqwest::Client::new();
+        let timeout = Duration::from_secs(5);
+        let source = |api: &SlowApi| {
+            let addr = super::super::socket::RuntimeAddr::parse(&api.addr);
+            Arc::new(StatsSource::new(Transport::Runtime(RuntimeApi::new(
+                "t", addr,
+            ))))
+        };
+        let html = slow_api("<html><body>login</body></html>\n\n", Duration::ZERO).await;
+        let e = source(&html)
+            .servers(&client, "be", timeout, 500)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, FetchErrorKind::Protocol, "{e}");
+        assert!(
+            e.message
+                .contains("sent unreadable stats: not HAProxy stats CSV"),
+            "{e}"
+        );
+        let table = "# pxname,svname,type,status,\n\
+            be,s1,2,UP,\nbe,s2,2,UP,\nbe,s3,2,UP,\nbe,s4,2,UP,\nbe,BACKEND,1,UP,\n\n";
+        let long = slow_api(table, Duration::ZERO).await;
+        let sample = source(&long)
+            .servers(&client, "be", timeout, 2)
+            .await
+            .unwrap();
+        assert_eq!(sample.servers.len(), 3, "one past the limit, not all four");
+        assert_eq!(sample.status.as_deref(), Some("UP"));
+    }
 }
