@@ -59,16 +59,18 @@ pub fn subject_changes(prev: Option<&TargetState>, next: Option<&TargetState>) -
 
 /// Adds `changed` subjects at their times and forgets changes older than the window.
 pub fn record(
-    book: &mut std::collections::BTreeMap<String, Changes>,
+    book: &mut std::collections::BTreeMap<String, Box<Changes>>,
     changed: &[(Labels, Ts)],
     now: Ts,
     cfg: &FlapConfig,
 ) {
     for (labels, at) in changed {
         let key = super::model::alert_id(Rule::Flapping, labels);
-        let entry = book.entry(key).or_insert_with(|| Changes {
-            labels: labels.clone(),
-            times: Vec::new(),
+        let entry = book.entry(key).or_insert_with(|| {
+            Box::new(Changes {
+                labels: labels.clone(),
+                times: Vec::new(),
+            })
         });
         entry.times.push(*at);
     }
@@ -82,7 +84,7 @@ pub fn record(
 /// The subjects flapping at `now`: at least `changes` changes in the window, or
 /// already flapping (`active`) and changed within the last `within`.
 pub fn flapping(
-    book: &std::collections::BTreeMap<String, Changes>,
+    book: &std::collections::BTreeMap<String, Box<Changes>>,
     active: &BTreeSet<String>,
     cfg: &FlapConfig,
 ) -> Vec<Condition> {

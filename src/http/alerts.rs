@@ -42,7 +42,7 @@ pub fn all_alerts(snap: &Snapshot, now: Ts) -> Vec<Alert> {
         .flat_map(|b| b.alerts.values())
         .map(|a| Alert {
             silenced_by: silenced_by(a, silences, now),
-            ..a.clone()
+            ..(**a).clone()
         })
         .collect();
     out.sort_by(|a, b| {
