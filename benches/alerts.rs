@@ -55,7 +55,11 @@ fn fleet(down: bool) -> Vec<(TargetState, TargetState)> {
                 backend_name: Some(format!("be_{b:05}")),
                 failure_threshold: 3,
             };
-            let s = diff(None, &obs(&id, 1, ObservationKind::Registered(meta))).next;
+            let s = diff(
+                None,
+                &obs(&id, 1, ObservationKind::Registered(Box::new(meta))),
+            )
+            .next;
             let s = diff(
                 s.as_ref(),
                 &obs(&id, 2, ObservationKind::Fetched(servers(false))),

@@ -73,7 +73,7 @@ static FLEET: LazyLock<Vec<(TargetState, Observation)>> = LazyLock::new(|| {
             let reg = Observation {
                 target: id.clone(),
                 at: Ts(1),
-                kind: ObservationKind::Registered(meta(&id, TargetKind::HaproxyBackend)),
+                kind: ObservationKind::Registered(Box::new(meta(&id, TargetKind::HaproxyBackend))),
             };
             let state = state_after(&[reg, fetched(&id, 2, up)]);
             let status = |s| if b % 10 == 0 && s == 1 { "DOWN" } else { "UP" };
@@ -135,7 +135,7 @@ static EUREKA: LazyLock<(TargetState, Observation, Observation)> = LazyLock::new
     let reg = Observation {
         target: id.into(),
         at: Ts(1),
-        kind: ObservationKind::Registered(meta(id, TargetKind::EurekaServer)),
+        kind: ObservationKind::Registered(Box::new(meta(id, TargetKind::EurekaServer))),
     };
     let state = state_after(&[reg, fetched(id, 2, registry(0))]);
     (

@@ -63,7 +63,7 @@ pub fn diff(prev: Option<&TargetState>, obs: &Observation) -> Transition {
             None
         }
         (ObservationKind::Instance(data), p) => {
-            push(&mut events, &obs.target, data.clone());
+            push(&mut events, &obs.target, (**data).clone());
             p.cloned()
         }
         (_, None) => None,
@@ -113,18 +113,18 @@ fn apply(
         }
         ObservationKind::Recovery { outcome } => {
             next.recovery_attempts += 1;
-            next.last_recovery = Some(outcome.clone());
+            next.last_recovery = Some((**outcome).clone());
             push(
                 ev,
                 &obs.target,
-                EventData::RecoveryAttempted(outcome.clone()),
+                EventData::RecoveryAttempted((**outcome).clone()),
             );
         }
         ObservationKind::ServerAction { outcome } => {
             push(
                 ev,
                 &obs.target,
-                EventData::ServerAdminAction(outcome.clone()),
+                EventData::ServerAdminAction((**outcome).clone()),
             );
         }
         ObservationKind::Restarted { .. } => next.restarts += 1,

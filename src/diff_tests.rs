@@ -80,7 +80,11 @@ fn run(
 ) -> (TargetState, Vec<Vec<EventDraft>>) {
     let mut state = diff(
         None,
-        &obs(target, 0, ObservationKind::Registered(meta(target, kind))),
+        &obs(
+            target,
+            0,
+            ObservationKind::Registered(Box::new(meta(target, kind))),
+        ),
     )
     .next
     .unwrap();
@@ -104,7 +108,7 @@ fn kinds(events: &[EventDraft]) -> Vec<EventType> {
 
 #[test]
 fn registering_a_new_target_adds_it_once() {
-    let m = ObservationKind::Registered(meta(T, TargetKind::HaproxyBackend));
+    let m = ObservationKind::Registered(Box::new(meta(T, TargetKind::HaproxyBackend)));
     let t = diff(None, &obs(T, 1, m.clone()));
     assert_eq!(kinds(&t.events), vec![EventType::TargetAdded]);
     let state = t.next.unwrap();
@@ -365,7 +369,7 @@ fn polling_toggle_events_only_on_change() {
 #[test]
 fn recovery_and_restart_are_counted() {
     let rec = ObservationKind::Recovery {
-        outcome: crate::model::RecoveryOutcome {
+        outcome: Box::new(crate::model::RecoveryOutcome {
             action: Some(vec!["true".into()]),
             detail: String::new(),
             refused: false,
@@ -376,7 +380,7 @@ fn recovery_and_restart_are_counted() {
             }),
             trigger: crate::model::RecoveryTrigger::Admin,
             validation: None,
-        },
+        }),
     };
     let (s, ev) = run(
         T,

@@ -495,8 +495,9 @@ impl ObservationKind {
 /// What happened.
 #[derive(Clone, Debug, PartialEq)]
 pub enum ObservationKind {
-    /// The target is (re)configured; creates it if new.
-    Registered(TargetMeta),
+    /// The target is (re)configured; creates it if new. (The larger variants are
+    /// boxed: 10,000 observations wait in flight during a round.)
+    Registered(Box<TargetMeta>),
     /// The target left the configuration or its backend vanished.
     Removed { reason: String },
     /// A poll returned data.
@@ -516,13 +517,13 @@ pub enum ObservationKind {
     /// Polling enabled or disabled by an operator.
     Polling { enabled: bool },
     /// A recovery action ran.
-    Recovery { outcome: RecoveryOutcome },
+    Recovery { outcome: Box<RecoveryOutcome> },
     /// An operator asked for a server's admin state to change.
-    ServerAction { outcome: ServerActionOutcome },
+    ServerAction { outcome: Box<ServerActionOutcome> },
     /// The poller was restarted by its supervisor.
     Restarted { reason: String },
     /// Something that happened to an HAProxy instance or a transaction rather than
     /// to one target (`target` is `haproxy/<instance>` or `transaction/<id>`):
     /// recorded as an event, no state changes.
-    Instance(EventData),
+    Instance(Box<EventData>),
 }

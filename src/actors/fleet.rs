@@ -139,7 +139,7 @@ impl Fleet {
             .map(|s| Observation {
                 target: s.meta.id.clone(),
                 at: Ts::now(),
-                kind: ObservationKind::Registered(s.meta.clone()),
+                kind: ObservationKind::Registered(Box::new(s.meta.clone())),
             })
             .collect();
         let status = self.status.clone();
@@ -275,7 +275,7 @@ impl Fleet {
         let shared = Arc::new(shared);
         let generation = old.generation + 1;
         let addr = self.spawn_poller(spec.clone(), shared.clone(), generation, &ctx.address());
-        let registered = ObservationKind::Registered(spec.meta.clone());
+        let registered = ObservationKind::Registered(Box::new(spec.meta.clone()));
         let mut obs = vec![Observation {
             target: spec.meta.id.clone(),
             at: Ts::now(),
@@ -483,7 +483,7 @@ async fn admin(
                 target: spec.meta.id.clone(),
                 at: Ts::now(),
                 kind: ObservationKind::Recovery {
-                    outcome: outcome.clone(),
+                    outcome: Box::new(outcome.clone()),
                 },
             };
             status

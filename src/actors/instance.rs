@@ -232,6 +232,6 @@ fn restart_event(
     Some(Observation {
         target: instance_id(name),
         at,
-        kind: ObservationKind::Instance(EventData::HaproxyRestarted(data)),
+        kind: ObservationKind::Instance(Box::new(EventData::HaproxyRestarted(data))),
     })
 }

@@ -246,7 +246,9 @@ impl Poller {
                 let obs = Observation {
                     target: id,
                     at: Ts::now(),
-                    kind: ObservationKind::Recovery { outcome },
+                    kind: ObservationKind::Recovery {
+                        outcome: Box::new(outcome),
+                    },
                 };
                 let _ = status.observe(vec![obs]).await;
             }

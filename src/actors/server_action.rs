@@ -42,7 +42,7 @@ pub async fn run(
         target: spec.meta.id.clone(),
         at: Ts::now(),
         kind: ObservationKind::ServerAction {
-            outcome: outcome.clone(),
+            outcome: Box::new(outcome.clone()),
         },
     };
     status

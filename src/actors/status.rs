@@ -87,7 +87,8 @@ pub(super) struct Msg {
     pub(super) observations: Vec<Observation>,
     /// Events that belong to no target's state (a notification given up).
     drafts: Vec<EventDraft>,
-    command: Option<AlertCommand>,
+    /// Boxed: most messages are a poll's, and 10,000 of them can wait at once.
+    command: Option<Box<AlertCommand>>,
     done: Option<oneshot::Sender<Result<(), CommitFailed>>>,
 }
 
@@ -196,7 +197,8 @@ impl StatusHandle {
     /// Applies an alert command (a silence created or ended) and waits until it is
     /// committed and published.
     pub async fn alert_command(&self, command: AlertCommand) -> Result<(), CommitFailed> {
-        self.submit(Vec::new(), Vec::new(), Some(command)).await
+        self.submit(Vec::new(), Vec::new(), Some(Box::new(command)))
+            .await
     }
 
     /// Commits events that change no target's state (a notification given up), and
@@ -209,7 +211,7 @@ impl StatusHandle {
         &self,
         observations: Vec<Observation>,
         drafts: Vec<EventDraft>,
-        command: Option<AlertCommand>,
+        command: Option<Box<AlertCommand>>,
     ) -> Result<(), CommitFailed> {
         let (done, wait) = oneshot::channel();
         let msg = Msg {
@@ -306,7 +308,7 @@ fn tick(inbox: mpsc::WeakSender<Msg>) {
         let msg = Msg {
             observations: Vec::new(),
             drafts: Vec::new(),
-            command: Some(AlertCommand::Tick),
+            command: Some(Box::new(AlertCommand::Tick)),
             done: None,
         };
         if let Err(mpsc::error::TrySendError::Closed(_)) = inbox.try_send(msg) {
@@ -431,7 +433,10 @@ impl Actor {
             .iter()
             .filter_map(|(id, next)| change(id, current.targets.get(id), next.as_ref()))
             .collect();
-        let commands: Vec<AlertCommand> = batch.iter().filter_map(|m| m.command.clone()).collect();
+        let commands: Vec<AlertCommand> = batch
+            .iter()
+            .filter_map(|m| m.command.as_deref().cloned())
+            .collect();
         let state = |id: &str| match working.get(id) {
             Some(next) => next.as_deref(),
             None => current.targets.get(id).map(|t| &**t),

@@ -254,7 +254,7 @@ mod tests {
                 status: s.to_string(),
                 ..ServerSample::default()
             });
-        let s = diff(None, &obs(ObservationKind::Registered(meta))).next;
+        let s = diff(None, &obs(ObservationKind::Registered(Box::new(meta)))).next;
         let payload = Payload::Servers(StdArc::new(rows.collect::<Vec<_>>().into()));
         diff(s.as_ref(), &obs(ObservationKind::Fetched(payload)))
             .next

@@ -193,7 +193,7 @@ async fn event(reach: &Reach, rec: &TxRecord, kind: Stage) {
     let obs = Observation {
         target: format!("transaction/{}", rec.id),
         at: Ts::now(),
-        kind: ObservationKind::Instance(data),
+        kind: ObservationKind::Instance(Box::new(data)),
     };
     if let Err(e) = reach.status.observe(vec![obs]).await {
         tracing::warn!(transaction = rec.id, error = %e, "transaction event not recorded");

@@ -36,7 +36,7 @@ pub async fn run_recorded(
     let obs = Observation {
         target: instance_id(instance),
         at: Ts::now(),
-        kind: ObservationKind::Instance(EventData::ConfigValidated(v.clone())),
+        kind: ObservationKind::Instance(Box::new(EventData::ConfigValidated(v.clone()))),
     };
     if let Err(e) = status.observe(vec![obs]).await {
         tracing::warn!(instance, error = %e, "config_validated not recorded");

@@ -63,7 +63,7 @@ struct Run {
 
 impl Run {
     fn new() -> Run {
-        let t = diff(None, &obs(0, ObservationKind::Registered(meta())));
+        let t = diff(None, &obs(0, ObservationKind::Registered(Box::new(meta()))));
         Run {
             state: t.next,
             book: TargetAlerts::default(),

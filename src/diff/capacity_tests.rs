@@ -10,14 +10,14 @@ use crate::model::{
 
 fn step(prev: Option<&TargetState>, statuses: &[&str]) -> (TargetState, Vec<EventType>) {
     let kind = match prev {
-        None => ObservationKind::Registered(TargetMeta {
+        None => ObservationKind::Registered(Box::new(TargetMeta {
             id: "haproxy/a/be".into(),
             kind: TargetKind::HaproxyBackend,
             group: "a".into(),
             source: "agent".into(),
             backend_name: Some("be".into()),
             failure_threshold: 3,
-        }),
+        })),
         Some(_) => {
             let rows: Vec<ServerSample> = statuses
                 .iter()

@@ -173,7 +173,7 @@ mod tests {
             let registered = Observation {
                 target: meta.id.clone(),
                 at: Ts(1_000),
-                kind: ObservationKind::Registered(meta.clone()),
+                kind: ObservationKind::Registered(Box::new(meta.clone())),
             };
             status.observe(vec![registered]).await.unwrap();
             status.observe(fetched(2_000, "UP", 7)).await.unwrap();
