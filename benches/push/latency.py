@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Detection latency of a server flip on a real HAProxy with N backends, three ways on
-the same HAProxy with the same flip procedure: watchpost polling alone, watchpost following
-HAProxy's event ring (`events_ring`), and prometheus-haproxy-exporter scraped every
-interval as Prometheus would.
+"""Detection latency of a server flip on a real HAProxy with N backends, three ways
+on the same HAProxy with the same flip procedure: watchpost polling alone, watchpost
+following HAProxy's event ring (`events_ring`), and prometheus-haproxy-exporter
+scraped every interval as Prometheus would.
 
 A flip is `set server bNNNN/s state maint` on HAProxy's Runtime API, on a random
 backend, after a uniform random pause of up to one interval (so it falls at a random
