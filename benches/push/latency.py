@@ -24,8 +24,9 @@ the end. Figures go to docs/PERFORMANCE.md.
 """
 import argparse, json, math, random, shutil, signal, statistics, sys, tempfile, time
 
-import rig
-from wsclient import WsClient
+sys.dont_write_bytecode = True  # no __pycache__ beside the bench
+import rig  # noqa: E402
+from wsclient import WsClient  # noqa: E402
 
 COLUMNS = {"poll": "polling only", "ring": "with events_ring", "exporter": "exporter"}
 
