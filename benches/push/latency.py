@@ -94,8 +94,10 @@ def watchpost_column(args, d, ha, sock, ring):
 def exporter_column(args, d, ha, sock):
     exp = rig.Exporter(d, sock, seconds(args.interval))
     try:
-        return measured(args, ha, exp.proc.pid, sock, exp.wait_not_up,
-                        lambda b, after, deadline: True)
+        out = measured(args, ha, exp.proc.pid, sock, exp.wait_not_up,
+                       lambda b, after, deadline: True)
+        out["scrape_s"] = statistics.median(end - start for start, end, _ in exp.scrapes)
+        return out
     finally:
         exp.close()
 
@@ -121,6 +123,8 @@ def report(args, cols):
         [f"{r['ha_cpu']:.2f} ({1000 * r['ha_cpu'] / r['took']:.1f})" for r in rs])
     row("watchpost / exporter CPU, s (% of a core)",
         [f"{r['own_cpu']:.2f} ({100 * r['own_cpu'] / r['took']:.1f})" for r in rs])
+    row("exporter: one scrape, median s",
+        [f"{r['scrape_s']:.2f}" if "scrape_s" in r else "" for r in rs])
     row("1-min load average, start → end", [f"{r['load'][0]:.1f} → {r['load'][1]:.1f}" for r in rs])
 
 
