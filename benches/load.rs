@@ -12,6 +12,8 @@
 mod common;
 #[path = "load/hooks.rs"]
 mod hooks;
+#[path = "load/prefill.rs"]
+mod prefill;
 #[path = "load/report.rs"]
 mod report;
 #[path = "load/setup.rs"]
@@ -94,6 +96,10 @@ pub struct Args {
     /// /api/targets` and on `GET /api/events?target=…&limit=100` (0: not at all).
     #[arg(long, default_value = "0s", value_parser = humantime::parse_duration)]
     wrk: Duration,
+    /// Before the daemon starts, commit this many events to its state file (on
+    /// the first backends, see benches/load/prefill.rs), so `wrk` reads a full log.
+    #[arg(long, default_value_t = 0)]
+    prefill: usize,
     /// Count fsync calls with strace during the window (slows the daemon; off by default).
     #[arg(long)]
     strace: bool,
@@ -144,6 +150,17 @@ async fn one_run(args: &Args) -> Res<Run> {
         sources.config(dir.path(), port, args.interval, args.backends, &extra),
     )
     .map_err(|e| e.to_string())?;
+    if args.prefill > 0 {
+        let prefix = match args.source {
+            SourceKind::Agent => "haproxy/sim",
+            _ => "haproxy/lb",
+        };
+        let targets: Vec<String> = (1..=prefill::TARGETS.min(args.backends.max(1)))
+            .map(|b| format!("{prefix}/{}", common::haproxy::backend_name(b)))
+            .collect();
+        let path = dir.path().join("watchpost.redb");
+        prefill::run(&path, args.prefill, 100_000, &targets)?;
+    }
     let bin = args.bin.clone().unwrap_or_else(common::default_daemon_bin);
     let started = Instant::now();
     let mut daemon = DaemonProc::spawn(&bin, &cfg, dir.path(), port)?;
@@ -216,10 +233,18 @@ async fn one_run(args: &Args) -> Res<Run> {
         run.storm = Some(storm::run(ha, shape, &fleet, &hooks, deadline).await?);
     }
     if !args.wrk.is_zero() {
-        let target = run
-            .injections
-            .first()
-            .map(|i| i.key.target.replace('/', "%2F"));
+        let prefilled = (args.prefill > 0).then(|| {
+            let prefix = match args.source {
+                SourceKind::Agent => "haproxy%2Fsim",
+                _ => "haproxy%2Flb",
+            };
+            format!("{prefix}%2F{}", common::haproxy::backend_name(1))
+        });
+        let target = prefilled.or_else(|| {
+            run.injections
+                .first()
+                .map(|i| i.key.target.replace('/', "%2F"))
+        });
         let mut paths = vec!["/api/targets".to_string()];
         paths.extend(target.map(|t| format!("/api/events?target={t}&limit=100")));
         run.readers = wrk::run(&daemon.base, &paths, args.wrk).await?;
