@@ -76,12 +76,12 @@ fn instance(n: usize, renewed: u64) -> InstanceRecord {
         InstanceState::Up
     };
     InstanceRecord {
-        instance_id: format!("h{n}:app:8080"),
-        app: format!("APP{}", n / 50),
+        instance_id: format!("h{n}:app:8080").into(),
+        app: format!("APP{}", n / 50).into(),
         host_name: None,
         ip_addr: None,
         port: Some(8080),
-        status: format!("{state:?}").to_uppercase(),
+        status: format!("{state:?}").to_uppercase().into(),
         state,
         last_known_status: None,
         last_known_state: state,
@@ -90,7 +90,7 @@ fn instance(n: usize, renewed: u64) -> InstanceRecord {
         status_page_url: None,
         metadata: Default::default(),
         removed_at: None,
-        endpoint: Some(addr(n)),
+        endpoint: Some(addr(n).into()),
         lease: Some(Lease {
             last_renewal_at: Some(Ts(renewed)),
             duration_s: Some(90),

@@ -413,7 +413,7 @@ fn eureka_server_failure_marks_every_application_failed() {
             Some("connection refused to eureka main")
         );
         assert_eq!(app.instances[0].state, InstanceState::Unknown);
-        assert_eq!(app.instances[0].status, NO_DATA);
+        assert_eq!(&*app.instances[0].status, NO_DATA);
         assert_eq!(app.instances[0].removed_at, None);
     }
 }
@@ -493,10 +493,10 @@ fn removed_instance_keeps_removed_at_and_last_status() {
     let a2 = s.applications[0]
         .instances
         .iter()
-        .find(|i| i.instance_id == "a2")
+        .find(|i| &*i.instance_id == "a2")
         .unwrap();
     assert_eq!(a2.removed_at, Some(Ts(2000)));
-    assert_eq!(a2.status, "DOWN");
+    assert_eq!(&*a2.status, "DOWN");
 }
 
 #[test]

@@ -100,22 +100,25 @@ fn main() -> ExitCode {
     tune_allocator();
     let cli = Cli::parse();
     logging::init(cli.log_format, cli.log_level);
+    let say = Say(cli.log_format);
     match cli.command {
-        Command::CheckConfig { config } => check_config(&config),
+        Command::CheckConfig { config } => check_config(&config, say),
         Command::Run { config } => {
-            let Some(cfg) = load(&config) else {
+            let Some(cfg) = load(&config, say) else {
                 return ExitCode::from(2);
             };
-            finish(actix_web::rt::System::new().block_on(run(cfg)))
+            finish(actix_web::rt::System::new().block_on(run(cfg)), say)
         }
-        Command::Repair { config } => repair(&config),
+        Command::Repair { config } => repair(&config, say),
         Command::NotifyTest { config, notifier } => {
-            let Some(cfg) = load(&config) else {
+            let Some(cfg) = load(&config, say) else {
                 return ExitCode::from(2);
             };
             actix_web::rt::System::new().block_on(notify_test(cfg, notifier))
         }
-        Command::Demo { listen } => finish(actix_web::rt::System::new().block_on(run_demo(listen))),
+        Command::Demo { listen } => {
+            finish(actix_web::rt::System::new().block_on(run_demo(listen)), say)
+        }
     }
 }
 
@@ -184,57 +187,94 @@ async fn notify_test(cfg: config::Config, only: Option<String>) -> ExitCode {
     }
 }
 
-fn finish(result: anyhow::Result<()>) -> ExitCode {
+/// How the commands report outside the daemon's own logs (configuration
+/// errors, the `check-config` summary, a failed start): plain lines with
+/// `--log-format text`, log lines like every other with `--log-format json`, so
+/// the journal of the unit (which runs `check-config` before `run`) holds only
+/// JSON objects from watchpost.
+#[derive(Clone, Copy)]
+struct Say(LogFormat);
+
+impl Say {
+    fn error(self, text: &str) {
+        match self.0 {
+            LogFormat::Text => eprintln!("{text}"),
+            LogFormat::Json => tracing::error!("{text}"),
+        }
+    }
+
+    fn warning(self, text: &str) {
+        match self.0 {
+            LogFormat::Text => eprintln!("warning: {text}"),
+            LogFormat::Json => tracing::warn!("{text}"),
+        }
+    }
+
+    /// The result of a command (standard output in text).
+    fn result(self, text: &str) {
+        match self.0 {
+            LogFormat::Text => println!("{text}"),
+            LogFormat::Json => tracing::info!("{text}"),
+        }
+    }
+}
+
+fn finish(result: anyhow::Result<()>, say: Say) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("watchpost: {e:#}");
+            say.error(&format!("watchpost: {e:#}"));
             ExitCode::FAILURE
         }
     }
 }
 
-fn load(path: &Path) -> Option<config::Config> {
+fn load(path: &Path, say: Say) -> Option<config::Config> {
     match config::load(path) {
         Ok(cfg) => Some(cfg),
         Err(errors) => {
-            eprintln!("{errors}");
-            eprintln!("{} error(s) in {}", errors.len(), path.display());
+            for error in &errors.0 {
+                say.error(&error.to_string());
+            }
+            say.error(&format!("{} error(s) in {}", errors.len(), path.display()));
             None
         }
     }
 }
 
 /// Validates the file and, with `[server] tls`, reads the certificate and key.
-fn check_config(path: &Path) -> ExitCode {
-    let Some(cfg) = load(path) else {
+fn check_config(path: &Path, say: Say) -> ExitCode {
+    let Some(cfg) = load(path, say) else {
         return ExitCode::from(2);
     };
     if let Some(tls) = &cfg.server.tls
         && let Err(e) = watchpost::http::tls::server_config(tls)
     {
-        eprintln!("{e}");
+        say.error(&e.to_string());
         return ExitCode::from(2);
     }
     for w in cfg.warnings() {
-        eprintln!("warning: {w}");
+        say.warning(&w);
     }
-    println!("{}", cfg.summary());
+    say.result(&cfg.summary());
     ExitCode::SUCCESS
 }
 
-fn repair(path: &Path) -> ExitCode {
-    let Some(cfg) = load(path) else {
+fn repair(path: &Path, say: Say) -> ExitCode {
+    let Some(cfg) = load(path, say) else {
         return ExitCode::from(2);
     };
     let storage = &cfg.storage;
     match watchpost::actors::store::repair::repair(&storage.path, storage.event_retention) {
         Ok(report) => {
-            println!("{}: {report}", storage.path.display());
+            say.result(&format!("{}: {report}", storage.path.display()));
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("watchpost: cannot repair {}: {e}", storage.path.display());
+            say.error(&format!(
+                "watchpost: cannot repair {}: {e}",
+                storage.path.display()
+            ));
             ExitCode::FAILURE
         }
     }

@@ -307,28 +307,36 @@ pub struct ServerRecord {
     pub last_known_state: ServerState,
 }
 
+/// A string shared between copies of the state (a Eureka instance's fields): a
+/// plain string on the wire.
+pub type Shared = std::sync::Arc<str>;
+
 /// A Eureka instance as we keep and show it.
+///
+/// Its strings and metadata are shared (`Arc`): a copy of the state (the next one
+/// being built from the committed one) shares them, and a fetch replaces only
+/// what changed. On the wire they are plain strings and maps.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InstanceRecord {
-    pub instance_id: String,
-    pub app: String,
-    pub host_name: Option<String>,
-    pub ip_addr: Option<String>,
+    pub instance_id: Shared,
+    pub app: Shared,
+    pub host_name: Option<Shared>,
+    pub ip_addr: Option<Shared>,
     pub port: Option<u16>,
     /// As Eureka wrote it, or `no data` while its application's fetch fails.
-    pub status: String,
+    pub status: Shared,
     pub state: InstanceState,
-    pub last_known_status: Option<String>,
+    pub last_known_status: Option<Shared>,
     pub last_known_state: InstanceState,
-    pub health_check_url: Option<String>,
-    pub home_page_url: Option<String>,
-    pub status_page_url: Option<String>,
-    pub metadata: BTreeMap<String, String>,
+    pub health_check_url: Option<Shared>,
+    pub home_page_url: Option<Shared>,
+    pub status_page_url: Option<Shared>,
+    pub metadata: std::sync::Arc<BTreeMap<String, String>>,
     /// Set while the instance is absent from successful fetches.
     pub removed_at: Option<Ts>,
     /// `ipAddr:port` (or `ipAddr:securePort`): matched against HAProxy addresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<String>,
+    pub endpoint: Option<Shared>,
     /// The instance's lease, when the source reports one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Lease>,

@@ -258,6 +258,19 @@ struct Actor {
     failed_at: Option<std::time::Instant>,
 }
 
+/// What a step of the actor's loop commits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Pass {
+    /// Observations that change something (and everything else that is not a
+    /// routine poll), in arrival order.
+    Changes,
+    /// Routine polls only, as [`split`] found them against the committed state
+    /// (which the `Changes` step before them left alone for their targets).
+    Routine,
+    /// The drift evaluation, on committed state.
+    Drift,
+}
+
 /// When the storage file may next be re-opened, and the wait after that.
 struct Reopen {
     at: std::time::Instant,
@@ -331,18 +344,18 @@ impl Actor {
             applied += msgs.len() - carried;
             polled |= msgs[carried..].iter().any(Msg::polled);
             let (urgent, mut later) = split(&self.current(), msgs);
-            if !urgent.is_empty() && !self.step(urgent, false) {
+            if !urgent.is_empty() && !self.step(urgent, Pass::Changes) {
                 return;
             }
             let rest = later.split_off(later.len().min(MAX_BATCH));
-            if !later.is_empty() && !self.step(later, false) {
+            if !later.is_empty() && !self.step(later, Pass::Routine) {
                 return;
             }
             routine = rest;
             // Drift is judged on committed state, in a step of its own once the
             // inbox is empty: the join never delays an observation's commit.
             if polled && routine.is_empty() && self.rx.is_empty() && self.drift.due(Ts::now()) {
-                if !self.step(Vec::new(), true) {
+                if !self.step(Vec::new(), Pass::Drift) {
                     return;
                 }
                 polled = false;
@@ -355,11 +368,11 @@ impl Actor {
         tracing::debug!("status actor stopped");
     }
 
-    /// Applies and commits one batch, with the drift evaluation when `drift`.
-    /// False when it panicked: the actor stops and says so.
-    fn step(&mut self, batch: Vec<Msg>, drift: bool) -> bool {
+    /// Applies and commits one batch of the given pass. False when it
+    /// panicked: the actor stops and says so.
+    fn step(&mut self, batch: Vec<Msg>, pass: Pass) -> bool {
         self.liveness.busy(Some(Ts::now()));
-        let run = std::panic::AssertUnwindSafe(|| self.process(batch, drift));
+        let run = std::panic::AssertUnwindSafe(|| self.process(batch, pass));
         if let Err(p) = std::panic::catch_unwind(run) {
             let why = super::store::panic_text(&*p);
             self.liveness
@@ -398,11 +411,14 @@ impl Actor {
         }
     }
 
-    fn process(&mut self, batch: Vec<Msg>, drift: bool) {
+    fn process(&mut self, batch: Vec<Msg>, pass: Pass) {
         let current = self.current();
-        if !drift && let Some(polls) = routine::polls(&current, &batch) {
+        if pass == Pass::Routine
+            && let Some(polls) = routine::polls(&current, &batch)
+        {
             return self.process_routine(current, polls, batch);
         }
+        let drift = pass == Pass::Drift;
         let now = Ts::now();
         let lease = |n: &mut TargetState, o: &Observation| self.drift.after_poll(n, o);
         let (working, mut drafts, touched) = apply(&current, &batch, &lease);
@@ -551,16 +567,27 @@ impl Actor {
 /// debug (they can come by the thousand).
 fn log_event(e: &Event) {
     use crate::model::EventType::*;
+    let kind = e.kind();
+    let quiet = matches!(
+        kind,
+        ServerStateChanged | InstanceStateChanged | InstanceAdded | InstanceRemoved
+    );
+    // A storm commits thousands of events: their payloads are written out only
+    // when the line is logged.
+    let logged = match quiet {
+        true => tracing::enabled!(tracing::Level::DEBUG),
+        false => tracing::enabled!(tracing::Level::INFO),
+    };
+    if !logged {
+        return;
+    }
     // The payload alone: `kind` already names the type.
     let data = serde_json::to_value(&e.data)
         .map(|v| v["data"].to_string())
         .unwrap_or_default();
-    let kind = e.kind();
-    match kind {
-        ServerStateChanged | InstanceStateChanged | InstanceAdded | InstanceRemoved => {
-            tracing::debug!(seq = e.seq, target_id = %e.target, kind = ?kind, %data, "event")
-        }
-        _ => tracing::info!(seq = e.seq, target_id = %e.target, kind = ?kind, %data, "event"),
+    match quiet {
+        true => tracing::debug!(seq = e.seq, target_id = %e.target, kind = ?kind, %data, "event"),
+        false => tracing::info!(seq = e.seq, target_id = %e.target, kind = ?kind, %data, "event"),
     }
 }
 

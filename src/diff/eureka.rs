@@ -5,7 +5,8 @@ use std::collections::{HashMap, HashSet};
 use super::{NO_DATA, push};
 use crate::model::{
     AppRecord, AppSample, EventData, EventDraft, FailureKind, FetchFailure, FetchRecovery,
-    FetchStatus, InstanceChange, InstanceMember, InstanceRecord, InstanceSample, InstanceState, Ts,
+    FetchStatus, InstanceChange, InstanceMember, InstanceRecord, InstanceSample, InstanceState,
+    Shared, Ts,
 };
 
 /// How long an instance absent from the registry is kept, with `removed_at`, before it
@@ -112,35 +113,31 @@ fn merge_instances(
         .into_iter()
         .map(Some)
         .collect();
-    let index: HashMap<String, usize> = old
+    let index: HashMap<Shared, usize> = old
         .iter()
         .enumerate()
         .filter_map(|(i, r)| r.as_ref().map(|r| (r.instance_id.clone(), i)))
         .collect();
+    // Sized for the fetch: the list lives in the next state until it is replaced.
+    app.instances = Vec::with_capacity(samples.len());
     let mut seen = HashSet::new();
     for sample in samples {
         if !seen.insert(sample.instance_id.as_str()) {
             continue;
         }
-        let mut rec = record_of(sample);
-        let prev = index.get(&sample.instance_id).and_then(|&i| old[i].take());
-        // Judged after the merge (`crate::drift::lease`), against this flag.
-        rec.lease_expired = prev.as_ref().is_some_and(|p| p.lease_expired);
-        match prev {
-            Some(p) if p.removed_at.is_some() => {
-                push(ev, ctx.target, EventData::InstanceAdded(member(&rec)))
+        let prev = index
+            .get(sample.instance_id.as_str())
+            .and_then(|&i| old[i].take());
+        let rec = match prev {
+            Some(rec) => refreshed(rec, sample, ctx, ev),
+            None => {
+                let rec = record_of(sample);
+                if ctx.emit_members {
+                    push(ev, ctx.target, EventData::InstanceAdded(member(&rec)));
+                }
+                rec
             }
-            Some(p) if p.last_known_state != rec.state => push(
-                ev,
-                ctx.target,
-                EventData::InstanceStateChanged(change(&p, &rec)),
-            ),
-            Some(_) => {}
-            None if ctx.emit_members => {
-                push(ev, ctx.target, EventData::InstanceAdded(member(&rec)))
-            }
-            None => {}
-        }
+        };
         app.instances.push(rec);
     }
     for mut gone in old.into_iter().flatten() {
@@ -158,24 +155,41 @@ fn merge_instances(
     }
 }
 
-fn member(rec: &InstanceRecord) -> InstanceMember {
-    InstanceMember {
-        app: rec.app.clone(),
-        instance_id: rec.instance_id.clone(),
-        state: rec.state,
-        status: rec.status.clone(),
+/// A known instance brought up to date with its sample, in place: what did not
+/// change stays shared with the committed state. Its `lease_expired` flag is kept
+/// (judged after the merge, `crate::drift::lease`).
+fn refreshed(
+    mut rec: InstanceRecord,
+    sample: &InstanceSample,
+    ctx: &Ctx,
+    ev: &mut Vec<EventDraft>,
+) -> InstanceRecord {
+    let was_removed = rec.removed_at.is_some();
+    let (from, previous_status) = (rec.last_known_state, rec.last_known_status.clone());
+    refresh(&mut rec, sample);
+    if was_removed {
+        push(ev, ctx.target, EventData::InstanceAdded(member(&rec)));
+    } else if from != rec.state {
+        let data = InstanceChange {
+            app: rec.app.to_string(),
+            from,
+            instance_id: rec.instance_id.to_string(),
+            previous_status: previous_status.map(|s| s.to_string()),
+            state: rec.state,
+            status: rec.status.to_string(),
+            to: rec.state,
+        };
+        push(ev, ctx.target, EventData::InstanceStateChanged(data));
     }
+    rec
 }
 
-fn change(prev: &InstanceRecord, now: &InstanceRecord) -> InstanceChange {
-    InstanceChange {
-        app: now.app.clone(),
-        from: prev.last_known_state,
-        instance_id: now.instance_id.clone(),
-        previous_status: prev.last_known_status.clone(),
-        state: now.state,
-        status: now.status.clone(),
-        to: now.state,
+fn member(rec: &InstanceRecord) -> InstanceMember {
+    InstanceMember {
+        app: rec.app.to_string(),
+        instance_id: rec.instance_id.to_string(),
+        state: rec.state,
+        status: rec.status.to_string(),
     }
 }
 
@@ -186,33 +200,83 @@ fn restore_last_known(rec: &mut InstanceRecord) {
     rec.state = rec.last_known_state;
 }
 
+fn shared(s: &str) -> Shared {
+    Shared::from(s)
+}
+
+fn shared_opt(s: &Option<String>) -> Option<Shared> {
+    s.as_deref().map(shared)
+}
+
+/// Replaces `slot` only when its text differs from `new`.
+fn keep_or_set(slot: &mut Shared, new: &str) {
+    if **slot != *new {
+        *slot = shared(new);
+    }
+}
+
+fn keep_or_set_opt(slot: &mut Option<Shared>, new: &Option<String>) {
+    if slot.as_deref() != new.as_deref() {
+        *slot = shared_opt(new);
+    }
+}
+
+/// Sets every field the sample gives, keeping the shared values that are equal.
+fn refresh(rec: &mut InstanceRecord, s: &InstanceSample) {
+    let state = InstanceState::from_eureka_status(&s.status);
+    keep_or_set(&mut rec.app, &s.app);
+    keep_or_set_opt(&mut rec.host_name, &s.host_name);
+    keep_or_set_opt(&mut rec.ip_addr, &s.ip_addr);
+    rec.port = s.port;
+    match &rec.last_known_status {
+        Some(known) if **known == *s.status => rec.status = known.clone(),
+        _ => keep_or_set(&mut rec.status, &s.status),
+    }
+    (rec.state, rec.last_known_state) = (state, state);
+    rec.last_known_status = Some(rec.status.clone());
+    keep_or_set_opt(&mut rec.health_check_url, &s.health_check_url);
+    keep_or_set_opt(&mut rec.home_page_url, &s.home_page_url);
+    keep_or_set_opt(&mut rec.status_page_url, &s.status_page_url);
+    if *rec.metadata != s.metadata {
+        rec.metadata = std::sync::Arc::new(s.metadata.clone());
+    }
+    rec.removed_at = None;
+    keep_or_set_opt(&mut rec.endpoint, &s.endpoint);
+    rec.lease = s.lease.clone();
+    rec.last_updated_at = s.last_updated_at;
+}
+
 fn record_of(s: &InstanceSample) -> InstanceRecord {
     let state = InstanceState::from_eureka_status(&s.status);
+    let status = shared(&s.status);
     InstanceRecord {
-        instance_id: s.instance_id.clone(),
-        app: s.app.clone(),
-        host_name: s.host_name.clone(),
-        ip_addr: s.ip_addr.clone(),
+        instance_id: shared(&s.instance_id),
+        app: shared(&s.app),
+        host_name: shared_opt(&s.host_name),
+        ip_addr: shared_opt(&s.ip_addr),
         port: s.port,
-        status: s.status.clone(),
+        status: status.clone(),
         state,
-        last_known_status: Some(s.status.clone()),
+        last_known_status: Some(status),
         last_known_state: state,
-        health_check_url: s.health_check_url.clone(),
-        home_page_url: s.home_page_url.clone(),
-        status_page_url: s.status_page_url.clone(),
-        metadata: s.metadata.clone(),
+        health_check_url: shared_opt(&s.health_check_url),
+        home_page_url: shared_opt(&s.home_page_url),
+        status_page_url: shared_opt(&s.status_page_url),
+        metadata: std::sync::Arc::new(s.metadata.clone()),
         removed_at: None,
-        endpoint: s.endpoint.clone(),
+        endpoint: shared_opt(&s.endpoint),
         lease: s.lease.clone(),
         last_updated_at: s.last_updated_at,
         lease_expired: false,
     }
 }
 
+/// `no data`, shared by every instance without it.
+static NO_DATA_SHARED: std::sync::LazyLock<Shared> = std::sync::LazyLock::new(|| shared(NO_DATA));
+
 fn mark_no_data(instances: &mut [InstanceRecord]) {
     for i in instances.iter_mut().filter(|i| i.removed_at.is_none()) {
-        i.status = NO_DATA.to_string();
+        i.status = NO_DATA_SHARED.clone();
         i.state = InstanceState::Unknown;
     }
 }
@@ -226,3 +290,7 @@ pub(super) fn mark_failed(apps: &mut [AppRecord], error: &str, at: Ts) {
         mark_no_data(&mut app.instances);
     }
 }
+
+#[cfg(test)]
+#[path = "eureka_tests.rs"]
+mod tests;

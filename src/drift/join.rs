@@ -155,8 +155,8 @@ fn mismatch(
         eureka: EurekaSide {
             target: at.target.id.clone(),
             app: at.app.name.clone(),
-            instance_id: inst.map(|i| i.instance_id.clone()),
-            status: inst.map(|i| i.status.clone()),
+            instance_id: inst.map(|i| i.instance_id.to_string()),
+            status: inst.map(|i| i.status.to_string()),
             fetched_at: at.app.last_fetch_at,
         },
     }

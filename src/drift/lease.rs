@@ -87,11 +87,11 @@ fn lease_event(target: &str, inst: &InstanceRecord) -> EventDraft {
     let lease = inst.lease.as_ref();
     let change = LeaseChange {
         age_s: lease.and_then(|l| l.age_s),
-        app: inst.app.clone(),
+        app: inst.app.to_string(),
         duration_s: lease.and_then(|l| l.duration_s),
-        instance_id: inst.instance_id.clone(),
+        instance_id: inst.instance_id.to_string(),
         last_renewal_at: lease.and_then(|l| l.last_renewal_at),
-        status: inst.status.clone(),
+        status: inst.status.to_string(),
     };
     let data = if inst.lease_expired {
         EventData::InstanceLeaseExpired(change)

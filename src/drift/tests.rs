@@ -47,7 +47,7 @@ fn inst(id: &str, endpoint: &str, state: InstanceState) -> InstanceRecord {
         host_name: None,
         ip_addr: None,
         port: None,
-        status: format!("{state:?}").to_uppercase(),
+        status: format!("{state:?}").to_uppercase().into(),
         state,
         last_known_status: None,
         last_known_state: state,

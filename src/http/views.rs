@@ -150,28 +150,33 @@ pub struct InstanceView {
 pub fn instances(t: &TargetState) -> impl Iterator<Item = InstanceView> + '_ {
     t.applications.iter().flat_map(move |app| {
         app.instances.iter().map(move |i| InstanceView {
-            instance_id: i.instance_id.clone(),
-            app: i.app.clone(),
+            instance_id: i.instance_id.to_string(),
+            app: i.app.to_string(),
             eureka_server: t.group.clone(),
             target: t.id.clone(),
-            host_name: i.host_name.clone(),
-            ip_addr: i.ip_addr.clone(),
+            host_name: owned(&i.host_name),
+            ip_addr: owned(&i.ip_addr),
             port: i.port,
-            status: i.status.clone(),
+            status: i.status.to_string(),
             state: i.state,
-            last_known_status: i.last_known_status.clone(),
+            last_known_status: owned(&i.last_known_status),
             removed_at: i.removed_at,
-            health_check_url: i.health_check_url.clone(),
-            home_page_url: i.home_page_url.clone(),
-            status_page_url: i.status_page_url.clone(),
-            metadata: i.metadata.clone(),
+            health_check_url: owned(&i.health_check_url),
+            home_page_url: owned(&i.home_page_url),
+            status_page_url: owned(&i.status_page_url),
+            metadata: (*i.metadata).clone(),
             eureka_application: app_fetch(app),
-            endpoint: i.endpoint.clone(),
+            endpoint: owned(&i.endpoint),
             lease: i.lease.clone(),
             lease_expired: i.lease_expired,
             stale: None,
         })
     })
+}
+
+/// A shared string of a record as the view's own.
+fn owned(s: &Option<crate::model::Shared>) -> Option<String> {
+    s.as_deref().map(str::to_string)
 }
 
 /// Instances of an application by state; `removed` ones are not in `total`.

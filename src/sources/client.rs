@@ -139,7 +139,8 @@ impl SourceSpec {
                 Err(FetchError::new(FetchErrorKind::Invalid, message.clone()))
             }
             SourceSpec::HaproxyStats { source, backend } => {
-                let servers = Box::pin(source.servers(client, backend, timeout)).await?;
+                let servers = source.servers(client, backend, timeout, limits.max_servers);
+                let servers = Box::pin(servers).await?;
                 if servers.servers.len() > limits.max_servers {
                     let why = super::too_many(
                         "servers in the backend",

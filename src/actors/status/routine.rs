@@ -25,8 +25,9 @@ pub(super) struct Poll {
     sample: Arc<BackendSample>,
 }
 
-/// The polls of `batch` when every message in it is a routine poll of a
-/// committed target, in arrival order; `None` otherwise.
+/// The polls of `batch`, a batch that [`split`](super::super::batch::split)
+/// found routine, in arrival order; `None` (and the long way) if one is not a
+/// poll of a committed target after all.
 pub(super) fn polls(current: &Snapshot, batch: &[Msg]) -> Option<Vec<Poll>> {
     let mut out = Vec::with_capacity(batch.len());
     for m in batch {
@@ -38,9 +39,7 @@ pub(super) fn polls(current: &Snapshot, batch: &[Msg]) -> Option<Vec<Poll>> {
                 return None;
             };
             let (key, state) = current.targets.get_key_value(obs.target.as_str())?;
-            if !routine(current, obs) {
-                return None;
-            }
+            debug_assert!(routine(current, obs), "split found {} routine", obs.target);
             out.push(Poll {
                 key: key.clone(),
                 state: state.clone(),

@@ -13,7 +13,7 @@ use quick_xml::events::{BytesRef, BytesStart, Event};
 
 use super::json_apps::Apps;
 use super::xml_frames::{ContainerXml, Frame, Kind, SHAPE, Slot, deliver, finish_app, is_text};
-use super::xml_names::{Open, attributes, child_kind};
+use super::xml_names::{Open, attributes, child_kind, local_name};
 use super::{Document, ParseError};
 use crate::model::AppSample;
 use crate::sources::fagent::{body_snippet, trim_bom};
@@ -112,8 +112,7 @@ impl State<'_> {
                 "Eureka answer is unusable: XML elements nested deeper than {MAX_DEPTH} levels"
             )));
         }
-        let name = start.local_name();
-        let name = name.as_ref();
+        let name = local_name(start);
         let (kind, slot) = match self.stack.last_mut() {
             None => (root_kind(name), Slot::None),
             Some(parent) => {

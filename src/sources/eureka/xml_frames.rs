@@ -92,12 +92,12 @@ impl Frame {
     /// Adds text to the element.
     pub(crate) fn add_text(&mut self, t: &str) {
         match &mut self.kind {
-            Kind::Leaf(s) | Kind::Port { text: s, .. } => s.push_str(t),
-            Kind::Generic(open) => open.text.push_str(t),
+            Kind::Leaf(s) | Kind::Port { text: s, .. } => append(s, t),
+            Kind::Generic(open) => append(&mut open.text, t),
             Kind::Skip => return,
             _ => {}
         }
-        if !self.text && !t.trim().is_empty() {
+        if !self.text && t.chars().any(|c| !c.is_whitespace()) {
             self.text = true;
         }
     }
@@ -111,6 +111,15 @@ impl Frame {
             Kind::Leaf(s) => trimmed(s).map_or(Field::Null, Field::Str),
             _ => Field::Null,
         }
+    }
+}
+
+/// Appends text; the first piece (usually the only one) is copied at its size.
+fn append(s: &mut String, t: &str) {
+    if s.is_empty() {
+        *s = t.to_owned();
+    } else {
+        s.push_str(t);
     }
 }
 

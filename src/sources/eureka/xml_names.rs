@@ -75,8 +75,15 @@ pub(crate) struct Open {
 impl Open {
     /// Its name and attributes (`@name`), or why they cannot be read.
     pub(crate) fn new(start: &BytesStart<'_>) -> Result<Open, String> {
-        let name = start.local_name().as_ref().to_string();
+        let name = local_name(start).to_string();
         let mut fields = Map::new();
+        if no_attributes(start) {
+            return Ok(Open {
+                name,
+                fields,
+                text: String::new(),
+            });
+        }
         for attr in start.attributes() {
             let attr = attr.map_err(|e| format!("bad attribute in <{name}>: {e}"))?;
             let key = attr.key.local_name().as_ref().to_string();
@@ -131,8 +138,11 @@ impl Open {
 pub(crate) fn attributes(start: &BytesStart<'_>) -> Result<(bool, Option<bool>), String> {
     let mut any = false;
     let mut enabled = None;
+    if no_attributes(start) {
+        return Ok((any, enabled));
+    }
     for attr in start.attributes() {
-        let name = || start.local_name().as_ref().to_string();
+        let name = || local_name(start).to_string();
         let attr = attr.map_err(|e| format!("bad attribute in <{}>: {e}", name()))?;
         any = true;
         let value = attr
@@ -143,4 +153,24 @@ pub(crate) fn attributes(start: &BytesStart<'_>) -> Result<(bool, Option<bool>),
         }
     }
     Ok((any, enabled))
+}
+
+/// The element's name without its namespace prefix (what follows the first `:`),
+/// as quick-xml's `local_name` gives it, found with a byte scan.
+pub(crate) fn local_name<'s>(start: &'s BytesStart<'_>) -> &'s str {
+    let qname: &'s str = start.name().0;
+    match qname.bytes().position(|b| b == b':') {
+        // `:` is ASCII, so the next byte starts a character.
+        Some(i) => &qname[i + 1..],
+        None => qname,
+    }
+}
+
+/// Whether the start tag has nothing after its name but XML white space: no
+/// attribute to read (the common case, decided without the attribute reader).
+fn no_attributes(start: &BytesStart<'_>) -> bool {
+    start
+        .attributes_raw()
+        .bytes()
+        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
 }

@@ -205,10 +205,6 @@ impl Row {
         self.get(name)?.trim().parse().ok()
     }
 
-    fn slot_u64(&self, slot: usize) -> Option<u64> {
-        self.slot(slot)?.trim().parse().ok()
-    }
-
     /// The proxy name (`pxname`), empty when missing.
     pub fn pxname(&self) -> &str {
         self.slot(PXNAME).unwrap_or("")
@@ -221,25 +217,61 @@ impl Row {
 
     /// What the row describes: from `type`, or from `svname` when `type` is missing.
     pub fn kind(&self) -> RowKind {
-        match self.slot(TYPE).map(str::trim) {
-            Some("0") => RowKind::Frontend,
-            Some("1") => RowKind::Backend,
-            Some("2") => RowKind::Server,
-            Some("3") => RowKind::Listener,
-            Some(_) => RowKind::Other,
-            None => self.kind_from_svname(),
-        }
+        kind_of(self)
+    }
+}
+
+/// The located cells of a row, wherever its text is kept: in a [`CsvTable`], or
+/// only while the streaming reader ([`stream`]) looks at it.
+trait Slots {
+    /// A located column's cell; `None` when the column is absent or the cell empty.
+    fn slot(&self, slot: usize) -> Option<&str>;
+    /// The header the row was read with.
+    fn header(&self) -> &Header;
+
+    fn slot_u64(&self, slot: usize) -> Option<u64> {
+        self.slot(slot)?.trim().parse().ok()
     }
 
-    /// The fallback for CSVs without a usable `type` cell.
-    fn kind_from_svname(&self) -> RowKind {
-        match self.svname() {
-            "FRONTEND" => RowKind::Frontend,
-            "BACKEND" => RowKind::Backend,
-            "" => RowKind::Other,
-            _ if self.body.header.known[TYPE].is_some() => RowKind::Other,
-            _ => RowKind::Server,
-        }
+    fn pxname(&self) -> &str {
+        self.slot(PXNAME).unwrap_or("")
+    }
+
+    fn svname(&self) -> &str {
+        self.slot(SVNAME).unwrap_or("")
+    }
+}
+
+impl Slots for Row {
+    fn slot(&self, slot: usize) -> Option<&str> {
+        Row::slot(self, slot)
+    }
+
+    fn header(&self) -> &Header {
+        &self.body.header
+    }
+}
+
+/// What a row describes: from `type`, or from `svname` when `type` is missing.
+fn kind_of(row: &impl Slots) -> RowKind {
+    match row.slot(TYPE).map(str::trim) {
+        Some("0") => RowKind::Frontend,
+        Some("1") => RowKind::Backend,
+        Some("2") => RowKind::Server,
+        Some("3") => RowKind::Listener,
+        Some(_) => RowKind::Other,
+        None => kind_from_svname(row),
+    }
+}
+
+/// The fallback for CSVs without a usable `type` cell.
+fn kind_from_svname(row: &impl Slots) -> RowKind {
+    match row.svname() {
+        "FRONTEND" => RowKind::Frontend,
+        "BACKEND" => RowKind::Backend,
+        "" => RowKind::Other,
+        _ if row.header().known[TYPE].is_some() => RowKind::Other,
+        _ => RowKind::Server,
     }
 }
 
@@ -441,14 +473,7 @@ pub fn parse_owned(body: Vec<u8>) -> Result<CsvTable, String> {
     if at >= b.len() {
         return Err("empty answer where HAProxy stats CSV was expected".to_string());
     }
-    let mut cells = Vec::new();
-    let (next, width) = scan_row(b, at, &mut cells, MAX_COLUMNS);
-    if width > MAX_COLUMNS {
-        return Err(format!(
-            "not HAProxy stats CSV: the header line has {width} columns (HAProxy writes about 100; at most {MAX_COLUMNS} are read)"
-        ));
-    }
-    let header = parse_header(&text, &cells)?;
+    let (header, next) = header_at(&text, at)?;
     let (rows, skipped_rows) = parse_rows(&text, &header, next);
     let body = Arc::new(Body { text, header });
     let rows = rows
@@ -537,6 +562,18 @@ fn skip_blank_lines(text: &str, mut at: usize) -> usize {
         at += 1;
     }
     b.len()
+}
+
+/// Reads the header line starting at `at`; returns it and where the next row starts.
+fn header_at(text: &str, at: usize) -> Result<(Header, usize), String> {
+    let mut cells = Vec::new();
+    let (next, width) = scan_row(text.as_bytes(), at, &mut cells, MAX_COLUMNS);
+    if width > MAX_COLUMNS {
+        return Err(format!(
+            "not HAProxy stats CSV: the header line has {width} columns (HAProxy writes about 100; at most {MAX_COLUMNS} are read)"
+        ));
+    }
+    Ok((parse_header(text, &cells)?, next))
 }
 
 /// The header line: `# ` then comma-separated names, with `pxname` and `svname`.
@@ -639,7 +676,7 @@ fn add_row(sample: &mut Option<BackendSample>, row: &Row) {
 }
 
 /// A `BACKEND` row's status without its `(up/total)` count: `UP`, `DOWN`.
-fn backend_status(row: &Row) -> Option<String> {
+fn backend_status(row: &impl Slots) -> Option<String> {
     let status = row.slot(STATUS)?;
     let word = status.split_once('(').map_or(status, |(w, _)| w).trim();
     (!word.is_empty()).then(|| word.to_string())
@@ -669,7 +706,7 @@ pub fn servers_by_backend(table: &CsvTable) -> HashMap<String, BackendSample> {
 }
 
 /// One server row as a sample; `None` when it has no name.
-fn sample_of(row: &Row) -> Option<ServerSample> {
+fn sample_of(row: &impl Slots) -> Option<ServerSample> {
     let name = row.svname().trim();
     if name.is_empty() {
         return None;
@@ -741,12 +778,19 @@ fn is_internal(name: &str) -> bool {
 
 /// Whether this `BACKEND` row is the backend half of a serverless `listen` stats
 /// section, given whether its proxy has a `FRONTEND` row and any server row.
-fn is_stats_listen(backend_row: &Row, has_frontend: bool, server_row: bool) -> bool {
+fn is_stats_listen(backend_row: &impl Slots, has_frontend: bool, server_row: bool) -> bool {
+    let (http, row_servers) = listen_hints(backend_row);
+    http && has_frontend && !(server_row || row_servers)
+}
+
+/// What a `BACKEND` row says for [`is_stats_listen`]: whether its mode is `http`,
+/// and whether the row itself shows servers (a `downtime`, a `(up/total)` count
+/// above zero).
+fn listen_hints(backend_row: &impl Slots) -> (bool, bool) {
     let http = backend_row.slot(MODE).map(str::trim) == Some("http");
-    let has_servers = server_row
-        || backend_row.slot(DOWNTIME).is_some()
+    let has_servers = backend_row.slot(DOWNTIME).is_some()
         || status_total(backend_row.slot(STATUS).unwrap_or("")).is_some_and(|n| n > 0);
-    http && has_frontend && !has_servers
+    (http, has_servers)
 }
 
 /// The total from a `BACKEND` status like `UP (3/4)`.
@@ -754,6 +798,9 @@ fn status_total(status: &str) -> Option<u64> {
     let inner = status.split_once('(')?.1.split_once(')')?.0;
     inner.split_once('/')?.1.trim().parse().ok()
 }
+
+#[path = "csv_stream.rs"]
+pub mod stream;
 
 #[cfg(test)]
 #[path = "csv_tests.rs"]

@@ -8,3 +8,4 @@ pub mod runtime;
 pub mod servers_state;
 pub mod socket;
 pub mod stats;
+pub mod table;

@@ -28,17 +28,26 @@ const ERROR_PREFIXES: [&str; 16] = [
 ];
 
 /// How much of an answer [`error_line`] reads.
-const ERROR_HEAD_BYTES: usize = 8 * 1024;
+pub const ERROR_HEAD_BYTES: usize = 8 * 1024;
 
 /// Whether a Runtime API answer is complete. Every answer ends with an empty line, so a
 /// complete answer ends in `\n\n`; the empty answer of a successful admin command is the
 /// empty line alone, `\n`. A `\r` before a `\n` is tolerated.
 pub fn answer_complete(buf: &[u8]) -> bool {
-    let Some(body) = strip_line_end(buf) else {
+    answer_complete_tail(buf, true)
+}
+
+/// [`answer_complete`] from the last bytes of an answer (at least
+/// [`COMPLETE_TAIL_BYTES`] of them, or all of it when `whole`).
+pub fn answer_complete_tail(tail: &[u8], whole: bool) -> bool {
+    let Some(body) = strip_line_end(tail) else {
         return false;
     };
-    body.is_empty() || strip_line_end(body).is_some()
+    (whole && body.is_empty()) || strip_line_end(body).is_some()
 }
+
+/// How many of an answer's last bytes [`answer_complete_tail`] needs.
+pub const COMPLETE_TAIL_BYTES: usize = 4;
 
 /// `buf` without its final `\n` (or `\r\n`), or `None` when it does not end with one.
 fn strip_line_end(buf: &[u8]) -> Option<&[u8]> {
@@ -57,13 +66,20 @@ pub fn error_line(body: &[u8]) -> Option<String> {
     // Error answers are one short line (or the command list): the start of a large
     // answer (a stats table of several MB) is enough to tell.
     let head = &body[..body.len().min(ERROR_HEAD_BYTES)];
+    error_line_of_head(head, head.len() == body.len())
+}
+
+/// [`error_line`] from the first [`ERROR_HEAD_BYTES`] of an answer (`whole`: that
+/// is all of it).
+pub fn error_line_of_head(head: &[u8], whole: bool) -> Option<String> {
+    let head = &head[..head.len().min(ERROR_HEAD_BYTES)];
     let text = String::from_utf8_lossy(head);
     let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
     let first = lines.next()?;
     if first.starts_with(HELP_BANNER) {
         return Some("Unknown command (HAProxy answered with its command list)".to_string());
     }
-    let only_line = lines.next().is_none() && head.len() == body.len();
+    let only_line = lines.next().is_none() && whole;
     let unknown_command = first.starts_with("Unknown command");
     let known = ERROR_PREFIXES.iter().any(|p| first.starts_with(p));
     ((only_line && known) || unknown_command).then(|| first.to_string())

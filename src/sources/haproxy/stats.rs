@@ -11,18 +11,17 @@
 //! two tables of it. Each backend keeps its own breaker, status and events.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use reqwest::Url;
 use tokio::sync::watch;
 
-use super::csv::{self, CsvTable};
+use super::csv::stream::{BackendIndex, Discovery, Reader, RowSink};
 use super::socket::RuntimeApi;
+use super::table::{self, Ask};
 use crate::config::Secret;
 use crate::model::BackendSample;
-use crate::sources::client::{Endpoint, get_body};
+use crate::sources::client::Endpoint;
 use crate::sources::{FetchError, FetchErrorKind};
 
 /// A round starts once no poll has joined it for this long.
@@ -54,14 +53,18 @@ impl Transport {
     }
 }
 
-/// Every backend of one fetch (its status and servers), indexed once for the whole round.
-type Index = HashMap<String, Arc<BackendSample>>;
+/// Every backend of one fetch (its status and servers), indexed once for the whole
+/// round, built while the answer is read.
+type Index = HashMap<Box<str>, Arc<BackendSample>>;
 type Outcome = Option<Arc<Result<Index, FetchError>>>;
 
 struct Round {
     backends: BTreeSet<String>,
     rx: watch::Receiver<Outcome>,
     last_join: Instant,
+    /// The largest `max_servers` of the polls in the round: no backend's list is
+    /// read further than one past it.
+    max_servers: usize,
 }
 
 /// The shared reader of one HAProxy instance.
@@ -71,8 +74,6 @@ pub struct StatsSource {
     round: Mutex<Option<Round>>,
     /// Held by the round whose fetch is in flight.
     fetching: tokio::sync::Mutex<()>,
-    /// Size of the last full-table answer of the Runtime API, in bytes.
-    last_full_answer: AtomicUsize,
 }
 
 impl std::fmt::Debug for StatsSource {
@@ -97,7 +98,6 @@ impl StatsSource {
             transport,
             round: Mutex::new(None),
             fetching: tokio::sync::Mutex::new(()),
-            last_full_answer: AtomicUsize::new(0),
         }
     }
 
@@ -106,14 +106,16 @@ impl StatsSource {
     }
 
     /// The status and servers of `backend`, from a fetch shared with the other
-    /// pollers whose polls fall in the same window.
+    /// pollers whose polls fall in the same window. A backend with more than
+    /// `max_servers` servers comes with one more than that, not all of them.
     pub async fn servers(
         self: &Arc<Self>,
         client: &reqwest::Client,
         backend: &str,
         timeout: Duration,
+        max_servers: usize,
     ) -> Result<Arc<BackendSample>, FetchError> {
-        let mut rx = self.join(client, backend, timeout);
+        let mut rx = self.join(client, backend, timeout, max_servers);
         let outcome = loop {
             if let Some(o) = rx.borrow_and_update().clone() {
                 break o;
@@ -139,11 +141,13 @@ impl StatsSource {
         client: &reqwest::Client,
         backend: &str,
         timeout: Duration,
+        max_servers: usize,
     ) -> watch::Receiver<Outcome> {
         let mut guard = self.lock();
         if let Some(round) = guard.as_mut() {
             round.backends.insert(backend.to_string());
             round.last_join = Instant::now();
+            round.max_servers = round.max_servers.max(max_servers);
             return round.rx.clone();
         }
         let (tx, rx) = watch::channel(None);
@@ -151,26 +155,31 @@ impl StatsSource {
             backends: BTreeSet::from([backend.to_string()]),
             rx: rx.clone(),
             last_join: Instant::now(),
+            max_servers,
         });
         let (me, client) = (self.clone(), client.clone());
         tokio::spawn(async move {
             let began = Instant::now();
             me.gather().await;
             let _turn = me.fetching.lock().await;
-            let backends = me.lock().take().map(|r| r.backends).unwrap_or_default();
+            let (backends, max_servers) = me
+                .lock()
+                .take()
+                .map_or_else(Default::default, |r| (r.backends, r.max_servers));
             let waited = began.elapsed();
             let scope = if backends.len() == 1 {
                 backends.first().cloned()
             } else {
                 None
             };
-            let mut result = index(me.fetch(&client, scope.as_deref(), timeout).await).await;
+            let ask = scope.as_deref().map_or(Ask::Servers, Ask::Backend);
+            let mut result = me.index(&client, ask, timeout, max_servers).await;
             // The Runtime API scopes by the first proxy of that name, which is a
             // frontend when a frontend and a backend share it: read the full table.
             if let (Some(b), Ok(found)) = (&scope, &result)
-                && !found.contains_key(b)
+                && !found.contains_key(b.as_str())
             {
-                result = index(me.fetch(&client, None, timeout).await).await;
+                result = me.index(&client, Ask::Servers, timeout, max_servers).await;
             }
             tracing::debug!(
                 source = me.transport.label(),
@@ -207,46 +216,36 @@ impl StatsSource {
         FetchError::new(kind, format!("{} {what}", self.transport.label()))
     }
 
-    /// One fetch of the table: of one backend, or of every backend and server.
-    pub async fn fetch(
+    /// One fetch of the table (of one backend, or of every backend and server),
+    /// indexed by backend while it is read.
+    async fn index(
         &self,
         client: &reqwest::Client,
-        scope: Option<&str>,
+        ask: Ask<'_>,
         timeout: Duration,
-    ) -> Result<CsvTable, FetchError> {
-        let body = match &self.transport {
-            Transport::Runtime(api) => {
-                let (cmd, expected) = match scope {
-                    Some(b) => (format!("show stat {b} -1 -1"), 0),
-                    None => {
-                        let last = self.last_full_answer.load(Ordering::Relaxed);
-                        ("show stat -1 6 -1".to_string(), last)
-                    }
-                };
-                let answer = api.command_sized(&cmd, timeout, expected).await?;
-                if scope.is_none() {
-                    self.last_full_answer.store(answer.len(), Ordering::Relaxed);
-                }
-                answer
-            }
-            Transport::Http {
-                page,
-                username,
-                password,
-            } => {
-                let auth = username
-                    .as_deref()
-                    .map(|u| (u, password.as_ref().map(|p| p.expose())));
-                get_body(client, page, csv_url(&page.base, scope), timeout, auth).await?
-            }
-        };
-        // Off the shared thread: a table of 10,000 backends takes a while to read.
-        let why = match tokio::task::spawn_blocking(move || csv::parse_owned(body)).await {
-            Ok(Ok(table)) => return Ok(table),
-            Ok(Err(e)) => format!("sent unreadable stats: {e}"),
-            Err(e) => format!("sent stats that could not be read: {e}"),
-        };
-        Err(self.error(why, FetchErrorKind::Protocol))
+        max_servers: usize,
+    ) -> Result<Index, FetchError> {
+        let read = self.read(client, ask, timeout, BackendIndex::new(max_servers));
+        Ok(read.await?.into_map())
+    }
+
+    /// Reads the answer to `ask` into `sink` as it arrives.
+    async fn read<S: RowSink + Send>(
+        &self,
+        client: &reqwest::Client,
+        ask: Ask<'_>,
+        timeout: Duration,
+        sink: S,
+    ) -> Result<S, FetchError> {
+        let mut reader = Reader::new(sink);
+        let mut feed = |chunk: &[u8]| reader.feed(chunk);
+        table::read(&self.transport, client, ask, timeout, &mut feed).await?;
+        reader.finish().map_err(|e| {
+            self.error(
+                format!("sent unreadable stats: {e}"),
+                FetchErrorKind::Protocol,
+            )
+        })
     }
 
     /// The backends of the instance (for `backends = "*"`): proxies with a BACKEND
@@ -256,73 +255,15 @@ impl StatsSource {
         client: &reqwest::Client,
         timeout: Duration,
     ) -> Result<Vec<String>, FetchError> {
-        let table = match &self.transport {
-            Transport::Runtime(api) => {
-                let body = api.command("show stat -1 3 -1", timeout).await?;
-                csv::parse_owned(body).map_err(|e| {
-                    self.error(
-                        format!("sent unreadable stats: {e}"),
-                        FetchErrorKind::Protocol,
-                    )
-                })?
-            }
-            Transport::Http { .. } => self.fetch(client, None, timeout).await?,
-        };
-        Ok(csv::backends(&table))
+        let found = self.read(client, Ask::Proxies, timeout, Discovery::default());
+        Ok(found.await?.names())
     }
-}
-
-/// The servers of every backend of a fetched table, indexed on the blocking pool.
-async fn index(fetched: Result<CsvTable, FetchError>) -> Result<Index, FetchError> {
-    let table = fetched?;
-    let build = move || {
-        let by_backend = csv::servers_by_backend(&table);
-        by_backend
-            .into_iter()
-            .map(|(b, s)| (b, Arc::new(s)))
-            .collect::<Index>()
-    };
-    tokio::task::spawn_blocking(build).await.map_err(|e| {
-        FetchError::new(
-            FetchErrorKind::Protocol,
-            format!("stats could not be indexed: {e}"),
-        )
-    })
-}
-
-/// `{page};csv;norefresh`, with `?scope=<backend>` when one backend is wanted.
-pub fn csv_url(page: &Url, scope: Option<&str>) -> Url {
-    let mut url = page.clone();
-    let path = format!("{};csv;norefresh", url.path().trim_end_matches('/'));
-    url.set_path(&path);
-    url.set_query(None);
-    if let Some(b) = scope {
-        url.query_pairs_mut().append_pair("scope", b);
-    }
-    url
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn csv_urls_keep_the_page_and_add_the_scope() {
-        let page = Url::parse("http://127.0.0.1:8404/stats").unwrap();
-        assert_eq!(
-            csv_url(&page, None).as_str(),
-            "http://127.0.0.1:8404/stats;csv;norefresh"
-        );
-        assert_eq!(
-            csv_url(&page, Some("be_app")).as_str(),
-            "http://127.0.0.1:8404/stats;csv;norefresh?scope=be_app"
-        );
-        let slash = Url::parse("http://h/haproxy/stats/").unwrap();
-        assert_eq!(
-            csv_url(&slash, None).as_str(),
-            "http://h/haproxy/stats;csv;norefresh"
-        );
-    }
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A Runtime API that answers every command with `table` after `delay` (a slow
     /// HAProxy), and counts connections and how many were open at once.
@@ -382,14 +323,14 @@ mod tests {
         let timeout = Duration::from_secs(5);
         let first = {
             let (source, client) = (source.clone(), client.clone());
-            tokio::spawn(async move { source.servers(&client, "b1", timeout).await })
+            tokio::spawn(async move { source.servers(&client, "b1", timeout, 500).await })
         };
         api.first.notified().await;
         let later: Vec<_> = ["b2", "b3"]
             .into_iter()
             .map(|b| {
                 let (source, client) = (source.clone(), client.clone());
-                tokio::spawn(async move { source.servers(&client, b, timeout).await })
+                tokio::spawn(async move { source.servers(&client, b, timeout, 500).await })
             })
             .collect();
         let first = first.await.unwrap().unwrap();
@@ -414,5 +355,37 @@ mod tests {
             2,
             "b2 and b3 share one fetch after b1's"
         );
+    }
+
+    #[tokio::test]
+    async fn garbage_is_unreadable_and_long_lists_stop_past_the_limit() {
+        let client = reqwest::Client::new();
+        let timeout = Duration::from_secs(5);
+        let source = |api: &SlowApi| {
+            let addr = super::super::socket::RuntimeAddr::parse(&api.addr);
+            Arc::new(StatsSource::new(Transport::Runtime(RuntimeApi::new(
+                "t", addr,
+            ))))
+        };
+        let html = slow_api("<html><body>login</body></html>\n\n", Duration::ZERO).await;
+        let e = source(&html)
+            .servers(&client, "be", timeout, 500)
+            .await
+            .unwrap_err();
+        assert_eq!(e.kind, FetchErrorKind::Protocol, "{e}");
+        assert!(
+            e.message
+                .contains("sent unreadable stats: not HAProxy stats CSV"),
+            "{e}"
+        );
+        let table = "# pxname,svname,type,status,\n\
+            be,s1,2,UP,\nbe,s2,2,UP,\nbe,s3,2,UP,\nbe,s4,2,UP,\nbe,BACKEND,1,UP,\n\n";
+        let long = slow_api(table, Duration::ZERO).await;
+        let sample = source(&long)
+            .servers(&client, "be", timeout, 2)
+            .await
+            .unwrap();
+        assert_eq!(sample.servers.len(), 3, "one past the limit, not all four");
+        assert_eq!(sample.status.as_deref(), Some("UP"));
     }
 }

@@ -1,6 +1,7 @@
 //! The command line without sources: `check-config` (the example file, every error
-//! of a bad file, a missing file), `run` with an invalid config, and the
-//! single-instance guard on the storage file.
+//! of a bad file, a missing file, both as JSON log lines with `--log-format
+//! json`), `run` with an invalid config, and the single-instance guard on the
+//! storage file.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -12,8 +13,13 @@ use super::{Deadline, Proc, bin, free_port};
 const EXAMPLE: &str = "config/watchpost.toml";
 
 fn check_config(path: &Path, token: Option<&str>) -> Output {
+    check_config_with(path, token, &[])
+}
+
+fn check_config_with(path: &Path, token: Option<&str>, extra: &[&str]) -> Output {
     let mut cmd = Command::new(bin());
     cmd.args(["check-config", "--config", path.to_str().unwrap()]);
+    cmd.args(extra);
     match token {
         Some(t) => cmd.env("WATCHPOST_ADMIN_TOKEN", t),
         None => cmd.env_remove("WATCHPOST_ADMIN_TOKEN"),
@@ -96,6 +102,49 @@ fn check_config_reports_every_error_with_file_line_and_key() {
         assert!(found, "no error naming {at} and {key}:\n{stderr}");
     }
     assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Each line of `text` as a JSON log object (`level`, `message`).
+fn json_lines(text: &str) -> Vec<(String, String)> {
+    let field = |v: &serde_json::Value, k: &str| {
+        v[k].as_str()
+            .unwrap_or_else(|| panic!("no {k}: {v}"))
+            .to_owned()
+    };
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value =
+                serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+            (field(&v, "level"), field(&v, "message"))
+        })
+        .collect()
+}
+
+/// What the Debian unit runs before `run`: its lines in the journal are JSON too.
+#[test]
+fn check_config_with_json_logs_writes_json_lines_only() {
+    let json = ["--log-format", "json"];
+    let out = check_config_with(Path::new(EXAMPLE), Some("s3cret-token"), &json);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    let lines = json_lines(&text(&out.stderr));
+    let summary = lines
+        .iter()
+        .find(|(l, m)| l == "INFO" && m.contains("127.0.0.1:8080"));
+    assert!(summary.is_some(), "no summary line: {lines:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, BAD).unwrap();
+    let out = check_config_with(&path, None, &json);
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(out.stdout.is_empty(), "{}", text(&out.stdout));
+    let lines = json_lines(&text(&out.stderr));
+    for line in [3, 7, 12, 16] {
+        let at = format!("{}:{line}:", path.display());
+        let found = lines.iter().any(|(l, m)| l == "ERROR" && m.contains(&at));
+        assert!(found, "no ERROR line naming {at}: {lines:?}");
+    }
 }
 
 #[test]

@@ -1,0 +1,383 @@
+//! The stats CSV read as it arrives: chunks in (from the Runtime API socket or the
+//! stats page's body), each complete row handed to a [`RowSink`] and forgotten,
+//! only the unfinished last row kept. The rules are those of [`super::parse`]
+//! (header first, columns by name, at most [`super::MAX_COLUMNS`], rows of the
+//! wrong width skipped, CRLF, blank lines, quoted cells that may hold commas and
+//! newlines), so a round's answer is never held whole: what remains of it is what
+//! the sink builds, e.g. the per-backend server lists of [`BackendIndex`].
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use memchr::memchr2;
+
+use super::{
+    Header, KNOWN, Quoting, RawCell, RowKind, Slots, Span, backend_status, header_at, is_internal,
+    kind_of, listen_hints, plain_row, sample_of, scan_row, unquote,
+};
+use crate::model::BackendSample;
+
+/// A byte-order mark, skipped at the start of the answer.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// What receives each well-formed row of the table.
+pub trait RowSink {
+    fn row(&mut self, row: &RowView<'_>);
+}
+
+/// One row while the reader looks at it.
+pub struct RowView<'a> {
+    text: &'a str,
+    header: &'a Header,
+    known: [Span; KNOWN.len()],
+    /// Cells that had to be unquoted, by position.
+    decoded: Vec<(usize, String)>,
+}
+
+impl Slots for RowView<'_> {
+    fn slot(&self, slot: usize) -> Option<&str> {
+        let at = self.header.known[slot]?;
+        let span = self.known[slot];
+        let cell = if span == Span::DECODED {
+            self.decoded
+                .iter()
+                .find(|(p, _)| *p == at)
+                .map(|(_, s)| s.as_str())
+        } else {
+            self.text.get(span.start as usize..span.end as usize)
+        };
+        cell.filter(|c| !c.is_empty())
+    }
+
+    fn header(&self) -> &Header {
+        self.header
+    }
+}
+
+impl RowView<'_> {
+    /// What the row describes (see [`super::Row::kind`]).
+    pub fn kind(&self) -> RowKind {
+        kind_of(self)
+    }
+
+    /// The proxy name (`pxname`), empty when missing.
+    pub fn pxname(&self) -> &str {
+        Slots::pxname(self)
+    }
+}
+
+enum Stage {
+    /// Before the header line.
+    Start,
+    Rows(Box<Header>),
+    /// Not a stats CSV: the rest is ignored, the error given at the end.
+    Failed(String),
+}
+
+/// Where the search for the end of the current row is, once a quote was seen in it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Quote {
+    CellStart,
+    Plain,
+    Inside,
+    /// A `"` inside a quoted cell: closing it, or the first half of `""`.
+    Seen,
+}
+
+/// Reads a stats CSV chunk by chunk into `S`.
+pub struct Reader<S> {
+    /// The unfinished rows: `pending[start..]` (compacted after each chunk).
+    pending: Vec<u8>,
+    start: usize,
+    /// How far the current row was searched for its end, and the quoting there
+    /// (`None`: no quote seen in it yet).
+    scanned: usize,
+    quote: Option<Quote>,
+    bom_checked: bool,
+    stage: Stage,
+    cells: Vec<RawCell>,
+    skipped_rows: usize,
+    sink: S,
+}
+
+impl<S: RowSink> Reader<S> {
+    pub fn new(sink: S) -> Reader<S> {
+        Reader {
+            pending: Vec::new(),
+            start: 0,
+            scanned: 0,
+            quote: None,
+            bom_checked: false,
+            stage: Stage::Start,
+            cells: Vec::new(),
+            skipped_rows: 0,
+            sink,
+        }
+    }
+
+    /// Reads the next bytes of the answer.
+    pub fn feed(&mut self, chunk: &[u8]) {
+        if matches!(self.stage, Stage::Failed(_)) {
+            return;
+        }
+        self.pending.extend_from_slice(chunk);
+        if !self.bom_checked && !self.check_bom(false) {
+            return;
+        }
+        while let Some(end) = self.row_end() {
+            self.take_row(end);
+            self.start = end + 1;
+            self.scanned = self.start;
+            if matches!(self.stage, Stage::Failed(_)) {
+                self.pending = Vec::new();
+                (self.start, self.scanned) = (0, 0);
+                return;
+            }
+        }
+        self.pending.drain(..self.start);
+        self.scanned -= self.start;
+        self.start = 0;
+    }
+
+    /// The end of the answer: reads its last row; the sink, or why the answer is
+    /// not a stats CSV.
+    pub fn finish(mut self) -> Result<S, String> {
+        if !self.bom_checked {
+            self.check_bom(true);
+        }
+        if matches!(self.stage, Stage::Failed(_)) {
+            self.pending.clear();
+        }
+        if self.start < self.pending.len() {
+            self.take_row(self.pending.len());
+        }
+        match self.stage {
+            Stage::Start => Err("empty answer where HAProxy stats CSV was expected".to_string()),
+            Stage::Failed(why) => Err(why),
+            Stage::Rows(_) => Ok(self.sink),
+        }
+    }
+
+    /// Rows skipped so far because their number of cells differs from the header's.
+    pub fn skipped_rows(&self) -> usize {
+        self.skipped_rows
+    }
+
+    /// Skips a byte-order mark at the start; whether that could be decided (the
+    /// first bytes may be a mark's start and the rest still to come).
+    fn check_bom(&mut self, at_end: bool) -> bool {
+        let head = &self.pending[..self.pending.len().min(BOM.len())];
+        if !at_end && head.len() < BOM.len() && BOM.starts_with(head) {
+            return false;
+        }
+        if head == BOM {
+            (self.start, self.scanned) = (BOM.len(), BOM.len());
+        }
+        self.bom_checked = true;
+        true
+    }
+
+    /// Where the row at `start` ends (its `\n`), if it is complete: the first `\n`
+    /// outside a quoted cell. Searches each byte once, however the chunks fall.
+    fn row_end(&mut self) -> Option<usize> {
+        let b = &self.pending;
+        if self.quote.is_none() {
+            match memchr2(b'\n', b'"', &b[self.scanned..]) {
+                None => {
+                    self.scanned = b.len();
+                    return None;
+                }
+                Some(o) if b[self.scanned + o] == b'\n' => return Some(self.scanned + o),
+                // A quote: the row is searched again from its start, cell by cell.
+                Some(_) => (self.quote, self.scanned) = (Some(Quote::CellStart), self.start),
+            }
+        }
+        let mut state = self.quote.unwrap_or(Quote::CellStart);
+        for (i, &c) in b.iter().enumerate().skip(self.scanned) {
+            state = match (state, c) {
+                (Quote::Inside, b'"') => Quote::Seen,
+                (Quote::Inside, _) => Quote::Inside,
+                (Quote::Seen | Quote::CellStart, b'"') => Quote::Inside,
+                (_, b',') => Quote::CellStart,
+                (_, b'\n') => {
+                    self.quote = None;
+                    return Some(i);
+                }
+                _ => Quote::Plain,
+            };
+        }
+        (self.quote, self.scanned) = (Some(state), b.len());
+        None
+    }
+
+    /// Reads the row `pending[start..end]` (without its `\n`): the header, a data
+    /// row, or a blank line.
+    fn take_row(&mut self, end: usize) {
+        let raw = &self.pending[self.start..end];
+        if raw
+            .iter()
+            .all(|c| matches!(c, b' ' | b'\t' | b'\r' | b'\x0b' | b'\x0c'))
+        {
+            return;
+        }
+        if raw.len() >= u32::MAX as usize {
+            self.stage = Stage::Failed("HAProxy stats CSV row larger than 4 GiB".into());
+            return;
+        }
+        let text = String::from_utf8_lossy(raw);
+        match &self.stage {
+            Stage::Start => {
+                self.stage = match header_at(&text, 0) {
+                    Ok((header, _)) => Stage::Rows(Box::new(header)),
+                    Err(why) => Stage::Failed(why),
+                };
+            }
+            Stage::Rows(header) => {
+                let row = read_row(&text, header, &mut self.cells);
+                match row {
+                    Some(row) => self.sink.row(&row),
+                    None => self.skipped_rows += 1,
+                }
+            }
+            Stage::Failed(_) => {}
+        }
+    }
+}
+
+/// A data row's located cells; `None` when its number of cells differs from the
+/// header's.
+fn read_row<'a>(
+    text: &'a str,
+    header: &'a Header,
+    cells: &mut Vec<RawCell>,
+) -> Option<RowView<'a>> {
+    let b = text.as_bytes();
+    let width = header.names.len();
+    let mut known = [Span::ABSENT; KNOWN.len()];
+    let mut decoded = Vec::new();
+    let count = match plain_row(b, 0, header, &mut known) {
+        Some((_, count)) => count,
+        None => {
+            let (_, count) = scan_row(b, 0, cells, width + 1);
+            for (slot, position) in header.known.iter().enumerate() {
+                if let Some(cell) = position.and_then(|p| cells.get(p)) {
+                    known[slot] = cell.span();
+                }
+            }
+            decoded = cells
+                .iter()
+                .enumerate()
+                .filter(|(_, c)| c.quoting == Quoting::Escaped)
+                .map(|(p, c)| (p, unquote(&text[c.start..c.end])))
+                .collect();
+            count
+        }
+    };
+    (count == width).then_some(RowView {
+        text,
+        header,
+        known,
+        decoded,
+    })
+}
+
+/// Every backend of the table with its `BACKEND` row's status and its servers,
+/// built while reading (the same rules as [`super::servers_by_backend`]). A
+/// backend's list stops growing one server past `max_servers`, so a table with
+/// too many servers costs no more than that and is still seen as too large.
+#[derive(Debug, Default)]
+pub struct BackendIndex {
+    backends: HashMap<Box<str>, Arc<BackendSample>>,
+    max_servers: usize,
+}
+
+impl BackendIndex {
+    /// An empty index keeping at most `max_servers + 1` servers per backend.
+    pub fn new(max_servers: usize) -> BackendIndex {
+        BackendIndex {
+            backends: HashMap::new(),
+            max_servers,
+        }
+    }
+
+    /// The backends, each server list at its final size.
+    pub fn into_map(mut self) -> HashMap<Box<str>, Arc<BackendSample>> {
+        for sample in self.backends.values_mut() {
+            if sample.servers.capacity() > sample.servers.len() {
+                Arc::make_mut(sample).servers.shrink_to_fit();
+            }
+        }
+        self.backends
+    }
+}
+
+impl RowSink for BackendIndex {
+    fn row(&mut self, row: &RowView<'_>) {
+        let kind = row.kind();
+        if !matches!(kind, RowKind::Backend | RowKind::Server) {
+            return;
+        }
+        let name = row.pxname();
+        let sample = match self.backends.get_mut(name) {
+            Some(sample) => sample,
+            None => self.backends.entry(name.into()).or_default(),
+        };
+        // Not shared yet: the index is handed out when the answer is read.
+        let sample = Arc::make_mut(sample);
+        match kind {
+            RowKind::Server if sample.servers.len() <= self.max_servers => {
+                sample.servers.extend(sample_of(row))
+            }
+            RowKind::Backend if sample.status.is_none() => sample.status = backend_status(row),
+            _ => {}
+        }
+    }
+}
+
+/// The backends a poller can watch (the rules of [`super::backends`]), found while
+/// reading: each `BACKEND` row is kept as a candidate, decided once the whole
+/// table is known.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// Per proxy: whether it has a `FRONTEND` row, whether it has a server row.
+    seen: HashMap<Box<str>, (bool, bool)>,
+    /// `BACKEND` rows in order: name, mode `http`, servers shown on the row.
+    candidates: Vec<(Box<str>, bool, bool)>,
+}
+
+impl RowSink for Discovery {
+    fn row(&mut self, row: &RowView<'_>) {
+        let name = row.pxname();
+        match row.kind() {
+            RowKind::Frontend => self.seen.entry(name.into()).or_default().0 = true,
+            RowKind::Server => self.seen.entry(name.into()).or_default().1 = true,
+            RowKind::Backend if !name.is_empty() && !is_internal(name) => {
+                let (http, row_servers) = listen_hints(row);
+                self.candidates.push((name.into(), http, row_servers));
+            }
+            _ => {}
+        }
+    }
+}
+
+impl Discovery {
+    /// The backends, in the order of their `BACKEND` rows.
+    pub fn names(self) -> Vec<String> {
+        let mut listed = HashSet::new();
+        let mut names = Vec::new();
+        for (name, http, row_servers) in self.candidates {
+            let (frontend, server) = self.seen.get(&name).copied().unwrap_or_default();
+            let stats_listen = http && frontend && !(server || row_servers);
+            if stats_listen || listed.contains(&name) {
+                continue;
+            }
+            names.push(name.to_string());
+            listed.insert(name);
+        }
+        names
+    }
+}
+
+#[cfg(test)]
+#[path = "csv_stream_tests.rs"]
+mod tests;
