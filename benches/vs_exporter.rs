@@ -33,7 +33,11 @@ pub enum Source {
 
 /// watchpost vs prometheus-haproxy-exporter on one HAProxy (see docs/PERFORMANCE.md).
 #[derive(Parser, Debug, Clone)]
-#[command(name = "vs_exporter")]
+#[command(
+    name = "vs_exporter",
+    after_help = "Push detection (events_ring) beside polling alone and this exporter, flip \
+                  by flip: scripts/bench haproxy --push --help (benches/push/latency.py)."
+)]
 pub struct Args {
     /// HAProxy backends.
     #[arg(long, default_value_t = 1000)]
