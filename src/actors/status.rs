@@ -345,9 +345,14 @@ impl Actor {
             }
             applied += msgs.len() - carried;
             polled |= msgs[carried..].iter().any(Msg::polled);
-            let (urgent, mut later) = split(&self.current(), msgs);
-            if !urgent.is_empty() && !self.step(urgent, Pass::Changes) {
-                return;
+            let (mut urgent, mut later) = split(&self.current(), msgs);
+            // In arrival order, at most MAX_BATCH at a time: the first round after
+            // a start (every target's first reading) is not one huge transaction.
+            while !urgent.is_empty() {
+                let rest = urgent.split_off(urgent.len().min(MAX_BATCH));
+                if !self.step(std::mem::replace(&mut urgent, rest), Pass::Changes) {
+                    return;
+                }
             }
             let rest = later.split_off(later.len().min(MAX_BATCH));
             if !later.is_empty() && !self.step(later, Pass::Routine) {
