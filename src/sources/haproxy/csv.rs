@@ -494,6 +494,32 @@ pub fn parse_owned(body: Vec<u8>) -> Result<CsvTable, String> {
 
 type RowParts = (Span, [Span; KNOWN.len()], Vec<(usize, String)>);
 
+/// A row with a quote (rare): every cell is located, the known ones noted in
+/// `known`. Gives the row's end, its number of cells and the unquoted text of
+/// each escaped cell by position.
+fn quoted_row(
+    text: &str,
+    at: usize,
+    header: &Header,
+    cells: &mut Vec<RawCell>,
+    known: &mut [Span; KNOWN.len()],
+) -> (usize, usize, Vec<(usize, String)>) {
+    let width = header.names.len();
+    let (next, count) = scan_row(text.as_bytes(), at, cells, width + 1);
+    for (slot, position) in header.known.iter().enumerate() {
+        if let Some(cell) = position.and_then(|p| cells.get(p)) {
+            known[slot] = cell.span();
+        }
+    }
+    let decoded = cells
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.quoting == Quoting::Escaped)
+        .map(|(p, c)| (p, unquote(&text[c.start..c.end])))
+        .collect();
+    (next, count, decoded)
+}
+
 /// Every row after the header: where it and its located cells are.
 fn parse_rows(text: &str, header: &Header, mut at: usize) -> (Vec<RowParts>, usize) {
     let b = text.as_bytes();
@@ -513,19 +539,7 @@ fn parse_rows(text: &str, header: &Header, mut at: usize) -> (Vec<RowParts>, usi
         if let Some((next, n)) = plain_row(b, at, header, &mut known) {
             (at, count) = (next, n);
         } else {
-            // A row with a quote (rare): every cell is located.
-            (at, count) = scan_row(b, at, &mut cells, width + 1);
-            for (slot, position) in header.known.iter().enumerate() {
-                if let Some(cell) = position.and_then(|p| cells.get(p)) {
-                    known[slot] = cell.span();
-                }
-            }
-            decoded = cells
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.quoting == Quoting::Escaped)
-                .map(|(p, c)| (p, unquote(&text[c.start..c.end])))
-                .collect();
+            (at, count, decoded) = quoted_row(text, at, header, &mut cells, &mut known);
         }
         if count != width {
             skipped += 1;

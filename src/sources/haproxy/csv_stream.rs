@@ -12,8 +12,8 @@ use std::sync::Arc;
 use memchr::memchr2;
 
 use super::{
-    Header, KNOWN, Quoting, RawCell, RowKind, Slots, Span, backend_status, header_at, is_internal,
-    kind_of, listen_hints, plain_row, sample_of, scan_row, unquote,
+    Header, KNOWN, RawCell, RowKind, Slots, Span, backend_status, header_at, is_internal, kind_of,
+    listen_hints, plain_row, quoted_row, sample_of,
 };
 use crate::model::BackendSample;
 
@@ -254,23 +254,11 @@ fn read_row<'a>(
     let b = text.as_bytes();
     let width = header.names.len();
     let mut known = [Span::ABSENT; KNOWN.len()];
-    let mut decoded = Vec::new();
-    let count = match plain_row(b, 0, header, &mut known) {
-        Some((_, count)) => count,
+    let (count, decoded) = match plain_row(b, 0, header, &mut known) {
+        Some((_, count)) => (count, Vec::new()),
         None => {
-            let (_, count) = scan_row(b, 0, cells, width + 1);
-            for (slot, position) in header.known.iter().enumerate() {
-                if let Some(cell) = position.and_then(|p| cells.get(p)) {
-                    known[slot] = cell.span();
-                }
-            }
-            decoded = cells
-                .iter()
-                .enumerate()
-                .filter(|(_, c)| c.quoting == Quoting::Escaped)
-                .map(|(p, c)| (p, unquote(&text[c.start..c.end])))
-                .collect();
-            count
+            let (_, count, decoded) = quoted_row(text, 0, header, cells, &mut known);
+            (count, decoded)
         }
     };
     (count == width).then_some(RowView {
