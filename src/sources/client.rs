@@ -158,9 +158,7 @@ impl SourceSpec {
                 password,
                 state,
             } => {
-                let auth = username
-                    .as_deref()
-                    .map(|u| (u, password.as_ref().map(|p| p.expose())));
+                let auth = basic_auth(username, password);
                 let fetch = NativeFetch {
                     client,
                     server,
@@ -352,6 +350,17 @@ async fn get(
 fn looks_like_envelope(body: &[u8]) -> bool {
     let head = &body[..body.len().min(256)];
     head.windows(9).any(|w| w == b"\"success\"")
+}
+
+/// HTTP Basic credentials as the GET helpers take them: a user name, and its
+/// password if one is set.
+pub(crate) fn basic_auth<'a>(
+    username: &'a Option<String>,
+    password: &'a Option<Secret>,
+) -> Option<(&'a str, Option<&'a str>)> {
+    username
+        .as_deref()
+        .map(|u| (u, password.as_ref().map(|p| p.expose())))
 }
 
 pub(crate) fn status_error(ep: &Endpoint, status: StatusCode) -> FetchError {

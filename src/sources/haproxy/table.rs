@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use super::stats::Transport;
-use crate::sources::client::{Endpoint, MAX_BODY_BYTES, status_error, transport_error};
+use crate::sources::client::{Endpoint, MAX_BODY_BYTES, basic_auth, status_error, transport_error};
 use crate::sources::{FetchError, FetchErrorKind};
 
 /// What is asked of the instance.
@@ -45,9 +45,7 @@ pub async fn read(
             username,
             password,
         } => {
-            let auth = username
-                .as_deref()
-                .map(|u| (u, password.as_ref().map(|p| p.expose())));
+            let auth = basic_auth(username, password);
             let scope = match ask {
                 Ask::Backend(b) => Some(b),
                 Ask::Servers | Ask::Proxies => None,
