@@ -2,14 +2,15 @@
 //! middle of its heaps; after a large round (10,000 backends' states replaced,
 //! their old copies freed) that is tens of MiB the daemon no longer uses. The
 //! binary installs the allocator's trim function ([`set_trim`]); the status actor
-//! calls [`trim_after_round`] when a large round is done.
+//! calls [`trim_after_round`] when a round that replaced many states is done
+//! (routine polls replace none).
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::model::Ts;
 
-/// Observations in one run of the status actor from which a trim is worth it.
+/// Changes (observations that replaced a state) from which a trim is worth it.
 pub const LARGE_ROUND: usize = 1000;
 /// At most one trim per this many milliseconds.
 const TRIM_GAP_MS: u64 = 1000;

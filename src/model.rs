@@ -20,6 +20,10 @@ pub use event::*;
 pub use haproxy::{ConfigValidation, HaproxyRestart, StepOutcome, StepRecord, TxRecord, TxState};
 pub use live::{Live, LiveValue};
 
+/// A map on the polling path (keyed by backend names and target ids), hashed with
+/// a fast hash seeded per process.
+pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+
 /// A point in time, in milliseconds since the Unix epoch, written as RFC 3339 UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Ts(pub u64);

@@ -4,7 +4,6 @@
 //! has work waiting and has not committed for longer than a bound derived from the
 //! poll intervals, is not healthy, whatever the targets' last states say.
 
-use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -12,7 +11,7 @@ use std::time::Duration;
 use serde::Serialize;
 use tokio::sync::watch;
 
-use crate::model::Ts;
+use crate::model::{FastMap, Ts};
 
 /// The shortest allowed silence of the status actor while work waits.
 const MIN_COMMIT_BOUND: Duration = Duration::from_secs(15);
@@ -58,7 +57,7 @@ pub struct Liveness {
     stopped_tx: watch::Sender<bool>,
     last_commit: AtomicU64,
     busy_since: AtomicU64,
-    pollers: Mutex<HashMap<String, PollerBeat>>,
+    pollers: Mutex<FastMap<String, PollerBeat>>,
 }
 
 impl Default for Liveness {
@@ -69,7 +68,7 @@ impl Default for Liveness {
             stopped_tx: watch::channel(false).0,
             last_commit: AtomicU64::new(Ts::now().0),
             busy_since: AtomicU64::new(0),
-            pollers: Mutex::new(HashMap::new()),
+            pollers: Mutex::new(FastMap::default()),
         }
     }
 }

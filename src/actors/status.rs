@@ -324,7 +324,10 @@ impl Actor {
     /// 10,000 backends never holds back the one that changed.
     fn run(mut self) {
         let mut routine: Vec<Msg> = Vec::new();
-        // Messages taken since the last trim of the allocator's heaps.
+        // Messages that changed state (and freed the states they replaced) since
+        // the last trim of the allocator's heaps. Routine polls free nothing: a
+        // trim after their rounds would hand pages back only for the next round
+        // to fault them in again.
         let mut applied = 0;
         // Whether polls were applied since the last drift evaluation.
         let mut polled = false;
@@ -343,9 +346,9 @@ impl Actor {
                     Err(_) => break,
                 }
             }
-            applied += msgs.len() - carried;
             polled |= msgs[carried..].iter().any(Msg::polled);
             let (mut urgent, mut later) = split(&self.current(), msgs);
+            applied += urgent.len();
             // In arrival order, at most MAX_BATCH at a time: the first round after
             // a start (every target's first reading) is not one huge transaction.
             while !urgent.is_empty() {

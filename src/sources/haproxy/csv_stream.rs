@@ -15,7 +15,7 @@ use super::{
     Header, KNOWN, RawCell, RowKind, Slots, Span, backend_status, header_at, is_internal, kind_of,
     listen_hints, plain_row, quoted_row, sample_of,
 };
-use crate::model::BackendSample;
+use crate::model::{BackendSample, FastMap};
 
 /// A byte-order mark, skipped at the start of the answer.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -224,7 +224,12 @@ impl<S: RowSink> Reader<S> {
             self.stage = Stage::Failed("HAProxy stats CSV row larger than 4 GiB".into());
             return;
         }
-        let text = String::from_utf8_lossy(raw);
+        // `from_utf8` checks a word at a time; the lossy reading (byte by byte)
+        // only for a row that is not UTF-8.
+        let text = match std::str::from_utf8(raw) {
+            Ok(t) => std::borrow::Cow::Borrowed(t),
+            Err(_) => String::from_utf8_lossy(raw),
+        };
         match &self.stage {
             Stage::Start => {
                 self.stage = match header_at(&text, 0) {
@@ -273,9 +278,13 @@ fn read_row<'a>(
 /// built while reading (the same rules as [`super::servers_by_backend`]). A
 /// backend's list stops growing one server past `max_servers`, so a table with
 /// too many servers costs no more than that and is still seen as too large.
+///
+/// HAProxy writes the rows of a proxy together: a row of the proxy read last goes
+/// straight to it, and only a row of another proxy looks its name up.
 #[derive(Debug, Default)]
 pub struct BackendIndex {
-    backends: HashMap<Box<str>, Arc<BackendSample>>,
+    backends: Vec<(Box<str>, BackendSample)>,
+    at: FastMap<Box<str>, usize>,
     max_servers: usize,
 }
 
@@ -283,19 +292,37 @@ impl BackendIndex {
     /// An empty index keeping at most `max_servers + 1` servers per backend.
     pub fn new(max_servers: usize) -> BackendIndex {
         BackendIndex {
-            backends: HashMap::new(),
             max_servers,
+            ..BackendIndex::default()
         }
     }
 
     /// The backends, each server list at its final size.
-    pub fn into_map(mut self) -> HashMap<Box<str>, Arc<BackendSample>> {
-        for sample in self.backends.values_mut() {
-            if sample.servers.capacity() > sample.servers.len() {
-                Arc::make_mut(sample).servers.shrink_to_fit();
-            }
+    pub fn into_map(self) -> FastMap<Box<str>, Arc<BackendSample>> {
+        let mut out = FastMap::with_capacity_and_hasher(self.backends.len(), Default::default());
+        for (name, mut sample) in self.backends {
+            sample.servers.shrink_to_fit();
+            out.insert(name, Arc::new(sample));
         }
-        self.backends
+        out
+    }
+
+    /// The sample of proxy `name`, added if new.
+    fn sample(&mut self, name: &str) -> &mut BackendSample {
+        let last = self.backends.len().checked_sub(1);
+        let i = match last {
+            Some(i) if *self.backends[i].0 == *name => i,
+            _ => match self.at.get(name) {
+                Some(&i) => i,
+                None => {
+                    let i = self.backends.len();
+                    self.at.insert(name.into(), i);
+                    self.backends.push((name.into(), BackendSample::default()));
+                    i
+                }
+            },
+        };
+        &mut self.backends[i].1
     }
 }
 
@@ -305,15 +332,10 @@ impl RowSink for BackendIndex {
         if !matches!(kind, RowKind::Backend | RowKind::Server) {
             return;
         }
-        let name = row.pxname();
-        let sample = match self.backends.get_mut(name) {
-            Some(sample) => sample,
-            None => self.backends.entry(name.into()).or_default(),
-        };
-        // Not shared yet: the index is handed out when the answer is read.
-        let sample = Arc::make_mut(sample);
+        let max_servers = self.max_servers;
+        let sample = self.sample(row.pxname());
         match kind {
-            RowKind::Server if sample.servers.len() <= self.max_servers => {
+            RowKind::Server if sample.servers.len() <= max_servers => {
                 sample.servers.extend(sample_of(row))
             }
             RowKind::Backend if sample.status.is_none() => sample.status = backend_status(row),

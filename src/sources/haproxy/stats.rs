@@ -10,7 +10,6 @@
 //! slow HAProxy never has two table dumps running for us and the daemon never holds
 //! two tables of it. Each backend keeps its own breaker, status and events.
 
-use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -20,7 +19,7 @@ use super::csv::stream::{BackendIndex, Discovery, Reader, RowSink};
 use super::socket::RuntimeApi;
 use super::table::{self, Ask};
 use crate::config::Secret;
-use crate::model::BackendSample;
+use crate::model::{BackendSample, FastMap};
 use crate::sources::client::Endpoint;
 use crate::sources::{FetchError, FetchErrorKind};
 
@@ -55,11 +54,15 @@ impl Transport {
 
 /// Every backend of one fetch (its status and servers), indexed once for the whole
 /// round, built while the answer is read.
-type Index = HashMap<Box<str>, Arc<BackendSample>>;
+type Index = FastMap<Box<str>, Arc<BackendSample>>;
 type Outcome = Option<Arc<Result<Index, FetchError>>>;
 
 struct Round {
-    backends: BTreeSet<String>,
+    /// The backend of the first poll, while every poll of the round is for it:
+    /// such a round asks for that backend alone.
+    only: Option<String>,
+    /// Polls that joined.
+    polls: usize,
     rx: watch::Receiver<Outcome>,
     last_join: Instant,
     /// The largest `max_servers` of the polls in the round: no backend's list is
@@ -145,14 +148,18 @@ impl StatsSource {
     ) -> watch::Receiver<Outcome> {
         let mut guard = self.lock();
         if let Some(round) = guard.as_mut() {
-            round.backends.insert(backend.to_string());
+            if round.only.as_deref().is_some_and(|b| b != backend) {
+                round.only = None;
+            }
+            round.polls += 1;
             round.last_join = Instant::now();
             round.max_servers = round.max_servers.max(max_servers);
             return round.rx.clone();
         }
         let (tx, rx) = watch::channel(None);
         *guard = Some(Round {
-            backends: BTreeSet::from([backend.to_string()]),
+            only: Some(backend.to_string()),
+            polls: 1,
             rx: rx.clone(),
             last_join: Instant::now(),
             max_servers,
@@ -162,16 +169,11 @@ impl StatsSource {
             let began = Instant::now();
             me.gather().await;
             let _turn = me.fetching.lock().await;
-            let (backends, max_servers) = me
+            let (scope, polls, max_servers) = me
                 .lock()
                 .take()
-                .map_or_else(Default::default, |r| (r.backends, r.max_servers));
+                .map_or_else(Default::default, |r| (r.only, r.polls, r.max_servers));
             let waited = began.elapsed();
-            let scope = if backends.len() == 1 {
-                backends.first().cloned()
-            } else {
-                None
-            };
             let ask = scope.as_deref().map_or(Ask::Servers, Ask::Backend);
             let mut result = me.index(&client, ask, timeout, max_servers).await;
             // The Runtime API scopes by the first proxy of that name, which is a
@@ -183,7 +185,7 @@ impl StatsSource {
             }
             tracing::debug!(
                 source = me.transport.label(),
-                polls = backends.len(),
+                polls,
                 waited_ms = waited.as_millis() as u64,
                 fetched_ms = (began.elapsed() - waited).as_millis() as u64,
                 ok = result.is_ok(),
