@@ -113,7 +113,7 @@ fn apply(
         }
         ObservationKind::Recovery { outcome } => {
             next.recovery_attempts += 1;
-            next.last_recovery = Some((**outcome).clone());
+            next.last_recovery = Some(outcome.clone());
             push(
                 ev,
                 &obs.target,

@@ -407,7 +407,8 @@ pub struct TargetState {
     pub circuit: CircuitInfo,
     pub restarts: u32,
     pub recovery_attempts: u32,
-    pub last_recovery: Option<RecoveryOutcome>,
+    /// Boxed: most targets never had one.
+    pub last_recovery: Option<Box<RecoveryOutcome>>,
     pub servers: Vec<ServerRecord>,
     /// HAProxy targets: servers up out of all servers, as of the last successful
     /// fetch (kept while the fetch fails: no data is not down).

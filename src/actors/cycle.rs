@@ -25,10 +25,11 @@ use crate::sources::client::SourceSpec;
 pub struct TargetSpec {
     pub meta: TargetMeta,
     pub source: SourceSpec,
-    pub policy: Policy,
-    pub recover: Option<RecoverAction>,
+    /// Shared by the targets of one source, like its commands.
+    pub policy: Arc<Policy>,
+    pub recover: Option<Arc<RecoverAction>>,
     /// Checks the configuration before every recovery (HAProxy sections).
-    pub validate: Option<RecoverAction>,
+    pub validate: Option<Arc<RecoverAction>>,
 }
 
 impl TargetSpec {

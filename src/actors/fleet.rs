@@ -338,10 +338,11 @@ impl Fleet {
             .collect();
         let listed: BTreeSet<String> = list.iter().map(|b| specs::haproxy_id(&h.name, b)).collect();
         let running = |id: &String| self.pollers.contains_key(id);
+        let targets = specs::HaproxyTargets::new(h, &self.stats);
         let new: Vec<_> = list
             .iter()
             .filter(|b| !running(&specs::haproxy_id(&h.name, b)))
-            .map(|b| Arc::new(specs::haproxy_target(h, b, &self.stats)))
+            .map(|b| Arc::new(targets.target(b)))
             .collect();
         let gone: Vec<String> = current.difference(&listed).cloned().collect();
         self.remove_targets(gone, "backend no longer reported by the source");

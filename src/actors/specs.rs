@@ -6,7 +6,8 @@ use reqwest::Url;
 
 use super::cycle::TargetSpec;
 use crate::config::{
-    Backends, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig, HaproxySourceKind,
+    Backends, Config, EurekaConfig, EurekaSourceKind, HaproxyConfig, HaproxySourceKind, Policy,
+    RecoverAction,
 };
 use crate::model::{TargetKind, TargetMeta};
 use crate::sources::client::{self, Endpoint, SourceSpec};
@@ -32,7 +33,8 @@ pub fn fixed_targets(config: &Config, stats: &StatsRegistry) -> Vec<Arc<TargetSp
     let mut out = Vec::new();
     for h in &config.haproxy {
         if let Backends::Named(names) = &h.backends {
-            out.extend(names.iter().map(|b| Arc::new(haproxy_target(h, b, stats))));
+            let targets = HaproxyTargets::new(h, stats);
+            out.extend(names.iter().map(|b| Arc::new(targets.target(b))));
         }
     }
     out.extend(config.eureka.iter().map(|e| Arc::new(eureka_target(e))));
@@ -73,40 +75,85 @@ pub fn stats_source(h: &HaproxyConfig, stats: &StatsRegistry) -> Result<Arc<Stat
     Ok(stats.shared(transport))
 }
 
-/// The target of one backend of an HAProxy source.
-pub fn haproxy_target(h: &HaproxyConfig, backend: &str, stats: &StatsRegistry) -> TargetSpec {
-    let backend_name = backend.to_string();
-    let source = match h.source {
-        HaproxySourceKind::Agent => match agent_endpoint(h) {
-            Ok(agent) => SourceSpec::HaproxyAgent {
-                agent,
-                instance: h.agent_instance.clone(),
-                backend: backend_name,
-            },
-            Err(message) => SourceSpec::Invalid { message },
-        },
-        HaproxySourceKind::Stats | HaproxySourceKind::Socket => match stats_source(h, stats) {
-            Ok(source) => SourceSpec::HaproxyStats {
-                source,
-                backend: backend_name,
-            },
-            Err(message) => SourceSpec::Invalid { message },
-        },
-    };
-    TargetSpec {
-        meta: TargetMeta {
-            id: haproxy_id(&h.name, backend),
+/// The targets of the backends of one HAProxy source: what they share (the
+/// policy, the commands, the reader of the instance) is built once and shared.
+pub struct HaproxyTargets<'a> {
+    h: &'a HaproxyConfig,
+    /// The shared reader, the agent, or why the source cannot be polled.
+    reach: Result<Reach, String>,
+    group: TargetMeta,
+    policy: Arc<Policy>,
+    recover: Option<Arc<RecoverAction>>,
+    validate: Option<Arc<RecoverAction>>,
+}
+
+enum Reach {
+    Agent(Arc<Endpoint>),
+    Stats(Arc<StatsSource>),
+}
+
+impl<'a> HaproxyTargets<'a> {
+    /// The shared parts of the targets of `h`.
+    pub fn new(h: &'a HaproxyConfig, stats: &StatsRegistry) -> HaproxyTargets<'a> {
+        let reach = match h.source {
+            HaproxySourceKind::Agent => agent_endpoint(h).map(|a| Reach::Agent(Arc::new(a))),
+            HaproxySourceKind::Stats | HaproxySourceKind::Socket => {
+                stats_source(h, stats).map(Reach::Stats)
+            }
+        };
+        let group = TargetMeta {
+            id: String::new(),
             kind: TargetKind::HaproxyBackend,
             group: h.name.clone(),
             source: h.source.as_str().to_string(),
-            backend_name: Some(backend.to_string()),
+            backend_name: None,
             failure_threshold: h.policy.circuit.failure_threshold,
-        },
-        source,
-        policy: h.policy.clone(),
-        recover: h.recover.clone(),
-        validate: h.validate.clone(),
+        };
+        HaproxyTargets {
+            h,
+            reach,
+            group,
+            policy: Arc::new(h.policy.clone()),
+            recover: h.recover.clone().map(Arc::new),
+            validate: h.validate.clone().map(Arc::new),
+        }
     }
+
+    /// The target of `backend`.
+    pub fn target(&self, backend: &str) -> TargetSpec {
+        let backend_name = backend.to_string();
+        let source = match &self.reach {
+            Ok(Reach::Agent(agent)) => SourceSpec::HaproxyAgent {
+                agent: agent.clone(),
+                instance: self.h.agent_instance.clone(),
+                backend: backend_name,
+            },
+            Ok(Reach::Stats(source)) => SourceSpec::HaproxyStats {
+                source: source.clone(),
+                backend: backend_name,
+            },
+            Err(message) => SourceSpec::Invalid {
+                message: message.clone(),
+            },
+        };
+        TargetSpec {
+            meta: TargetMeta {
+                id: haproxy_id(&self.h.name, backend),
+                backend_name: Some(backend.to_string()),
+                ..self.group.clone()
+            },
+            source,
+            policy: self.policy.clone(),
+            recover: self.recover.clone(),
+            validate: self.validate.clone(),
+        }
+    }
+}
+
+/// The target of one backend of an HAProxy source (one of many: build them with
+/// [`HaproxyTargets`], which shares what they have in common).
+pub fn haproxy_target(h: &HaproxyConfig, backend: &str, stats: &StatsRegistry) -> TargetSpec {
+    HaproxyTargets::new(h, stats).target(backend)
 }
 
 /// The target of one `[[eureka]]` source.
@@ -118,12 +165,14 @@ pub fn eureka_target(e: &EurekaConfig) -> TargetSpec {
     let source = match (endpoint(what, &e.name, Some(&e.url)), e.source) {
         (Err(message), _) => SourceSpec::Invalid { message },
         (Ok(server), EurekaSourceKind::Eureka) => SourceSpec::EurekaNative {
-            server,
+            server: Arc::new(server),
             username: e.username.clone(),
             password: e.password.clone(),
             state: Arc::new(DeltaState::new(e.delta)),
         },
-        (Ok(agent), EurekaSourceKind::Agent) => SourceSpec::EurekaAgent { agent },
+        (Ok(agent), EurekaSourceKind::Agent) => SourceSpec::EurekaAgent {
+            agent: Arc::new(agent),
+        },
     };
     TargetSpec {
         meta: TargetMeta {
@@ -135,8 +184,8 @@ pub fn eureka_target(e: &EurekaConfig) -> TargetSpec {
             failure_threshold: e.policy.circuit.failure_threshold,
         },
         source,
-        policy: e.policy.clone(),
-        recover: e.recover.clone(),
+        policy: Arc::new(e.policy.clone()),
+        recover: e.recover.clone().map(Arc::new),
         validate: None,
     }
 }

@@ -52,8 +52,8 @@ pub async fn recovery(
     trigger: RecoveryTrigger,
     status: &StatusHandle,
 ) -> RecoveryOutcome {
-    let (Some(recover), Some(check)) = (spec.recover.as_ref(), spec.validate.as_ref()) else {
-        return cycle::run_recovery(spec.recover.as_ref(), trigger).await;
+    let (Some(recover), Some(check)) = (spec.recover.as_deref(), spec.validate.as_deref()) else {
+        return cycle::run_recovery(spec.recover.as_deref(), trigger).await;
     };
     let v = run_recorded(&spec.meta.group, check, trigger, status).await;
     if v.valid {

@@ -305,7 +305,7 @@ pub fn target(t: &TargetState) -> TargetView {
         circuit: t.circuit.clone(),
         restarts: t.restarts,
         recovery_attempts: t.recovery_attempts,
-        last_recovery: t.last_recovery.clone(),
+        last_recovery: t.last_recovery.as_deref().cloned(),
         self_preservation_suspected: (t.kind == TargetKind::EurekaServer)
             .then_some(t.self_preservation_suspected),
         stale: None,

@@ -23,20 +23,20 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 pub enum SourceSpec {
     /// One backend through FAgent.
     HaproxyAgent {
-        agent: Endpoint,
+        agent: Arc<Endpoint>,
         instance: Option<String>,
         backend: String,
     },
     /// A Eureka server's REST API, with the state it keeps between polls (the local
     /// registry copy when `delta = true`, byte counters).
     EurekaNative {
-        server: Endpoint,
+        server: Arc<Endpoint>,
         username: Option<String>,
         password: Option<Secret>,
         state: Arc<DeltaState>,
     },
     /// Eureka through FAgent.
-    EurekaAgent { agent: Endpoint },
+    EurekaAgent { agent: Arc<Endpoint> },
     /// One backend of an HAProxy instance read through its stats page or Runtime
     /// API, shared with the other backends of that instance.
     HaproxyStats {
@@ -117,7 +117,7 @@ impl SourceSpec {
                 instance,
                 backend,
             } => {
-                let ask = (agent, instance, backend.as_str());
+                let ask = (&**agent, instance, backend.as_str());
                 Box::pin(fetch_agent_servers(
                     client,
                     ask,

@@ -47,7 +47,7 @@ async fn a_backend_past_max_servers_fails_as_too_large() {
     .expect("agent sim");
     let agent = Endpoint::new("agent", "a", sim.url().parse().unwrap());
     let servers = SourceSpec::HaproxyAgent {
-        agent: agent.clone(),
+        agent: agent.clone().into(),
         instance: None,
         backend: "web".into(),
     };
@@ -62,7 +62,9 @@ async fn a_backend_past_max_servers_fails_as_too_large() {
     assert!(err.message.contains("max_servers"), "{err}");
     let within = servers.fetch_within(&client, timeout, limits(2, 10)).await;
     assert!(within.is_ok(), "{within:?}");
-    let apps = SourceSpec::EurekaAgent { agent };
+    let apps = SourceSpec::EurekaAgent {
+        agent: agent.into(),
+    };
     let err = apps
         .fetch_within(&client, timeout, limits(10, 1))
         .await
@@ -82,7 +84,7 @@ async fn a_registry_past_max_instances_fails_as_too_large() {
         .await
         .expect("eureka sim");
     let spec = SourceSpec::EurekaNative {
-        server: Endpoint::new("eureka", "e", sim.url().parse().unwrap()),
+        server: Endpoint::new("eureka", "e", sim.url().parse().unwrap()).into(),
         username: None,
         password: None,
         state: Arc::new(DeltaState::new(false)),
