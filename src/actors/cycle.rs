@@ -107,10 +107,10 @@ pub enum CycleEnd {
 /// Runs one cycle. `panic` makes the fetch panic (used to test supervision).
 ///
 /// 10,000 backends sharing a stats round have 10,000 of these waiting at once, so
-/// what waits is kept small: the fetch and each commit are on the heap only while
-/// they run (the commit's future is the largest part), the fetch runs inside the
-/// cycle (a panic is caught here rather than by a task of its own), and the
-/// observations are sent in a vector of their exact length.
+/// what waits is kept small: the fetch is on the heap only while it runs, a
+/// commit is waited for through its answer alone ([`super::status::Commit`]), the
+/// fetch runs inside the cycle (a panic is caught here rather than by a task of
+/// its own), and the observations are sent in a vector of their exact length.
 pub async fn run(
     spec: Arc<TargetSpec>,
     shared: Arc<Shared>,
@@ -130,7 +130,7 @@ pub async fn run(
     let probing = shared.breaker().state();
     if probing.0 != before.0 {
         // Committed before the probe is sent, so `half_open` shows while it runs.
-        if let Err(e) = Box::pin(status.observe(vec![circuit(id, probing)])).await {
+        if let Err(e) = status.observe(vec![circuit(id, probing)]).await {
             tracing::warn!(target_id = %id, error = %e, "circuit state not recorded");
         }
     }
@@ -167,7 +167,7 @@ pub async fn run(
     } else {
         vec![polled]
     };
-    if let Err(e) = Box::pin(status.observe(obs)).await {
+    if let Err(e) = status.observe(obs).await {
         tracing::warn!(target_id = %id, error = %e, "poll result not recorded");
     }
     CycleEnd::Done(report(result, error, after))

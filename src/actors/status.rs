@@ -24,7 +24,10 @@ use super::store::{Change, Fault, Store, StoreError};
 use crate::config::LiveConfig;
 use crate::model::{Event, EventDraft, Observation, ObservationKind, TargetState, Ts};
 
+mod commit;
 mod routine;
+
+pub use commit::Commit;
 
 /// Most messages taken into one transaction.
 const MAX_BATCH: usize = 1024;
@@ -190,8 +193,8 @@ impl StatusHandle {
     }
 
     /// Applies observations and waits until they are committed and published.
-    pub async fn observe(&self, observations: Vec<Observation>) -> Result<(), CommitFailed> {
-        self.submit(observations, Vec::new(), None).await
+    pub fn observe(&self, observations: Vec<Observation>) -> Commit {
+        Commit::queue(&self.inbox, observations)
     }
 
     /// Applies an alert command (a silence created or ended) and waits until it is
