@@ -30,6 +30,14 @@ impl RetryPolicy {
         self.interval.mul_f64(0.9)
     }
 
+    /// The backoff of a poll whose first attempt began `ago`: its
+    /// `max_elapsed` counts from that attempt.
+    fn backoff_since(&self, ago: Duration) -> Box<ExponentialBackoff> {
+        let mut b = Box::new(self.backoff());
+        b.start_time = b.start_time.checked_sub(ago).unwrap_or(b.start_time);
+        b
+    }
+
     fn backoff(&self) -> ExponentialBackoff {
         ExponentialBackoffBuilder::new()
             .with_initial_interval(self.retry.initial)
@@ -51,7 +59,9 @@ where
 {
     let started = Instant::now();
     let budget = policy.budget();
-    let mut backoff = policy.backoff();
+    // Built at the first failure, on the heap: most polls succeed at once, and
+    // 10,000 of them can wait on one shared fetch.
+    let mut backoff: Option<Box<ExponentialBackoff>> = None;
     let mut attempts = 0u32;
     loop {
         attempts += 1;
@@ -60,7 +70,9 @@ where
             Err(e) => e,
         };
         let delay = if err.is_transient() {
-            backoff.next_backoff()
+            backoff
+                .get_or_insert_with(|| policy.backoff_since(started.elapsed()))
+                .next_backoff()
         } else {
             None
         };
