@@ -78,7 +78,8 @@ where
         };
         let fits = delay.is_some_and(|d| started.elapsed() + d + policy.timeout <= budget);
         match delay {
-            Some(d) if fits => tokio::time::sleep(d).await,
+            // Boxed like the backoff: a timer is large, and rarely needed.
+            Some(d) if fits => Box::pin(tokio::time::sleep(d)).await,
             _ => return Err(with_attempts(err, attempts)),
         }
     }
