@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::time::{Instant, interval, timeout};
 
 use super::{CLIENT_TIMEOUT, PING_EVERY, SEND_TIMEOUT};
-use crate::actors::hub::Subscription;
+use crate::actors::hub::{Frame, Subscription};
 use crate::actors::status::{Snapshot, StatusHandle};
 use crate::http::views;
 
@@ -206,13 +206,10 @@ async fn live(
     loop {
         tokio::select! {
             frame = sub.rx.recv() => match frame {
-                Some(f) if f.seq <= last => {}
-                Some(f) => {
-                    sub.state.taken(f.json.len());
-                    if let Err(end) = send(ws, f.json.clone(), last).await {
+                Some(first) => {
+                    if let Err(end) = send_burst(ws, &mut sub, first, &mut last).await {
                         return end;
                     }
-                    last = f.seq;
                 }
                 None if sub.state.overflowed() => return End::TooSlow(last),
                 None => return End::Shutdown,
@@ -235,6 +232,44 @@ async fn live(
             }
         }
     }
+}
+
+/// Frames sent in one go when a burst is already queued.
+const BURST: usize = 256;
+
+/// Sends `first` and whatever else is already queued (up to [`BURST`] frames) under
+/// one send deadline: a storm of thousands of events costs one timer per burst, not
+/// one per event, and each event still goes out as its own message.
+async fn send_burst(
+    ws: &mut Session,
+    sub: &mut Subscription,
+    first: Arc<Frame>,
+    last: &mut u64,
+) -> Result<(), End> {
+    let mut burst = Vec::with_capacity(1);
+    burst.push(first);
+    while burst.len() < BURST {
+        match sub.rx.try_recv() {
+            Ok(f) => burst.push(f),
+            Err(_) => break,
+        }
+    }
+    // Every frame taken off the queue frees its bytes, also one already covered by
+    // the snapshot or the replay (seq <= last), which is skipped.
+    sub.state.taken(burst.iter().map(|f| f.json.len()).sum());
+    let sent = timeout(SEND_TIMEOUT, async {
+        for f in &burst {
+            if f.seq <= *last {
+                continue;
+            }
+            ws.text(f.json.clone()).await.map_err(|_| End::Gone)?;
+            *last = f.seq;
+        }
+        Ok(())
+    })
+    .await;
+    // On a timeout, `last` is the last event that went out: the client resumes there.
+    sent.unwrap_or(Err(End::TooSlow(*last)))
 }
 
 /// Handles one message from the client; `Some` ends the session.
