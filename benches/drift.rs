@@ -55,7 +55,7 @@ fn backend(b: usize) -> TargetState {
             };
             ServerRecord {
                 name: format!("s{s}"),
-                status: format!("{state:?}").to_uppercase(),
+                status: format!("{state:?}").to_uppercase().into(),
                 state,
                 weight: Some(1),
                 check_status: None,

@@ -198,7 +198,7 @@ fn failed_backend_keeps_servers_as_no_data_never_down() {
             .any(|e| e.kind() == EventType::ServerStateChanged)
     );
     for srv in &s.servers {
-        assert_eq!(srv.status, NO_DATA);
+        assert_eq!(&*srv.status, NO_DATA);
         assert_eq!(srv.state, ServerState::Unknown);
     }
     assert_eq!(s.servers[0].last_known_status.as_deref(), Some("UP"));
@@ -235,7 +235,7 @@ fn server_state_changes_compare_normalised_states() {
     assert_eq!(data(&ev[2][0])["previous_status"], "UP 1/3");
     assert_eq!(data(&ev[4][0])["to"], "maint");
     assert_eq!(data(&ev[5][0])["to"], "drain");
-    assert_eq!(s.servers[0].status, "NOLB");
+    assert_eq!(&*s.servers[0].status, "NOLB");
 }
 
 #[test]

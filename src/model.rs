@@ -11,6 +11,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 mod admin;
 mod event;
 mod haproxy;
+mod intern;
 mod live;
 
 pub use admin::{
@@ -18,6 +19,7 @@ pub use admin::{
 };
 pub use event::*;
 pub use haproxy::{ConfigValidation, HaproxyRestart, StepOutcome, StepRecord, TxRecord, TxState};
+pub use intern::intern;
 pub use live::{Live, LiveValue};
 
 /// A map on the polling path (keyed by backend names and target ids), hashed with
@@ -200,10 +202,10 @@ impl InstanceState {
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
 pub struct ServerSample {
     pub name: String,
-    /// Status exactly as HAProxy writes it.
-    pub status: String,
+    /// Status exactly as HAProxy writes it (interned: [`intern`]).
+    pub status: Shared,
     pub weight: Option<u32>,
-    pub check_status: Option<String>,
+    pub check_status: Option<Shared>,
     /// Seconds since the last UP/DOWN transition (`lastchg`).
     pub last_change_s: Option<u64>,
     pub addr: Option<String>,
@@ -297,16 +299,20 @@ pub enum Payload {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServerRecord {
     pub name: String,
-    /// As HAProxy wrote it, or `no data` while the backend's fetch fails.
-    pub status: String,
+    /// As HAProxy wrote it, or `no data` while the backend's fetch fails
+    /// (interned, like the check status and the last known status).
+    #[serde(deserialize_with = "intern::de_interned")]
+    pub status: Shared,
     pub state: ServerState,
     pub weight: Option<u32>,
-    pub check_status: Option<String>,
+    #[serde(default, deserialize_with = "intern::de_interned_opt")]
+    pub check_status: Option<Shared>,
     /// HAProxy's `lastchg`: refreshed in place by routine polls.
     pub last_change_s: Live<u64>,
     pub addr: Option<String>,
     /// The last status actually read from the source.
-    pub last_known_status: Option<String>,
+    #[serde(default, deserialize_with = "intern::de_interned_opt")]
+    pub last_known_status: Option<Shared>,
     /// The last state actually read from the source.
     pub last_known_state: ServerState,
 }

@@ -121,7 +121,7 @@ impl Haproxy {
             .into_iter()
             .find(|s| s.name == server)
             .ok_or_else(|| format!("no server {backend}/{server}"))?;
-        Ok(s.status)
+        Ok(s.status.to_string())
     }
 }
 

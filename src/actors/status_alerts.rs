@@ -251,7 +251,7 @@ mod tests {
             .enumerate()
             .map(|(i, s)| ServerSample {
                 name: format!("s{i}"),
-                status: s.to_string(),
+                status: (*s).into(),
                 ..ServerSample::default()
             });
         let s = diff(None, &obs(ObservationKind::Registered(Box::new(meta)))).next;

@@ -36,7 +36,7 @@ fn servers(states: &[&str]) -> ObservationKind {
         .enumerate()
         .map(|(i, s)| ServerSample {
             name: format!("s{i}"),
-            status: s.to_string(),
+            status: (*s).into(),
             ..ServerSample::default()
         })
         .collect();

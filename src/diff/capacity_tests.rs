@@ -24,7 +24,7 @@ fn step(prev: Option<&TargetState>, statuses: &[&str]) -> (TargetState, Vec<Even
                 .enumerate()
                 .map(|(i, s)| ServerSample {
                     name: format!("s{i}"),
-                    status: s.to_string(),
+                    status: (*s).into(),
                     ..ServerSample::default()
                 })
                 .collect();

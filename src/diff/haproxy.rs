@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use super::{NO_DATA, push};
 use crate::model::{
     BackendAvailability, BackendStateChange, Capacity, EventData, EventDraft, ServerChange,
-    ServerRecord, ServerSample, ServerState, TargetState,
+    ServerRecord, ServerSample, ServerState, Shared, TargetState, intern,
 };
 
 /// Replaces `servers` with the rows of a successful fetch. With `emit`, a server whose
@@ -56,7 +56,7 @@ pub(super) fn merge(
         for gone in old.into_iter().flatten() {
             let data = ServerChange {
                 from: Some(gone.last_known_state),
-                previous_status: gone.last_known_status,
+                previous_status: gone.last_known_status.map(|s| s.to_string()),
                 removed: true,
                 server: gone.name,
                 status: None,
@@ -107,14 +107,14 @@ fn changed(
     target: &str,
     now: &ServerRecord,
     from: Option<ServerState>,
-    previous_status: Option<String>,
+    previous_status: Option<Shared>,
 ) {
     let data = ServerChange {
         from,
-        previous_status,
+        previous_status: previous_status.map(|s| s.to_string()),
         removed: false,
         server: now.name.clone(),
-        status: Some(now.status.clone()),
+        status: Some(now.status.to_string()),
         to: Some(now.state),
     };
     push(ev, target, EventData::ServerStateChanged(data));
@@ -135,18 +135,16 @@ fn record_of(sample: &ServerSample) -> ServerRecord {
     }
 }
 
-/// Brings a kept record up to date with a new sample, copying into its existing
-/// strings (a poll usually changes nothing, so nothing is allocated). Returns the last known state and
-/// status before the update when the state changed.
-fn update(r: &mut ServerRecord, sample: &ServerSample) -> Option<(ServerState, Option<String>)> {
+/// Brings a kept record up to date with a new sample (its name and address are
+/// copied into the existing strings, its interned statuses shared: a poll that
+/// changes nothing allocates nothing). Returns the last known state and status
+/// before the update when the state changed.
+fn update(r: &mut ServerRecord, sample: &ServerSample) -> Option<(ServerState, Option<Shared>)> {
     let state = ServerState::from_haproxy_status(&sample.status);
     let transition =
         (r.last_known_state != state).then(|| (r.last_known_state, r.last_known_status.clone()));
-    // `clone_from` copies into the existing strings: no allocation while they fit.
-    match &mut r.last_known_status {
-        Some(known) => known.clone_from(&sample.status),
-        None => r.last_known_status = Some(sample.status.clone()),
-    }
+    // Statuses are interned: these are reference counts, not copies.
+    r.last_known_status = Some(sample.status.clone());
     r.status.clone_from(&sample.status);
     r.state = state;
     r.last_known_state = state;
@@ -160,7 +158,7 @@ fn update(r: &mut ServerRecord, sample: &ServerSample) -> Option<(ServerState, O
 /// Marks every server as unreadable, keeping its last known values.
 pub(super) fn mark_no_data(servers: &mut [ServerRecord]) {
     for s in servers {
-        s.status = NO_DATA.to_string();
+        s.status = intern(NO_DATA);
         s.state = ServerState::Unknown;
     }
 }

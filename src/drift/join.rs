@@ -192,7 +192,7 @@ fn haproxy_side(backend: &TargetState, server: Option<&ServerRecord>) -> Haproxy
         target: backend.id.clone(),
         backend: backend.backend_name.clone().unwrap_or_default(),
         server: server.map(|s| s.name.clone()),
-        status: server.map(|s| s.status.clone()),
+        status: server.map(|s| s.status.to_string()),
         fetched_at: backend.last_success_at.get(),
     }
 }

@@ -27,7 +27,7 @@ fn backend(id: &str, servers: &[(&str, &str, ServerState)]) -> TargetState {
         .iter()
         .map(|(name, addr, state)| ServerRecord {
             name: name.to_string(),
-            status: format!("{state:?}").to_uppercase(),
+            status: format!("{state:?}").to_uppercase().into(),
             state: *state,
             weight: None,
             check_status: None,

@@ -34,14 +34,14 @@ impl From<&ServerRecord> for ServerView {
     fn from(s: &ServerRecord) -> ServerView {
         ServerView {
             name: s.name.clone(),
-            status: s.status.clone(),
+            status: s.status.to_string(),
             state: s.state,
             weight: s.weight,
-            check_status: s.check_status.clone(),
+            check_status: owned(&s.check_status),
             last_change_s: s.last_change_s.get(),
             addr: s.addr.clone(),
             address: s.addr.clone(),
-            last_known_status: s.last_known_status.clone(),
+            last_known_status: owned(&s.last_known_status),
         }
     }
 }

@@ -191,8 +191,11 @@ mod tests {
             status.observe(fetched(4_000, "DOWN", 0)).await.unwrap();
             let changed = status.snapshot();
             assert!(changed.seq > after.seq, "the change has its events");
-            assert_eq!(changed.targets["haproxy/lb/be"].servers[0].status, "DOWN");
-            assert_eq!(t.servers[0].status, "UP", "the old state is left as it was");
+            assert_eq!(&*changed.targets["haproxy/lb/be"].servers[0].status, "DOWN");
+            assert_eq!(
+                &*t.servers[0].status, "UP",
+                "the old state is left as it was"
+            );
             status.observe(fetched(5_000, "DOWN", 1)).await.unwrap();
         }
         let mut stored = None;
@@ -207,6 +210,6 @@ mod tests {
         let t = &stored[0];
         assert_eq!(t.last_success_at.get(), Some(Ts(5_000)));
         assert_eq!(t.servers[0].last_change_s.get(), Some(1));
-        assert_eq!(t.servers[0].status, "DOWN");
+        assert_eq!(&*t.servers[0].status, "DOWN");
     }
 }

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::model::ServerSample;
+use crate::model::{ServerSample, intern};
 use crate::sources::count::exceeds;
 use crate::sources::fagent::{envelope_data, missing, scalar_text, unsigned};
 use crate::sources::{AgentError, too_many};
@@ -67,10 +67,12 @@ fn server_from_row(row: &Map<String, Value>) -> Option<ServerSample> {
     if name.is_empty() {
         return None;
     }
-    let status = row
-        .get("status")
-        .and_then(scalar_text)
-        .unwrap_or_else(|| "UNKNOWN".to_string());
+    let status = intern(
+        row.get("status")
+            .and_then(scalar_text)
+            .as_deref()
+            .unwrap_or("UNKNOWN"),
+    );
     let last_chg = row.get("last_chg").or_else(|| row.get("lastchg"));
     Some(ServerSample {
         name,
@@ -79,7 +81,10 @@ fn server_from_row(row: &Map<String, Value>) -> Option<ServerSample> {
             .get("weight")
             .and_then(unsigned)
             .and_then(|w| u32::try_from(w).ok()),
-        check_status: row.get("check_status").and_then(scalar_text),
+        check_status: row
+            .get("check_status")
+            .and_then(scalar_text)
+            .map(|s| intern(&s)),
         last_change_s: last_chg.and_then(unsigned),
         addr: row.get("addr").and_then(scalar_text),
     })

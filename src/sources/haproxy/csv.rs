@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use memchr::{memchr, memchr2};
 
-use crate::model::{BackendSample, ServerSample};
+use crate::model::{BackendSample, ServerSample, intern};
 
 /// How many characters of an unexpected body an error message quotes.
 const SNIPPET_CHARS: usize = 80;
@@ -728,9 +728,9 @@ fn sample_of(row: &impl Slots) -> Option<ServerSample> {
     let text = |slot: usize| row.slot(slot).map(str::to_string);
     Some(ServerSample {
         name: name.to_string(),
-        status: text(STATUS).unwrap_or_else(|| "UNKNOWN".to_string()),
+        status: intern(row.slot(STATUS).unwrap_or("UNKNOWN")),
         weight: row.slot_u64(WEIGHT).and_then(|w| u32::try_from(w).ok()),
-        check_status: text(CHECK_STATUS),
+        check_status: row.slot(CHECK_STATUS).map(intern),
         last_change_s: row.slot_u64(LASTCHG),
         addr: text(ADDR),
     })

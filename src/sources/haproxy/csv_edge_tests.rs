@@ -49,7 +49,7 @@ fn values_that_do_not_fit_never_fail() {
         be,BACKEND,UP,1,1,1,\n";
     let servers = servers_of(&parse(body.as_bytes()).unwrap(), "be").unwrap();
     assert_eq!(servers.len(), 1, "the nameless row is dropped");
-    assert_eq!(servers[0].status, "UNKNOWN");
+    assert_eq!(&*servers[0].status, "UNKNOWN");
     assert_eq!((servers[0].weight, servers[0].last_change_s), (None, None));
 }
 

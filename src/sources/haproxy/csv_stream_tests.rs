@@ -170,7 +170,7 @@ fn a_long_line_in_small_chunks_is_searched_once() {
         index["be"].servers[0]
             .check_status
             .as_ref()
-            .map(String::len),
+            .map(|s| s.len()),
         Some(16 << 20)
     );
 }

@@ -20,7 +20,7 @@ fn names(samples: &[ServerSample]) -> Vec<&str> {
 }
 
 fn statuses(samples: &[ServerSample]) -> Vec<&str> {
-    samples.iter().map(|s| s.status.as_str()).collect()
+    samples.iter().map(|s| &*s.status).collect()
 }
 
 fn server<'a>(samples: &'a [ServerSample], name: &str) -> &'a ServerSample {
@@ -157,7 +157,7 @@ fn after_admin_actions_statuses_are_kept_as_written() {
         assert_eq!(statuses(&agent), ["UP", "DRAIN", "DOWN (agent)"]);
         let nocheck = servers_of(&t, "be_nocheck").unwrap();
         assert_eq!(statuses(&nocheck), ["DOWN", "MAINT"]);
-        assert_eq!(servers_of(&t, "be_nolb").unwrap()[0].status, "NOLB");
+        assert_eq!(&*servers_of(&t, "be_nolb").unwrap()[0].status, "NOLB");
     }
 }
 

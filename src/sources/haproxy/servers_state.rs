@@ -2,7 +2,7 @@
 //! version 1), and the reconstruction of the status text `show stat` would show.
 //! Bytes in, rows or an error text out; no I/O.
 
-use crate::model::ServerSample;
+use crate::model::{ServerSample, intern};
 
 /// The columns of format version 1, used when the answer has no header line.
 const V1_COLUMNS: &str = "be_id be_name srv_id srv_name srv_addr srv_op_state \
@@ -235,9 +235,9 @@ pub fn to_samples(rows: &[ServerStateRow], backend: &str) -> Vec<ServerSample> {
         .filter(|row| row.be_name == backend)
         .map(|row| ServerSample {
             name: row.srv_name.clone(),
-            status: status_text(row),
+            status: intern(&status_text(row)),
             weight: row.uweight,
-            check_status: shown_check_status(row),
+            check_status: shown_check_status(row).map(|s| intern(&s)),
             last_change_s: row.time_since_last_change,
             addr: shown_addr(row),
         })

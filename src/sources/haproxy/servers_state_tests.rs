@@ -146,8 +146,8 @@ fn reconstructed_status_matches_show_stat() {
                 r.srv_name,
                 theirs.status
             );
-            if ours != theirs.status {
-                found.push((r.srv_name.as_str(), ours, theirs.status.clone()));
+            if *ours != *theirs.status {
+                found.push((r.srv_name.as_str(), ours, theirs.status.to_string()));
             }
         }
         let want: Vec<_> = differences
@@ -170,7 +170,7 @@ fn samples_match_show_stat_fields() {
             let theirs = csv::servers_of(&table, &backend).unwrap();
             assert_eq!(ours.len(), theirs.len(), "{backend}");
             for (o, t) in ours.iter().zip(&theirs) {
-                let star = |s: &Option<String>| {
+                let star = |s: &Option<crate::model::Shared>| {
                     s.as_deref().map(|c| c.trim_start_matches("* ").to_string())
                 };
                 assert_eq!(o.name, t.name);
@@ -318,7 +318,7 @@ fn addresses_checks_and_dashes() {
         (None, None)
     );
     assert_eq!(samples[2].addr.as_deref(), Some("10.0.0.1"));
-    assert_eq!(samples[2].status, "no check");
+    assert_eq!(&*samples[2].status, "no check");
 }
 
 #[test]

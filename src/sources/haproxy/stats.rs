@@ -336,7 +336,7 @@ mod tests {
             })
             .collect();
         let first = first.await.unwrap().unwrap();
-        assert_eq!(first.servers[0].status, "UP");
+        assert_eq!(&*first.servers[0].status, "UP");
         assert_eq!(first.status.as_deref(), Some("UP"));
         let mut statuses = Vec::new();
         for t in later {
