@@ -14,7 +14,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 /// Large answers built or being sent at once.
 pub const AT_ONCE: usize = 2;
 /// Size of the chunks a large body is sent in.
-const CHUNK: usize = 64 * 1024;
+pub const CHUNK: usize = 64 * 1024;
 
 /// The gate of large answers.
 #[derive(Clone)]
@@ -73,5 +73,24 @@ pub fn send(turn: OwnedSemaphorePermit, content_type: &'static str, body: Vec<u8
     HttpResponse::Ok()
         .insert_header(("content-type", content_type))
         .no_chunking(len as u64)
+        .streaming(stream)
+}
+
+/// Answers `head` and then the chunks of `rest`, each built only when the
+/// connection takes the one before (chunked transfer: the length is not known in
+/// advance), keeping `turn` until the body is done with.
+pub fn stream(
+    turn: OwnedSemaphorePermit,
+    content_type: &'static str,
+    head: Vec<u8>,
+    rest: impl Iterator<Item = Bytes> + 'static,
+) -> HttpResponse {
+    let chunks = std::iter::once(Bytes::from(head)).chain(rest);
+    let stream = futures_util::stream::iter(chunks).map(move |chunk| {
+        let _held = &turn;
+        Ok::<_, std::convert::Infallible>(chunk)
+    });
+    HttpResponse::Ok()
+        .insert_header(("content-type", content_type))
         .streaming(stream)
 }
