@@ -334,8 +334,10 @@ pub struct InstanceRecord {
     pub ip_addr: Option<Shared>,
     pub port: Option<u16>,
     /// As Eureka wrote it, or `no data` while its application's fetch fails.
+    #[serde(deserialize_with = "intern::de_interned")]
     pub status: Shared,
     pub state: InstanceState,
+    #[serde(default, deserialize_with = "intern::de_interned_opt")]
     pub last_known_status: Option<Shared>,
     pub last_known_state: InstanceState,
     pub health_check_url: Option<Shared>,

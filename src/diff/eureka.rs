@@ -1,12 +1,12 @@
 //! Merging a Eureka server's applications and instances into the stored ones.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use super::{NO_DATA, push};
 use crate::model::{
     AppRecord, AppSample, EventData, EventDraft, FailureKind, FetchFailure, FetchRecovery,
     FetchStatus, InstanceChange, InstanceMember, InstanceRecord, InstanceSample, InstanceState,
-    Shared, Ts,
+    Shared, Ts, intern,
 };
 
 /// How long an instance absent from the registry is kept, with `removed_at`, before it
@@ -230,7 +230,8 @@ fn refresh(rec: &mut InstanceRecord, s: &InstanceSample) {
     rec.port = s.port;
     match &rec.last_known_status {
         Some(known) if **known == *s.status => rec.status = known.clone(),
-        _ => keep_or_set(&mut rec.status, &s.status),
+        _ if *rec.status != *s.status => rec.status = intern(&s.status),
+        _ => {}
     }
     (rec.state, rec.last_known_state) = (state, state);
     rec.last_known_status = Some(rec.status.clone());
@@ -238,7 +239,7 @@ fn refresh(rec: &mut InstanceRecord, s: &InstanceSample) {
     keep_or_set_opt(&mut rec.home_page_url, &s.home_page_url);
     keep_or_set_opt(&mut rec.status_page_url, &s.status_page_url);
     if *rec.metadata != s.metadata {
-        rec.metadata = std::sync::Arc::new(s.metadata.clone());
+        rec.metadata = metadata(&s.metadata);
     }
     rec.removed_at = None;
     keep_or_set_opt(&mut rec.endpoint, &s.endpoint);
@@ -248,7 +249,7 @@ fn refresh(rec: &mut InstanceRecord, s: &InstanceSample) {
 
 fn record_of(s: &InstanceSample) -> InstanceRecord {
     let state = InstanceState::from_eureka_status(&s.status);
-    let status = shared(&s.status);
+    let status = intern(&s.status);
     InstanceRecord {
         instance_id: shared(&s.instance_id),
         app: shared(&s.app),
@@ -262,12 +263,24 @@ fn record_of(s: &InstanceSample) -> InstanceRecord {
         health_check_url: shared_opt(&s.health_check_url),
         home_page_url: shared_opt(&s.home_page_url),
         status_page_url: shared_opt(&s.status_page_url),
-        metadata: std::sync::Arc::new(s.metadata.clone()),
+        metadata: metadata(&s.metadata),
         removed_at: None,
         endpoint: shared_opt(&s.endpoint),
         lease: s.lease.clone(),
         last_updated_at: s.last_updated_at,
         lease_expired: false,
+    }
+}
+
+/// An empty metadata map, shared by every instance that has one.
+static NO_METADATA: std::sync::LazyLock<std::sync::Arc<BTreeMap<String, String>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// The metadata of a sample as kept: most instances have none, and share one map.
+fn metadata(m: &BTreeMap<String, String>) -> std::sync::Arc<BTreeMap<String, String>> {
+    match m.is_empty() {
+        true => NO_METADATA.clone(),
+        false => std::sync::Arc::new(m.clone()),
     }
 }
 

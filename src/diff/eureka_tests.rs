@@ -172,3 +172,35 @@ fn records_read_and_write_the_stored_json_unchanged() {
     assert_eq!(rec.metadata.get("k").map(String::as_str), Some("v"));
     assert_eq!(serde_json::to_string(&rec).expect("serialises"), stored);
 }
+
+#[test]
+fn new_instances_share_their_status_and_an_empty_metadata_map() {
+    let mut bare = sample("b", 1);
+    bare.metadata.clear();
+    let mut bare2 = sample("c", 1);
+    bare2.metadata.clear();
+    let mut apps = Vec::new();
+    merged(&mut apps, &fetch(vec![sample("a", 1), bare, bare2]), 10);
+    let [a, b, c] = &apps[0].instances[..] else {
+        panic!("three instances: {:?}", apps[0].instances)
+    };
+    assert!(same(&a.status, &b.status) && same(&b.status, &c.status));
+    assert!(same(&b.metadata, &c.metadata));
+    assert!(b.metadata.is_empty());
+    assert!(!same(&a.metadata, &b.metadata));
+    assert_eq!(a.metadata.get("zone").map(String::as_str), Some("a"));
+    // A status change takes the shared text of its new value.
+    let mut down = sample("a", 2);
+    down.status = "DOWN".into();
+    let mut down2 = sample("c", 2);
+    down2.status = "DOWN".into();
+    down2.metadata.clear();
+    merged(&mut apps, &fetch(vec![down, down2]), 20);
+    let live: Vec<_> = apps[0]
+        .instances
+        .iter()
+        .filter(|i| i.removed_at.is_none())
+        .collect();
+    assert_eq!(&*live[0].status, "DOWN");
+    assert!(same(&live[0].status, &live[1].status));
+}
