@@ -4,12 +4,12 @@
 //! ever decided on old data. Cost: one hash map of the fresh instances by endpoint,
 //! then one lookup per server.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use super::{DriftKind, EurekaSide, HaproxySide, Link, Mismatch};
 use crate::model::{
-    AppRecord, FetchStatus, InstanceRecord, InstanceState, ServerRecord, ServerState, TargetKind,
-    TargetState,
+    AppRecord, FastMap, FetchStatus, InstanceRecord, InstanceState, ServerRecord, ServerState,
+    TargetKind, TargetState,
 };
 
 /// An instance with where it comes from.
@@ -39,7 +39,7 @@ pub fn mismatches(fresh: &[&TargetState], links: &[Link]) -> Vec<Mismatch> {
             }
         }
     }
-    let by_id: HashMap<&str, &TargetState> = fresh.iter().map(|t| (t.id.as_str(), *t)).collect();
+    let by_id: FastMap<&str, &TargetState> = fresh.iter().map(|t| (t.id.as_str(), *t)).collect();
     for link in links {
         linked(link, &by_id, &mut out);
     }
@@ -47,8 +47,8 @@ pub fn mismatches(fresh: &[&TargetState], links: &[Link]) -> Vec<Mismatch> {
 }
 
 /// Live instances of usable applications of the fresh Eureka targets, by endpoint.
-fn by_endpoint<'a>(fresh: &[&'a TargetState]) -> HashMap<&'a str, Vec<At<'a>>> {
-    let mut map: HashMap<&str, Vec<At<'_>>> = HashMap::new();
+fn by_endpoint<'a>(fresh: &[&'a TargetState]) -> FastMap<&'a str, Vec<At<'a>>> {
+    let mut map: FastMap<&str, Vec<At<'_>>> = FastMap::default();
     for t in fresh.iter().filter(|t| t.kind == TargetKind::EurekaServer) {
         for app in t.applications.iter().filter(|a| usable(a)) {
             for inst in live(app) {
@@ -86,7 +86,7 @@ fn pair_kind(server: ServerState, inst: InstanceState) -> Option<DriftKind> {
 
 /// A link's membership checks, when its Eureka target is fresh and the application
 /// usable (absent counts as no instances); stale backends are skipped.
-fn linked(link: &Link, fresh: &HashMap<&str, &TargetState>, out: &mut Vec<Mismatch>) {
+fn linked(link: &Link, fresh: &FastMap<&str, &TargetState>, out: &mut Vec<Mismatch>) {
     let Some(eureka) = fresh.get(link.eureka_target.as_str()) else {
         return;
     };
