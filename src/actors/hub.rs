@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::mpsc;
 
 use super::status::Snapshot;
+use super::store::Committed;
 use crate::model::Event;
 
 /// One committed event, serialised once for every subscriber.
@@ -110,6 +111,27 @@ impl Hub {
                 })
             })
             .collect();
+        self.publish_frames(snapshot, frames);
+    }
+
+    /// [`Hub::publish`] of committed events with the JSON they were stored as
+    /// (the same text: a storm's thousands of events are written out once).
+    pub fn publish_committed(&self, snapshot: Snapshot, committed: &Committed) {
+        let frames = committed
+            .events
+            .iter()
+            .zip(&committed.json)
+            .map(|(e, json)| {
+                Arc::new(Frame {
+                    seq: e.seq,
+                    json: json.clone(),
+                })
+            })
+            .collect();
+        self.publish_frames(snapshot, frames);
+    }
+
+    fn publish_frames(&self, snapshot: Snapshot, frames: Vec<Arc<Frame>>) {
         let mut inner = self.lock();
         inner.snapshot = Arc::new(snapshot);
         inner.subscribers.retain(|s| deliver(s, &frames));

@@ -20,7 +20,7 @@ use super::hub::Hub;
 use super::liveness::Liveness;
 use super::poll_times;
 use super::status_alerts::{self, AlertCommand, AlertsView};
-use super::store::{Change, Fault, Store, StoreError};
+use super::store::{Change, Committed, Fault, Store, StoreError};
 use crate::config::LiveConfig;
 use crate::model::{Event, EventDraft, Observation, ObservationKind, TargetState, Ts};
 
@@ -494,7 +494,7 @@ impl Actor {
     fn count(
         &self,
         batch: &[Msg],
-        result: &Result<Vec<Event>, StoreError>,
+        result: &Result<Committed, StoreError>,
         took: std::time::Duration,
     ) {
         let c = &self.counters;
@@ -506,8 +506,9 @@ impl Actor {
         c.observations
             .fetch_add(observations.count() as u64, Ordering::Relaxed);
         c.polls.fetch_add(polls, Ordering::Relaxed);
-        if let Ok(events) = result {
-            c.events.fetch_add(events.len() as u64, Ordering::Relaxed);
+        if let Ok(done) = result {
+            c.events
+                .fetch_add(done.events.len() as u64, Ordering::Relaxed);
         }
     }
 
@@ -520,11 +521,11 @@ impl Actor {
         current: &Snapshot,
         working: Working,
         alerts: Arc<AlertsView>,
-        result: Result<Vec<Event>, StoreError>,
+        result: Result<Committed, StoreError>,
         batch: Vec<Msg>,
     ) {
         let reply = match result {
-            Ok(events) => {
+            Ok(done) => {
                 let mut targets = current.targets.clone();
                 for (id, next) in working {
                     match next {
@@ -532,7 +533,7 @@ impl Actor {
                         None => targets.remove(&id),
                     };
                 }
-                let seq = events.last().map(|e| e.seq).unwrap_or(current.seq);
+                let seq = done.events.last().map(|e| e.seq).unwrap_or(current.seq);
                 let held = self.failed_at.is_some_and(|t| t.elapsed() < STORAGE_HOLD);
                 let snap = Snapshot {
                     seq,
@@ -545,8 +546,8 @@ impl Actor {
                 if !current.storage_ok && !held {
                     tracing::info!("storage recovered: commits succeed again");
                 }
-                self.hub.publish(snap, &events);
-                events.iter().for_each(log_event);
+                self.hub.publish_committed(snap, &done);
+                done.events.iter().for_each(log_event);
                 Ok(())
             }
             Err(e) => {

@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
+use bytestring::ByteString;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition};
 use serde::{Deserialize, Serialize};
 
@@ -95,11 +96,24 @@ struct TargetOnly {
     target: String,
 }
 
-/// Writes the events and their index entries, prunes past the retention and
-/// records the next sequence number.
+/// The JSON text of each event, as stored and as sent to WebSocket clients.
+pub(super) fn encode(events: &[Event]) -> Result<Vec<ByteString>, StoreError> {
+    events
+        .iter()
+        .map(|e| {
+            serde_json::to_string(e)
+                .map(ByteString::from)
+                .map_err(|x| StoreError::write(Fault::Unreadable, x.to_string()))
+        })
+        .collect()
+}
+
+/// Writes the events (`json[i]` is `events[i]`'s text, [`encode`]) and their
+/// index entries, prunes past the retention and records the next sequence number.
 pub(super) fn write_events(
     tx: &redb::WriteTransaction,
     events: &[Event],
+    json: &[ByteString],
     next: u64,
     retention: u64,
 ) -> Result<(), StoreError> {
@@ -109,10 +123,8 @@ pub(super) fn write_events(
     let mut table = tx.open_table(EVENTS).on(Op::Write)?;
     let mut targets = tx.open_table(EVENT_TARGETS).on(Op::Write)?;
     let mut index = tx.open_table(BY_TARGET).on(Op::Write)?;
-    for e in events {
-        let bytes = serde_json::to_vec(e)
-            .map_err(|x| StoreError::write(Fault::Unreadable, x.to_string()))?;
-        table.insert(e.seq, bytes.as_slice()).on(Op::Write)?;
+    for (e, text) in events.iter().zip(json) {
+        table.insert(e.seq, &**text.as_bytes()).on(Op::Write)?;
         targets.insert(e.seq, e.target.as_str()).on(Op::Write)?;
         index.insert((e.target.as_str(), e.seq), ()).on(Op::Write)?;
     }

@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 
+use bytestring::ByteString;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 use super::poll_times;
@@ -61,6 +62,15 @@ pub struct Store {
     retention: u64,
     next_seq: AtomicU64,
     unreadable: log::Unreadable,
+}
+
+/// What a commit wrote: the numbered events, each with the JSON it is stored as,
+/// which is also the text a WebSocket client receives (written once for both).
+#[derive(Debug)]
+pub struct Committed {
+    pub events: Vec<Event>,
+    /// `json[i]` is `events[i]` as stored.
+    pub json: Vec<ByteString>,
 }
 
 impl Store {
@@ -204,6 +214,7 @@ impl Store {
         ts: Ts,
     ) -> Result<Vec<Event>, StoreError> {
         self.commit_with(changes, drafts, ts, &|_| Ok(()))
+            .map(|c| c.events)
     }
 
     /// The redb database, for the modules that keep tables of their own
@@ -220,7 +231,7 @@ impl Store {
         drafts: Vec<EventDraft>,
         ts: Ts,
         extra: &dyn Fn(&redb::WriteTransaction) -> Result<(), StoreError>,
-    ) -> Result<Vec<Event>, StoreError> {
+    ) -> Result<Committed, StoreError> {
         let first = self.next_seq();
         let events: Vec<Event> = drafts
             .into_iter()
@@ -233,7 +244,8 @@ impl Store {
             })
             .collect();
         let next = first + events.len() as u64;
-        let result = guard(W, || self.write(changes, &events, next, extra));
+        let json = log::encode(&events)?;
+        let result = guard(W, || self.write(changes, &events, &json, next, extra));
         if let Err(e) = &result
             && e.fault().is_some_and(Fault::needs_reopen)
         {
@@ -241,20 +253,21 @@ impl Store {
         }
         result?;
         self.next_seq.store(next, Ordering::SeqCst);
-        Ok(events)
+        Ok(Committed { events, json })
     }
 
     fn write(
         &self,
         changes: &[Change],
         events: &[Event],
+        json: &[ByteString],
         next: u64,
         extra: &dyn Fn(&redb::WriteTransaction) -> Result<(), StoreError>,
     ) -> Result<(), StoreError> {
         let db = self.db()?;
         let tx = db.begin_write().on(W)?;
         write_changes(&tx, changes)?;
-        log::write_events(&tx, events, next, self.retention)?;
+        log::write_events(&tx, events, json, next, self.retention)?;
         extra(&tx)?;
         tx.commit().on(W)
     }

@@ -171,7 +171,8 @@ fn write_fresh(fresh: &Path, retention: u64, s: &Salvage) -> Result<(), StoreErr
         .map(|t| super::Change::Full(std::sync::Arc::new(t.clone())))
         .collect();
     super::write_changes(&tx, &changes)?;
-    log::write_events(&tx, &s.events, s.next_seq, retention.max(1))?;
+    let json = log::encode(&s.events)?;
+    log::write_events(&tx, &s.events, &json, s.next_seq, retention.max(1))?;
     let mut meta = tx.open_table(META).on(Op::Write)?;
     meta.insert(NEXT_SEQ, s.next_seq).on(Op::Write)?;
     drop(meta);

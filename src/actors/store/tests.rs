@@ -222,3 +222,26 @@ fn an_index_missing_from_an_older_file_is_built_on_open() {
         .collect();
     assert_eq!(seqs, vec![1, 3]);
 }
+
+/// A commit hands back each event with the very text it stored, which is what the
+/// hub sends to WebSocket clients.
+#[test]
+fn a_commit_returns_each_event_with_its_stored_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("w.redb"), 100).unwrap();
+    let done = store
+        .commit_with(&[], vec![draft("t"), draft("u")], Ts(7), &|_| Ok(()))
+        .unwrap();
+    assert_eq!(done.events.len(), 2);
+    assert_eq!(done.json.len(), 2);
+    let read = store.events(0, 10, None).unwrap();
+    assert_eq!(read.len(), 2);
+    for ((e, text), item) in done.events.iter().zip(&done.json).zip(&read) {
+        assert_eq!(&**text, serde_json::to_string(e).unwrap());
+        assert_eq!(
+            serde_json::to_string(item).unwrap(),
+            &**text,
+            "read back as written"
+        );
+    }
+}
