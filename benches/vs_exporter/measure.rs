@@ -97,6 +97,16 @@ pub async fn run(args: &Args) -> Res<Figures> {
         "watchpost: CPU ms per 1,000 server rows".into(),
         1000.0 * ours / rows_ours.max(1.0),
     ));
+    // HAProxy's own cost to produce the rows: its CPU for one full dump (above).
+    let dump_per_1000 = 1000.0 * dump_ms / (args.backends * args.servers) as f64;
+    f.push((
+        "HAProxy: CPU ms per 1,000 server rows (one full dump)".into(),
+        dump_per_1000,
+    ));
+    f.push((
+        "  watchpost ÷ HAProxy's own (target ≤ 1)".into(),
+        (1000.0 * ours / rows_ours.max(1.0)) / dump_per_1000.max(f64::MIN_POSITIVE),
+    ));
     f.push((
         "exporter: CPU ms per 1,000 server rows".into(),
         1000.0 * theirs / rows_exp.max(1.0),
