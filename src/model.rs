@@ -25,6 +25,8 @@ pub use live::{Live, LiveValue};
 /// A map on the polling path (keyed by backend names and target ids), hashed with
 /// a fast hash seeded per process.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// A set with the same hasher as [`FastMap`].
+pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 /// A point in time, in milliseconds since the Unix epoch, written as RFC 3339 UTC.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]

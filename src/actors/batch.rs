@@ -4,14 +4,16 @@
 //! telling the observations that change something from those that only refresh
 //! poll times, so the first are committed first.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::status::{Msg, Snapshot};
 use super::status_alerts::Touched;
 use crate::alerts::flap::subject_changes;
 use crate::diff::diff;
-use crate::model::{EventDraft, FetchStatus, Observation, ObservationKind, Payload, TargetState};
+use crate::model::{
+    EventDraft, FastSet, FetchStatus, Observation, ObservationKind, Payload, TargetState,
+};
 
 pub(super) type Working = BTreeMap<Arc<str>, Option<Arc<TargetState>>>;
 
@@ -80,10 +82,23 @@ pub(super) fn routine(current: &Snapshot, obs: &Observation) -> bool {
 /// poll times, each in arrival order. A routine message of a target that also has
 /// a changing message among `msgs` goes with the changing ones, so every target's
 /// observations are still applied in order.
-pub(super) fn split(current: &Snapshot, msgs: Vec<Msg>) -> (Vec<Msg>, Vec<Msg>) {
+///
+/// The first `known` messages were found routine by an earlier split and are not
+/// compared with the state again: what is left of a round of 10,000 polls is
+/// carried from batch to batch, and a change that arrives meanwhile is sorted out
+/// at the cost of the new messages only. (A target whose state changed since had
+/// a changing message, which brought its carried ones along with it.)
+pub(super) fn split(current: &Snapshot, msgs: Vec<Msg>, known: usize) -> (Vec<Msg>, Vec<Msg>) {
     let plain = |m: &Msg| m.is_plain() && m.observations.iter().all(|o| routine(current, o));
-    let marks: Vec<bool> = msgs.iter().map(plain).collect();
-    let urgent_targets: HashSet<&str> = msgs
+    let marks: Vec<bool> = msgs
+        .iter()
+        .enumerate()
+        .map(|(i, m)| i < known || plain(m))
+        .collect();
+    if marks.iter().all(|p| *p) {
+        return (Vec::new(), msgs);
+    }
+    let urgent_targets: FastSet<&str> = msgs
         .iter()
         .zip(&marks)
         .filter(|(_, plain)| !**plain)

@@ -350,7 +350,7 @@ impl Actor {
                 }
             }
             polled |= msgs[carried..].iter().any(Msg::polled);
-            let (mut urgent, mut later) = split(&self.current(), msgs);
+            let (mut urgent, mut later) = split(&self.current(), msgs, carried);
             applied += urgent.len();
             // In arrival order, at most MAX_BATCH at a time: the first round after
             // a start (every target's first reading) is not one huge transaction.

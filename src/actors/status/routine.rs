@@ -27,7 +27,7 @@ pub(super) struct Poll {
 
 /// The polls of `batch`, a batch that [`split`](super::super::batch::split)
 /// found routine, in arrival order; `None` (and the long way) if one is not a
-/// poll of a committed target after all.
+/// routine poll of a committed target after all.
 pub(super) fn polls(current: &Snapshot, batch: &[Msg]) -> Option<Vec<Poll>> {
     let mut out = Vec::with_capacity(batch.len());
     for m in batch {
@@ -39,7 +39,11 @@ pub(super) fn polls(current: &Snapshot, batch: &[Msg]) -> Option<Vec<Poll>> {
                 return None;
             };
             let (key, state) = current.targets.get_key_value(obs.target.as_str())?;
-            debug_assert!(routine(current, obs), "split found {} routine", obs.target);
+            // Checked again here, not only when split: a poll carried from an
+            // earlier batch whose target changed since takes the long way.
+            if !routine(current, obs) {
+                return None;
+            }
             out.push(Poll {
                 key: key.clone(),
                 state: state.clone(),
@@ -211,5 +215,71 @@ mod tests {
         assert_eq!(t.last_success_at.get(), Some(Ts(5_000)));
         assert_eq!(t.servers[0].last_change_s.get(), Some(1));
         assert_eq!(&*t.servers[0].status, "DOWN");
+    }
+
+    fn msg(observations: Vec<Observation>) -> super::super::Msg {
+        super::super::Msg {
+            observations,
+            drafts: Vec::new(),
+            command: None,
+            done: None,
+        }
+    }
+
+    /// Polls carried from an earlier split are not compared again when split,
+    /// but a change of their target brings them along in order, and a carried
+    /// poll whose target changed anyway takes the long way.
+    #[tokio::test]
+    async fn carried_polls_keep_their_order_and_are_checked_before_the_short_way() {
+        let dir = tempfile::tempdir().unwrap();
+        let status = StatusHandle::start(
+            Store::open(&dir.path().join("w.redb"), 100).unwrap(),
+            live(),
+        )
+        .unwrap();
+        let meta = TargetMeta {
+            id: "haproxy/lb/be".into(),
+            kind: TargetKind::HaproxyBackend,
+            group: "lb".into(),
+            source: "socket".into(),
+            backend_name: Some("be".into()),
+            failure_threshold: 3,
+        };
+        let registered = Observation {
+            target: meta.id.clone(),
+            at: Ts(1_000),
+            kind: ObservationKind::Registered(Box::new(meta)),
+        };
+        status.observe(vec![registered]).await.unwrap();
+        status.observe(fetched(2_000, "UP", 7)).await.unwrap();
+        let current = status.snapshot();
+        let split = crate::actors::batch::split;
+
+        // A carried routine poll and a new one: both wait.
+        let (urgent, later) = split(
+            &current,
+            vec![msg(fetched(3_000, "UP", 8)), msg(fetched(3_100, "UP", 8))],
+            1,
+        );
+        assert_eq!((urgent.len(), later.len()), (0, 2));
+
+        // A carried routine poll, then a change of the same target: both go now,
+        // the carried one first.
+        let (urgent, later) = split(
+            &current,
+            vec![msg(fetched(3_000, "UP", 8)), msg(fetched(3_200, "DOWN", 0))],
+            1,
+        );
+        assert!(later.is_empty());
+        let at: Vec<u64> = urgent.iter().map(|m| m.observations[0].at.0).collect();
+        assert_eq!(at, vec![3_000, 3_200]);
+
+        // Counted as known, a poll that is not routine is still sent the long way
+        // by the check before the short one.
+        let (urgent, later) = split(&current, vec![msg(fetched(3_300, "DOWN", 0))], 1);
+        assert_eq!((urgent.len(), later.len()), (0, 1));
+        assert!(super::polls(&current, &later).is_none());
+        let routine = vec![msg(fetched(3_400, "UP", 9))];
+        assert_eq!(super::polls(&current, &routine).map(|p| p.len()), Some(1));
     }
 }
