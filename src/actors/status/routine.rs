@@ -160,18 +160,22 @@ mod tests {
         }]
     }
 
-    #[tokio::test]
-    async fn a_routine_poll_refreshes_poll_times_in_place_and_durably() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("w.redb");
-        let meta = TargetMeta {
+    fn meta() -> TargetMeta {
+        TargetMeta {
             id: "haproxy/lb/be".into(),
             kind: TargetKind::HaproxyBackend,
             group: "lb".into(),
             source: "socket".into(),
             backend_name: Some("be".into()),
             failure_threshold: 3,
-        };
+        }
+    }
+
+    #[tokio::test]
+    async fn a_routine_poll_refreshes_poll_times_in_place_and_durably() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.redb");
+        let meta = meta();
         {
             let status = StatusHandle::start(Store::open(&path, 100).unwrap(), live()).unwrap();
             let registered = Observation {
@@ -237,14 +241,7 @@ mod tests {
             live(),
         )
         .unwrap();
-        let meta = TargetMeta {
-            id: "haproxy/lb/be".into(),
-            kind: TargetKind::HaproxyBackend,
-            group: "lb".into(),
-            source: "socket".into(),
-            backend_name: Some("be".into()),
-            failure_threshold: 3,
-        };
+        let meta = meta();
         let registered = Observation {
             target: meta.id.clone(),
             at: Ts(1_000),
