@@ -279,4 +279,32 @@ mod tests {
         let routine = vec![msg(fetched(3_400, "UP", 9))];
         assert_eq!(super::polls(&current, &routine).map(|p| p.len()), Some(1));
     }
+
+    /// A commit that changes no target (here, events of their own) publishes a
+    /// snapshot that shares the previous one's map of targets.
+    #[tokio::test]
+    async fn a_batch_without_target_changes_shares_the_snapshot_map() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("w.redb"), 100).unwrap();
+        let status = StatusHandle::start(store, live()).unwrap();
+        let meta = meta();
+        let registered = Observation {
+            target: meta.id.clone(),
+            at: Ts(1_000),
+            kind: ObservationKind::Registered(Box::new(meta)),
+        };
+        status.observe(vec![registered]).await.unwrap();
+        let before = status.snapshot();
+        let draft = crate::model::EventDraft {
+            target: "haproxy/lb/be".into(),
+            data: crate::model::EventData::PollingEnabled(crate::model::NoData {}),
+        };
+        status.record(vec![draft]).await.unwrap();
+        let after = status.snapshot();
+        assert!(after.seq > before.seq, "the events were committed");
+        assert!(Arc::ptr_eq(&before.targets, &after.targets));
+        // A change of a target gives a map of its own.
+        status.observe(fetched(2_000, "UP", 7)).await.unwrap();
+        assert!(!Arc::ptr_eq(&after.targets, &status.snapshot().targets));
+    }
 }
