@@ -160,14 +160,20 @@ mod tests {
         }]
     }
 
-    fn meta() -> TargetMeta {
-        TargetMeta {
+    /// The registration of the backend the tests poll, at 1,000 ms.
+    fn registered() -> Observation {
+        let meta = TargetMeta {
             id: "haproxy/lb/be".into(),
             kind: TargetKind::HaproxyBackend,
             group: "lb".into(),
             source: "socket".into(),
             backend_name: Some("be".into()),
             failure_threshold: 3,
+        };
+        Observation {
+            target: meta.id.clone(),
+            at: Ts(1_000),
+            kind: ObservationKind::Registered(Box::new(meta)),
         }
     }
 
@@ -175,15 +181,9 @@ mod tests {
     async fn a_routine_poll_refreshes_poll_times_in_place_and_durably() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("w.redb");
-        let meta = meta();
         {
             let status = StatusHandle::start(Store::open(&path, 100).unwrap(), live()).unwrap();
-            let registered = Observation {
-                target: meta.id.clone(),
-                at: Ts(1_000),
-                kind: ObservationKind::Registered(Box::new(meta.clone())),
-            };
-            status.observe(vec![registered]).await.unwrap();
+            status.observe(vec![registered()]).await.unwrap();
             status.observe(fetched(2_000, "UP", 7)).await.unwrap();
             let before = status.snapshot();
             status.observe(fetched(3_000, "UP", 8)).await.unwrap();
@@ -241,13 +241,7 @@ mod tests {
             live(),
         )
         .unwrap();
-        let meta = meta();
-        let registered = Observation {
-            target: meta.id.clone(),
-            at: Ts(1_000),
-            kind: ObservationKind::Registered(Box::new(meta)),
-        };
-        status.observe(vec![registered]).await.unwrap();
+        status.observe(vec![registered()]).await.unwrap();
         status.observe(fetched(2_000, "UP", 7)).await.unwrap();
         let current = status.snapshot();
         let split = crate::actors::batch::split;
@@ -287,13 +281,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open(&dir.path().join("w.redb"), 100).unwrap();
         let status = StatusHandle::start(store, live()).unwrap();
-        let meta = meta();
-        let registered = Observation {
-            target: meta.id.clone(),
-            at: Ts(1_000),
-            kind: ObservationKind::Registered(Box::new(meta)),
-        };
-        status.observe(vec![registered]).await.unwrap();
+        status.observe(vec![registered()]).await.unwrap();
         let before = status.snapshot();
         let draft = crate::model::EventDraft {
             target: "haproxy/lb/be".into(),
