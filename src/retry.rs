@@ -52,12 +52,30 @@ impl RetryPolicy {
 /// Runs `op` until it succeeds or fails with a permanent error. A retry starts only
 /// within `max_elapsed` of the first attempt, and only if it can end (delay plus a
 /// full timeout) within the budget. The last error names the number of attempts.
-pub async fn run<T, F, Fut>(policy: &RetryPolicy, mut op: F) -> Result<T, FetchError>
+pub async fn run<T, F, Fut>(policy: &RetryPolicy, op: F) -> Result<T, FetchError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<T, FetchError>>,
 {
-    let started = Instant::now();
+    resume(policy, None, op).await
+}
+
+/// Like [`run`], for a poll whose first attempt was made elsewhere (by a shared
+/// stats round), began at `.0` and failed with `.1`: the retries go on from it as
+/// if `op` had made it.
+pub async fn resume<T, F, Fut>(
+    policy: &RetryPolicy,
+    first: Option<(Instant, FetchError)>,
+    mut op: F,
+) -> Result<T, FetchError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<T, FetchError>>,
+{
+    let (started, mut failed) = match first {
+        Some((at, e)) => (at, Some(e)),
+        None => (Instant::now(), None),
+    };
     let budget = policy.budget();
     // Built at the first failure, on the heap: most polls succeed at once, and
     // 10,000 of them can wait on one shared fetch.
@@ -65,9 +83,12 @@ where
     let mut attempts = 0u32;
     loop {
         attempts += 1;
-        let err = match op().await {
-            Ok(v) => return Ok(v),
-            Err(e) => e,
+        let err = match failed.take() {
+            Some(e) => e,
+            None => match op().await {
+                Ok(v) => return Ok(v),
+                Err(e) => e,
+            },
         };
         let delay = if err.is_transient() {
             backoff
@@ -119,6 +140,26 @@ mod tests {
             FetchErrorKind::Protocol
         };
         FetchError::new(kind, "boom")
+    }
+
+    #[tokio::test]
+    async fn a_first_attempt_made_elsewhere_counts_and_is_retried_only_if_transient() {
+        let calls = AtomicU32::new(0);
+        let op = || async {
+            calls.fetch_add(1, Ordering::SeqCst);
+            Ok::<u32, FetchError>(7)
+        };
+        let first = Some((Instant::now(), err(false)));
+        let e = resume(&policy(5_000), first, op).await.unwrap_err();
+        assert_eq!(e.message, "boom", "one attempt, and not repeated");
+        assert_eq!(calls.load(Ordering::SeqCst), 0);
+        let first = Some((Instant::now(), err(true)));
+        assert_eq!(resume(&policy(5_000), first, op).await.unwrap(), 7);
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            1,
+            "the retry, not a new first attempt"
+        );
     }
 
     #[tokio::test]

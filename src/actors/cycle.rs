@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use actix::{Message, Recipient};
 use futures_util::FutureExt as _;
 
 pub use super::outcome::{PollReport, PollResult};
@@ -18,7 +19,8 @@ use crate::model::{
     TargetMeta, TargetState, Ts,
 };
 use crate::retry::{self, RetryPolicy};
-use crate::sources::client::SourceSpec;
+use crate::sources::client::{SourceSpec, stats_payload};
+use crate::sources::haproxy::stats::{RoundOutcome, RoundWaiter};
 
 /// What a poller polls and how.
 #[derive(Clone, Debug, PartialEq)]
@@ -117,6 +119,7 @@ pub async fn run(
     status: StatusHandle,
     client: reqwest::Client,
     panic: bool,
+    first: Option<Box<FirstAttempt>>,
 ) -> CycleEnd {
     let id = &spec.meta.id;
     let before = shared.breaker().state();
@@ -134,7 +137,7 @@ pub async fn run(
             tracing::warn!(target_id = %id, error = %e, "circuit state not recorded");
         }
     }
-    let fetching = AssertUnwindSafe(fetch(&spec, &client, panic)).catch_unwind();
+    let fetching = AssertUnwindSafe(fetch(&spec, &client, panic, first)).catch_unwind();
     let fetched = match Box::pin(fetching).await {
         Ok(r) => r,
         Err(payload) => return CycleEnd::Panicked(panic_text(payload)),
@@ -173,6 +176,106 @@ pub async fn run(
     CycleEnd::Done(report(result, error, after))
 }
 
+/// How a poll answered by its stats round ended, for its poller.
+#[derive(Message)]
+#[rtype(result = "()")]
+pub enum RoundEnded {
+    /// Read and committed (or not: the report says what the poll saw).
+    Done(PollReport),
+    /// The round has no usable read of the backend (the fetch failed, the backend
+    /// is missing or too large): the poll goes on the full way from this first
+    /// attempt, with its retries if the error is transient
+    /// ([`retry::resume`]), and its failure is counted against the breaker.
+    Failed(Box<FirstAttempt>),
+}
+
+/// The first attempt of a poll, made by its stats round, which failed.
+pub struct FirstAttempt {
+    pub at: tokio::time::Instant,
+    pub error: crate::sources::FetchError,
+}
+
+/// The short way of [`run`] for a backend of a shared stats round whose circuit
+/// is closed: the poll waits as this waiter in the round rather than as a
+/// suspended cycle, and its commit is told to the poller rather than waited for.
+/// A failed round sends the poll the full way ([`RoundEnded::Failed`]), so the
+/// first attempt of such a poll is the round's and the full way's come after it.
+pub struct RoundPoll {
+    /// When the poll joined its round (its first attempt began).
+    pub at: tokio::time::Instant,
+    pub spec: Arc<TargetSpec>,
+    pub shared: Arc<Shared>,
+    pub status: StatusHandle,
+    pub poller: Recipient<RoundEnded>,
+}
+
+impl RoundPoll {
+    /// Joins the gathering round of the backend's instance; gives the poll back
+    /// (nothing done) unless the target is a backend of a shared stats reader
+    /// with its circuit closed.
+    pub fn join(self, client: &reqwest::Client) -> Result<(), RoundPoll> {
+        let SourceSpec::HaproxyStats { source, backend } = &self.spec.source else {
+            return Err(self);
+        };
+        let closed = self.shared.breaker().state().0 == CircuitState::Closed;
+        if !closed || !self.shared.breaker().permit() {
+            return Err(self);
+        }
+        let (source, backend) = (source.clone(), backend.clone());
+        let policy = &self.spec.policy;
+        let (timeout, max_servers) = (policy.timeout, policy.limits.max_servers);
+        source.wait_in_round(client, &backend, timeout, max_servers, Box::new(self));
+        Ok(())
+    }
+}
+
+impl RoundWaiter for RoundPoll {
+    fn answer(self: Box<Self>, round: RoundOutcome<'_>) {
+        let RoundPoll {
+            at,
+            spec,
+            shared,
+            status,
+            poller,
+        } = *self;
+        let read = match &spec.source {
+            SourceSpec::HaproxyStats { backend, .. } => round.backend(backend),
+            _ => Err(crate::sources::FetchError::new(
+                crate::sources::FetchErrorKind::Invalid,
+                "not a backend of a stats round",
+            )),
+        };
+        let payload = match read.and_then(|s| stats_payload(round.source(), s, spec.policy.limits))
+        {
+            Ok(p) => p,
+            Err(error) => {
+                let first = Box::new(FirstAttempt { at, error });
+                return poller.do_send(RoundEnded::Failed(first));
+            }
+        };
+        let before = shared.breaker().state();
+        shared.breaker().success();
+        let after = shared.breaker().state();
+        let polled = Observation {
+            target: spec.meta.id.clone(),
+            at: Ts::now(),
+            kind: ObservationKind::Fetched(payload),
+        };
+        let obs = match after.0 != before.0 {
+            true => vec![polled, circuit(&spec.meta.id, after)],
+            false => vec![polled],
+        };
+        let report = report(PollResult::Success, None, after);
+        let then = move |committed: Result<(), super::status::CommitFailed>| {
+            if let Err(e) = committed {
+                tracing::warn!(target_id = %spec.meta.id, error = %e, "poll result not recorded");
+            }
+            poller.do_send(RoundEnded::Done(report));
+        };
+        status.observe_then(obs, Box::new(then));
+    }
+}
+
 fn report(
     result: PollResult,
     error: Option<String>,
@@ -202,6 +305,7 @@ async fn fetch(
     spec: &TargetSpec,
     client: &reqwest::Client,
     panic: bool,
+    first: Option<Box<FirstAttempt>>,
 ) -> Result<crate::model::Payload, crate::sources::FetchError> {
     #[cfg(any(test, feature = "fault-injection"))]
     if panic {
@@ -210,7 +314,8 @@ async fn fetch(
     #[cfg(not(any(test, feature = "fault-injection")))]
     let _ = panic;
     let (timeout, limits) = (spec.policy.timeout, spec.policy.limits);
-    retry::run(&spec.retry(), || {
+    let first = first.map(|f| (f.at, f.error));
+    retry::resume(&spec.retry(), first, || {
         spec.source.fetch_within(client, timeout, limits)
     })
     .await

@@ -14,7 +14,9 @@ use rand::Rng;
 use tokio::sync::oneshot;
 use tracing::Instrument as _;
 
-use super::cycle::{self, CycleEnd, PollReport, Shared, TargetSpec};
+use super::cycle::{
+    self, CycleEnd, FirstAttempt, PollReport, RoundEnded, RoundPoll, Shared, TargetSpec,
+};
 use super::status::StatusHandle;
 use crate::model::{Observation, ObservationKind, Ts};
 
@@ -109,6 +111,11 @@ impl Poller {
 
     /// Starts a poll unless one runs; whether one was started.
     fn start_cycle(&mut self, ctx: &mut Context<Self>) -> bool {
+        self.start(ctx, Way::Short)
+    }
+
+    /// Starts a poll, the short way ([`RoundPoll`]) when it can be taken.
+    fn start(&mut self, ctx: &mut Context<Self>, way: Way) -> bool {
         if self.in_flight {
             return false;
         }
@@ -125,6 +132,18 @@ impl Poller {
         }
         self.in_flight = true;
         let panic = std::mem::take(&mut self.panic_next);
+        if matches!(way, Way::Short) && !panic {
+            let poll = RoundPoll {
+                at: tokio::time::Instant::now(),
+                spec: self.spec.clone(),
+                shared: self.shared.clone(),
+                status: self.status.clone(),
+                poller: ctx.address().recipient(),
+            };
+            if poll.join(&self.client).is_ok() {
+                return true;
+            }
+        }
         // Log lines of the cycle carry the target id (a field of JSON logs).
         let span = tracing::info_span!("poll", target_id = %self.spec.meta.id);
         let fut = cycle::run(
@@ -133,6 +152,10 @@ impl Poller {
             self.status.clone(),
             self.client.clone(),
             panic,
+            match way {
+                Way::Short => None,
+                Way::Resume(first) => Some(first),
+            },
         )
         .instrument(span);
         ctx.spawn(
@@ -254,6 +277,28 @@ impl Poller {
             }
             .into_actor(self),
         );
+    }
+}
+
+/// Which way a poll is made.
+enum Way {
+    /// Answered by its stats round when the source shares one and the circuit is
+    /// closed; the full cycle otherwise.
+    Short,
+    /// The full cycle ([`cycle::run`]) on from a first attempt that failed.
+    Resume(Box<FirstAttempt>),
+}
+
+impl Handler<RoundEnded> for Poller {
+    type Result = ();
+    fn handle(&mut self, msg: RoundEnded, ctx: &mut Context<Self>) {
+        match msg {
+            RoundEnded::Done(report) => self.finish(CycleEnd::Done(report), ctx),
+            RoundEnded::Failed(first) => {
+                self.in_flight = false;
+                self.start(ctx, Way::Resume(first));
+            }
+        }
     }
 }
 

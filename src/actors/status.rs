@@ -94,7 +94,28 @@ pub(super) struct Msg {
     drafts: Vec<EventDraft>,
     /// Boxed: most messages are a poll's, and 10,000 of them can wait at once.
     command: Option<Box<AlertCommand>>,
-    done: Option<oneshot::Sender<Result<(), CommitFailed>>>,
+    done: Option<Done>,
+}
+
+/// Who is told when a message is committed.
+pub(super) enum Done {
+    /// A caller waiting for the answer.
+    Answer(oneshot::Sender<Result<(), CommitFailed>>),
+    /// A poll answered by its stats round, with no task waiting: called on the
+    /// status actor's thread, so it must only hand the result on.
+    Then(Box<dyn FnOnce(Result<(), CommitFailed>) + Send>),
+}
+
+impl Done {
+    /// Tells the waiter how the commit went.
+    pub(super) fn send(self, result: Result<(), CommitFailed>) {
+        match self {
+            Done::Answer(tx) => {
+                let _ = tx.send(result);
+            }
+            Done::Then(f) => f(result),
+        }
+    }
 }
 
 impl Msg {
@@ -199,6 +220,17 @@ impl StatusHandle {
         Commit::queue(&self.inbox, observations)
     }
 
+    /// Queues observations whose commit is told to `then` (on the status actor's
+    /// thread) rather than waited for: a stats round answering its polls. A full
+    /// inbox is waited for on a task of its own.
+    pub fn observe_then(
+        &self,
+        observations: Vec<Observation>,
+        then: Box<dyn FnOnce(Result<(), CommitFailed>) + Send>,
+    ) {
+        Commit::queue_then(&self.inbox, observations, then)
+    }
+
     /// Applies an alert command (a silence created or ended) and waits until it is
     /// committed and published.
     pub async fn alert_command(&self, command: AlertCommand) -> Result<(), CommitFailed> {
@@ -223,7 +255,7 @@ impl StatusHandle {
             observations,
             drafts,
             command,
-            done: Some(done),
+            done: Some(Done::Answer(done)),
         };
         if self.inbox.send(msg).await.is_err() {
             return Err(CommitFailed::Stopped);
@@ -582,7 +614,7 @@ impl Actor {
         };
         for m in batch {
             if let Some(done) = m.done {
-                let _ = done.send(reply.clone());
+                done.send(reply.clone());
             }
         }
     }

@@ -47,6 +47,21 @@ pub enum SourceSpec {
     Invalid { message: String },
 }
 
+/// A backend's read from a shared stats round as a poll's payload: a backend with
+/// more servers than `max_servers` is a fetch error.
+pub fn stats_payload(
+    source: &StatsSource,
+    servers: Arc<crate::model::BackendSample>,
+    limits: Limits,
+) -> Result<Payload, FetchError> {
+    if servers.servers.len() > limits.max_servers {
+        let why = super::too_many("servers in the backend", limits.max_servers, "max_servers");
+        let message = format!("{} sent stats that are {why}", source.transport.label());
+        return Err(FetchError::new(FetchErrorKind::TooLarge, message));
+    }
+    Ok(Payload::Servers(servers))
+}
+
 /// A base URL and the words used to name it in errors.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Endpoint {
@@ -141,16 +156,7 @@ impl SourceSpec {
             SourceSpec::HaproxyStats { source, backend } => {
                 let servers = source.servers(client, backend, timeout, limits.max_servers);
                 let servers = Box::pin(servers).await?;
-                if servers.servers.len() > limits.max_servers {
-                    let why = super::too_many(
-                        "servers in the backend",
-                        limits.max_servers,
-                        "max_servers",
-                    );
-                    let message = format!("{} sent stats that are {why}", source.transport.label());
-                    return Err(FetchError::new(FetchErrorKind::TooLarge, message));
-                }
-                Ok(Payload::Servers(servers))
+                stats_payload(source, servers, limits)
             }
             SourceSpec::EurekaNative {
                 server,

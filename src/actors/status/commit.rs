@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{CommitFailed, Msg};
+use super::{CommitFailed, Done, Msg};
 use crate::model::Observation;
 
 type Answer = oneshot::Receiver<Result<(), CommitFailed>>;
@@ -34,7 +34,7 @@ impl Commit {
             observations,
             drafts: Vec::new(),
             command: None,
-            done: Some(done),
+            done: Some(Done::Answer(done)),
         };
         match inbox.try_send(msg) {
             Ok(()) => Commit::Queued(answer),
@@ -47,6 +47,42 @@ impl Commit {
                 }))
             }
         }
+    }
+}
+
+impl Commit {
+    /// Queues `observations` with `then` told of their commit; a full inbox is
+    /// waited for on a task of its own, a stopped actor is told at once.
+    pub(super) fn queue_then(
+        inbox: &mpsc::Sender<Msg>,
+        observations: Vec<Observation>,
+        then: Box<dyn FnOnce(Result<(), CommitFailed>) + Send>,
+    ) {
+        let msg = Msg {
+            observations,
+            drafts: Vec::new(),
+            command: None,
+            done: Some(Done::Then(then)),
+        };
+        match inbox.try_send(msg) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Closed(msg)) => stopped(msg),
+            Err(mpsc::error::TrySendError::Full(msg)) => {
+                let inbox = inbox.clone();
+                tokio::spawn(async move {
+                    if let Err(mpsc::error::SendError(msg)) = inbox.send(msg).await {
+                        stopped(msg);
+                    }
+                });
+            }
+        }
+    }
+}
+
+/// Tells the waiter of a message the status actor will never take.
+fn stopped(msg: Msg) {
+    if let Some(done) = msg.done {
+        done.send(Err(CommitFailed::Stopped));
     }
 }
 
@@ -69,7 +105,7 @@ mod tests {
     use super::*;
 
     fn answer(msg: Msg, result: Result<(), CommitFailed>) {
-        let _ = msg.done.expect("a poll waits for its commit").send(result);
+        msg.done.expect("a poll waits for its commit").send(result);
     }
 
     #[tokio::test]

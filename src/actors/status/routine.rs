@@ -110,7 +110,7 @@ impl Actor {
             // which are in place already.
             for m in batch {
                 if let Some(done) = m.done {
-                    let _ = done.send(Ok(()));
+                    done.send(Ok(()));
                 }
             }
             return;

@@ -57,6 +57,39 @@ impl Transport {
 type Index = FastMap<Box<str>, Arc<BackendSample>>;
 type Outcome = Option<Arc<Result<Index, FetchError>>>;
 
+/// A poll that waits for its round without a task of its own: the round answers
+/// it once its fetch ends, on the round's task. 10,000 backends of one instance
+/// wait at every round, so what waits is the waiter alone (tens of bytes), not a
+/// suspended poll.
+pub trait RoundWaiter: Send {
+    /// Called once, with the round's outcome.
+    fn answer(self: Box<Self>, round: RoundOutcome<'_>);
+}
+
+/// The outcome of a round as a waiter sees it.
+pub struct RoundOutcome<'a> {
+    source: &'a StatsSource,
+    result: &'a Result<Index, FetchError>,
+}
+
+impl RoundOutcome<'_> {
+    /// The status and servers of `backend`, or why there are none.
+    pub fn backend(&self, backend: &str) -> Result<Arc<BackendSample>, FetchError> {
+        let index = self.result.as_ref().map_err(Clone::clone)?;
+        index.get(backend).cloned().ok_or_else(|| {
+            self.source.error(
+                format!("has no backend named \"{backend}\""),
+                FetchErrorKind::NotFound,
+            )
+        })
+    }
+
+    /// The reader whose round this is.
+    pub fn source(&self) -> &StatsSource {
+        self.source
+    }
+}
+
 struct Round {
     /// The backend of the first poll, while every poll of the round is for it:
     /// such a round asks for that backend alone.
@@ -68,6 +101,8 @@ struct Round {
     /// The largest `max_servers` of the polls in the round: no backend's list is
     /// read further than one past it.
     max_servers: usize,
+    /// Polls answered by the round itself ([`StatsSource::wait_in_round`]).
+    waiters: Vec<Box<dyn RoundWaiter>>,
 }
 
 /// The shared reader of one HAProxy instance.
@@ -118,7 +153,7 @@ impl StatsSource {
         timeout: Duration,
         max_servers: usize,
     ) -> Result<Arc<BackendSample>, FetchError> {
-        let mut rx = self.join(client, backend, timeout, max_servers);
+        let mut rx = self.join(client, backend, timeout, max_servers, None);
         let outcome = loop {
             if let Some(o) = rx.borrow_and_update().clone() {
                 break o;
@@ -130,13 +165,25 @@ impl StatsSource {
                 ));
             }
         };
-        let index = outcome.as_ref().as_ref().map_err(Clone::clone)?;
-        index.get(backend).cloned().ok_or_else(|| {
-            self.error(
-                format!("has no backend named \"{backend}\""),
-                FetchErrorKind::NotFound,
-            )
-        })
+        let round = RoundOutcome {
+            source: self,
+            result: &outcome,
+        };
+        round.backend(backend)
+    }
+
+    /// Joins `backend`'s poll to the gathering round (or starts one) like
+    /// [`StatsSource::servers`], with `waiter` answered by the round when its fetch
+    /// ends instead of a future waiting for it.
+    pub fn wait_in_round(
+        self: &Arc<Self>,
+        client: &reqwest::Client,
+        backend: &str,
+        timeout: Duration,
+        max_servers: usize,
+        waiter: Box<dyn RoundWaiter>,
+    ) {
+        self.join(client, backend, timeout, max_servers, Some(waiter));
     }
 
     fn join(
@@ -145,6 +192,7 @@ impl StatsSource {
         backend: &str,
         timeout: Duration,
         max_servers: usize,
+        waiter: Option<Box<dyn RoundWaiter>>,
     ) -> watch::Receiver<Outcome> {
         let mut guard = self.lock();
         if let Some(round) = guard.as_mut() {
@@ -154,6 +202,7 @@ impl StatsSource {
             round.polls += 1;
             round.last_join = Instant::now();
             round.max_servers = round.max_servers.max(max_servers);
+            round.waiters.extend(waiter);
             return round.rx.clone();
         }
         let (tx, rx) = watch::channel(None);
@@ -163,16 +212,17 @@ impl StatsSource {
             rx: rx.clone(),
             last_join: Instant::now(),
             max_servers,
+            waiters: waiter.into_iter().collect(),
         });
         let (me, client) = (self.clone(), client.clone());
         tokio::spawn(async move {
             let began = Instant::now();
             me.gather().await;
             let _turn = me.fetching.lock().await;
-            let (scope, polls, max_servers) = me
-                .lock()
-                .take()
-                .map_or_else(Default::default, |r| (r.only, r.polls, r.max_servers));
+            let (scope, polls, max_servers, waiters) =
+                me.lock().take().map_or_else(Default::default, |r| {
+                    (r.only, r.polls, r.max_servers, r.waiters)
+                });
             let waited = began.elapsed();
             let ask = scope.as_deref().map_or(Ask::Servers, Ask::Backend);
             let mut result = me.index(&client, ask, timeout, max_servers).await;
@@ -191,7 +241,14 @@ impl StatsSource {
                 ok = result.is_ok(),
                 "shared stats round"
             );
-            let _ = tx.send(Some(Arc::new(result)));
+            let result = Arc::new(result);
+            for w in waiters {
+                w.answer(RoundOutcome {
+                    source: &me,
+                    result: &result,
+                });
+            }
+            let _ = tx.send(Some(result));
         });
         rx
     }
@@ -356,6 +413,48 @@ mod tests {
             api.accepted.load(Ordering::SeqCst),
             2,
             "b2 and b3 share one fetch after b1's"
+        );
+    }
+
+    /// Sends what the round answered for its backend.
+    struct Told(
+        String,
+        tokio::sync::mpsc::UnboundedSender<Result<String, FetchError>>,
+    );
+
+    impl RoundWaiter for Told {
+        fn answer(self: Box<Self>, round: RoundOutcome<'_>) {
+            let read = round.backend(&self.0);
+            let _ = self.1.send(read.map(|b| b.servers[0].status.to_string()));
+        }
+    }
+
+    #[tokio::test]
+    async fn waiters_share_the_round_of_waiting_polls_and_get_their_own_backend() {
+        let table = "# pxname,svname,type,status,\n\
+            b1,s1,2,UP,\nb1,BACKEND,1,UP,\n\
+            b2,s1,2,DOWN,\nb2,BACKEND,1,DOWN,\n\n";
+        let api = slow_api(table, Duration::from_millis(100)).await;
+        let addr = super::super::socket::RuntimeAddr::parse(&api.addr);
+        let source = Arc::new(StatsSource::new(Transport::Runtime(RuntimeApi::new(
+            "lb", addr,
+        ))));
+        let client = reqwest::Client::new();
+        let timeout = Duration::from_secs(5);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        for b in ["b2", "nope"] {
+            let told = Box::new(Told(b.into(), tx.clone()));
+            source.wait_in_round(&client, b, timeout, 500, told);
+        }
+        let polled = source.servers(&client, "b1", timeout, 500).await.unwrap();
+        assert_eq!(&*polled.servers[0].status, "UP");
+        assert_eq!(rx.recv().await.unwrap().unwrap(), "DOWN");
+        let missing = rx.recv().await.unwrap().unwrap_err();
+        assert_eq!(missing.kind, FetchErrorKind::NotFound, "{missing}");
+        assert_eq!(
+            api.accepted.load(Ordering::SeqCst),
+            1,
+            "one fetch for all three"
         );
     }
 
