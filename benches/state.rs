@@ -190,6 +190,32 @@ fn redb_commit_1000_targets(b: divan::Bencher) {
         .bench_values(|d| store.commit(&changes, d, Ts::now()).expect("commit").len());
 }
 
+/// A storm's commit: 1,000 target states and 5,000 events (every server of 1,000
+/// backends changed, and their alerts), on a log that already holds 100,000.
+#[divan::bench(sample_count = 10)]
+fn redb_commit_storm_1000_targets_5000_events(b: divan::Bencher) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = Store::open(&dir.path().join("bench.redb"), 100_000).expect("store opens");
+    let changes: Vec<Change> = FLEET
+        .iter()
+        .filter_map(|(s, o)| diff(Some(s), o).next)
+        .map(|s| Change::Full(std::sync::Arc::new(s)))
+        .collect();
+    let drafts: Vec<EventDraft> = (0..5_000)
+        .map(|i| EventDraft {
+            target: format!("haproxy/lb/be_{:05}", i / 5 + 1),
+            data: server_change(ServerState::Up, ServerState::Maint),
+        })
+        .collect();
+    for _ in 0..20 {
+        store
+            .commit(&changes, drafts.clone(), Ts::now())
+            .expect("prefill");
+    }
+    b.with_inputs(|| drafts.clone())
+        .bench_values(|d| store.commit(&changes, d, Ts::now()).expect("commit").len());
+}
+
 /// The usual commit after a round in which nothing happened: 1,000 targets whose poll
 /// times alone changed, no event.
 #[divan::bench(sample_count = 30)]

@@ -31,6 +31,11 @@ pub use commit::Commit;
 
 /// Most messages taken into one transaction.
 const MAX_BATCH: usize = 1024;
+/// Most messages that change something taken into one transaction: a storm
+/// (thousands of servers flipping in one round) is committed and sent in parts,
+/// so its first events reach clients after a part's commit, not the whole
+/// storm's.
+const MAX_CHANGES: usize = 256;
 /// Capacity of the inbox; senders wait when it is full.
 const INBOX: usize = 16 * 1024;
 /// How often the alerts are evaluated when no observation arrives, so a hold
@@ -386,10 +391,11 @@ impl Actor {
             polled |= msgs[carried..].iter().any(Msg::polled);
             let (mut urgent, mut later) = split(&self.current(), msgs, carried);
             applied += urgent.len();
-            // In arrival order, at most MAX_BATCH at a time: the first round after
-            // a start (every target's first reading) is not one huge transaction.
+            // In arrival order, at most MAX_CHANGES at a time: neither a storm nor
+            // the first round after a start (every target's first reading) is one
+            // huge transaction.
             while !urgent.is_empty() {
-                let rest = urgent.split_off(urgent.len().min(MAX_BATCH));
+                let rest = urgent.split_off(urgent.len().min(MAX_CHANGES));
                 if !self.step(std::mem::replace(&mut urgent, rest), Pass::Changes) {
                     return;
                 }

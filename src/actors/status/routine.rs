@@ -274,6 +274,43 @@ mod tests {
         assert_eq!(super::polls(&current, &routine).map(|p| p.len()), Some(1));
     }
 
+    /// Changes queued at once (a storm) are committed in parts of at most
+    /// `MAX_CHANGES` (256) messages, every one of them told of its commit.
+    #[tokio::test]
+    async fn a_storm_of_changes_is_committed_in_parts() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("w.redb"), 10_000).unwrap();
+        let status = StatusHandle::start(store, live()).unwrap();
+        let before = status.counters().commits.load(Ordering::SeqCst);
+        // The first message holds the actor (its answer runs on the actor's
+        // thread) until the storm is queued behind it.
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let hold = move |_| {
+            let _ = gate.recv_timeout(std::time::Duration::from_secs(30));
+        };
+        status.observe_then(vec![registered()], Box::new(hold));
+        let told = Arc::new(AtomicUsize::new(0));
+        let n = 3 * 256;
+        for i in 0..n {
+            let mut obs = registered();
+            obs.target = format!("haproxy/lb/be{i}");
+            let told = told.clone();
+            let then = move |r: Result<(), super::super::CommitFailed>| {
+                assert!(r.is_ok());
+                told.fetch_add(1, Ordering::SeqCst);
+            };
+            status.observe_then(vec![obs], Box::new(then));
+        }
+        let last = status.observe(Vec::new());
+        open.send(()).unwrap();
+        last.await.unwrap();
+        assert_eq!(told.load(Ordering::SeqCst), n, "every message was told");
+        assert_eq!(status.snapshot().targets.len(), n + 1);
+        let storm = status.counters().commits.load(Ordering::SeqCst) - before - 1;
+        assert!(storm >= 3, "{n} changes in {storm} transactions");
+    }
+
     /// A commit that changes no target (here, events of their own) publishes a
     /// snapshot that shares the previous one's map of targets.
     #[tokio::test]
