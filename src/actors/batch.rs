@@ -12,7 +12,8 @@ use super::status_alerts::Touched;
 use crate::alerts::flap::subject_changes;
 use crate::diff::diff;
 use crate::model::{
-    EventDraft, FastSet, FetchStatus, Observation, ObservationKind, Payload, TargetState,
+    BackendSample, EventDraft, FastSet, FetchStatus, Observation, ObservationKind, Payload,
+    TargetState,
 };
 
 pub(super) type Working = BTreeMap<Arc<str>, Option<Arc<TargetState>>>;
@@ -62,7 +63,13 @@ pub(super) fn routine(current: &Snapshot, obs: &Observation) -> bool {
     let ObservationKind::Fetched(Payload::Servers(backend)) = &obs.kind else {
         return false;
     };
-    let Some(t) = current.targets.get(obs.target.as_str()) else {
+    routine_read(current, &obs.target, backend)
+}
+
+/// Whether a successful read of `backend` for target `id` only refreshes its poll
+/// times (see [`routine`]).
+pub(super) fn routine_read(current: &Snapshot, id: &str, backend: &BackendSample) -> bool {
+    let Some(t) = current.targets.get(id) else {
         return false;
     };
     let samples = &backend.servers;

@@ -230,6 +230,16 @@ impl RoundPoll {
 }
 
 impl RoundWaiter for RoundPoll {
+    fn urgent(&self, round: RoundOutcome<'_>) -> bool {
+        let SourceSpec::HaproxyStats { backend, .. } = &self.spec.source else {
+            return true;
+        };
+        match round.backend(backend) {
+            Ok(read) => !self.status.routine_read(&self.spec.meta.id, &read),
+            Err(_) => true,
+        }
+    }
+
     fn answer(self: Box<Self>, round: RoundOutcome<'_>) {
         let RoundPoll {
             at,

@@ -236,6 +236,13 @@ impl StatusHandle {
         Commit::queue_then(&self.inbox, observations, then)
     }
 
+    /// Whether a successful read of `backend` for target `id` would only refresh
+    /// its poll times (nothing to tell anyone): such reads may wait behind those
+    /// that change something.
+    pub fn routine_read(&self, id: &str, backend: &crate::model::BackendSample) -> bool {
+        super::batch::routine_read(&self.snapshot(), id, backend)
+    }
+
     /// Applies an alert command (a silence created or ended) and waits until it is
     /// committed and published.
     pub async fn alert_command(&self, command: AlertCommand) -> Result<(), CommitFailed> {

@@ -62,11 +62,19 @@ type Outcome = Option<Arc<Result<Index, FetchError>>>;
 /// wait at every round, so what waits is the waiter alone (tens of bytes), not a
 /// suspended poll.
 pub trait RoundWaiter: Send {
+    /// Whether this poll brings news (its answer changes what is known): such
+    /// waiters are answered first, so a change is not queued behind thousands
+    /// of routine reads.
+    fn urgent(&self, _round: RoundOutcome<'_>) -> bool {
+        false
+    }
+
     /// Called once, with the round's outcome.
     fn answer(self: Box<Self>, round: RoundOutcome<'_>);
 }
 
 /// The outcome of a round as a waiter sees it.
+#[derive(Clone, Copy)]
 pub struct RoundOutcome<'a> {
     source: &'a StatsSource,
     result: &'a Result<Index, FetchError>,
@@ -242,11 +250,14 @@ impl StatsSource {
                 "shared stats round"
             );
             let result = Arc::new(result);
-            for w in waiters {
-                w.answer(RoundOutcome {
-                    source: &me,
-                    result: &result,
-                });
+            let round = RoundOutcome {
+                source: &me,
+                result: &result,
+            };
+            let (news, routine): (Vec<_>, Vec<_>) =
+                waiters.into_iter().partition(|w| w.urgent(round));
+            for w in news.into_iter().chain(routine) {
+                w.answer(round);
             }
             let _ = tx.send(Some(result));
         });
@@ -416,13 +427,18 @@ mod tests {
         );
     }
 
-    /// Sends what the round answered for its backend.
+    /// Sends what the round answered for its backend; urgent when its backend
+    /// is missing.
     struct Told(
         String,
         tokio::sync::mpsc::UnboundedSender<Result<String, FetchError>>,
     );
 
     impl RoundWaiter for Told {
+        fn urgent(&self, round: RoundOutcome<'_>) -> bool {
+            round.backend(&self.0).is_err()
+        }
+
         fn answer(self: Box<Self>, round: RoundOutcome<'_>) {
             let read = round.backend(&self.0);
             let _ = self.1.send(read.map(|b| b.servers[0].status.to_string()));
@@ -430,7 +446,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn waiters_share_the_round_of_waiting_polls_and_get_their_own_backend() {
+    async fn waiters_share_the_round_of_waiting_polls_urgent_ones_answered_first() {
         let table = "# pxname,svname,type,status,\n\
             b1,s1,2,UP,\nb1,BACKEND,1,UP,\n\
             b2,s1,2,DOWN,\nb2,BACKEND,1,DOWN,\n\n";
@@ -448,9 +464,9 @@ mod tests {
         }
         let polled = source.servers(&client, "b1", timeout, 500).await.unwrap();
         assert_eq!(&*polled.servers[0].status, "UP");
-        assert_eq!(rx.recv().await.unwrap().unwrap(), "DOWN");
         let missing = rx.recv().await.unwrap().unwrap_err();
         assert_eq!(missing.kind, FetchErrorKind::NotFound, "{missing}");
+        assert_eq!(rx.recv().await.unwrap().unwrap(), "DOWN");
         assert_eq!(
             api.accepted.load(Ordering::SeqCst),
             1,
