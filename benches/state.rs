@@ -169,10 +169,9 @@ fn diff_eureka_5000_instances_1pct_down(b: divan::Bencher) {
     b.bench(|| diff(Some(s), changed).events.len());
 }
 
-/// One write transaction with 1,000 target states (4 servers each) and 100 events:
-/// what the status actor commits after a poll round of 1,000 backends.
-#[divan::bench(sample_count = 30)]
-fn redb_commit_1000_targets(b: divan::Bencher) {
+/// Benches one write transaction of the 1,000 changed states of `FLEET` and
+/// `drafts`, on a store where that commit was made `before` times already.
+fn bench_commit(b: divan::Bencher, drafts: Vec<EventDraft>, before: usize) {
     let dir = tempfile::tempdir().expect("temp dir");
     let store = Store::open(&dir.path().join("bench.redb"), 100_000).expect("store opens");
     let changes: Vec<Change> = FLEET
@@ -180,40 +179,39 @@ fn redb_commit_1000_targets(b: divan::Bencher) {
         .filter_map(|(s, o)| diff(Some(s), o).next)
         .map(|s| Change::Full(std::sync::Arc::new(s)))
         .collect();
-    let drafts: Vec<EventDraft> = (0..100)
-        .map(|i| EventDraft {
-            target: format!("haproxy/lb/be_{:05}", i * 10 + 10),
-            data: server_change(ServerState::Up, ServerState::Down),
-        })
-        .collect();
-    b.with_inputs(|| drafts.clone())
-        .bench_values(|d| store.commit(&changes, d, Ts::now()).expect("commit").len());
-}
-
-/// A storm's commit: 1,000 target states and 5,000 events (every server of 1,000
-/// backends changed, and their alerts), on a log that already holds 100,000.
-#[divan::bench(sample_count = 10)]
-fn redb_commit_storm_1000_targets_5000_events(b: divan::Bencher) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let store = Store::open(&dir.path().join("bench.redb"), 100_000).expect("store opens");
-    let changes: Vec<Change> = FLEET
-        .iter()
-        .filter_map(|(s, o)| diff(Some(s), o).next)
-        .map(|s| Change::Full(std::sync::Arc::new(s)))
-        .collect();
-    let drafts: Vec<EventDraft> = (0..5_000)
-        .map(|i| EventDraft {
-            target: format!("haproxy/lb/be_{:05}", i / 5 + 1),
-            data: server_change(ServerState::Up, ServerState::Maint),
-        })
-        .collect();
-    for _ in 0..20 {
+    for _ in 0..before {
         store
             .commit(&changes, drafts.clone(), Ts::now())
             .expect("prefill");
     }
     b.with_inputs(|| drafts.clone())
         .bench_values(|d| store.commit(&changes, d, Ts::now()).expect("commit").len());
+}
+
+/// One write transaction with 1,000 target states (4 servers each) and 100 events:
+/// what the status actor commits after a poll round of 1,000 backends.
+#[divan::bench(sample_count = 30)]
+fn redb_commit_1000_targets(b: divan::Bencher) {
+    let drafts: Vec<EventDraft> = (0..100)
+        .map(|i| EventDraft {
+            target: format!("haproxy/lb/be_{:05}", i * 10 + 10),
+            data: server_change(ServerState::Up, ServerState::Down),
+        })
+        .collect();
+    bench_commit(b, drafts, 0);
+}
+
+/// A storm's commit: 1,000 target states and 5,000 events (every server of 1,000
+/// backends changed, and their alerts), on a log that already holds 100,000.
+#[divan::bench(sample_count = 10)]
+fn redb_commit_storm_1000_targets_5000_events(b: divan::Bencher) {
+    let drafts: Vec<EventDraft> = (0..5_000)
+        .map(|i| EventDraft {
+            target: format!("haproxy/lb/be_{:05}", i / 5 + 1),
+            data: server_change(ServerState::Up, ServerState::Maint),
+        })
+        .collect();
+    bench_commit(b, drafts, 20);
 }
 
 /// The usual commit after a round in which nothing happened: 1,000 targets whose poll

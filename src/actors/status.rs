@@ -124,6 +124,16 @@ impl Done {
 }
 
 impl Msg {
+    /// Observations only, with who is told of their commit.
+    pub(super) fn observing(observations: Vec<Observation>, done: Done) -> Msg {
+        Msg {
+            observations,
+            drafts: Vec::new(),
+            command: None,
+            done: Some(done),
+        }
+    }
+
     /// Observations only: no command, no events of their own.
     pub(super) fn is_plain(&self) -> bool {
         self.drafts.is_empty() && self.command.is_none()

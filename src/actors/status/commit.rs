@@ -30,13 +30,7 @@ impl Commit {
     /// Queues `observations` to the status actor's inbox.
     pub(super) fn queue(inbox: &mpsc::Sender<Msg>, observations: Vec<Observation>) -> Commit {
         let (done, answer) = oneshot::channel();
-        let msg = Msg {
-            observations,
-            drafts: Vec::new(),
-            command: None,
-            done: Some(Done::Answer(done)),
-        };
-        match inbox.try_send(msg) {
+        match inbox.try_send(Msg::observing(observations, Done::Answer(done))) {
             Ok(()) => Commit::Queued(answer),
             Err(mpsc::error::TrySendError::Closed(_)) => Commit::Stopped,
             Err(mpsc::error::TrySendError::Full(msg)) => {
@@ -58,13 +52,7 @@ impl Commit {
         observations: Vec<Observation>,
         then: Box<dyn FnOnce(Result<(), CommitFailed>) + Send>,
     ) {
-        let msg = Msg {
-            observations,
-            drafts: Vec::new(),
-            command: None,
-            done: Some(Done::Then(then)),
-        };
-        match inbox.try_send(msg) {
+        match inbox.try_send(Msg::observing(observations, Done::Then(then))) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Closed(msg)) => stopped(msg),
             Err(mpsc::error::TrySendError::Full(msg)) => {
