@@ -15,8 +15,8 @@ use super::status::StatusHandle;
 use crate::breaker::Breaker;
 use crate::config::{Policy, RecoverAction};
 use crate::model::{
-    CircuitState, CommandRun, Observation, ObservationKind, RecoveryOutcome, RecoveryTrigger,
-    TargetMeta, TargetState, Ts,
+    CircuitState, CommandRun, Observation, ObservationKind, Payload, RecoveryOutcome,
+    RecoveryTrigger, TargetMeta, TargetState, Ts,
 };
 use crate::retry::{self, RetryPolicy};
 use crate::sources::client::{SourceSpec, stats_payload};
@@ -227,20 +227,32 @@ impl RoundPoll {
         source.wait_in_round(client, &backend, timeout, max_servers, Box::new(self));
         Ok(())
     }
+
+    /// The backend's read in `round` as this poll's payload, or why there is none.
+    fn read(&self, round: RoundOutcome<'_>) -> Result<Payload, crate::sources::FetchError> {
+        let SourceSpec::HaproxyStats { backend, .. } = &self.spec.source else {
+            return Err(crate::sources::FetchError::new(
+                crate::sources::FetchErrorKind::Invalid,
+                "not a backend of a stats round",
+            ));
+        };
+        let limits = self.spec.policy.limits;
+        round
+            .backend(backend)
+            .and_then(|s| stats_payload(round.source(), s, limits))
+    }
 }
 
 impl RoundWaiter for RoundPoll {
     fn urgent(&self, round: RoundOutcome<'_>) -> bool {
-        let SourceSpec::HaproxyStats { backend, .. } = &self.spec.source else {
-            return true;
-        };
-        match round.backend(backend) {
-            Ok(read) => !self.status.routine_read(&self.spec.meta.id, &read),
-            Err(_) => true,
+        match self.read(round) {
+            Ok(Payload::Servers(read)) => !self.status.routine_read(&self.spec.meta.id, &read),
+            _ => true,
         }
     }
 
     fn answer(self: Box<Self>, round: RoundOutcome<'_>) {
+        let read = self.read(round);
         let RoundPoll {
             at,
             spec,
@@ -248,15 +260,7 @@ impl RoundWaiter for RoundPoll {
             status,
             poller,
         } = *self;
-        let read = match &spec.source {
-            SourceSpec::HaproxyStats { backend, .. } => round.backend(backend),
-            _ => Err(crate::sources::FetchError::new(
-                crate::sources::FetchErrorKind::Invalid,
-                "not a backend of a stats round",
-            )),
-        };
-        let payload = match read.and_then(|s| stats_payload(round.source(), s, spec.policy.limits))
-        {
+        let payload = match read {
             Ok(p) => p,
             Err(error) => {
                 let first = Box::new(FirstAttempt { at, error });
