@@ -53,8 +53,17 @@ impl SubscriberState {
 }
 
 /// A live subscription: the snapshot it starts from and the events after it.
+///
+/// The two parts are apart so that a subscriber can let go of the snapshot once
+/// it has used it: a feed held for days must not keep the states of the day it
+/// began (every target's state, as a second copy beside the current one).
 pub struct Subscription {
     pub snapshot: Arc<Snapshot>,
+    pub feed: Feed,
+}
+
+/// The events after a subscription's snapshot.
+pub struct Feed {
     pub rx: mpsc::Receiver<Arc<Frame>>,
     pub state: Arc<SubscriberState>,
 }
@@ -152,8 +161,7 @@ impl Hub {
         });
         Some(Subscription {
             snapshot: inner.snapshot.clone(),
-            rx,
-            state,
+            feed: Feed { rx, state },
         })
     }
 
@@ -223,8 +231,19 @@ mod tests {
         let mut sub = hub.subscribe(8).unwrap();
         assert_eq!(sub.snapshot.seq, 2);
         hub.publish(snap(3), &[event(3)]);
-        assert_eq!(sub.rx.try_recv().unwrap().seq, 3);
-        assert!(sub.rx.try_recv().is_err());
+        assert_eq!(sub.feed.rx.try_recv().unwrap().seq, 3);
+        assert!(sub.feed.rx.try_recv().is_err());
+    }
+
+    #[test]
+    fn a_feed_keeps_no_snapshot() {
+        let hub = Hub::new(snap(0));
+        let Subscription { snapshot, mut feed } = hub.subscribe(8).unwrap();
+        let first = Arc::downgrade(&snapshot);
+        drop(snapshot);
+        hub.publish(snap(1), &[event(1)]);
+        assert!(first.upgrade().is_none(), "the replaced snapshot is freed");
+        assert_eq!(feed.rx.try_recv().unwrap().seq, 1);
     }
 
     #[test]
@@ -234,14 +253,14 @@ mod tests {
         let mut fast = hub.subscribe(100).unwrap();
         for seq in 1..=5 {
             hub.publish(snap(seq), &[event(seq)]);
-            assert_eq!(fast.rx.try_recv().unwrap().seq, seq);
+            assert_eq!(fast.feed.rx.try_recv().unwrap().seq, seq);
         }
-        assert!(slow.state.overflowed());
+        assert!(slow.feed.state.overflowed());
         assert_eq!(hub.subscribers(), 1);
-        assert_eq!(slow.rx.try_recv().unwrap().seq, 1);
-        assert_eq!(slow.rx.try_recv().unwrap().seq, 2);
+        assert_eq!(slow.feed.rx.try_recv().unwrap().seq, 1);
+        assert_eq!(slow.feed.rx.try_recv().unwrap().seq, 2);
         assert!(matches!(
-            slow.rx.try_recv(),
+            slow.feed.rx.try_recv(),
             Err(mpsc::error::TryRecvError::Disconnected)
         ));
     }
@@ -253,10 +272,13 @@ mod tests {
         let mut big = event(1);
         big.target = "x".repeat(QUEUE_BYTES / 2);
         hub.publish(snap(1), &[big.clone()]);
-        assert!(!sub.state.overflowed());
+        assert!(!sub.feed.state.overflowed());
         big.seq = 2;
         hub.publish(snap(2), &[big]);
-        assert!(sub.state.overflowed(), "two frames of half the budget each");
+        assert!(
+            sub.feed.state.overflowed(),
+            "two frames of half the budget each"
+        );
         assert_eq!(hub.subscribers(), 0);
     }
 
@@ -266,10 +288,10 @@ mod tests {
         let mut sub = hub.subscribe(2).unwrap();
         hub.close();
         assert!(matches!(
-            sub.rx.try_recv(),
+            sub.feed.rx.try_recv(),
             Err(mpsc::error::TryRecvError::Disconnected)
         ));
-        assert!(!sub.state.overflowed());
+        assert!(!sub.feed.state.overflowed());
         assert!(hub.subscribe(2).is_none());
     }
 }

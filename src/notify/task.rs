@@ -121,8 +121,9 @@ impl Task {
     }
 
     async fn work(mut self) {
+        // Only woken by the feed: the snapshot is not kept.
         let mut sub = match self.status.hub().subscribe(WAKE_QUEUE) {
-            Some(s) => s,
+            Some(s) => s.feed,
             None => return,
         };
         loop {
@@ -135,7 +136,7 @@ impl Task {
                 got = sub.rx.recv() => {
                     if got.is_none() {
                         match self.status.hub().subscribe(WAKE_QUEUE) {
-                            Some(s) => sub = s,
+                            Some(s) => sub = s.feed,
                             None => break,
                         }
                     }

@@ -9,7 +9,7 @@ use serde_json::json;
 use tokio::time::{Instant, interval, timeout};
 
 use super::{CLIENT_TIMEOUT, PING_EVERY, SEND_TIMEOUT};
-use crate::actors::hub::{Frame, Subscription};
+use crate::actors::hub::{Feed, Frame, Subscription};
 use crate::actors::status::{Snapshot, StatusHandle};
 use crate::http::views;
 
@@ -51,9 +51,13 @@ pub async fn run(
     status: StatusHandle,
 ) {
     let mut ws = ws;
-    let start = sub.snapshot.seq;
-    let end = match open(&mut ws, &sub.snapshot, &opening, &status).await {
-        Ok(()) => live(&mut ws, stream, sub, start).await,
+    let Subscription { snapshot, feed } = sub;
+    let start = snapshot.seq;
+    let opened = open(&mut ws, &snapshot, &opening, &status).await;
+    // Sent: a session of days must not keep the states it began with.
+    drop(snapshot);
+    let end = match opened {
+        Ok(()) => live(&mut ws, stream, feed, start).await,
         Err(e) => e,
     };
     let reason = match end {
@@ -196,7 +200,7 @@ async fn replay(
 async fn live(
     ws: &mut Session,
     mut stream: AggregatedMessageStream,
-    mut sub: Subscription,
+    mut sub: Feed,
     start: u64,
 ) -> End {
     let mut last = start;
@@ -242,7 +246,7 @@ const BURST: usize = 256;
 /// one per event, and each event still goes out as its own message.
 async fn send_burst(
     ws: &mut Session,
-    sub: &mut Subscription,
+    sub: &mut Feed,
     first: Arc<Frame>,
     last: &mut u64,
 ) -> Result<(), End> {
