@@ -14,8 +14,9 @@
 //!   per-instance events.
 
 use crate::model::{
-    CircuitChange, CircuitState, EventData, EventDraft, FetchFailure, FetchRecovery, FetchStatus,
-    NoData, Observation, ObservationKind, Payload, TargetAdded, TargetRemoved, TargetState,
+    BackendSample, CircuitChange, CircuitState, EventData, EventDraft, FetchFailure, FetchRecovery,
+    FetchStatus, NoData, Observation, ObservationKind, Payload, TargetAdded, TargetRemoved,
+    TargetState,
 };
 use crate::sources::FetchErrorKind;
 
@@ -134,6 +135,18 @@ fn apply(
     }
 }
 
+fn servers(
+    next: &mut TargetState,
+    backend: &BackendSample,
+    emit: bool,
+    target: &str,
+    ev: &mut Vec<EventDraft>,
+) {
+    haproxy::merge(&mut next.servers, &backend.servers, emit, target, ev);
+    haproxy::capacity(next, emit, target, ev);
+    next.backend_state = backend.status.clone();
+}
+
 fn fetched(next: &mut TargetState, payload: &Payload, obs: &Observation, ev: &mut Vec<EventDraft>) {
     let baseline = next.last_success_at.get().is_none();
     let target_was_ok = next.last_fetch_status == FetchStatus::Success;
@@ -151,17 +164,9 @@ fn fetched(next: &mut TargetState, payload: &Payload, obs: &Observation, ev: &mu
     next.last_success_at.set(Some(obs.at));
     next.consecutive_failures = 0;
     match payload {
-        Payload::Servers(backend) => {
-            haproxy::merge(
-                &mut next.servers,
-                &backend.servers,
-                !baseline,
-                &obs.target,
-                ev,
-            );
-            haproxy::capacity(next, !baseline, &obs.target, ev);
-            next.backend_state = backend.status.clone();
-        }
+        Payload::Servers(backend) => servers(next, backend, !baseline, &obs.target, ev),
+        // The state changed since the read was compared with it: the read in full.
+        Payload::Same(same) => servers(next, &same.sample(), !baseline, &obs.target, ev),
         Payload::Applications(apps) => {
             let ctx = eureka::Ctx {
                 at: obs.at,

@@ -293,8 +293,35 @@ pub enum Payload {
     /// One HAProxy backend (shared: one fetch of a stats source serves every
     /// backend of its round).
     Servers(std::sync::Arc<BackendSample>),
+    /// One HAProxy backend of a stats round that read exactly as its committed
+    /// state but for each server's `lastchg`: the round keeps no copy of what
+    /// it already knows (see [`SameRead`]).
+    Same(std::sync::Arc<SameRead>),
     /// Every application of one Eureka server.
     Applications(Vec<AppSample>),
+}
+
+/// A backend read that matched `basis`, the committed state it was compared
+/// with while the answer was read: the same `BACKEND` status and the same
+/// servers in the same order (name, status, weight, check status, address), with
+/// each server's `lastchg` as read. [`SameRead::sample`] gives the read back in
+/// full, so a state that changed since is brought up to date like with any read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SameRead {
+    pub basis: std::sync::Arc<TargetState>,
+    /// One per server of `basis`, in its order.
+    pub last_change_s: Box<[Option<u64>]>,
+}
+
+impl SameRead {
+    /// The read in full, as a source would have given it.
+    pub fn sample(&self) -> BackendSample {
+        let servers = self.basis.servers.iter().zip(self.last_change_s.iter());
+        BackendSample {
+            status: self.basis.backend_state.clone(),
+            servers: servers.map(|(r, &lastchg)| r.sample(lastchg)).collect(),
+        }
+    }
 }
 
 /// A server of a backend as we keep and show it.
@@ -317,6 +344,20 @@ pub struct ServerRecord {
     pub last_known_status: Option<Shared>,
     /// The last state actually read from the source.
     pub last_known_state: ServerState,
+}
+
+impl ServerRecord {
+    /// The row this record was read from, with `last_change_s` as `lastchg`.
+    pub fn sample(&self, last_change_s: Option<u64>) -> ServerSample {
+        ServerSample {
+            name: self.name.clone(),
+            status: self.status.clone(),
+            weight: self.weight,
+            check_status: self.check_status.clone(),
+            last_change_s,
+            addr: self.addr.clone(),
+        }
+    }
 }
 
 /// A string shared between copies of the state (a Eureka instance's fields): a

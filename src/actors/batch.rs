@@ -60,10 +60,32 @@ pub(super) fn apply(
 /// `lastchg`, a poll time). Such observations may wait behind those that change
 /// something.
 pub(super) fn routine(current: &Snapshot, obs: &Observation) -> bool {
-    let ObservationKind::Fetched(Payload::Servers(backend)) = &obs.kind else {
-        return false;
-    };
-    routine_read(current, &obs.target, backend)
+    match &obs.kind {
+        ObservationKind::Fetched(Payload::Servers(backend)) => {
+            routine_read(current, &obs.target, backend)
+        }
+        ObservationKind::Fetched(Payload::Same(same)) => current
+            .targets
+            .get(obs.target.as_str())
+            .is_some_and(|t| Arc::ptr_eq(t, &same.basis) || same_servers(t, &same.basis)),
+        _ => false,
+    }
+}
+
+/// Whether `t` and `basis` read the same (what [`routine_read`] compares): a
+/// read that matched `basis` is routine for `t` too.
+fn same_servers(t: &TargetState, basis: &TargetState) -> bool {
+    t.last_fetch_status == FetchStatus::Success
+        && basis.last_fetch_status == FetchStatus::Success
+        && t.backend_state == basis.backend_state
+        && t.servers.len() == basis.servers.len()
+        && t.servers.iter().zip(&basis.servers).all(|(r, b)| {
+            r.name == b.name
+                && r.status == b.status
+                && r.weight == b.weight
+                && r.check_status == b.check_status
+                && r.addr == b.addr
+        })
 }
 
 /// Whether a successful read of `backend` for target `id` only refreshes its poll

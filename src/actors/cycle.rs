@@ -247,8 +247,19 @@ impl RoundWaiter for RoundPoll {
     fn urgent(&self, round: RoundOutcome<'_>) -> bool {
         match self.read(round) {
             Ok(Payload::Servers(read)) => !self.status.routine_read(&self.spec.meta.id, &read),
+            // Read as committed, compared while the answer was read.
+            Ok(Payload::Same(_)) => false,
             _ => true,
         }
+    }
+
+    fn basis(&self) -> Option<(&str, Arc<TargetState>)> {
+        let SourceSpec::HaproxyStats { backend, .. } = &self.spec.source else {
+            return None;
+        };
+        let snapshot = self.status.snapshot();
+        let state = snapshot.targets.get(self.spec.meta.id.as_str())?;
+        Some((backend.as_str(), state.clone()))
     }
 
     fn answer(self: Box<Self>, round: RoundOutcome<'_>) {

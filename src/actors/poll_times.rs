@@ -8,7 +8,7 @@
 //! whole target. Both are written in the same transaction as everything else, so a
 //! restart still shows exactly the last committed state.
 
-use crate::model::{AppRecord, InstanceRecord, Lease, ServerRecord, ServerSample, TargetState, Ts};
+use crate::model::{AppRecord, InstanceRecord, Lease, ServerRecord, TargetState, Ts};
 
 /// `None` in the encoding.
 const NONE: u64 = u64::MAX;
@@ -23,9 +23,12 @@ pub fn encode(t: &TargetState) -> Vec<u8> {
 
 /// The poll times `t` has after a routine poll at `at` that read `samples` (the
 /// same servers, in the same order, as `t.servers`).
-pub fn encode_routine(t: &TargetState, at: Ts, samples: &[ServerSample]) -> Vec<u8> {
-    let servers = samples.iter().map(|s| s.last_change_s);
-    encode_values(t, (Some(at), Some(at)), servers)
+pub fn encode_routine(
+    t: &TargetState,
+    at: Ts,
+    last_changes: impl Iterator<Item = Option<u64>>,
+) -> Vec<u8> {
+    encode_values(t, (Some(at), Some(at)), last_changes)
 }
 
 fn encode_values(
@@ -48,11 +51,11 @@ fn encode_values(
 
 /// Writes a committed routine poll's times into the committed state's cells
 /// (see [`crate::model::Live`]): the same values [`encode_routine`] stored.
-pub fn refresh(t: &TargetState, at: Ts, samples: &[ServerSample]) {
+pub fn refresh(t: &TargetState, at: Ts, last_changes: impl Iterator<Item = Option<u64>>) {
     t.last_fetch_at.refresh(Some(at));
     t.last_success_at.refresh(Some(at));
-    for (record, sample) in t.servers.iter().zip(samples) {
-        record.last_change_s.refresh(sample.last_change_s);
+    for (record, lastchg) in t.servers.iter().zip(last_changes) {
+        record.last_change_s.refresh(lastchg);
     }
 }
 

@@ -51,15 +51,20 @@ pub enum SourceSpec {
 /// more servers than `max_servers` is a fetch error.
 pub fn stats_payload(
     source: &StatsSource,
-    servers: Arc<crate::model::BackendSample>,
+    read: Payload,
     limits: Limits,
 ) -> Result<Payload, FetchError> {
-    if servers.servers.len() > limits.max_servers {
+    let servers = match &read {
+        Payload::Servers(sample) => sample.servers.len(),
+        Payload::Same(same) => same.last_change_s.len(),
+        Payload::Applications(_) => 0,
+    };
+    if servers > limits.max_servers {
         let why = super::too_many("servers in the backend", limits.max_servers, "max_servers");
         let message = format!("{} sent stats that are {why}", source.transport.label());
         return Err(FetchError::new(FetchErrorKind::TooLarge, message));
     }
-    Ok(Payload::Servers(servers))
+    Ok(read)
 }
 
 /// A base URL and the words used to name it in errors.
@@ -156,7 +161,7 @@ impl SourceSpec {
             SourceSpec::HaproxyStats { source, backend } => {
                 let servers = source.servers(client, backend, timeout, limits.max_servers);
                 let servers = Box::pin(servers).await?;
-                stats_payload(source, servers, limits)
+                stats_payload(source, Payload::Servers(servers), limits)
             }
             SourceSpec::EurekaNative {
                 server,

@@ -15,14 +15,30 @@ use super::super::poll_times;
 use super::super::status_alerts::{self, Touched};
 use super::super::store::Change;
 use super::{Actor, Msg, Snapshot};
-use crate::model::{BackendSample, ObservationKind, Payload, TargetState, Ts};
+use crate::model::{BackendSample, ObservationKind, Payload, SameRead, TargetState, Ts};
 
 /// One routine poll: the committed state it refreshes and what it read.
 pub(super) struct Poll {
     key: Arc<str>,
     state: Arc<TargetState>,
     at: Ts,
-    sample: Arc<BackendSample>,
+    read: Read,
+}
+
+/// What a routine poll read: its servers, or their `lastchg` alone.
+enum Read {
+    Sample(Arc<BackendSample>),
+    Same(Arc<SameRead>),
+}
+
+impl Read {
+    /// Each server's `lastchg`, in order.
+    fn last_changes(&self) -> Box<dyn Iterator<Item = Option<u64>> + '_> {
+        match self {
+            Read::Sample(s) => Box::new(s.servers.iter().map(|s| s.last_change_s)),
+            Read::Same(s) => Box::new(s.last_change_s.iter().copied()),
+        }
+    }
 }
 
 /// The polls of `batch`, a batch that [`split`](super::super::batch::split)
@@ -35,8 +51,10 @@ pub(super) fn polls(current: &Snapshot, batch: &[Msg]) -> Option<Vec<Poll>> {
             return None;
         }
         for obs in &m.observations {
-            let ObservationKind::Fetched(Payload::Servers(sample)) = &obs.kind else {
-                return None;
+            let read = match &obs.kind {
+                ObservationKind::Fetched(Payload::Servers(sample)) => Read::Sample(sample.clone()),
+                ObservationKind::Fetched(Payload::Same(same)) => Read::Same(same.clone()),
+                _ => return None,
             };
             let (key, state) = current.targets.get_key_value(obs.target.as_str())?;
             // Checked again here, not only when split: a poll carried from an
@@ -48,7 +66,7 @@ pub(super) fn polls(current: &Snapshot, batch: &[Msg]) -> Option<Vec<Poll>> {
                 key: key.clone(),
                 state: state.clone(),
                 at: obs.at,
-                sample: sample.clone(),
+                read,
             });
         }
     }
@@ -75,7 +93,7 @@ impl Actor {
         let changes: Vec<Change> = latest
             .values()
             .map(|p| {
-                let bytes = poll_times::encode_routine(&p.state, p.at, &p.sample.servers);
+                let bytes = poll_times::encode_routine(&p.state, p.at, p.read.last_changes());
                 Change::Times(p.key.clone(), bytes)
             })
             .collect();
@@ -100,7 +118,7 @@ impl Actor {
             .and_then(|()| self.store.commit_with(&changes, alerts.drafts, now, &extra));
         if result.is_ok() {
             for p in latest.values() {
-                poll_times::refresh(&p.state, p.at, &p.sample.servers);
+                poll_times::refresh(&p.state, p.at, p.read.last_changes());
             }
             self.liveness.committed(Ts::now());
         }
@@ -219,6 +237,57 @@ mod tests {
         assert_eq!(t.last_success_at.get(), Some(Ts(5_000)));
         assert_eq!(t.servers[0].last_change_s.get(), Some(1));
         assert_eq!(&*t.servers[0].status, "DOWN");
+    }
+
+    fn same(at: u64, basis: &Arc<crate::model::TargetState>, lastchg: u64) -> Vec<Observation> {
+        let read = crate::model::SameRead {
+            basis: basis.clone(),
+            last_change_s: vec![Some(lastchg)].into_boxed_slice(),
+        };
+        vec![Observation {
+            target: "haproxy/lb/be".into(),
+            at: Ts(at),
+            kind: ObservationKind::Fetched(Payload::Same(Arc::new(read))),
+        }]
+    }
+
+    /// A read that matched the committed state refreshes it in place; one that
+    /// matched a state replaced since is applied in full, so the server's
+    /// status it read comes back with its event.
+    #[tokio::test]
+    async fn a_read_the_same_as_its_basis_is_routine_and_a_stale_basis_is_read_in_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let status = StatusHandle::start(
+            Store::open(&dir.path().join("w.redb"), 100).unwrap(),
+            live(),
+        )
+        .unwrap();
+        status.observe(vec![registered()]).await.unwrap();
+        status.observe(fetched(2_000, "UP", 7)).await.unwrap();
+        let up = status.snapshot();
+        let basis = up.targets["haproxy/lb/be"].clone();
+        status.observe(same(3_000, &basis, 9)).await.unwrap();
+        let after = status.snapshot();
+        assert!(
+            Arc::ptr_eq(&after.targets["haproxy/lb/be"], &basis),
+            "no copy"
+        );
+        assert_eq!(after.seq, up.seq, "no event");
+        assert_eq!(basis.last_success_at.get(), Some(Ts(3_000)));
+        assert_eq!(basis.servers[0].last_change_s.get(), Some(9));
+
+        status.observe(fetched(4_000, "DOWN", 0)).await.unwrap();
+        let down = status.snapshot();
+        status.observe(same(5_000, &basis, 1)).await.unwrap();
+        let back = status.snapshot();
+        let t = &back.targets["haproxy/lb/be"];
+        assert_eq!(
+            &*t.servers[0].status, "UP",
+            "the read, not the basis's cells"
+        );
+        assert_eq!(t.servers[0].last_change_s.get(), Some(1));
+        assert_eq!(t.last_success_at.get(), Some(Ts(5_000)));
+        assert!(back.seq > down.seq, "UP again is an event");
     }
 
     fn msg(observations: Vec<Observation>) -> super::super::Msg {

@@ -13,9 +13,9 @@ use memchr::memchr2;
 
 use super::{
     Header, KNOWN, RawCell, RowKind, Slots, Span, backend_status, header_at, is_internal, kind_of,
-    listen_hints, plain_row, quoted_row, sample_of,
+    listen_hints, plain_row, quoted_row, same_as, sample_of,
 };
-use crate::model::{BackendSample, FastMap};
+use crate::model::{BackendSample, FastMap, FetchStatus, Payload, SameRead, TargetState};
 
 /// A byte-order mark, skipped at the start of the answer.
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -279,13 +279,60 @@ fn read_row<'a>(
 /// backend's list stops growing one server past `max_servers`, so a table with
 /// too many servers costs no more than that and is still seen as too large.
 ///
+/// A backend given a basis (its committed state, [`BackendIndex::with_bases`]) is
+/// compared with it row by row: while its rows read as the basis's servers, only
+/// their `lastchg` is kept, and a backend that reads the same to the end is a
+/// [`Payload::Same`]. A round of 10,000 unchanged backends then holds no server
+/// list at all. The first row that differs turns the backend into a full read.
+///
 /// HAProxy writes the rows of a proxy together: a row of the proxy read last goes
 /// straight to it, and only a row of another proxy looks its name up.
 #[derive(Debug, Default)]
 pub struct BackendIndex {
-    backends: Vec<(Box<str>, BackendSample)>,
+    backends: Vec<(Box<str>, Building)>,
     at: FastMap<Box<str>, usize>,
     max_servers: usize,
+    bases: Bases,
+}
+
+/// Committed states by backend name, to compare the rows with.
+pub type Bases = Arc<FastMap<Box<str>, Arc<TargetState>>>;
+
+/// One backend while its rows are read.
+#[derive(Debug, Default)]
+struct Building {
+    sample: BackendSample,
+    /// Its basis and the `lastchg` of each row so far, while every server row
+    /// has read as the basis's server of the same rank.
+    same: Option<(Arc<TargetState>, Vec<Option<u64>>)>,
+}
+
+impl Building {
+    /// Gives up the comparison: the rows that matched become samples again.
+    fn full(&mut self) {
+        if let Some((basis, lastchg)) = self.same.take() {
+            let kept = basis.servers.iter().zip(lastchg);
+            let mut servers: Vec<_> = kept.map(|(r, l)| r.sample(l)).collect();
+            servers.append(&mut self.sample.servers);
+            self.sample.servers = servers;
+        }
+    }
+
+    /// The backend's read once the table is complete.
+    fn finish(mut self) -> Payload {
+        let same = self.same.as_ref().is_some_and(|(basis, lastchg)| {
+            lastchg.len() == basis.servers.len() && self.sample.status == basis.backend_state
+        });
+        if same && let Some((basis, lastchg)) = self.same.take() {
+            return Payload::Same(Arc::new(SameRead {
+                basis,
+                last_change_s: lastchg.into_boxed_slice(),
+            }));
+        }
+        self.full();
+        self.sample.servers.shrink_to_fit();
+        Payload::Servers(Arc::new(self.sample))
+    }
 }
 
 impl BackendIndex {
@@ -297,18 +344,38 @@ impl BackendIndex {
         }
     }
 
-    /// The backends, each server list at its final size.
-    pub fn into_map(self) -> FastMap<Box<str>, Arc<BackendSample>> {
+    /// [`BackendIndex::new`], comparing the backends of `bases` with their
+    /// committed states (only states of a successful read are compared).
+    pub fn with_bases(max_servers: usize, bases: Bases) -> BackendIndex {
+        BackendIndex {
+            max_servers,
+            bases,
+            ..BackendIndex::default()
+        }
+    }
+
+    /// The backends, each read in full or as the same as its basis.
+    pub fn into_reads(self) -> FastMap<Box<str>, Payload> {
         let mut out = FastMap::with_capacity_and_hasher(self.backends.len(), Default::default());
-        for (name, mut sample) in self.backends {
-            sample.servers.shrink_to_fit();
-            out.insert(name, Arc::new(sample));
+        for (name, building) in self.backends {
+            out.insert(name, building.finish());
         }
         out
     }
 
-    /// The sample of proxy `name`, added if new.
-    fn sample(&mut self, name: &str) -> &mut BackendSample {
+    /// The backends read in full, each server list at its final size.
+    pub fn into_map(self) -> FastMap<Box<str>, Arc<BackendSample>> {
+        let mut out = FastMap::with_capacity_and_hasher(self.backends.len(), Default::default());
+        for (name, mut building) in self.backends {
+            building.full();
+            building.sample.servers.shrink_to_fit();
+            out.insert(name, Arc::new(building.sample));
+        }
+        out
+    }
+
+    /// The backend `name`, added if new.
+    fn building(&mut self, name: &str) -> &mut Building {
         let last = self.backends.len().checked_sub(1);
         let i = match last {
             Some(i) if *self.backends[i].0 == *name => i,
@@ -317,7 +384,16 @@ impl BackendIndex {
                 None => {
                     let i = self.backends.len();
                     self.at.insert(name.into(), i);
-                    self.backends.push((name.into(), BackendSample::default()));
+                    let same = self
+                        .bases
+                        .get(name)
+                        .filter(|b| b.last_fetch_status == FetchStatus::Success)
+                        .map(|b| (b.clone(), Vec::with_capacity(b.servers.len())));
+                    let building = Building {
+                        sample: BackendSample::default(),
+                        same,
+                    };
+                    self.backends.push((name.into(), building));
                     i
                 }
             },
@@ -333,12 +409,29 @@ impl RowSink for BackendIndex {
             return;
         }
         let max_servers = self.max_servers;
-        let sample = self.sample(row.pxname());
+        let b = self.building(row.pxname());
         match kind {
-            RowKind::Server if sample.servers.len() <= max_servers => {
-                sample.servers.extend(sample_of(row))
+            // A row without a name is no server, as in `sample_of`.
+            RowKind::Server if row.svname().trim().is_empty() => {}
+            RowKind::Server if b.same.is_some() => {
+                if let Some((basis, lastchg)) = &mut b.same {
+                    let read = basis
+                        .servers
+                        .get(lastchg.len())
+                        .and_then(|r| same_as(row, r));
+                    match read {
+                        Some(l) => lastchg.push(l),
+                        None => {
+                            b.full();
+                            b.sample.servers.extend(sample_of(row));
+                        }
+                    }
+                }
             }
-            RowKind::Backend if sample.status.is_none() => sample.status = backend_status(row),
+            RowKind::Server if b.sample.servers.len() <= max_servers => {
+                b.sample.servers.extend(sample_of(row))
+            }
+            RowKind::Backend if b.sample.status.is_none() => b.sample.status = backend_status(row),
             _ => {}
         }
     }

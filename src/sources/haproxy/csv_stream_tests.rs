@@ -2,6 +2,7 @@
 //! statuses, discovery and errors, however the answer is cut into chunks.
 
 use super::*;
+use crate::model::{Payload, TargetState};
 use crate::sources::haproxy::csv::{MAX_COLUMNS, backends, parse, servers_by_backend};
 use proptest::prelude::*;
 
@@ -192,5 +193,91 @@ proptest! {
         cut in 0usize..300,
     ) {
         prop_assert_eq!(streamed(&body, &[cut]), whole(&body));
+    }
+}
+
+/// What the reader makes of `body` (cut into chunks of 7 bytes) with `bases`.
+fn reads(body: &str, bases: Bases) -> FastMap<Box<str>, Payload> {
+    let mut reader = Reader::new(BackendIndex::with_bases(usize::MAX, bases));
+    for chunk in body.as_bytes().chunks(7) {
+        reader.feed(chunk);
+    }
+    reader.finish().unwrap().into_reads()
+}
+
+/// A read with its servers in full.
+fn in_full(read: &Payload) -> BackendSample {
+    match read {
+        Payload::Servers(sample) => (**sample).clone(),
+        Payload::Same(same) => same.sample(),
+        Payload::Applications(_) => panic!("not a backend's read"),
+    }
+}
+
+/// The committed state of a backend that read `sample`.
+fn committed(sample: &BackendSample) -> Arc<TargetState> {
+    use crate::model::{Observation, ObservationKind, TargetKind, TargetMeta, Ts};
+    let meta = TargetMeta {
+        id: "t".into(),
+        kind: TargetKind::HaproxyBackend,
+        group: "lb".into(),
+        source: "socket".into(),
+        backend_name: Some("be".into()),
+        failure_threshold: 3,
+    };
+    let obs = Observation {
+        target: "t".into(),
+        at: Ts(1),
+        kind: ObservationKind::Fetched(Payload::Servers(Arc::new(sample.clone()))),
+    };
+    let next = crate::diff::diff(Some(&TargetState::new(&meta)), &obs).next;
+    Arc::new(next.expect("a state"))
+}
+
+#[test]
+fn a_backend_read_as_committed_is_the_same_and_any_difference_is_a_full_read() {
+    let base = "# pxname,svname,type,status,weight,check_status,lastchg,addr,\n\
+        be,s1,2,UP,1,L4OK,10,10.0.0.1:80,\nbe,s2,2,UP,1,L4OK,20,10.0.0.2:80,\n\
+        be,BACKEND,1,UP,2,,5,,\nother,s1,2,UP,1,L4OK,7,10.0.0.9:80,\nother,BACKEND,1,UP,1,,5,,\n";
+    let Payload::Servers(sample) = &reads(base, Bases::default())["be"] else {
+        panic!("no basis, a full read");
+    };
+    let basis = committed(sample);
+    let bases: Bases = Arc::new([("be".into(), basis.clone())].into_iter().collect());
+
+    let moved = base.replace(",10,10.0.0.1", ",11,10.0.0.1");
+    let got = reads(&moved, bases.clone());
+    let Payload::Same(same) = &got["be"] else {
+        panic!("only lastchg moved: {:?}", got["be"]);
+    };
+    assert!(Arc::ptr_eq(&same.basis, &basis));
+    assert_eq!(&*same.last_change_s, &[Some(11), Some(20)]);
+    let Payload::Servers(plain) = &reads(&moved, Bases::default())["be"] else {
+        panic!("no basis, a full read");
+    };
+    assert_eq!(same.sample(), **plain, "the same read, given back in full");
+    assert!(matches!(got["other"], Payload::Servers(_)), "no basis");
+
+    let changes = [
+        base.replace("be,s2,2,UP", "be,s2,2,DOWN"),
+        base.replace("be,s2,2,UP,1,", "be,s2,2,UP,0,"),
+        base.replace("L4OK,20", "L4TOUT,20"),
+        base.replace("10.0.0.2", "10.0.0.3"),
+        base.replace("be,s2", "be,s9"),
+        base.replace("be,BACKEND,1,UP", "be,BACKEND,1,DOWN"),
+        base.replace("be,s2,2,UP,1,L4OK,20,10.0.0.2:80,\n", ""),
+        base.replace("be,BACKEND", "be,s3,2,UP,1,L4OK,1,10.0.0.4:80,\nbe,BACKEND"),
+        base.replace(
+            "be,s1,2,UP,1,L4OK,10,10.0.0.1:80,\n",
+            "be,s1,2,UP,1,L4OK,10,10.0.0.1:80,\nbe,,2,UP,,,,,\n",
+        ),
+    ];
+    for (i, changed) in changes.iter().enumerate() {
+        let got = reads(changed, bases.clone());
+        let plain = reads(changed, Bases::default());
+        assert_eq!(in_full(&got["be"]), in_full(&plain["be"]), "change {i}");
+        let full = matches!(got["be"], Payload::Servers(_));
+        // A row without a name is no server: skipped the same either way.
+        assert_eq!(full, i != 8, "change {i}: {:?}", got["be"]);
     }
 }

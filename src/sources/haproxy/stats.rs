@@ -15,11 +15,11 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::csv::stream::{BackendIndex, Discovery, Reader, RowSink};
+use super::csv::stream::{BackendIndex, Bases, Discovery, Reader, RowSink};
 use super::socket::RuntimeApi;
 use super::table::{self, Ask};
 use crate::config::Secret;
-use crate::model::{BackendSample, FastMap};
+use crate::model::{BackendSample, FastMap, Payload, TargetState};
 use crate::sources::client::Endpoint;
 use crate::sources::{FetchError, FetchErrorKind};
 
@@ -54,7 +54,7 @@ impl Transport {
 
 /// Every backend of one fetch (its status and servers), indexed once for the whole
 /// round, built while the answer is read.
-type Index = FastMap<Box<str>, Arc<BackendSample>>;
+type Index = FastMap<Box<str>, Payload>;
 type Outcome = Option<Arc<Result<Index, FetchError>>>;
 
 /// A poll that waits for its round without a task of its own: the round answers
@@ -69,6 +69,13 @@ pub trait RoundWaiter: Send {
         false
     }
 
+    /// The backend this poll reads and its committed state, when the round may
+    /// compare the backend's rows with that state instead of keeping them
+    /// ([`BackendIndex::with_bases`]).
+    fn basis(&self) -> Option<(&str, Arc<TargetState>)> {
+        None
+    }
+
     /// Called once, with the round's outcome.
     fn answer(self: Box<Self>, round: RoundOutcome<'_>);
 }
@@ -81,8 +88,9 @@ pub struct RoundOutcome<'a> {
 }
 
 impl RoundOutcome<'_> {
-    /// The status and servers of `backend`, or why there are none.
-    pub fn backend(&self, backend: &str) -> Result<Arc<BackendSample>, FetchError> {
+    /// The read of `backend` (in full, or the same as its basis), or why there
+    /// is none.
+    pub fn backend(&self, backend: &str) -> Result<Payload, FetchError> {
         let index = self.result.as_ref().map_err(Clone::clone)?;
         index.get(backend).cloned().ok_or_else(|| {
             self.source.error(
@@ -90,6 +98,18 @@ impl RoundOutcome<'_> {
                 FetchErrorKind::NotFound,
             )
         })
+    }
+
+    /// The status and servers of `backend` in full, or why there are none.
+    pub fn sample(&self, backend: &str) -> Result<Arc<BackendSample>, FetchError> {
+        match self.backend(backend)? {
+            Payload::Servers(sample) => Ok(sample),
+            Payload::Same(same) => Ok(Arc::new(same.sample())),
+            Payload::Applications(_) => Err(self.source.error(
+                format!("read no servers for backend \"{backend}\""),
+                FetchErrorKind::Protocol,
+            )),
+        }
     }
 
     /// The reader whose round this is.
@@ -177,7 +197,7 @@ impl StatsSource {
             source: self,
             result: &outcome,
         };
-        round.backend(backend)
+        round.sample(backend)
     }
 
     /// Joins `backend`'s poll to the gathering round (or starts one) like
@@ -232,14 +252,23 @@ impl StatsSource {
                     (r.only, r.polls, r.max_servers, r.waiters)
                 });
             let waited = began.elapsed();
+            let bases: Bases = Arc::new(
+                waiters
+                    .iter()
+                    .filter_map(|w| w.basis())
+                    .map(|(backend, state)| (backend.into(), state))
+                    .collect(),
+            );
             let ask = scope.as_deref().map_or(Ask::Servers, Ask::Backend);
-            let mut result = me.index(&client, ask, timeout, max_servers).await;
+            let mut result = me.index(&client, ask, timeout, max_servers, &bases).await;
             // The Runtime API scopes by the first proxy of that name, which is a
             // frontend when a frontend and a backend share it: read the full table.
             if let (Some(b), Ok(found)) = (&scope, &result)
                 && !found.contains_key(b.as_str())
             {
-                result = me.index(&client, Ask::Servers, timeout, max_servers).await;
+                result = me
+                    .index(&client, Ask::Servers, timeout, max_servers, &bases)
+                    .await;
             }
             tracing::debug!(
                 source = me.transport.label(),
@@ -294,9 +323,11 @@ impl StatsSource {
         ask: Ask<'_>,
         timeout: Duration,
         max_servers: usize,
+        bases: &Bases,
     ) -> Result<Index, FetchError> {
-        let read = self.read(client, ask, timeout, BackendIndex::new(max_servers));
-        Ok(read.await?.into_map())
+        let index = BackendIndex::with_bases(max_servers, bases.clone());
+        let read = self.read(client, ask, timeout, index);
+        Ok(read.await?.into_reads())
     }
 
     /// Reads the answer to `ask` into `sink` as it arrives.
@@ -440,7 +471,7 @@ mod tests {
         }
 
         fn answer(self: Box<Self>, round: RoundOutcome<'_>) {
-            let read = round.backend(&self.0);
+            let read = round.sample(&self.0);
             let _ = self.1.send(read.map(|b| b.servers[0].status.to_string()));
         }
     }
