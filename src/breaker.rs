@@ -17,12 +17,13 @@ use rand::Rng;
 use crate::config::CircuitConfig;
 use crate::model::{CircuitState, Ts};
 
-/// Exponential open periods with jitter; remembers the last period it gave.
+/// Exponential open periods with jitter; remembers the last period it gave (in
+/// the mirror, which reads it when the breaker opens).
 #[derive(Clone, Debug)]
 struct OpenPeriods {
     next: Duration,
     max: Duration,
-    last_ms: Arc<AtomicU64>,
+    last_ms: Arc<Seen>,
 }
 
 impl Iterator for OpenPeriods {
@@ -33,21 +34,28 @@ impl Iterator for OpenPeriods {
         let factor = rand::thread_rng().gen_range(0.9..=1.1);
         let period = base.mul_f64(factor).min(self.max);
         self.last_ms
+            .last_ms
             .store(period.as_millis() as u64, Ordering::SeqCst);
         Some(period)
     }
 }
 
-/// The state seen through the instrument.
+/// The state seen through the instrument, and the last open period given (one
+/// allocation per breaker: 10,000 of them run at once).
+#[derive(Debug, Default)]
+struct Seen {
+    state: Mutex<(CircuitState, Option<Ts>)>,
+    last_ms: AtomicU64,
+}
+
 #[derive(Clone, Debug, Default)]
 struct Mirror {
-    state: Arc<Mutex<(CircuitState, Option<Ts>)>>,
-    last_ms: Arc<AtomicU64>,
+    seen: Arc<Seen>,
 }
 
 impl Mirror {
     fn set(&self, state: CircuitState, next: Option<Ts>) {
-        let mut guard = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut guard = self.seen.state.lock().unwrap_or_else(|p| p.into_inner());
         *guard = (state, next);
     }
 }
@@ -55,7 +63,7 @@ impl Mirror {
 impl Instrument for Mirror {
     fn on_call_rejected(&self) {}
     fn on_open(&self) {
-        let period = Duration::from_millis(self.last_ms.load(Ordering::SeqCst));
+        let period = Duration::from_millis(self.seen.last_ms.load(Ordering::SeqCst));
         self.set(CircuitState::Open, Some(Ts::now().plus(period)));
     }
     fn on_half_open(&self) {
@@ -82,7 +90,7 @@ impl Breaker {
         let periods = OpenPeriods {
             next: config.open_base,
             max: config.open_max.max(config.open_base),
-            last_ms: mirror.last_ms.clone(),
+            last_ms: mirror.seen.clone(),
         };
         let policy = consecutive_failures(config.failure_threshold.max(1), periods);
         let machine = Config::new()
@@ -113,7 +121,12 @@ impl Breaker {
 
     /// The current state and, while open, when the next attempt is due.
     pub fn state(&self) -> (CircuitState, Option<Ts>) {
-        *self.mirror.state.lock().unwrap_or_else(|p| p.into_inner())
+        *self
+            .mirror
+            .seen
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
     }
 
     /// Brings a new breaker to a stored state: `failures` consecutive failures, and
@@ -174,7 +187,7 @@ mod tests {
 
     #[test]
     fn open_periods_double_up_to_the_maximum() {
-        let last = Arc::new(AtomicU64::new(0));
+        let last = Arc::new(Seen::default());
         let p = OpenPeriods {
             next: Duration::from_secs(5),
             max: Duration::from_secs(300),

@@ -13,7 +13,7 @@ use super::fleet_haproxy::InstanceTasks;
 use super::outcome::AdminOutcome;
 #[cfg(any(test, feature = "fault-injection"))]
 use super::poller::InjectPanic;
-use super::poller::{PollNow, Poller, PollerExited, ResetCircuit, SetPolling, Stop};
+use super::poller::{PollNow, Poller, PollerEnv, PollerExited, ResetCircuit, SetPolling, Stop};
 use super::reload::{self, ReloadReport};
 use super::specs;
 use super::status::StatusHandle;
@@ -86,6 +86,8 @@ pub struct Fleet {
     discovery_failing: BTreeSet<String>,
     /// The shared readers of `stats`/`socket` HAProxy instances.
     stats: StatsRegistry,
+    /// What every poller holds the same (set once the fleet's address is known).
+    env: std::sync::OnceLock<Arc<PollerEnv>>,
 }
 
 /// Applies a new, already validated configuration; answers what changed.
@@ -104,6 +106,7 @@ impl Fleet {
             discovery_failing: BTreeSet::new(),
             instances: InstanceTasks::default(),
             stats: StatsRegistry::default(),
+            env: std::sync::OnceLock::new(),
         }
     }
 
@@ -114,15 +117,14 @@ impl Fleet {
         generation: u64,
         me: &Addr<Fleet>,
     ) -> Addr<Poller> {
-        let poller = Poller::new(
-            spec,
-            shared,
-            self.status.clone(),
-            self.client.clone(),
-            me.clone().recipient(),
-            generation,
-        );
-        poller.start()
+        let env = self.env.get_or_init(|| {
+            Arc::new(PollerEnv {
+                status: self.status.clone(),
+                client: self.client.clone(),
+                fleet: me.clone().recipient(),
+            })
+        });
+        Poller::new(spec, shared, env.clone(), generation).start()
     }
 
     /// Registers targets (committed first), then starts their pollers.

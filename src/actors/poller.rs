@@ -51,22 +51,37 @@ pub struct Stop;
 #[rtype(result = "()")]
 pub struct InjectPanic;
 
-/// A poller actor.
+/// What every poller of a fleet holds the same: one copy, shared.
+pub struct PollerEnv {
+    pub status: StatusHandle,
+    pub client: reqwest::Client,
+    /// Told when a poller stops without being asked to.
+    pub fleet: Recipient<PollerExited>,
+}
+
+/// A poller actor. 10,000 of them run at once, so what each one holds is kept
+/// small: what all share is behind one [`PollerEnv`], and the callers of
+/// [`PollNow`] (rare) are boxed.
 pub struct Poller {
     pub spec: Arc<TargetSpec>,
     pub shared: Arc<Shared>,
-    pub status: StatusHandle,
-    pub client: reqwest::Client,
-    pub fleet: Recipient<PollerExited>,
+    env: Arc<PollerEnv>,
     pub generation: u64,
     timer: Option<SpawnHandle>,
+    /// Callers of [`PollNow`] waiting for the poll in flight, and those waiting
+    /// for the one after it.
+    waiting: Option<Box<Waiting>>,
+    crash: Option<Box<str>>,
     in_flight: bool,
-    waiters: Vec<oneshot::Sender<PollReport>>,
-    next_waiters: Vec<oneshot::Sender<PollReport>>,
     stopping: bool,
-    crash: Option<String>,
     panic_next: bool,
     poked: bool,
+}
+
+#[derive(Default)]
+struct Waiting {
+    now: Vec<oneshot::Sender<PollReport>>,
+    next: Vec<oneshot::Sender<PollReport>>,
 }
 
 impl Poller {
@@ -74,27 +89,26 @@ impl Poller {
     pub fn new(
         spec: Arc<TargetSpec>,
         shared: Arc<Shared>,
-        status: StatusHandle,
-        client: reqwest::Client,
-        fleet: Recipient<PollerExited>,
+        env: Arc<PollerEnv>,
         generation: u64,
     ) -> Poller {
         Poller {
             spec,
             shared,
-            status,
-            client,
-            fleet,
+            env,
             generation,
             timer: None,
-            in_flight: false,
-            waiters: Vec::new(),
-            next_waiters: Vec::new(),
-            stopping: false,
+            waiting: None,
             crash: None,
+            in_flight: false,
+            stopping: false,
             panic_next: false,
             poked: false,
         }
+    }
+
+    fn status(&self) -> &StatusHandle {
+        &self.env.status
     }
 
     fn schedule(&mut self, ctx: &mut Context<Self>, delay: Duration) {
@@ -137,10 +151,10 @@ impl Poller {
                 at: tokio::time::Instant::now(),
                 spec: self.spec.clone(),
                 shared: self.shared.clone(),
-                status: self.status.clone(),
+                status: self.env.status.clone(),
                 poller: ctx.address().recipient(),
             };
-            if poll.join(&self.client).is_ok() {
+            if poll.join(&self.env.client).is_ok() {
                 return true;
             }
         }
@@ -149,8 +163,8 @@ impl Poller {
         let fut = cycle::run(
             self.spec.clone(),
             self.shared.clone(),
-            self.status.clone(),
-            self.client.clone(),
+            self.env.status.clone(),
+            self.env.client.clone(),
             panic,
             match way {
                 Way::Short => None,
@@ -176,7 +190,7 @@ impl Poller {
     /// Tells the liveness registry this poller got somewhere.
     fn beat(&self) {
         let policy = &self.spec.policy;
-        let live = self.status.liveness();
+        let live = self.status().liveness();
         live.poller_beat(&self.spec.meta.id, policy.interval, beat_bound(policy));
     }
 
@@ -187,7 +201,7 @@ impl Poller {
             CycleEnd::Done(r) => r,
             CycleEnd::Panicked(why) => {
                 tracing::error!(target_id = %self.spec.meta.id, reason = %why, "poller crashed; restarting");
-                self.crash = Some(why);
+                self.crash = Some(why.into());
                 ctx.stop();
                 return;
             }
@@ -198,11 +212,14 @@ impl Poller {
             self.maybe_auto_recover(ctx);
         }
         self.answer(report);
-        if !self.next_waiters.is_empty() {
-            self.waiters = std::mem::take(&mut self.next_waiters);
+        if let Some(w) = self.waiting.as_mut()
+            && !w.next.is_empty()
+        {
+            w.now = std::mem::take(&mut w.next);
             self.start_cycle(ctx);
             return;
         }
+        self.waiting = None;
         if std::mem::take(&mut self.poked) && self.start_cycle(ctx) {
             self.shared.pushed.fetch_add(1, Ordering::Relaxed);
             return;
@@ -212,8 +229,11 @@ impl Poller {
     }
 
     fn answer(&mut self, report: PollReport) {
-        for w in self.waiters.drain(..) {
-            let _ = w.send(report.clone());
+        let Some(w) = self.waiting.as_mut() else {
+            return;
+        };
+        for tx in w.now.drain(..) {
+            let _ = tx.send(report.clone());
         }
     }
 
@@ -254,7 +274,7 @@ impl Poller {
             return;
         }
         let (status, id, spec) = (
-            self.status.clone(),
+            self.env.status.clone(),
             self.spec.meta.id.clone(),
             self.spec.clone(),
         );
@@ -336,13 +356,13 @@ impl Actor for Poller {
             let reason = self
                 .crash
                 .take()
-                .unwrap_or_else(|| "stopped unexpectedly".into());
+                .map_or_else(|| "stopped unexpectedly".into(), String::from);
             let msg = PollerExited {
                 id: self.spec.meta.id.clone(),
                 generation: self.generation,
                 reason,
             };
-            self.fleet.do_send(msg);
+            self.env.fleet.do_send(msg);
         }
     }
 }
@@ -352,10 +372,11 @@ impl Handler<PollNow> for Poller {
 
     fn handle(&mut self, _: PollNow, ctx: &mut Context<Self>) -> Self::Result {
         let (tx, rx) = oneshot::channel();
+        let waiting = self.waiting.get_or_insert_default();
         if self.in_flight {
-            self.next_waiters.push(tx);
+            waiting.next.push(tx);
         } else {
-            self.waiters.push(tx);
+            waiting.now.push(tx);
             self.start_cycle(ctx);
         }
         Box::pin(async move {
@@ -376,7 +397,7 @@ impl Handler<Stop> for Poller {
     type Result = ();
     fn handle(&mut self, _: Stop, ctx: &mut Context<Self>) {
         self.stopping = true;
-        self.status.liveness().poller_gone(&self.spec.meta.id);
+        self.status().liveness().poller_gone(&self.spec.meta.id);
         ctx.stop();
     }
 }
@@ -400,14 +421,14 @@ impl Handler<SetPolling> for Poller {
         self.shared.enabled.store(msg.0, Ordering::SeqCst);
         match msg.0 {
             true => self.beat(),
-            false => self.status.liveness().poller_gone(&self.spec.meta.id),
+            false => self.status().liveness().poller_gone(&self.spec.meta.id),
         }
         let obs = Observation {
             target: self.spec.meta.id.clone(),
             at: Ts::now(),
             kind: ObservationKind::Polling { enabled: msg.0 },
         };
-        let status = self.status.clone();
+        let status = self.env.status.clone();
         Box::pin(
             async move {
                 let _ = status.observe(vec![obs]).await;
@@ -436,7 +457,7 @@ impl Handler<ResetCircuit> for Poller {
             at: Ts::now(),
             kind: ObservationKind::CircuitReset,
         };
-        let status = self.status.clone();
+        let status = self.env.status.clone();
         Box::pin(async move {
             let _ = status.observe(vec![obs]).await;
         })

@@ -128,7 +128,7 @@ fn merge_instances(
         let prev = index
             .get(sample.instance_id.as_str())
             .and_then(|&i| old[i].take());
-        let rec = match prev {
+        let mut rec = match prev {
             Some(rec) => refreshed(rec, sample, ctx, ev),
             None => {
                 let rec = record_of(sample);
@@ -138,6 +138,12 @@ fn merge_instances(
                 rec
             }
         };
+        // The instances of an application share one copy of its name.
+        if let Some(last) = app.instances.last()
+            && last.app == rec.app
+        {
+            rec.app = last.app.clone();
+        }
         app.instances.push(rec);
     }
     for mut gone in old.into_iter().flatten() {
