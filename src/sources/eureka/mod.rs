@@ -14,6 +14,7 @@ mod reference;
 pub mod xml;
 mod xml_frames;
 mod xml_names;
+mod xml_reader;
 
 use crate::model::AppSample;
 

@@ -1,25 +1,25 @@
 //! Parser for the native Eureka REST API in XML (what servers answer without a JSON
 //! `Accept` header, and what older servers and rewriting proxies send anyway).
 //!
-//! The document is read with a streaming reader straight into the model, each
-//! element typed by where it is (`xml_frames`), with the rules of the JSON parser:
-//! an element counts as the JSON codec writes it (attributes as `@name`, text
-//! beside attributes as `$`, repeated elements as lists, empty elements as null),
-//! so both forms give the same result for the same registry. Only metadata is
-//! built as JSON values, to be written as the JSON parser writes it.
-
-use quick_xml::Reader;
-use quick_xml::events::{BytesRef, BytesStart, Event};
+//! The document is read with a small reader of its own (`xml_reader`) straight
+//! into the model, each element typed by where it is (`xml_frames`; an instance's
+//! fields that hold text alone go into it without a frame of their own, their
+//! text borrowed from the document until it is kept), with the rules of the JSON
+//! parser: an element counts as the JSON codec writes it (attributes as `@name`,
+//! text beside attributes as `$`, repeated elements as lists, empty elements as
+//! null), so both forms give the same result for the same registry. Only metadata
+//! is built as JSON values, to be written as the JSON parser writes it.
 
 use super::json_apps::Apps;
-use super::xml_frames::{ContainerXml, Frame, Kind, SHAPE, Slot, deliver, finish_app, is_text};
-use super::xml_names::{Open, attributes, child_kind, local_name};
+use super::raw::Key;
+use super::xml_frames::{
+    ContainerXml, Frame, Kind, SHAPE, Slot, deliver, deliver_text, finish_app, is_text,
+};
+use super::xml_names::{Open, attributes, child_kind};
+use super::xml_reader::{Reader, Tag, Text, Token, XmlError, XmlErrorKind, cdata_text};
 use super::{Document, ParseError};
 use crate::model::AppSample;
 use crate::sources::fagent::{body_snippet, trim_bom};
-
-/// Deepest element nesting accepted; Eureka documents are six levels deep.
-const MAX_DEPTH: usize = 32;
 
 /// Parses an `<applications>` document, or a bare `<application>` (as
 /// `GET apps/{APP}` answers), with the semantics of [`super::json::parse_apps`].
@@ -56,47 +56,58 @@ struct Root {
 
 /// The reader's state: open elements and the instances counted so far.
 struct State<'b> {
-    body: &'b [u8],
-    stack: Vec<Frame>,
+    stack: Vec<Frame<'b>>,
+    /// The root element's local name, once it is open.
+    root: &'b str,
     instances: usize,
     limit: usize,
+}
+
+/// Why a document was not read to the end of its root element.
+enum Failure {
+    Xml(XmlError),
+    TooLarge,
 }
 
 /// Reads the document up to the end of its root element.
 fn read(body: &[u8], limit: usize) -> Result<Root, ParseError> {
     let input = trim_bom(body);
-    let mut reader = Reader::from_reader(input);
     let mut st = State {
-        body: input,
         stack: Vec::new(),
+        root: "",
         instances: 0,
         limit,
     };
-    loop {
-        let at = reader.buffer_position();
-        let event = reader.read_event().map_err(|e| {
-            let at = reader.error_position();
-            unreadable(format!(
-                "Eureka answer is not well-formed XML: {e} (at byte {at}){}",
-                body_snippet(body)
-            ))
-        })?;
-        let done = match event {
-            Event::Start(start) => st.open(at, &start).map(|()| None)?,
-            Event::Empty(start) => {
-                st.open(at, &start)?;
-                st.close()
-            }
-            Event::End(_) => st.close(),
-            Event::Text(t) => st.raw_text(&t, || t.xml10_content()),
-            Event::CData(t) => st.text(&t.xml10_content()),
-            Event::GeneralRef(r) => st.text(&resolve(&r)),
-            Event::Eof => return Err(unreadable(st.unfinished(body))),
-            _ => None,
-        };
-        if let Some(root) = done {
-            return root.map_err(ParseError::Unreadable);
-        }
+    let root = Reader::new(input)
+        .map_err(Failure::Xml)
+        .and_then(|mut reader| st.read(&mut reader));
+    match root {
+        Ok(Some(root)) => root_of(root, st.root, body).map_err(ParseError::Unreadable),
+        Ok(None) => Err(unreadable(format!(
+            "Eureka answer has no XML element{}",
+            body_snippet(body)
+        ))),
+        Err(Failure::TooLarge) => Err(ParseError::TooLarge),
+        Err(Failure::Xml(e)) => Err(unreadable(xml_error(&e, body))),
+    }
+}
+
+/// The message for a body that is not well-formed XML.
+fn xml_error(e: &XmlError, body: &[u8]) -> String {
+    match &e.kind {
+        XmlErrorKind::TooDeep => format!(
+            "Eureka answer is unusable: XML elements nested deeper than {} levels",
+            super::xml_reader::MAX_DEPTH
+        ),
+        XmlErrorKind::Truncated(_) => format!(
+            "Eureka answer is not well-formed XML: {}{}",
+            e.kind,
+            body_snippet(body)
+        ),
+        _ => format!(
+            "Eureka answer is not well-formed XML: {e}{}",
+            body_snippet(body)
+        ),
     }
 }
 
@@ -104,17 +115,50 @@ fn unreadable(why: String) -> ParseError {
     ParseError::Unreadable(why)
 }
 
-impl State<'_> {
-    /// Opens an element inside the current one (or as the root).
-    fn open(&mut self, at: u64, start: &BytesStart<'_>) -> Result<(), ParseError> {
-        if self.stack.len() >= MAX_DEPTH {
-            return Err(unreadable(format!(
-                "Eureka answer is unusable: XML elements nested deeper than {MAX_DEPTH} levels"
-            )));
+impl<'b> State<'b> {
+    /// Reads tokens up to the end of the root element: the root's frame, or `None`
+    /// for a body without an element.
+    fn read(&mut self, reader: &mut Reader<'b>) -> Result<Option<Frame<'b>>, Failure> {
+        loop {
+            // Blank text only matters inside elements whose text is kept.
+            if !self.stack.last().is_some_and(Frame::keeps_text) {
+                reader.skip_blank();
+            }
+            let root = match reader.next_token().map_err(Failure::Xml)? {
+                Token::Start(tag) => self.start(&tag, reader)?,
+                Token::End => self.close(),
+                Token::Text(t) => {
+                    self.text(t);
+                    None
+                }
+                Token::CData(t) => {
+                    if let Some(top) = self.stack.last_mut() {
+                        top.add_text(cdata_text(t));
+                    }
+                    None
+                }
+                Token::Eof => return Ok(None),
+            };
+            if root.is_some() {
+                return Ok(root);
+            }
         }
-        let name = local_name(start);
+    }
+
+    /// Opens an element inside the current one (or as the root). One that holds
+    /// text alone (a field, or content that does not matter) is read to its end
+    /// at once, without being stacked. The root's frame when the root closed.
+    fn start(
+        &mut self,
+        tag: &Tag<'b>,
+        reader: &mut Reader<'b>,
+    ) -> Result<Option<Frame<'b>>, Failure> {
+        let name = tag.local_name();
         let (kind, slot) = match self.stack.last_mut() {
-            None => (root_kind(name), Slot::None),
+            None => {
+                self.root = name;
+                (root_kind(name), Slot::None)
+            }
             Some(parent) => {
                 parent.children = true;
                 match &parent.kind {
@@ -123,90 +167,103 @@ impl State<'_> {
                 }
             }
         };
-        let frame = self.frame(at, start, kind, slot)?;
+        // A field that holds text alone, or content that does not matter, goes
+        // straight to its parent.
+        let direct = !tag.empty
+            && match (&kind, self.stack.last()) {
+                (Kind::Skip, Some(_)) => true,
+                (Kind::Leaf(_), Some(parent)) => {
+                    !tag.has_attributes()
+                        && matches!(parent.kind, Kind::Instance(_) | Kind::Lease(..))
+                }
+                _ => false,
+            };
+        if direct && let Some(text) = reader.text_and_end().map_err(Failure::Xml)? {
+            if let Some(parent) = self.stack.last_mut() {
+                deliver_text(parent, slot, text);
+            }
+            return Ok(None);
+        }
+        let mut frame = self.frame(tag, kind, slot)?;
+        if tag.empty {
+            return Ok(self.closed(frame));
+        }
+        let leaf = matches!(
+            frame.kind,
+            Kind::Leaf(_) | Kind::Port { .. } | Kind::Skip | Kind::Generic(_)
+        );
+        if leaf && let Some(text) = reader.text_and_end().map_err(Failure::Xml)? {
+            if !matches!(frame.kind, Kind::Skip) {
+                text_into(&mut frame, text);
+            }
+            return Ok(self.closed(frame));
+        }
         self.stack.push(frame);
-        Ok(())
+        Ok(None)
     }
 
-    /// The frame of an opened element, its attributes checked; instances counted.
-    fn frame(
-        &mut self,
-        at: u64,
-        start: &BytesStart<'_>,
-        kind: Kind,
-        slot: Slot,
-    ) -> Result<Frame, ParseError> {
-        let bad = |why: String| unreadable(format!("Eureka answer is not well-formed XML: {why}"));
+    /// The frame of an opened element; instances counted.
+    fn frame(&mut self, tag: &Tag<'_>, kind: Kind<'b>, slot: Slot) -> Result<Frame<'b>, Failure> {
         if let Kind::Generic(_) = kind {
-            let open = Open::new(start).map_err(bad)?;
-            let attrs = !open.fields.is_empty();
-            return Ok(Frame::new(at, Kind::Generic(open), slot, attrs));
+            let open = if slot == Slot::Field(Key::Metadata) {
+                Open::metadata(tag)
+            } else {
+                Open::new(tag)
+            };
+            let attrs = open.attrs;
+            return Ok(Frame::new(Kind::Generic(open), slot, attrs));
         }
-        let (attrs, enabled) = attributes(start).map_err(bad)?;
+        let (attrs, enabled) = attributes(tag);
         let kind = match kind {
             Kind::Port { text, .. } => Kind::Port { enabled, text },
             Kind::Instance(_) => {
                 self.instances += 1;
                 if self.instances > self.limit {
-                    return Err(ParseError::TooLarge);
+                    return Err(Failure::TooLarge);
                 }
                 kind
             }
             other => other,
         };
-        Ok(Frame::new(at, kind, slot, attrs))
+        Ok(Frame::new(kind, slot, attrs))
     }
 
-    /// Closes the current element; the root's end is the document.
-    fn close(&mut self) -> Option<Result<Root, String>> {
+    /// Closes the current element; the root's frame when it was the root.
+    fn close(&mut self) -> Option<Frame<'b>> {
         let frame = self.stack.pop()?;
+        self.closed(frame)
+    }
+
+    /// Hands a closed element to its parent; the root's frame is returned.
+    fn closed(&mut self, frame: Frame<'b>) -> Option<Frame<'b>> {
         match self.stack.last_mut() {
             Some(parent) => {
                 deliver(parent, frame);
                 None
             }
-            None => Some(root_of(frame, self.body)),
+            None => Some(frame),
         }
     }
 
-    /// Text as it is in the document (`raw`), decoded only where it is kept.
-    fn raw_text<'t>(
-        &mut self,
-        raw: &str,
-        decoded: impl FnOnce() -> std::borrow::Cow<'t, str>,
-    ) -> Option<Result<Root, String>> {
-        let top = self.stack.last_mut()?;
-        if top.keeps_text() {
-            top.add_text(&decoded());
-        } else if !top.text && !raw.bytes().all(|b| b.is_ascii_whitespace()) {
-            top.add_text(raw);
-        }
-        None
-    }
-
-    fn text(&mut self, t: &str) -> Option<Result<Root, String>> {
+    /// Character data, decoded only where it is kept.
+    fn text(&mut self, t: Text<'b>) {
         if let Some(top) = self.stack.last_mut() {
-            top.add_text(t);
+            text_into(top, t);
         }
-        None
     }
+}
 
-    /// The error for a document that ends before its root element closes.
-    fn unfinished(&self, body: &[u8]) -> String {
-        match self.stack.last() {
-            Some(open) => format!(
-                "Eureka answer is not well-formed XML: it ends inside <{}> (truncated?){}",
-                name_at(self.body, open.at),
-                body_snippet(body)
-            ),
-            None => format!("Eureka answer has no XML element{}", body_snippet(body)),
-        }
+/// Character data into an element, decoded only where it is kept (elsewhere only
+/// whether it is blank matters).
+fn text_into<'b>(frame: &mut Frame<'b>, t: Text<'b>) {
+    if frame.keeps_text() || (!frame.text && !t.is_blank()) {
+        frame.add_text(t.decoded());
     }
 }
 
 /// What the root element is by its name; any other root is read to its end and
 /// refused then.
-fn root_kind(name: &str) -> Kind {
+fn root_kind<'b>(name: &str) -> Kind<'b> {
     match name {
         "applications" => Kind::Container(Box::default()),
         "application" => Kind::App(Box::default()),
@@ -214,9 +271,9 @@ fn root_kind(name: &str) -> Kind {
     }
 }
 
-/// The document of a closed root element.
-fn root_of(root: Frame, body: &[u8]) -> Result<Root, String> {
-    let (object, text, at) = (root.object(), is_text(&root), root.at);
+/// The document of a closed root element (`name` its local name).
+fn root_of(root: Frame<'_>, name: &str, body: &[u8]) -> Result<Root, String> {
+    let (object, text) = (root.object(), is_text(&root));
     if let Kind::App(_) = root.kind {
         let apps = match finish_app(root, 1) {
             _ if text => Err(SHAPE.into()),
@@ -236,7 +293,7 @@ fn root_of(root: Frame, body: &[u8]) -> Result<Root, String> {
         _ => Err(format!(
             "Eureka XML answer has neither <applications> nor <application> at its root \
              (it has <{}>){}",
-            name_at(body, at).chars().take(40).collect::<String>(),
+            name.chars().take(40).collect::<String>(),
             body_snippet(body)
         )),
     }
@@ -252,41 +309,6 @@ fn container_apps(c: ContainerXml, object: bool, text: bool) -> Apps {
     } else {
         Ok(Vec::new())
     }
-}
-
-/// The local name of the element whose start tag begins at `at`.
-fn name_at(body: &[u8], at: u64) -> String {
-    let tag = usize::try_from(at)
-        .ok()
-        .and_then(|at| body.get(at + 1..))
-        .unwrap_or_default();
-    let end = tag
-        .iter()
-        .position(|b| b.is_ascii_whitespace() || *b == b'>' || *b == b'/')
-        .unwrap_or(tag.len());
-    let qname = &tag[..end];
-    let local = match qname.iter().position(|b| *b == b':') {
-        Some(i) => &qname[i + 1..],
-        None => qname,
-    };
-    String::from_utf8_lossy(local).into_owned()
-}
-
-/// The text of a character or predefined entity reference; unknown ones are kept
-/// as written.
-fn resolve(r: &BytesRef<'_>) -> String {
-    if let Ok(Some(c)) = r.resolve_char_ref() {
-        return c.to_string();
-    }
-    let named = match &**r {
-        "amp" => "&",
-        "lt" => "<",
-        "gt" => ">",
-        "quot" => "\"",
-        "apos" => "'",
-        other => return format!("&{other};"),
-    };
-    named.to_string()
 }
 
 #[cfg(test)]

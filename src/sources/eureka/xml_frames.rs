@@ -4,23 +4,26 @@
 //! counts as the JSON codec would write it: null when empty, text when it has only
 //! text, an object when it has attributes or children, a list when repeated.
 
+use std::borrow::Cow;
+
 use super::json_apps::Apps;
 use super::raw::{
     AppError, Field, InstanceError, Key, LeaseNums, Port, RawInstance, RawInstances, app_sample,
     trimmed,
 };
 use super::xml_names::Open;
+use super::xml_reader::Text;
 use crate::model::AppSample;
 
-/// What an element is.
-pub(crate) enum Kind {
+/// What an element is; text borrowed from the document (`'b`) where it can be.
+pub(crate) enum Kind<'b> {
     /// Content that does not matter (it still makes its parent an object).
     Skip,
     /// A scalar: its text.
-    Leaf(String),
+    Leaf(Cow<'b, str>),
     Port {
         enabled: Option<bool>,
-        text: String,
+        text: Cow<'b, str>,
     },
     /// `leaseInfo`: its numbers and the keys seen (repeated ones become lists).
     Lease(LeaseNums, u8, u8),
@@ -53,10 +56,8 @@ pub(crate) enum Slot {
 }
 
 /// An open element.
-pub(crate) struct Frame {
-    /// Where its start tag begins (for the name in an error).
-    pub at: u64,
-    pub kind: Kind,
+pub(crate) struct Frame<'b> {
+    pub kind: Kind<'b>,
     pub slot: Slot,
     pub attrs: bool,
     pub children: bool,
@@ -64,10 +65,9 @@ pub(crate) struct Frame {
     pub text: bool,
 }
 
-impl Frame {
-    pub(crate) fn new(at: u64, kind: Kind, slot: Slot, attrs: bool) -> Frame {
+impl<'b> Frame<'b> {
+    pub(crate) fn new(kind: Kind<'b>, slot: Slot, attrs: bool) -> Frame<'b> {
         Frame {
-            at,
             kind,
             slot,
             attrs,
@@ -90,15 +90,17 @@ impl Frame {
     }
 
     /// Adds text to the element.
-    pub(crate) fn add_text(&mut self, t: &str) {
-        match &mut self.kind {
-            Kind::Leaf(s) | Kind::Port { text: s, .. } => append(s, t),
-            Kind::Generic(open) => append(&mut open.text, t),
-            Kind::Skip => return,
-            _ => {}
+    pub(crate) fn add_text(&mut self, t: Cow<'b, str>) {
+        if let Kind::Skip = self.kind {
+            return;
         }
         if !self.text && t.chars().any(|c| !c.is_whitespace()) {
             self.text = true;
+        }
+        match &mut self.kind {
+            Kind::Leaf(s) | Kind::Port { text: s, .. } => append(s, t),
+            Kind::Generic(open) => open.text.push_str(&t),
+            _ => {}
         }
     }
 
@@ -108,18 +110,39 @@ impl Frame {
             return Field::Compound;
         }
         match self.kind {
-            Kind::Leaf(s) => trimmed(s).map_or(Field::Null, Field::Str),
+            Kind::Leaf(s) => owned_trimmed(s).map_or(Field::Null, Field::Str),
             _ => Field::Null,
+        }
+    }
+
+    /// The element as a non-negative whole number (what `field().unsigned()`
+    /// gives, read from its text where it is).
+    fn unsigned(&self) -> Option<u64> {
+        match &self.kind {
+            Kind::Leaf(s) if !self.object() => s.trim().parse().ok(),
+            _ => None,
         }
     }
 }
 
-/// Appends text; the first piece (usually the only one) is copied at its size.
-fn append(s: &mut String, t: &str) {
+/// Appends text; the first piece (usually the only one) is kept as it comes,
+/// borrowed from the document when it reads as written.
+fn append<'b>(s: &mut Cow<'b, str>, t: Cow<'b, str>) {
     if s.is_empty() {
-        *s = t.to_owned();
+        *s = t;
     } else {
-        s.push_str(t);
+        s.to_mut().push_str(&t);
+    }
+}
+
+/// Text trimmed and owned, `None` when blank.
+fn owned_trimmed(s: Cow<'_, str>) -> Option<String> {
+    match s {
+        Cow::Owned(s) => trimmed(s),
+        Cow::Borrowed(s) => {
+            let t = s.trim();
+            (!t.is_empty()).then(|| t.to_owned())
+        }
     }
 }
 
@@ -156,7 +179,7 @@ pub(crate) struct ContainerXml {
 
 impl ContainerXml {
     /// Takes one `<application>` (`None` for one with text only).
-    pub(crate) fn add_app(&mut self, app: Option<Frame>) {
+    pub(crate) fn add_app(&mut self, app: Option<Frame<'_>>) {
         self.count += 1;
         let pos = self.count;
         let Some(app) = app else {
@@ -200,7 +223,7 @@ pub(crate) const SHAPE: &str =
     "Eureka answer is unusable: \"application\" is neither an object nor a list";
 
 /// An `<application>` that is an object as an application; `None` when it is null.
-pub(crate) fn finish_app(frame: Frame, pos: usize) -> Option<Result<AppSample, AppError>> {
+pub(crate) fn finish_app(frame: Frame<'_>, pos: usize) -> Option<Result<AppSample, AppError>> {
     if !frame.object() {
         return None;
     }
@@ -216,12 +239,12 @@ pub(crate) fn finish_app(frame: Frame, pos: usize) -> Option<Result<AppSample, A
 }
 
 /// Whether a closed element is text only (neither null nor an object).
-pub(crate) fn is_text(frame: &Frame) -> bool {
+pub(crate) fn is_text(frame: &Frame<'_>) -> bool {
     !frame.object() && frame.text
 }
 
 /// Hands a closed element to its parent.
-pub(crate) fn deliver(parent: &mut Frame, child: Frame) {
+pub(crate) fn deliver<'b>(parent: &mut Frame<'b>, child: Frame<'b>) {
     match (&mut parent.kind, child.slot) {
         (Kind::Generic(open), _) => {
             if let Kind::Generic(c) = child.kind {
@@ -255,8 +278,34 @@ pub(crate) fn deliver(parent: &mut Frame, child: Frame) {
     }
 }
 
-fn deliver_lease(nums: &mut LeaseNums, i: u8, child: Frame) {
-    let value = child.field().unsigned();
+/// Hands a parent the text of a child that holds text alone and has no
+/// attributes: what [`deliver`] does with the child's frame, without one.
+pub(crate) fn deliver_text(parent: &mut Frame<'_>, slot: Slot, text: Text<'_>) {
+    match (&mut parent.kind, slot) {
+        (Kind::Instance(inst), Slot::Field(key)) => {
+            inst.mark(key);
+            let text = text.decoded();
+            match key {
+                Key::LastUpdated => inst.raw.last_updated = text.trim().parse().ok(),
+                _ => inst
+                    .raw
+                    .set(key, owned_trimmed(text).map_or(Field::Null, Field::Str)),
+            }
+        }
+        (Kind::Lease(nums, seen, repeated), Slot::Lease(i)) => {
+            *repeated |= *seen & (1 << i);
+            *seen |= 1 << i;
+            set_lease(nums, i, text.decoded().trim().parse().ok());
+        }
+        _ => {}
+    }
+}
+
+fn deliver_lease(nums: &mut LeaseNums, i: u8, child: Frame<'_>) {
+    set_lease(nums, i, child.unsigned());
+}
+
+fn set_lease(nums: &mut LeaseNums, i: u8, value: Option<u64>) {
     match i {
         0 => nums.last_renewal = value,
         1 => nums.renewal = value,
@@ -266,7 +315,7 @@ fn deliver_lease(nums: &mut LeaseNums, i: u8, child: Frame) {
 }
 
 /// The AmazonInfo id in `dataCenterInfo.metadata` or in its `instance-id`.
-fn data_center_id(child: Frame) -> Option<String> {
+fn data_center_id(child: Frame<'_>) -> Option<String> {
     let object = child.object();
     match child.kind {
         Kind::DataCenter { id, seen, .. } if object && seen <= 1 => id,
@@ -275,7 +324,7 @@ fn data_center_id(child: Frame) -> Option<String> {
     }
 }
 
-fn deliver_to_app(app: &mut AppXml, slot: Slot, child: Frame) {
+fn deliver_to_app(app: &mut AppXml, slot: Slot, child: Frame<'_>) {
     match slot {
         Slot::Name => {
             app.names = app.names.saturating_add(1);
@@ -297,11 +346,8 @@ fn deliver_to_app(app: &mut AppXml, slot: Slot, child: Frame) {
     }
 }
 
-fn deliver_field(inst: &mut InstanceXml, key: Key, child: Frame) {
-    if inst.seen & bit(key) != 0 {
-        inst.repeated |= bit(key);
-    }
-    inst.seen |= bit(key);
+fn deliver_field(inst: &mut InstanceXml, key: Key, child: Frame<'_>) {
+    inst.mark(key);
     let object = child.object();
     let raw = &mut inst.raw;
     match (key, child.kind) {
@@ -309,7 +355,7 @@ fn deliver_field(inst: &mut InstanceXml, key: Key, child: Frame) {
             let value = if object && child.children {
                 None
             } else {
-                Field::Str(text).unsigned()
+                text.trim().parse().ok()
             };
             let enabled = if object { enabled } else { None };
             let port = Port { value, enabled };
@@ -333,6 +379,7 @@ fn deliver_field(inst: &mut InstanceXml, key: Key, child: Frame) {
                 &mut raw.lease_info_snake
             } = Some(lease);
         }
+        (Key::LastUpdated, kind) => raw.last_updated = Frame { kind, ..child }.unsigned(),
         (_, kind) => raw.set(key, Frame { kind, ..child }.field()),
     }
 }
@@ -354,6 +401,14 @@ fn strip_repeated(mut n: LeaseNums, repeated: u8) -> LeaseNums {
 }
 
 impl InstanceXml {
+    /// Notes that `key` came (twice makes it a list).
+    fn mark(&mut self, key: Key) {
+        if self.seen & bit(key) != 0 {
+            self.repeated |= bit(key);
+        }
+        self.seen |= bit(key);
+    }
+
     /// The instance read so far; keys that came twice (a list) count as absent.
     fn finish(self) -> RawInstance {
         let mut raw = self.raw;

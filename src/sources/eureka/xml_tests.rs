@@ -344,3 +344,71 @@ fn endpoint_and_lease_come_from_the_xml_instance() {
         Some("10.0.0.9:8443")
     );
 }
+
+#[test]
+fn markup_around_and_inside_a_registry_is_read_as_xml_means_it() {
+    let body = "\u{feff}<?xml version=\"1.0\" encoding=\"UTF-8\"?>\r\n\
+                <!DOCTYPE applications [<!ELEMENT applications ANY>]>\r\n\
+                <!-- served by a proxy -->\r\n\
+                <e:applications xmlns:e=\"urn:eureka\"><e:apps__hashcode>UP_1_</e:apps__hashcode>\
+                <application><name><!-- n --><![CDATA[A&B]]></name><instance>\
+                <instanceId>i&#x31;<!-- one --></instanceId><hostName>h&amp;1</hostName>\
+                <ipAddr>10.0.0.1</ipAddr><port enabled='true' >80</port >\
+                <status><![CDATA[UP]]></status><vipAddress/><unknown><deep><deeper x=\"1\">\
+                <instanceId>not this</instanceId></deeper></deep></unknown>\
+                <metadata class=\"java.util.Collections$EmptyMap\"><k a=\"&lt;1&#10;\">v</k>\
+                <cdata><![CDATA[<x>]]></cdata><crlf>a\r\nb</crlf><empty/></metadata>\
+                </instance></application></e:applications>";
+    let doc = parse_document(body.as_bytes()).unwrap();
+    assert_eq!(doc.hashcode.as_deref(), Some("UP_1_"));
+    assert_eq!(doc.apps[0].name, "A&B");
+    let inst = &doc.apps[0].instances.as_ref().unwrap()[0];
+    assert_eq!(inst.instance_id, "i1");
+    assert_eq!(inst.host_name.as_deref(), Some("h&1"));
+    assert_eq!(inst.endpoint.as_deref(), Some("10.0.0.1:80"));
+    assert_eq!(inst.status, "UP");
+    assert_eq!(inst.metadata["k"], r#"{"$":"v","@a":"<1\n"}"#);
+    assert_eq!(inst.metadata["cdata"], "<x>");
+    assert_eq!(inst.metadata["crlf"], "a\nb");
+    assert!(!inst.metadata.contains_key("empty"));
+    assert!(!inst.metadata.contains_key("class"));
+}
+
+#[test]
+fn malformed_documents_name_what_is_wrong_and_where() {
+    let cases = [
+        (
+            "<applications><a b='1' b='2'/></applications>",
+            "attribute b is repeated (at byte 23)",
+        ),
+        (
+            "<applications><a></b></applications>",
+            "expected </a>, found </b> (at byte 17)",
+        ),
+        (
+            "<applications>&nbsp</applications>",
+            "`&` is not closed by `;` (at byte 14)",
+        ),
+        (
+            "<applications><a x=\"&nbsp;\"/></applications>",
+            "unknown reference &nbsp; in an attribute value (at byte 20)",
+        ),
+        ("<applications>\u{0}<", "it ends inside a tag (at byte 15)"),
+        (
+            "<applications><!-- ",
+            "it ends inside a comment (at byte 14)",
+        ),
+    ];
+    for (body, want) in cases {
+        let err = parse_apps(body.as_bytes()).unwrap_err();
+        assert!(
+            err.starts_with("Eureka answer is not well-formed XML: ") && err.contains(want),
+            "{body:?}: {err}"
+        );
+    }
+    let err = parse_apps(b"<applications>\xff</applications>").unwrap_err();
+    assert!(err.contains("it is not UTF-8 (at byte 14)"), "{err}");
+    // Past the root element nothing is read.
+    let doc = parse_document(b"<applications/><<<&&&").unwrap();
+    assert_eq!(doc.apps, Vec::new());
+}

@@ -73,10 +73,19 @@ fn same_json(body: &[u8]) {
     );
 }
 
+/// How both XML parsers begin the message for a body that is not well-formed.
+const NOT_XML: &str = "Eureka answer is not well-formed XML: ";
+
 fn same_xml(body: &[u8]) {
     let new = super::xml::parse_document(body);
     let old = xml::parse_document(body);
-    assert_eq!(new, old, "{}", String::from_utf8_lossy(body));
+    match (&new, &old) {
+        // Each reader words what it found its own way (and quick-xml may stop at a
+        // different fault of the same body): both must find the body not
+        // well-formed.
+        (Err(n), Err(o)) if n.starts_with(NOT_XML) && o.starts_with(NOT_XML) => {}
+        _ => assert_eq!(new, old, "{}", String::from_utf8_lossy(body)),
+    }
     assert_eq!(
         super::xml::apps_hashcode(body),
         xml::apps_hashcode(body),
@@ -99,6 +108,9 @@ fn eurekaish_xml() -> impl Strategy<Value = String> {
         Just(" 8080 ".to_string()),
         Just("&amp;&#32;&x;".to_string()),
         Just(String::new()),
+        Just("<!-- c --> 1 <![CDATA[<&>]]>".to_string()),
+        Just("a\r\n&#x9;&#13;b\r".to_string()),
+        Just("<?pi x?><e a='&quot;1&#10;\t2' b=\"\"/>".to_string()),
     ];
     leaf.prop_recursive(6, 64, 5, move |inner| {
         let attrs = prop_oneof![
@@ -136,6 +148,29 @@ fn fixtures_and_known_cases_agree() {
     ];
     for body in json_cases {
         same_json(body.as_bytes());
+    }
+}
+
+/// Every cut of the XML fixtures, and of a document with every kind of markup.
+#[test]
+fn cut_xml_documents_agree() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/eureka");
+    let mut bodies: Vec<Vec<u8>> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "xml"))
+        .map(|path| std::fs::read(path).unwrap())
+        .collect();
+    let markup = "\u{feff}<?xml version=\"1.0\"?>\r\n<!DOCTYPE applications>\
+                  <applications><!-- c --><apps__hashcode>UP_1_</apps__hashcode>\
+                  <application><name>A&amp;B</name><instance><instanceId><![CDATA[i<1>]]></instanceId>\
+                  <port enabled='true'> 80 </port><metadata class=\"m\"><k a=\"&lt;\">v</k><e/></metadata>\
+                  <status>UP</status></instance></application></applications>";
+    bodies.push(markup.as_bytes().to_vec());
+    for body in &bodies {
+        for cut in 0..=body.len() {
+            same_xml(&body[..cut]);
+        }
     }
 }
 
