@@ -251,19 +251,23 @@ mod tests {
         }]
     }
 
+    /// A status actor (its file in `dir`) with the backend registered and read
+    /// once, its server UP.
+    async fn polled_once(dir: &tempfile::TempDir) -> StatusHandle {
+        let store = Store::open(&dir.path().join("w.redb"), 100).unwrap();
+        let status = StatusHandle::start(store, live()).unwrap();
+        status.observe(vec![registered()]).await.unwrap();
+        status.observe(fetched(2_000, "UP", 7)).await.unwrap();
+        status
+    }
+
     /// A read that matched the committed state refreshes it in place; one that
     /// matched a state replaced since is applied in full, so the server's
     /// status it read comes back with its event.
     #[tokio::test]
     async fn a_read_the_same_as_its_basis_is_routine_and_a_stale_basis_is_read_in_full() {
         let dir = tempfile::tempdir().unwrap();
-        let status = StatusHandle::start(
-            Store::open(&dir.path().join("w.redb"), 100).unwrap(),
-            live(),
-        )
-        .unwrap();
-        status.observe(vec![registered()]).await.unwrap();
-        status.observe(fetched(2_000, "UP", 7)).await.unwrap();
+        let status = polled_once(&dir).await;
         let up = status.snapshot();
         let basis = up.targets["haproxy/lb/be"].clone();
         status.observe(same(3_000, &basis, 9)).await.unwrap();
@@ -305,13 +309,7 @@ mod tests {
     #[tokio::test]
     async fn carried_polls_keep_their_order_and_are_checked_before_the_short_way() {
         let dir = tempfile::tempdir().unwrap();
-        let status = StatusHandle::start(
-            Store::open(&dir.path().join("w.redb"), 100).unwrap(),
-            live(),
-        )
-        .unwrap();
-        status.observe(vec![registered()]).await.unwrap();
-        status.observe(fetched(2_000, "UP", 7)).await.unwrap();
+        let status = polled_once(&dir).await;
         let current = status.snapshot();
         let split = crate::actors::batch::split;
 
