@@ -136,9 +136,11 @@ async fn one_run(args: &Args) -> Res<Run> {
         args.eureka,
         args.instances,
     )?;
-    let port = setup::daemon_port()?;
     let cfg = dir.path().join("watchpost.toml");
     let hooks = hooks::start(args.notifiers)?;
+    // Picked after everything else of the run has bound its ports: a port freed
+    // for the daemon is not handed to a webhook receiver first.
+    let port = setup::daemon_port()?;
     let extra = setup::Extra {
         hooks: hooks.iter().map(|h| h.url.clone()).collect(),
         links: args.links,
