@@ -346,7 +346,43 @@ pub struct ServerRecord {
     pub last_known_state: ServerState,
 }
 
+/// What two reads of a server must share to be the same read: everything a row
+/// gives but `lastchg`, a poll time. A read of a backend whose servers all read
+/// as committed is routine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ServerRead<'a> {
+    pub name: &'a str,
+    pub status: &'a str,
+    pub weight: Option<u32>,
+    pub check_status: Option<&'a str>,
+    pub addr: Option<&'a str>,
+}
+
+impl ServerSample {
+    /// This row as a read to compare.
+    pub fn read(&self) -> ServerRead<'_> {
+        ServerRead {
+            name: &self.name,
+            status: &self.status,
+            weight: self.weight,
+            check_status: self.check_status.as_deref(),
+            addr: self.addr.as_deref(),
+        }
+    }
+}
+
 impl ServerRecord {
+    /// The committed server as a read to compare.
+    pub fn read(&self) -> ServerRead<'_> {
+        ServerRead {
+            name: &self.name,
+            status: &self.status,
+            weight: self.weight,
+            check_status: self.check_status.as_deref(),
+            addr: self.addr.as_deref(),
+        }
+    }
+
     /// The row this record was read from, with `last_change_s` as `lastchg`.
     pub fn sample(&self, last_change_s: Option<u64>) -> ServerSample {
         ServerSample {

@@ -79,13 +79,10 @@ fn same_servers(t: &TargetState, basis: &TargetState) -> bool {
         && basis.last_fetch_status == FetchStatus::Success
         && t.backend_state == basis.backend_state
         && t.servers.len() == basis.servers.len()
-        && t.servers.iter().zip(&basis.servers).all(|(r, b)| {
-            r.name == b.name
-                && r.status == b.status
-                && r.weight == b.weight
-                && r.check_status == b.check_status
-                && r.addr == b.addr
-        })
+        && t.servers
+            .iter()
+            .zip(&basis.servers)
+            .all(|(r, b)| r.read() == b.read())
 }
 
 /// Whether a successful read of `backend` for target `id` only refreshes its poll
@@ -98,13 +95,10 @@ pub(super) fn routine_read(current: &Snapshot, id: &str, backend: &BackendSample
     t.last_fetch_status == FetchStatus::Success
         && t.backend_state == backend.status
         && t.servers.len() == samples.len()
-        && t.servers.iter().zip(samples.iter()).all(|(r, s)| {
-            r.name == s.name
-                && r.status == s.status
-                && r.weight == s.weight
-                && r.check_status == s.check_status
-                && r.addr == s.addr
-        })
+        && t.servers
+            .iter()
+            .zip(samples.iter())
+            .all(|(r, s)| r.read() == s.read())
 }
 
 /// Splits messages into those that change something and those that only refresh

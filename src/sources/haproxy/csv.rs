@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use memchr::{memchr, memchr2};
 
-use crate::model::{BackendSample, ServerRecord, ServerSample, intern};
+use crate::model::{BackendSample, ServerRead, ServerRecord, ServerSample, intern};
 
 /// How many characters of an unexpected body an error message quotes.
 const SNIPPET_CHARS: usize = 80;
@@ -729,7 +729,7 @@ fn sample_of(row: &impl Slots) -> Option<ServerSample> {
     Some(ServerSample {
         name: name.to_string(),
         status: intern(row.slot(STATUS).unwrap_or("UNKNOWN")),
-        weight: row.slot_u64(WEIGHT).and_then(|w| u32::try_from(w).ok()),
+        weight: weight(row),
         check_status: row.slot(CHECK_STATUS).map(intern),
         last_change_s: row.slot_u64(LASTCHG),
         addr: text(ADDR),
@@ -740,12 +740,19 @@ fn sample_of(row: &impl Slots) -> Option<ServerSample> {
 /// read routine: name, status, weight, check status and address, as
 /// [`sample_of`] would take them); `None` when it does not.
 fn same_as(row: &impl Slots, record: &ServerRecord) -> Option<Option<u64>> {
-    let same = *record.name == *row.svname().trim()
-        && *record.status == *row.slot(STATUS).unwrap_or("UNKNOWN")
-        && record.weight == row.slot_u64(WEIGHT).and_then(|w| u32::try_from(w).ok())
-        && record.check_status.as_deref() == row.slot(CHECK_STATUS)
-        && record.addr.as_deref() == row.slot(ADDR);
-    same.then(|| row.slot_u64(LASTCHG))
+    let read = ServerRead {
+        name: row.svname().trim(),
+        status: row.slot(STATUS).unwrap_or("UNKNOWN"),
+        weight: weight(row),
+        check_status: row.slot(CHECK_STATUS),
+        addr: row.slot(ADDR),
+    };
+    (read == record.read()).then(|| row.slot_u64(LASTCHG))
+}
+
+/// A row's `weight`, when it fits.
+fn weight(row: &impl Slots) -> Option<u32> {
+    row.slot_u64(WEIGHT).and_then(|w| u32::try_from(w).ok())
 }
 
 /// The backends a poller can watch, in the order of their `BACKEND` rows (config order).

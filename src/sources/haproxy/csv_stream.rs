@@ -318,12 +318,29 @@ impl Building {
         }
     }
 
+    /// Compares server row `row` with the basis's server of the same rank: its
+    /// `lastchg` kept when it reads the same, a full read from here on if not.
+    fn compare(&mut self, row: &RowView<'_>) {
+        let Some((basis, lastchg)) = &mut self.same else {
+            return;
+        };
+        let server = basis.servers.get(lastchg.len());
+        match server.and_then(|r| same_as(row, r)) {
+            Some(l) => lastchg.push(l),
+            None => {
+                self.full();
+                self.sample.servers.extend(sample_of(row));
+            }
+        }
+    }
+
     /// The backend's read once the table is complete.
     fn finish(mut self) -> Payload {
-        let same = self.same.as_ref().is_some_and(|(basis, lastchg)| {
-            lastchg.len() == basis.servers.len() && self.sample.status == basis.backend_state
+        let status = &self.sample.status;
+        let whole = self.same.take_if(|(basis, lastchg)| {
+            lastchg.len() == basis.servers.len() && *status == basis.backend_state
         });
-        if same && let Some((basis, lastchg)) = self.same.take() {
+        if let Some((basis, lastchg)) = whole {
             return Payload::Same(Arc::new(SameRead {
                 basis,
                 last_change_s: lastchg.into_boxed_slice(),
@@ -413,21 +430,7 @@ impl RowSink for BackendIndex {
         match kind {
             // A row without a name is no server, as in `sample_of`.
             RowKind::Server if row.svname().trim().is_empty() => {}
-            RowKind::Server if b.same.is_some() => {
-                if let Some((basis, lastchg)) = &mut b.same {
-                    let read = basis
-                        .servers
-                        .get(lastchg.len())
-                        .and_then(|r| same_as(row, r));
-                    match read {
-                        Some(l) => lastchg.push(l),
-                        None => {
-                            b.full();
-                            b.sample.servers.extend(sample_of(row));
-                        }
-                    }
-                }
-            }
+            RowKind::Server if b.same.is_some() => b.compare(row),
             RowKind::Server if b.sample.servers.len() <= max_servers => {
                 b.sample.servers.extend(sample_of(row))
             }
