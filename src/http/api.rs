@@ -6,6 +6,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+use super::large::{Shared, Version};
 use super::views;
 use super::{ApiError, AppState, ErrorBody, percent_decode};
 use crate::actors::store::LogItem;
@@ -55,17 +56,22 @@ pub struct Backends {
 #[utoipa::path(get, path = "/api/haproxy/backends", tag = "state",
     responses((status = 200, description = "Every backend", body = Backends)))]
 pub async fn backends(state: web::Data<AppState>) -> HttpResponse {
-    let (targets, old) = of_kind(&state, TargetKind::HaproxyBackend);
+    let (snap, version) = Version::now(&state.status);
     let build = || Backends {
-        backends: targets
-            .iter()
+        backends: snap
+            .targets
+            .values()
+            .filter(|t| t.kind == TargetKind::HaproxyBackend)
             .map(|t| views::BackendView {
-                stale: Some(old),
+                stale: Some(!snap.storage_ok),
                 ..views::backend(t)
             })
             .collect(),
     };
-    state.large.json(build).await
+    state
+        .large
+        .json_shared(Shared::Backends, version, build)
+        .await
 }
 
 /// The answer of `/api/eureka/instances`.
@@ -132,10 +138,10 @@ pub struct Targets {
 #[utoipa::path(get, path = "/api/targets", tag = "state",
     responses((status = 200, description = "Every target", body = Targets)))]
 pub async fn targets(state: web::Data<AppState>) -> HttpResponse {
-    let snap = state.status.snapshot();
+    let (snap, version) = Version::now(&state.status);
     state
         .large
-        .json(|| Targets {
+        .json_shared(Shared::Targets, version, || Targets {
             targets: snap
                 .targets
                 .values()
