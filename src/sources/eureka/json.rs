@@ -99,7 +99,8 @@ pub fn reconcile_hashcode(apps: &[AppSample]) -> String {
 /// Reads the whole body with `seed`: the root, or why the body is not JSON or
 /// not an object.
 fn read(body: &[u8], seed: RootSeed<'_>) -> Result<Root, String> {
-    let mut de = serde_json::Deserializer::from_slice(trim_bom(body));
+    let text = trim_bom(body);
+    let mut de = serde_json::Deserializer::from_slice(text);
     let root = seed
         .deserialize(&mut de)
         .and_then(|root| de.end().map(|()| root));
@@ -109,11 +110,32 @@ fn read(body: &[u8], seed: RootSeed<'_>) -> Result<Root, String> {
             "Eureka answer is not a JSON object{}",
             body_snippet(body)
         )),
+        Err(e) if cut_in_a_number(&e, text) => Err(format!(
+            "Eureka answer is not valid JSON: EOF while parsing a value at line {} column {}{}",
+            e.line(),
+            e.column(),
+            body_snippet(body)
+        )),
         Err(e) => Err(format!(
             "Eureka answer is not valid JSON: {e}{}",
             body_snippet(body)
         )),
     }
+}
+
+/// Whether `e` is serde_json's "invalid number" at the very end of `text`: a
+/// number cut by the end of the body. serde_json words it so when it skips the
+/// value (a key this parser does not read) and "EOF while parsing a value" when it
+/// reads it; a cut answer is named as such either way.
+fn cut_in_a_number(e: &serde_json::Error, text: &[u8]) -> bool {
+    if e.classify() != serde_json::error::Category::Syntax
+        || !e.to_string().starts_with("invalid number")
+    {
+        return false;
+    }
+    let line = 1 + memchr::memchr_iter(b'\n', text).count();
+    let column = text.len() - text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    (e.line(), e.column()) == (line, column)
 }
 
 /// The value of `applications`.

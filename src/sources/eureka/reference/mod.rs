@@ -145,6 +145,15 @@ fn fixtures_and_known_cases_agree() {
         r#"{"application":{"name":"A"}"#,
         "",
         " [1, 2] ",
+        // Cut inside a number: both say where the document ended.
+        "[-",
+        "[1, -",
+        r#"{"application":{"name":"A","x":-"#,
+        r#"{"a":1e"#,
+        r#"{"a":0."#,
+        "[\n -",
+        // An invalid number before the end stays one.
+        "[-x, -",
     ];
     for body in json_cases {
         same_json(body.as_bytes());
