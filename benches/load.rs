@@ -138,20 +138,12 @@ async fn one_run(args: &Args) -> Res<Run> {
     )?;
     let cfg = dir.path().join("watchpost.toml");
     let hooks = hooks::start(args.notifiers)?;
-    // Picked after everything else of the run has bound its ports: a port freed
-    // for the daemon is not handed to a webhook receiver first.
-    let port = setup::daemon_port()?;
     let extra = setup::Extra {
         hooks: hooks.iter().map(|h| h.url.clone()).collect(),
         links: args.links,
         ring: args.ring,
         no_alerts: args.no_alerts,
     };
-    std::fs::write(
-        &cfg,
-        sources.config(dir.path(), port, args.interval, args.backends, &extra),
-    )
-    .map_err(|e| e.to_string())?;
     if args.prefill > 0 {
         let prefix = match args.source {
             SourceKind::Agent => "haproxy/sim",
@@ -165,7 +157,10 @@ async fn one_run(args: &Args) -> Res<Run> {
     }
     let bin = args.bin.clone().unwrap_or_else(common::default_daemon_bin);
     let started = Instant::now();
-    let mut daemon = DaemonProc::spawn(&bin, &cfg, dir.path(), port)?;
+    // The port is picked after everything else of the run has bound its own, and
+    // picked again if another process takes it before the daemon binds it.
+    let config = |port| sources.config(dir.path(), port, args.interval, args.backends, &extra);
+    let (mut daemon, port) = DaemonProc::start(&bin, &cfg, dir.path(), config).await?;
     let http = common::http_client(Duration::from_secs(30));
     let targets = args.backends + args.eureka;
     let limit = args.interval * 3 + Duration::from_secs(60 + targets as u64 / 100);

@@ -301,6 +301,67 @@ impl DaemonProc {
         })
     }
 
+    /// Picks a free port, writes the configuration `write` gives for it to
+    /// `config` and starts the daemon; when the daemon exits because another
+    /// process took the port between the pick and its bind, does it again on a new
+    /// port (three tries). Returns once the daemon answers on its port.
+    pub async fn start(
+        bin: &Path,
+        config: &Path,
+        dir: &Path,
+        write: impl Fn(u16) -> String,
+    ) -> Res<(DaemonProc, u16)> {
+        const TRIES: usize = 3;
+        let http = http_client(Duration::from_secs(5));
+        for _ in 0..TRIES {
+            let port = free_port()?;
+            std::fs::write(config, write(port)).map_err(|e| e.to_string())?;
+            let mut daemon = DaemonProc::spawn(bin, config, dir, port)?;
+            if daemon.listening(&http, dir).await? {
+                return Ok((daemon, port));
+            }
+        }
+        Err(format!(
+            "the daemon could not listen on a free port in {TRIES} tries (taken each time)"
+        ))
+    }
+
+    /// Waits until the daemon answers as watchpost on its port (true), or exits
+    /// because the port was taken (false); any other exit, or no answer within a
+    /// minute, is an error with the end of its log.
+    async fn listening(&mut self, http: &reqwest::Client, dir: &Path) -> Res<bool> {
+        let end = Instant::now() + Duration::from_secs(60);
+        let log = || std::fs::read_to_string(dir.join("watchpost.log")).unwrap_or_default();
+        let url = format!("{}/api/openapi.json", self.base);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                let text = log();
+                if text.contains("Address already in use") {
+                    return Ok(false);
+                }
+                let last: Vec<&str> = text.lines().rev().take(20).collect();
+                let last: Vec<&str> = last.into_iter().rev().collect();
+                return Err(format!(
+                    "the daemon exited ({status}) before it listened; its log ends:\n{}",
+                    last.join("\n")
+                ));
+            }
+            // Another program may hold the port: only watchpost's own answer counts.
+            if let Ok(doc) = get_json(http, &url).await
+                && doc["info"]["title"] == "watchpost"
+            {
+                return Ok(true);
+            }
+            if Instant::now() > end {
+                return Err(format!(
+                    "the daemon did not answer on {} within a minute",
+                    self.base
+                ));
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.id()
     }

@@ -9,9 +9,9 @@ use std::time::Duration;
 
 use watchpost::sim::{AgentSim, EurekaSim, Fault, SimBackend, SimInstance, SimServer};
 
+use crate::common::Res;
 use crate::common::haproxy::{Haproxy, backend_name};
 use crate::common::ws::Key;
-use crate::common::{Res, free_port};
 
 /// Where HAProxy backends come from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -342,9 +342,4 @@ fn instance(k: usize, j: usize) -> SimInstance {
 /// The target id of Eureka server `k`.
 pub fn eureka_target(k: usize) -> String {
     format!("eureka/e{:02}", k + 1)
-}
-
-/// A port for the daemon.
-pub fn daemon_port() -> Res<u16> {
-    free_port()
 }

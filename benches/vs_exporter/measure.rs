@@ -9,7 +9,7 @@ use rand::Rng;
 use crate::common::haproxy::{Haproxy, Probe, backend_name};
 use crate::common::ws::{Fleet, Key};
 use crate::common::{
-    DaemonProc, ProcSample, Res, counters, free_port, quantile, sample, wait_all_success, wait_for,
+    DaemonProc, ProcSample, Res, counters, quantile, sample, wait_all_success, wait_for,
 };
 use crate::exporter::Exporter;
 use crate::{Args, Source};
@@ -33,14 +33,13 @@ pub async fn run(args: &Args) -> Res<Figures> {
         dump_bytes as f64 / 1e6,
     ));
 
-    let port = free_port()?;
     let cfg = dir.path().join("watchpost.toml");
-    std::fs::write(&cfg, config(args, &ha, dir.path(), port)).map_err(|e| e.to_string())?;
     let bin = args
         .bin
         .clone()
         .unwrap_or_else(crate::common::default_daemon_bin);
-    let mut daemon = DaemonProc::spawn(&bin, &cfg, dir.path(), port)?;
+    let write = |port| config(args, &ha, dir.path(), port);
+    let (mut daemon, port) = DaemonProc::start(&bin, &cfg, dir.path(), write).await?;
     let http = crate::common::http_client(Duration::from_secs(60));
     let limit = args.interval * 3 + Duration::from_secs(60 + args.backends as u64 / 100);
     wait_all_success(&http, &daemon.base, args.backends, limit).await?;
