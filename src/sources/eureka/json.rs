@@ -110,16 +110,21 @@ fn read(body: &[u8], seed: RootSeed<'_>) -> Result<Root, String> {
             "Eureka answer is not a JSON object{}",
             body_snippet(body)
         )),
-        Err(e) if cut_in_a_number(&e, text) => Err(format!(
-            "Eureka answer is not valid JSON: EOF while parsing a value at line {} column {}{}",
-            e.line(),
-            e.column(),
-            body_snippet(body)
-        )),
-        Err(e) => Err(format!(
-            "Eureka answer is not valid JSON: {e}{}",
-            body_snippet(body)
-        )),
+        Err(e) => {
+            let what = if cut_in_a_number(&e, text) {
+                format!(
+                    "EOF while parsing a value at line {} column {}",
+                    e.line(),
+                    e.column()
+                )
+            } else {
+                e.to_string()
+            };
+            Err(format!(
+                "Eureka answer is not valid JSON: {what}{}",
+                body_snippet(body)
+            ))
+        }
     }
 }
 
