@@ -51,7 +51,7 @@ fn fleet(down: bool) -> Vec<(TargetState, TargetState)> {
                 id: id.clone(),
                 kind: TargetKind::HaproxyBackend,
                 group: "lb".into(),
-                source: "socket".into(),
+                source: watchpost::model::SourceKind::Socket,
                 backend_name: Some(format!("be_{b:05}")),
                 failure_threshold: 3,
             };

@@ -30,7 +30,7 @@ fn target(id: String, kind: TargetKind) -> TargetState {
         id: id.clone(),
         kind,
         group: "g".into(),
-        source: "socket".into(),
+        source: watchpost::model::SourceKind::Socket,
         backend_name: Some(id.rsplit('/').next().unwrap_or_default().into()),
         failure_threshold: 3,
     });

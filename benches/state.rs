@@ -27,7 +27,7 @@ fn meta(id: &str, kind: TargetKind) -> TargetMeta {
         id: id.into(),
         kind,
         group: "lb".into(),
-        source: "socket".into(),
+        source: watchpost::model::SourceKind::Socket,
         backend_name: Some(id.rsplit('/').next().unwrap_or(id).into()),
         failure_threshold: 3,
     }

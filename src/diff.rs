@@ -41,9 +41,9 @@ pub fn diff(prev: Option<&TargetState>, obs: &Observation) -> Transition {
         (ObservationKind::Registered(meta), None) => {
             let data = TargetAdded {
                 backend: meta.backend_name.clone(),
-                group: meta.group.clone(),
+                group: meta.group.to_string(),
                 kind: meta.kind,
-                source: meta.source.clone(),
+                source: meta.source,
             };
             push(&mut events, &obs.target, EventData::TargetAdded(data));
             Some(TargetState::new(meta))
@@ -51,7 +51,8 @@ pub fn diff(prev: Option<&TargetState>, obs: &Observation) -> Transition {
         (ObservationKind::Registered(meta), Some(p)) => {
             let mut next = p.clone();
             next.circuit.failure_threshold = meta.failure_threshold;
-            next.source = meta.source.clone();
+            next.source = meta.source;
+            next.group = meta.group.clone();
             Some(next)
         }
         (ObservationKind::Removed { reason }, Some(_)) => {

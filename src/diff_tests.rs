@@ -13,7 +13,7 @@ fn meta(id: &str, kind: TargetKind) -> TargetMeta {
         id: id.into(),
         kind,
         group: "g".into(),
-        source: "agent".into(),
+        source: crate::model::SourceKind::Agent,
         backend_name: None,
         failure_threshold: 3,
     }

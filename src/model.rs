@@ -105,6 +105,61 @@ pub enum TargetKind {
     EurekaServer,
 }
 
+/// How a target is read, fixed when it is added: `agent` (FAgent), `stats`
+/// (HAProxy's CSV stats page), `socket` (HAProxy's Runtime API) or `eureka` (the
+/// Eureka REST API).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    /// The FAgent v1 HTTP API (HAProxy or Eureka).
+    Agent,
+    /// HAProxy's CSV stats page.
+    Stats,
+    /// HAProxy's Runtime API.
+    Socket,
+    /// The Eureka REST API.
+    Eureka,
+}
+
+impl SourceKind {
+    /// The configuration's spelling: `agent`, `stats`, `socket` or `eureka`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Agent => "agent",
+            Self::Stats => "stats",
+            Self::Socket => "socket",
+            Self::Eureka => "eureka",
+        }
+    }
+}
+
+impl std::fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl From<crate::config::HaproxySourceKind> for SourceKind {
+    fn from(k: crate::config::HaproxySourceKind) -> SourceKind {
+        use crate::config::HaproxySourceKind as H;
+        match k {
+            H::Agent => Self::Agent,
+            H::Stats => Self::Stats,
+            H::Socket => Self::Socket,
+        }
+    }
+}
+
+impl From<crate::config::EurekaSourceKind> for SourceKind {
+    fn from(k: crate::config::EurekaSourceKind) -> SourceKind {
+        use crate::config::EurekaSourceKind as E;
+        match k {
+            E::Eureka => Self::Eureka,
+            E::Agent => Self::Agent,
+        }
+    }
+}
+
 /// Outcome of the last fetch of a target or application.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -466,10 +521,9 @@ pub struct CircuitInfo {
 pub struct TargetMeta {
     pub id: String,
     pub kind: TargetKind,
-    /// The `[[haproxy]]` or `[[eureka]]` name.
-    pub group: String,
-    /// `agent`, `stats`, `socket` or `eureka`.
-    pub source: String,
+    /// The `[[haproxy]]` or `[[eureka]]` name, one string for all its targets.
+    pub group: Shared,
+    pub source: SourceKind,
     /// The backend, for HAProxy targets.
     pub backend_name: Option<String>,
     pub failure_threshold: u32,
@@ -480,8 +534,9 @@ pub struct TargetMeta {
 pub struct TargetState {
     pub id: String,
     pub kind: TargetKind,
-    pub group: String,
-    pub source: String,
+    /// Shared with the target's other states and the other targets of its group.
+    pub group: Shared,
+    pub source: SourceKind,
     pub backend_name: Option<String>,
     pub enable_polling: bool,
     pub last_fetch_status: FetchStatus,
@@ -541,7 +596,7 @@ impl TargetState {
             id: meta.id.clone(),
             kind: meta.kind,
             group: meta.group.clone(),
-            source: meta.source.clone(),
+            source: meta.source,
             backend_name: meta.backend_name.clone(),
             enable_polling: true,
             last_fetch_status: FetchStatus::Unknown,

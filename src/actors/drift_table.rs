@@ -206,12 +206,12 @@ fn interval_ms(config: &Config, t: &TargetState) -> Option<u64> {
         TargetKind::HaproxyBackend => config
             .haproxy
             .iter()
-            .find(|h| h.name == t.group)
+            .find(|h| h.name == *t.group)
             .map(|h| &h.policy),
         TargetKind::EurekaServer => config
             .eureka
             .iter()
-            .find(|e| e.name == t.group)
+            .find(|e| e.name == *t.group)
             .map(|e| &e.policy),
     };
     policy.map(|p| p.interval.as_millis() as u64)

@@ -210,7 +210,7 @@ impl Fleet {
             .filter(|t| {
                 !discovering
                     .iter()
-                    .any(|h| h.name == t.group && t.id.starts_with("haproxy/"))
+                    .any(|h| h.name == *t.group && t.id.starts_with("haproxy/"))
             })
             .map(|t| t.id.clone())
             .collect()

@@ -19,7 +19,7 @@ use super::specs;
 use super::status::StatusHandle;
 use super::validate;
 use crate::config::{HaproxyConfig, HaproxySourceKind};
-use crate::model::{ConfigValidation, RecoveryTrigger, TargetState};
+use crate::model::{ConfigValidation, RecoveryTrigger, SourceKind, TargetState};
 
 /// The running tasks of every `[[haproxy]]` section and their board.
 #[derive(Default)]
@@ -147,7 +147,7 @@ impl Handler<PushPoll> for Fleet {
                 .pollers
                 .values()
                 .filter(|e| {
-                    e.spec.meta.group == msg.group && e.spec.meta.id.starts_with("haproxy/")
+                    *e.spec.meta.group == *msg.group && e.spec.meta.id.starts_with("haproxy/")
                 })
                 .for_each(|e| e.addr.do_send(Poke)),
         }
@@ -165,7 +165,7 @@ impl Handler<ListInstances> for Fleet {
                 let group: Vec<&TargetState> = snap
                     .targets
                     .values()
-                    .filter(|t| t.group == v.name && t.id.starts_with("haproxy/"))
+                    .filter(|t| *t.group == *v.name && t.id.starts_with("haproxy/"))
                     .map(|t| t.as_ref())
                     .collect();
                 self.instance_summary(v, &group)
@@ -185,12 +185,12 @@ impl Fleet {
         for e in self
             .pollers
             .values()
-            .filter(|e| e.spec.meta.group == view.name)
+            .filter(|e| *e.spec.meta.group == *view.name)
         {
             polls.scheduled += e.shared.scheduled.load(Ordering::Relaxed);
             polls.push += e.shared.pushed.load(Ordering::Relaxed);
         }
-        if view.source != HaproxySourceKind::Socket.as_str() {
+        if view.source != SourceKind::Socket {
             // No `show info` here: the instance's fetch status is its backends' latest.
             if let Some(t) = targets.iter().max_by_key(|t| t.last_fetch_at.get()) {
                 view.fetched_at = t.last_fetch_at.get();

@@ -15,7 +15,8 @@ use super::status::StatusHandle;
 use crate::breaker::Breaker;
 use crate::config::{HaproxyConfig, HaproxySourceKind};
 use crate::model::{
-    CircuitState, EventData, FetchStatus, HaproxyRestart, Observation, ObservationKind, Ts,
+    CircuitState, EventData, FetchStatus, HaproxyRestart, Observation, ObservationKind, SourceKind,
+    Ts,
 };
 use crate::retry::{self, RetryPolicy};
 use crate::sources::haproxy::info::{self, InstanceInfo};
@@ -37,7 +38,7 @@ pub enum PushState {
 #[schema(as = HaproxyInstanceView)]
 pub struct InstanceView {
     pub name: String,
-    pub source: String,
+    pub source: SourceKind,
     pub push: PushState,
     pub push_error: Option<String>,
     /// Ring lines that asked for a poll, since the daemon started.
@@ -57,7 +58,7 @@ impl InstanceView {
         };
         InstanceView {
             name: h.name.clone(),
-            source: h.source.as_str().to_string(),
+            source: h.source.into(),
             push,
             push_error: None,
             push_lines: 0,

@@ -242,7 +242,7 @@ mod tests {
             id: "haproxy/lb/be".into(),
             kind: TargetKind::HaproxyBackend,
             group: "lb".into(),
-            source: "agent".into(),
+            source: crate::model::SourceKind::Agent,
             backend_name: Some("be".into()),
             failure_threshold: 3,
         });

@@ -104,8 +104,8 @@ impl<'a> HaproxyTargets<'a> {
         let group = TargetMeta {
             id: String::new(),
             kind: TargetKind::HaproxyBackend,
-            group: h.name.clone(),
-            source: h.source.as_str().to_string(),
+            group: h.name.as_str().into(),
+            source: h.source.into(),
             backend_name: None,
             failure_threshold: h.policy.circuit.failure_threshold,
         };
@@ -178,8 +178,8 @@ pub fn eureka_target(e: &EurekaConfig) -> TargetSpec {
         meta: TargetMeta {
             id: eureka_id(&e.name),
             kind: TargetKind::EurekaServer,
-            group: e.name.clone(),
-            source: e.source.as_str().to_string(),
+            group: e.name.as_str().into(),
+            source: e.source.into(),
             backend_name: None,
             failure_threshold: e.policy.circuit.failure_threshold,
         },

@@ -237,7 +237,7 @@ mod tests {
             id: id.into(),
             kind: TargetKind::HaproxyBackend,
             group: "a".into(),
-            source: "agent".into(),
+            source: crate::model::SourceKind::Agent,
             backend_name: Some("be".into()),
             failure_threshold: 3,
         };

@@ -62,7 +62,7 @@ pub fn plan(
         let found = servers_of(a, targets, &can_change);
         match (found, state) {
             (Ok(list), Some(state)) => steps.extend(list.into_iter().map(|(t, s)| PlannedStep {
-                instance: t.group.clone(),
+                instance: t.group.to_string(),
                 target: t.id.clone(),
                 server: s,
                 state,

@@ -15,7 +15,7 @@ fn target(group: &str, backend: &str, servers: &[(&str, &str)]) -> (Arc<str>, Ar
         id: format!("haproxy/{group}/{backend}"),
         kind: TargetKind::HaproxyBackend,
         group: group.into(),
-        source: "socket".into(),
+        source: crate::model::SourceKind::Socket,
         backend_name: Some(backend.into()),
         failure_threshold: 3,
     };

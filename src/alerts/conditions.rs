@@ -23,7 +23,7 @@ pub struct Condition {
 pub fn target_labels(t: &TargetState) -> Labels {
     Labels {
         target: t.id.clone(),
-        group: t.group.clone(),
+        group: t.group.to_string(),
         backend: t.backend_name.clone(),
         ..Labels::default()
     }

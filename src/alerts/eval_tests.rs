@@ -16,7 +16,7 @@ fn meta() -> TargetMeta {
         id: "haproxy/a/be".into(),
         kind: TargetKind::HaproxyBackend,
         group: "a".into(),
-        source: "agent".into(),
+        source: crate::model::SourceKind::Agent,
         backend_name: Some("be".into()),
         failure_threshold: 3,
     }

@@ -14,7 +14,7 @@ fn step(prev: Option<&TargetState>, statuses: &[&str]) -> (TargetState, Vec<Even
             id: "haproxy/a/be".into(),
             kind: TargetKind::HaproxyBackend,
             group: "a".into(),
-            source: "agent".into(),
+            source: crate::model::SourceKind::Agent,
             backend_name: Some("be".into()),
             failure_threshold: 3,
         })),

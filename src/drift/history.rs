@@ -238,7 +238,7 @@ mod tests {
             backend: None,
             group: "g".into(),
             kind: crate::model::TargetKind::HaproxyBackend,
-            source: "agent".into(),
+            source: crate::model::SourceKind::Agent,
         };
         let events = [
             ev(1, 900, EventData::TargetAdded(added)),

@@ -12,7 +12,7 @@ fn target(id: &str, kind: TargetKind) -> TargetState {
         id: id.into(),
         kind,
         group: "g".into(),
-        source: "agent".into(),
+        source: crate::model::SourceKind::Agent,
         backend_name: (kind == TargetKind::HaproxyBackend).then(|| "be".into()),
         failure_threshold: 3,
     });

@@ -14,9 +14,8 @@ use super::{ApiError, AppState, percent_decode};
 use crate::actors::fleet::AdminError;
 use crate::actors::fleet_haproxy::{InstanceSummary, ListInstances, ValidateInstance};
 use crate::actors::instance::PushState;
-use crate::config::HaproxySourceKind;
 use crate::model::ConfigValidation;
-use crate::model::FetchStatus;
+use crate::model::{FetchStatus, SourceKind};
 use crate::sources::haproxy::info::InstanceInfo;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -114,7 +113,7 @@ const FAMILIES: [Family; 9] = [
         "gauge",
         "1 if the last `show info` of the instance succeeded (socket sources).",
         |i| {
-            let socket = i.view.source == HaproxySourceKind::Socket.as_str();
+            let socket = i.view.source == SourceKind::Socket;
             socket.then(|| (i.view.last_fetch_status == FetchStatus::Success) as u8 as f64)
         },
     ),

@@ -287,7 +287,7 @@ mod tests {
             id: format!("haproxy/lb/be\"{i}"),
             kind: TargetKind::HaproxyBackend,
             group: "lb".into(),
-            source: "socket".into(),
+            source: crate::model::SourceKind::Socket,
             backend_name: Some(format!("be{i}")),
             failure_threshold: 3,
         });

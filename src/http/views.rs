@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 
 use crate::model::{
     AppRecord, Capacity, CircuitInfo, CircuitState, FetchStatus, InstanceState, Lease,
-    RecoveryOutcome, ServerRecord, ServerState, TargetKind, TargetState, Ts,
+    RecoveryOutcome, ServerRecord, ServerState, SourceKind, TargetKind, TargetState, Ts,
 };
 
 /// A server of an HAProxy backend.
@@ -54,7 +54,7 @@ pub struct BackendView {
     pub haproxy: String,
     pub backend_name: Option<String>,
     /// `agent`, `stats` or `socket`.
-    pub source: String,
+    pub source: SourceKind,
     pub enable_polling: bool,
     pub last_fetch_status: FetchStatus,
     pub last_fetch_error: Option<String>,
@@ -76,9 +76,9 @@ pub struct BackendView {
 pub fn backend(t: &TargetState) -> BackendView {
     BackendView {
         id: t.id.clone(),
-        haproxy: t.group.clone(),
+        haproxy: t.group.to_string(),
         backend_name: t.backend_name.clone(),
-        source: t.source.clone(),
+        source: t.source,
         enable_polling: t.enable_polling,
         last_fetch_status: t.last_fetch_status,
         last_fetch_error: t.last_fetch_error.clone(),
@@ -152,7 +152,7 @@ pub fn instances(t: &TargetState) -> impl Iterator<Item = InstanceView> + '_ {
         app.instances.iter().map(move |i| InstanceView {
             instance_id: i.instance_id.to_string(),
             app: i.app.to_string(),
-            eureka_server: t.group.clone(),
+            eureka_server: t.group.to_string(),
             target: t.id.clone(),
             host_name: owned(&i.host_name),
             ip_addr: owned(&i.ip_addr),
@@ -211,7 +211,7 @@ pub fn applications(t: &TargetState) -> impl Iterator<Item = ApplicationView> + 
         let count = |s: InstanceState| live().filter(|i| i.state == s).count();
         ApplicationView {
             fetch: app_fetch(app),
-            eureka_server: t.group.clone(),
+            eureka_server: t.group.to_string(),
             target: t.id.clone(),
             instances: InstanceCounts {
                 total: live().count(),
@@ -235,7 +235,7 @@ pub struct EurekaServerView {
     pub name: String,
     pub target: String,
     /// `eureka` or `agent`.
-    pub source: String,
+    pub source: SourceKind,
     pub last_fetch_status: FetchStatus,
     pub last_fetch_error: Option<String>,
     pub last_fetch_at: Option<Ts>,
@@ -245,9 +245,9 @@ pub struct EurekaServerView {
 
 pub fn eureka_server(t: &TargetState) -> EurekaServerView {
     EurekaServerView {
-        name: t.group.clone(),
+        name: t.group.to_string(),
         target: t.id.clone(),
-        source: t.source.clone(),
+        source: t.source,
         last_fetch_status: t.last_fetch_status,
         last_fetch_error: t.last_fetch_error.clone(),
         last_fetch_at: t.last_fetch_at.get(),
@@ -264,7 +264,7 @@ pub struct TargetView {
     /// The `[[haproxy]]` or `[[eureka]]` name.
     pub group: String,
     /// `agent`, `stats`, `socket` (HAProxy), `eureka` or `agent` (Eureka).
-    pub source: String,
+    pub source: SourceKind,
     pub backend_name: Option<String>,
     pub enable_polling: bool,
     pub last_fetch_status: FetchStatus,
@@ -291,8 +291,8 @@ pub fn target(t: &TargetState) -> TargetView {
     TargetView {
         id: t.id.clone(),
         kind: t.kind,
-        group: t.group.clone(),
-        source: t.source.clone(),
+        group: t.group.to_string(),
+        source: t.source,
         backend_name: t.backend_name.clone(),
         enable_polling: t.enable_polling,
         last_fetch_status: t.last_fetch_status,

@@ -216,7 +216,7 @@ pub struct TargetAdded {
     pub backend: Option<String>,
     pub group: String,
     pub kind: TargetKind,
-    pub source: String,
+    pub source: super::SourceKind,
 }
 
 /// `target_removed`.

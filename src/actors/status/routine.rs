@@ -184,7 +184,7 @@ mod tests {
             id: "haproxy/lb/be".into(),
             kind: TargetKind::HaproxyBackend,
             group: "lb".into(),
-            source: "socket".into(),
+            source: crate::model::SourceKind::Socket,
             backend_name: Some("be".into()),
             failure_threshold: 3,
         };

@@ -16,7 +16,7 @@ fn state(id: &str) -> TargetState {
         id: id.into(),
         kind: TargetKind::HaproxyBackend,
         group: "g".into(),
-        source: "agent".into(),
+        source: crate::model::SourceKind::Agent,
         backend_name: Some("b".into()),
         failure_threshold: 3,
     })

@@ -221,7 +221,7 @@ fn committed(sample: &BackendSample) -> Arc<TargetState> {
         id: "t".into(),
         kind: TargetKind::HaproxyBackend,
         group: "lb".into(),
-        source: "socket".into(),
+        source: crate::model::SourceKind::Socket,
         backend_name: Some("be".into()),
         failure_threshold: 3,
     };
