@@ -11,8 +11,8 @@ use std::sync::LazyLock;
 use watchpost::drift::track::{Sides, track};
 use watchpost::drift::{Items, Link, is_fresh, join, lease};
 use watchpost::model::{
-    AppRecord, FetchStatus, InstanceRecord, InstanceState, Lease, ServerRecord, ServerState,
-    TargetKind, TargetMeta, TargetState, Ts,
+    AppRecord, FetchStatus, InstanceRecord, InstanceState, Lease, NameAddr, ServerRecord,
+    ServerState, TargetKind, TargetMeta, TargetState, Ts,
 };
 
 const BACKENDS: usize = 10_000;
@@ -54,13 +54,12 @@ fn backend(b: usize) -> TargetState {
                 ServerState::Up
             };
             ServerRecord {
-                name: format!("s{s}"),
+                name_addr: NameAddr::new(&format!("s{s}"), Some(&addr(n))),
                 status: format!("{state:?}").to_uppercase().into(),
                 state,
                 weight: Some(1),
                 check_status: None,
                 last_change_s: None.into(),
-                addr: Some(addr(n)),
                 last_known_status: None,
                 last_known_state: state,
             }

@@ -13,6 +13,7 @@ mod event;
 mod haproxy;
 mod intern;
 mod live;
+mod name_addr;
 
 pub use admin::{
     ActionVia, AdminState, CommandRun, RecoveryOutcome, RecoveryTrigger, ServerActionOutcome,
@@ -21,6 +22,7 @@ pub use event::*;
 pub use haproxy::{ConfigValidation, HaproxyRestart, StepOutcome, StepRecord, TxRecord, TxState};
 pub use intern::intern;
 pub use live::{Live, LiveValue};
+pub use name_addr::NameAddr;
 
 /// A map on the polling path (keyed by backend names and target ids), hashed with
 /// a fast hash seeded per process.
@@ -379,26 +381,74 @@ impl SameRead {
     }
 }
 
-/// A server of a backend as we keep and show it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A server of a backend as we keep and show it. On the wire its name and
+/// address are two fields, as in [`ServerRecordWire`].
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(from = "ServerRecordWire")]
 pub struct ServerRecord {
-    pub name: String,
+    /// The name and the address (`None` where the source gives none).
+    pub name_addr: NameAddr,
     /// As HAProxy wrote it, or `no data` while the backend's fetch fails
     /// (interned, like the check status and the last known status).
+    pub status: Shared,
+    pub state: ServerState,
+    pub weight: Option<u32>,
+    pub check_status: Option<Shared>,
+    /// HAProxy's `lastchg`: refreshed in place by routine polls.
+    pub last_change_s: Live<u64>,
+    /// The last status actually read from the source.
+    pub last_known_status: Option<Shared>,
+    /// The last state actually read from the source.
+    pub last_known_state: ServerState,
+}
+
+/// A [`ServerRecord`] as stored (fields in this order).
+#[derive(Deserialize)]
+pub struct ServerRecordWire {
+    pub name: String,
     #[serde(deserialize_with = "intern::de_interned")]
     pub status: Shared,
     pub state: ServerState,
     pub weight: Option<u32>,
     #[serde(default, deserialize_with = "intern::de_interned_opt")]
     pub check_status: Option<Shared>,
-    /// HAProxy's `lastchg`: refreshed in place by routine polls.
     pub last_change_s: Live<u64>,
     pub addr: Option<String>,
-    /// The last status actually read from the source.
     #[serde(default, deserialize_with = "intern::de_interned_opt")]
     pub last_known_status: Option<Shared>,
-    /// The last state actually read from the source.
     pub last_known_state: ServerState,
+}
+
+impl From<ServerRecordWire> for ServerRecord {
+    fn from(w: ServerRecordWire) -> ServerRecord {
+        ServerRecord {
+            name_addr: NameAddr::new(&w.name, w.addr.as_deref()),
+            status: w.status,
+            state: w.state,
+            weight: w.weight,
+            check_status: w.check_status,
+            last_change_s: w.last_change_s,
+            last_known_status: w.last_known_status,
+            last_known_state: w.last_known_state,
+        }
+    }
+}
+
+impl Serialize for ServerRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("ServerRecord", 9)?;
+        st.serialize_field("name", self.name())?;
+        st.serialize_field("status", &*self.status)?;
+        st.serialize_field("state", &self.state)?;
+        st.serialize_field("weight", &self.weight)?;
+        st.serialize_field("check_status", &self.check_status.as_deref())?;
+        st.serialize_field("last_change_s", &self.last_change_s)?;
+        st.serialize_field("addr", &self.addr())?;
+        st.serialize_field("last_known_status", &self.last_known_status.as_deref())?;
+        st.serialize_field("last_known_state", &self.last_known_state)?;
+        st.end()
+    }
 }
 
 /// What two reads of a server must share to be the same read: everything a row
@@ -427,26 +477,34 @@ impl ServerSample {
 }
 
 impl ServerRecord {
+    pub fn name(&self) -> &str {
+        self.name_addr.name()
+    }
+
+    pub fn addr(&self) -> Option<&str> {
+        self.name_addr.addr()
+    }
+
     /// The committed server as a read to compare.
     pub fn read(&self) -> ServerRead<'_> {
         ServerRead {
-            name: &self.name,
+            name: self.name(),
             status: &self.status,
             weight: self.weight,
             check_status: self.check_status.as_deref(),
-            addr: self.addr.as_deref(),
+            addr: self.addr(),
         }
     }
 
     /// The row this record was read from, with `last_change_s` as `lastchg`.
     pub fn sample(&self, last_change_s: Option<u64>) -> ServerSample {
         ServerSample {
-            name: self.name.clone(),
+            name: self.name().to_string(),
             status: self.status.clone(),
             weight: self.weight,
             check_status: self.check_status.clone(),
             last_change_s,
-            addr: self.addr.clone(),
+            addr: self.addr().map(str::to_string),
         }
     }
 }

@@ -154,22 +154,20 @@ pub fn differ_beyond_poll_times(a: &TargetState, b: &TargetState) -> bool {
 
 fn servers_differ(a: &ServerRecord, b: &ServerRecord) -> bool {
     let ServerRecord {
-        name,
+        name_addr,
         status,
         state,
         weight,
         check_status,
         last_change_s: _,
-        addr,
         last_known_status,
         last_known_state,
     } = a;
-    *name != b.name
+    *name_addr != b.name_addr
         || *status != b.status
         || *state != b.state
         || *weight != b.weight
         || *check_status != b.check_status
-        || *addr != b.addr
         || *last_known_status != b.last_known_status
         || *last_known_state != b.last_known_state
 }
@@ -251,13 +249,12 @@ mod tests {
         t.servers = ["a", "b"]
             .iter()
             .map(|n| ServerRecord {
-                name: n.to_string(),
+                name_addr: crate::model::NameAddr::new(n, None),
                 status: "UP".into(),
                 state: ServerState::Up,
                 weight: Some(1),
                 check_status: None,
                 last_change_s: Some(5).into(),
-                addr: None,
                 last_known_status: Some("UP".into()),
                 last_known_state: ServerState::Up,
             })

@@ -108,7 +108,7 @@ fn by_target<'a>(
         return Err(vec![format!("unknown HAProxy backend {id}")]);
     };
     can_change(id).map_err(|e| vec![e])?;
-    if !t.servers.iter().any(|s| s.name == server) {
+    if !t.servers.iter().any(|s| s.name() == server) {
         return Err(vec![format!("{id} has no server named {server:?}")]);
     }
     Ok(vec![(t.as_ref(), server.to_string())])
@@ -125,8 +125,8 @@ fn by_address<'a>(
         .flat_map(|t| {
             t.servers
                 .iter()
-                .filter(|s| s.addr.as_deref() == Some(addr))
-                .map(move |s| (t.as_ref(), s.name.clone()))
+                .filter(|s| s.addr() == Some(addr))
+                .map(move |s| (t.as_ref(), s.name().to_string()))
         })
         .collect();
     if found.is_empty() {

@@ -166,7 +166,7 @@ async fn read_admin(reach: &Reach, target: &str, server: &str) -> Result<AdminSt
     let s = t
         .servers
         .iter()
-        .find(|s| s.name == server)
+        .find(|s| s.name() == server)
         .ok_or_else(|| format!("{target} has no server {server}"))?;
     Ok(AdminState::of_status(&s.status))
 }

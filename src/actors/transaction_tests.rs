@@ -23,13 +23,12 @@ fn target(group: &str, backend: &str, servers: &[(&str, &str)]) -> (Arc<str>, Ar
     t.servers = servers
         .iter()
         .map(|(name, addr)| ServerRecord {
-            name: name.to_string(),
+            name_addr: crate::model::NameAddr::new(name, Some(addr)),
             status: "UP".into(),
             state: crate::model::ServerState::Up,
             weight: None,
             check_status: None,
             last_change_s: None.into(),
-            addr: Some(addr.to_string()),
             last_known_status: None,
             last_known_state: crate::model::ServerState::Up,
         })

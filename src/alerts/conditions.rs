@@ -121,8 +121,8 @@ fn backend_conditions(t: &TargetState, cfg: &AlertsConfig, out: &mut Vec<Conditi
             ServerState::Up => up += 1,
             ServerState::Down => out.push(Condition {
                 rule: Rule::ServerDown,
-                labels: server_labels(t, &s.name),
-                summary: format!("{} server {} is {}", t.id, s.name, s.status),
+                labels: server_labels(t, s.name()),
+                summary: format!("{} server {} is {}", t.id, s.name(), s.status),
                 error: None,
             }),
             _ => {}

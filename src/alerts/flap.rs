@@ -35,9 +35,9 @@ pub fn subject_changes(prev: Option<&TargetState>, next: Option<&TargetState>) -
         out.push(target_labels(b));
     }
     for s in &b.servers {
-        let before = a.servers.iter().find(|x| x.name == s.name);
+        let before = a.servers.iter().find(|x| x.name() == s.name());
         if before.is_some_and(|x| x.last_known_state != s.last_known_state) {
-            out.push(server_labels(b, &s.name));
+            out.push(server_labels(b, s.name()));
         }
     }
     for app in &b.applications {

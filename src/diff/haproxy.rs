@@ -4,8 +4,8 @@ use std::collections::{HashMap, HashSet};
 
 use super::{NO_DATA, push};
 use crate::model::{
-    BackendAvailability, BackendStateChange, Capacity, EventData, EventDraft, ServerChange,
-    ServerRecord, ServerSample, ServerState, Shared, TargetState, intern,
+    BackendAvailability, BackendStateChange, Capacity, EventData, EventDraft, NameAddr,
+    ServerChange, ServerRecord, ServerSample, ServerState, Shared, TargetState, intern,
 };
 
 /// Replaces `servers` with the rows of a successful fetch. With `emit`, a server whose
@@ -56,9 +56,9 @@ pub(super) fn merge(
         for gone in old.into_iter().flatten() {
             let data = ServerChange {
                 from: Some(gone.last_known_state),
-                previous_status: gone.last_known_status.map(|s| s.to_string()),
+                previous_status: gone.last_known_status.as_deref().map(str::to_string),
                 removed: true,
-                server: gone.name,
+                server: gone.name().to_string(),
                 status: None,
                 to: None,
             };
@@ -70,7 +70,7 @@ pub(super) fn merge(
 /// Whether the samples name exactly the stored servers, in the same order (the
 /// stored names are unique, so the samples then have no repeated row).
 fn same_names(servers: &[ServerRecord], samples: &[ServerSample]) -> bool {
-    servers.len() == samples.len() && servers.iter().zip(samples).all(|(r, s)| r.name == s.name)
+    servers.len() == samples.len() && servers.iter().zip(samples).all(|(r, s)| r.name() == s.name)
 }
 
 /// What becomes of one sample.
@@ -88,7 +88,7 @@ fn pick(servers: &[ServerRecord], samples: &[ServerSample]) -> Vec<Pick> {
     let index: HashMap<&str, usize> = servers
         .iter()
         .enumerate()
-        .map(|(i, s)| (s.name.as_str(), i))
+        .map(|(i, s)| (s.name(), i))
         .collect();
     let mut seen = HashSet::with_capacity(samples.len());
     samples
@@ -113,7 +113,7 @@ fn changed(
         from,
         previous_status: previous_status.map(|s| s.to_string()),
         removed: false,
-        server: now.name.clone(),
+        server: now.name().to_string(),
         status: Some(now.status.to_string()),
         to: Some(now.state),
     };
@@ -123,21 +123,20 @@ fn changed(
 fn record_of(sample: &ServerSample) -> ServerRecord {
     let state = ServerState::from_haproxy_status(&sample.status);
     ServerRecord {
-        name: sample.name.clone(),
+        name_addr: NameAddr::new(&sample.name, sample.addr.as_deref()),
         status: sample.status.clone(),
         state,
         weight: sample.weight,
         check_status: sample.check_status.clone(),
         last_change_s: sample.last_change_s.into(),
-        addr: sample.addr.clone(),
         last_known_status: Some(sample.status.clone()),
         last_known_state: state,
     }
 }
 
 /// Brings a kept record up to date with a new sample (its name and address are
-/// copied into the existing strings, its interned statuses shared: a poll that
-/// changes nothing allocates nothing). Returns the last known state and status
+/// rebuilt only when the address changed, its interned statuses shared: a poll
+/// that changes nothing allocates nothing). Returns the last known state and status
 /// before the update when the state changed.
 fn update(r: &mut ServerRecord, sample: &ServerSample) -> Option<(ServerState, Option<Shared>)> {
     let state = ServerState::from_haproxy_status(&sample.status);
@@ -151,7 +150,9 @@ fn update(r: &mut ServerRecord, sample: &ServerSample) -> Option<(ServerState, O
     r.weight = sample.weight;
     r.last_change_s.set(sample.last_change_s);
     r.check_status.clone_from(&sample.check_status);
-    r.addr.clone_from(&sample.addr);
+    if r.addr() != sample.addr.as_deref() {
+        r.name_addr = NameAddr::new(&sample.name, sample.addr.as_deref());
+    }
     transition
 }
 

@@ -29,7 +29,7 @@ pub fn mismatches(fresh: &[&TargetState], links: &[Link]) -> Vec<Mismatch> {
         .filter(|t| t.kind == TargetKind::HaproxyBackend)
     {
         for s in &t.servers {
-            let Some(addr) = s.addr.as_deref() else {
+            let Some(addr) = s.addr() else {
                 continue;
             };
             for at in instances.get(addr).into_iter().flatten() {
@@ -103,11 +103,7 @@ fn linked(link: &Link, fresh: &FastMap<&str, &TargetState>, out: &mut Vec<Mismat
         .filter_map(|i| i.endpoint.as_deref())
         .collect();
     for backend in link.backends.iter().filter_map(|b| fresh.get(b.as_str())) {
-        let served: HashSet<&str> = backend
-            .servers
-            .iter()
-            .filter_map(|s| s.addr.as_deref())
-            .collect();
+        let served: HashSet<&str> = backend.servers.iter().filter_map(|s| s.addr()).collect();
         let up = app.into_iter().flat_map(|a| live(a).map(move |i| (a, i)));
         for (app, inst) in up.filter(|(_, i)| i.state == InstanceState::Up) {
             let Some(e) = inst.endpoint.as_deref().filter(|e| !served.contains(e)) else {
@@ -132,7 +128,7 @@ fn linked(link: &Link, fresh: &FastMap<&str, &TargetState>, out: &mut Vec<Mismat
             .iter()
             .filter(|s| s.state == ServerState::Up)
         {
-            let Some(e) = s.addr.as_deref().filter(|e| !endpoints.contains(e)) else {
+            let Some(e) = s.addr().filter(|e| !endpoints.contains(e)) else {
                 continue;
             };
             out.push(missing_instance(e, backend, s, eureka, &link.app));
@@ -191,7 +187,7 @@ fn haproxy_side(backend: &TargetState, server: Option<&ServerRecord>) -> Haproxy
     HaproxySide {
         target: backend.id.clone(),
         backend: backend.backend_name.clone().unwrap_or_default(),
-        server: server.map(|s| s.name.clone()),
+        server: server.map(|s| s.name().to_string()),
         status: server.map(|s| s.status.to_string()),
         fetched_at: backend.last_success_at.get(),
     }

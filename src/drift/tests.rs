@@ -26,13 +26,12 @@ fn backend(id: &str, servers: &[(&str, &str, ServerState)]) -> TargetState {
     t.servers = servers
         .iter()
         .map(|(name, addr, state)| ServerRecord {
-            name: name.to_string(),
+            name_addr: crate::model::NameAddr::new(name, Some(addr)),
             status: format!("{state:?}").to_uppercase().into(),
             state: *state,
             weight: None,
             check_status: None,
             last_change_s: None.into(),
-            addr: Some(addr.to_string()),
             last_known_status: None,
             last_known_state: *state,
         })

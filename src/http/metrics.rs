@@ -101,7 +101,7 @@ fn target_samples(out: &mut String, family: usize, t: &TargetState) {
         _ => {
             for s in &t.servers {
                 let up = (s.state == ServerState::Up) as u64;
-                let server = escape(&s.name);
+                let server = escape(s.name());
                 let _ = writeln!(out, "{name}{{target=\"{id}\",server=\"{server}\"}} {up}");
             }
             return;
@@ -293,7 +293,7 @@ mod tests {
         });
         t.servers = (0..3)
             .map(|s| ServerRecord {
-                name: format!("s{s}"),
+                name_addr: crate::model::NameAddr::new(&format!("s{s}"), None),
                 status: crate::model::intern(if s == 0 { "DOWN" } else { "UP" }),
                 state: if s == 0 {
                     ServerState::Down
@@ -303,7 +303,6 @@ mod tests {
                 weight: None,
                 check_status: None,
                 last_change_s: None.into(),
-                addr: None,
                 last_known_status: None,
                 last_known_state: ServerState::Unknown,
             })

@@ -33,14 +33,14 @@ pub struct ServerView {
 impl From<&ServerRecord> for ServerView {
     fn from(s: &ServerRecord) -> ServerView {
         ServerView {
-            name: s.name.clone(),
+            name: s.name().to_string(),
             status: s.status.to_string(),
             state: s.state,
             weight: s.weight,
             check_status: owned(&s.check_status),
             last_change_s: s.last_change_s.get(),
-            addr: s.addr.clone(),
-            address: s.addr.clone(),
+            addr: s.addr().map(str::to_string),
+            address: s.addr().map(str::to_string),
             last_known_status: owned(&s.last_known_status),
         }
     }
