@@ -253,13 +253,13 @@ impl RoundWaiter for RoundPoll {
         }
     }
 
-    fn basis(&self) -> Option<(&str, Arc<TargetState>)> {
+    fn basis(&self) -> Option<(Arc<str>, Arc<TargetState>)> {
         let SourceSpec::HaproxyStats { backend, .. } = &self.spec.source else {
             return None;
         };
         let snapshot = self.status.snapshot();
         let state = snapshot.targets.get(self.spec.meta.id.as_str())?;
-        Some((backend.as_str(), state.clone()))
+        Some((backend.clone(), state.clone()))
     }
 
     fn answer(self: Box<Self>, round: RoundOutcome<'_>) {

@@ -130,7 +130,7 @@ impl<'a> HaproxyTargets<'a> {
             },
             Ok(Reach::Stats(source)) => SourceSpec::HaproxyStats {
                 source: source.clone(),
-                backend: backend_name,
+                backend: backend_name.into(),
             },
             Err(message) => SourceSpec::Invalid {
                 message: message.clone(),

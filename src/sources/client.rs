@@ -41,7 +41,8 @@ pub enum SourceSpec {
     /// API, shared with the other backends of that instance.
     HaproxyStats {
         source: Arc<StatsSource>,
-        backend: String,
+        /// Shared with the rounds the backend's polls wait in.
+        backend: Arc<str>,
     },
     /// A source this version cannot poll; every fetch fails with `message`.
     Invalid { message: String },

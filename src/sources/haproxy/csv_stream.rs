@@ -289,14 +289,17 @@ fn read_row<'a>(
 /// straight to it, and only a row of another proxy looks its name up.
 #[derive(Debug, Default)]
 pub struct BackendIndex {
-    backends: Vec<(Box<str>, Building)>,
-    at: FastMap<Box<str>, usize>,
+    /// Each name is one string, shared with `at` and, for a backend with a
+    /// basis, with the key of `bases`: a round allocates no name it was given.
+    backends: Vec<(Arc<str>, Building)>,
+    at: FastMap<Arc<str>, usize>,
     max_servers: usize,
     bases: Bases,
 }
 
-/// Committed states by backend name, to compare the rows with.
-pub type Bases = Arc<FastMap<Box<str>, Arc<TargetState>>>;
+/// Committed states by backend name, to compare the rows with. The names are
+/// the pollers' own (`Arc` clones), so building the map allocates none.
+pub type Bases = Arc<FastMap<Arc<str>, Arc<TargetState>>>;
 
 /// One backend while its rows are read.
 #[derive(Debug, Default)]
@@ -372,7 +375,7 @@ impl BackendIndex {
     }
 
     /// The backends, each read in full or as the same as its basis.
-    pub fn into_reads(self) -> FastMap<Box<str>, Payload> {
+    pub fn into_reads(self) -> FastMap<Arc<str>, Payload> {
         let mut out = FastMap::with_capacity_and_hasher(self.backends.len(), Default::default());
         for (name, building) in self.backends {
             out.insert(name, building.finish());
@@ -381,7 +384,7 @@ impl BackendIndex {
     }
 
     /// The backends read in full, each server list at its final size.
-    pub fn into_map(self) -> FastMap<Box<str>, Arc<BackendSample>> {
+    pub fn into_map(self) -> FastMap<Arc<str>, Arc<BackendSample>> {
         let mut out = FastMap::with_capacity_and_hasher(self.backends.len(), Default::default());
         for (name, mut building) in self.backends {
             building.full();
@@ -400,17 +403,19 @@ impl BackendIndex {
                 Some(&i) => i,
                 None => {
                     let i = self.backends.len();
-                    self.at.insert(name.into(), i);
-                    let same = self
-                        .bases
-                        .get(name)
+                    let (key, basis) = match self.bases.get_key_value(name) {
+                        Some((key, basis)) => (key.clone(), Some(basis)),
+                        None => (Arc::from(name), None),
+                    };
+                    self.at.insert(key.clone(), i);
+                    let same = basis
                         .filter(|b| b.last_fetch_status == FetchStatus::Success)
                         .map(|b| (b.clone(), Vec::with_capacity(b.servers.len())));
                     let building = Building {
                         sample: BackendSample::default(),
                         same,
                     };
-                    self.backends.push((name.into(), building));
+                    self.backends.push((key, building));
                     i
                 }
             },

@@ -197,7 +197,7 @@ proptest! {
 }
 
 /// What the reader makes of `body` (cut into chunks of 7 bytes) with `bases`.
-fn reads(body: &str, bases: Bases) -> FastMap<Box<str>, Payload> {
+fn reads(body: &str, bases: Bases) -> FastMap<Arc<str>, Payload> {
     let mut reader = Reader::new(BackendIndex::with_bases(usize::MAX, bases));
     for chunk in body.as_bytes().chunks(7) {
         reader.feed(chunk);
@@ -252,6 +252,12 @@ fn a_backend_read_as_committed_is_the_same_and_any_difference_is_a_full_read() {
     };
     assert!(Arc::ptr_eq(&same.basis, &basis));
     assert_eq!(&*same.last_change_s, &[Some(11), Some(20)]);
+    let (key, _) = got.get_key_value("be").unwrap();
+    let (given, _) = bases.get_key_value("be").unwrap();
+    assert!(
+        Arc::ptr_eq(key, given),
+        "the basis's name is the read's, not a copy"
+    );
     let Payload::Servers(plain) = &reads(&moved, Bases::default())["be"] else {
         panic!("no basis, a full read");
     };

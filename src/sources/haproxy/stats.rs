@@ -54,7 +54,7 @@ impl Transport {
 
 /// Every backend of one fetch (its status and servers), indexed once for the whole
 /// round, built while the answer is read.
-type Index = FastMap<Box<str>, Payload>;
+type Index = FastMap<Arc<str>, Payload>;
 type Outcome = Option<Arc<Result<Index, FetchError>>>;
 
 /// A poll that waits for its round without a task of its own: the round answers
@@ -72,7 +72,7 @@ pub trait RoundWaiter: Send {
     /// The backend this poll reads and its committed state, when the round may
     /// compare the backend's rows with that state instead of keeping them
     /// ([`BackendIndex::with_bases`]).
-    fn basis(&self) -> Option<(&str, Arc<TargetState>)> {
+    fn basis(&self) -> Option<(Arc<str>, Arc<TargetState>)> {
         None
     }
 
@@ -252,13 +252,7 @@ impl StatsSource {
                     (r.only, r.polls, r.max_servers, r.waiters)
                 });
             let waited = began.elapsed();
-            let bases: Bases = Arc::new(
-                waiters
-                    .iter()
-                    .filter_map(|w| w.basis())
-                    .map(|(backend, state)| (backend.into(), state))
-                    .collect(),
-            );
+            let bases: Bases = Arc::new(waiters.iter().filter_map(|w| w.basis()).collect());
             let ask = scope.as_deref().map_or(Ask::Servers, Ask::Backend);
             let mut result = me.index(&client, ask, timeout, max_servers, &bases).await;
             // The Runtime API scopes by the first proxy of that name, which is a
