@@ -44,10 +44,15 @@ pub struct Failing {
     pub reason: String,
 }
 
+/// 16 bytes, for 10,000 pollers: durations in milliseconds, up to 49 days.
 struct PollerBeat {
     at: Ts,
-    bound: Duration,
-    interval: Duration,
+    bound_ms: u32,
+    interval_ms: u32,
+}
+
+fn ms(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
 /// Progress reports of every part.
@@ -57,7 +62,7 @@ pub struct Liveness {
     stopped_tx: watch::Sender<bool>,
     last_commit: AtomicU64,
     busy_since: AtomicU64,
-    pollers: Mutex<FastMap<String, PollerBeat>>,
+    pollers: Mutex<FastMap<Box<str>, PollerBeat>>,
 }
 
 impl Default for Liveness {
@@ -113,13 +118,13 @@ impl Liveness {
         let mut p = self.pollers.lock().unwrap_or_else(|p| p.into_inner());
         let beat = PollerBeat {
             at: Ts::now(),
-            bound,
-            interval,
+            bound_ms: ms(bound),
+            interval_ms: ms(interval),
         };
         match p.get_mut(id) {
             Some(b) => *b = beat,
             None => {
-                p.insert(id.to_string(), beat);
+                p.insert(id.into(), beat);
             }
         }
     }
@@ -136,8 +141,8 @@ impl Liveness {
     /// the longest poll interval, at least [`MIN_COMMIT_BOUND`].
     pub fn commit_bound(&self) -> Duration {
         let p = self.pollers.lock().unwrap_or_else(|p| p.into_inner());
-        let longest = p.values().map(|b| b.interval).max().unwrap_or_default();
-        (longest * 2).max(MIN_COMMIT_BOUND)
+        let longest = p.values().map(|b| b.interval_ms).max().unwrap_or_default();
+        (Duration::from_millis(longest.into()) * 2).max(MIN_COMMIT_BOUND)
     }
 
     /// Milliseconds since the last successful commit.
@@ -175,8 +180,8 @@ impl Liveness {
         let p = self.pollers.lock().unwrap_or_else(|p| p.into_inner());
         let mut late: Vec<String> = p
             .iter()
-            .filter(|(_, b)| now.0.saturating_sub(b.at.0) > b.bound.as_millis() as u64)
-            .map(|(id, _)| id.clone())
+            .filter(|(_, b)| now.0.saturating_sub(b.at.0) > u64::from(b.bound_ms))
+            .map(|(id, _)| id.to_string())
             .collect();
         late.sort();
         late
@@ -217,6 +222,10 @@ mod tests {
         let later = Ts(Ts::now().0 + 5_000);
         assert_eq!(l.late_pollers(later), vec!["b".to_string()]);
         l.poller_gone("b");
+        assert!(l.late_pollers(later).is_empty());
+        // 2^32 ms and 1 s: a bound past 49 days is kept as the longest one,
+        // not wrapped around to a short one.
+        l.poller_beat("c", s(3600), Duration::from_millis((1 << 32) + 1000));
         assert!(l.late_pollers(later).is_empty());
     }
 }
