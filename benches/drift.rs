@@ -12,7 +12,7 @@ use watchpost::drift::track::{Sides, track};
 use watchpost::drift::{Items, Link, is_fresh, join, lease};
 use watchpost::model::{
     AppRecord, FetchStatus, InstanceRecord, InstanceState, Lease, NameAddr, ServerRecord,
-    ServerState, TargetKind, TargetMeta, TargetState, Ts,
+    ServerState, TargetKind, TargetMeta, TargetState, TextPack, Ts,
 };
 
 const BACKENDS: usize = 10_000;
@@ -77,19 +77,14 @@ fn instance(n: usize, renewed: u64) -> InstanceRecord {
     InstanceRecord {
         instance_id: format!("h{n}:app:8080").into(),
         app: format!("APP{}", n / 50).into(),
-        host_name: None,
-        ip_addr: None,
+        texts: TextPack::new([None, None, None, None, None, Some(&addr(n))]),
         port: Some(8080),
         status: format!("{state:?}").to_uppercase().into(),
         state,
         last_known_status: None,
         last_known_state: state,
-        health_check_url: None,
-        home_page_url: None,
-        status_page_url: None,
         metadata: Default::default(),
         removed_at: None,
-        endpoint: Some(addr(n).into()),
         lease: Some(Lease {
             last_renewal_at: Some(Ts(renewed)),
             duration_s: Some(90),

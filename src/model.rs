@@ -14,6 +14,7 @@ mod haproxy;
 mod intern;
 mod live;
 mod name_addr;
+mod text_pack;
 
 pub use admin::{
     ActionVia, AdminState, CommandRun, RecoveryOutcome, RecoveryTrigger, ServerActionOutcome,
@@ -23,6 +24,7 @@ pub use haproxy::{ConfigValidation, HaproxyRestart, StepOutcome, StepRecord, TxR
 pub use intern::intern;
 pub use live::{Live, LiveValue};
 pub use name_addr::NameAddr;
+pub use text_pack::TextPack;
 
 /// A map on the polling path (keyed by backend names and target ids), hashed with
 /// a fast hash seeded per process.
@@ -517,40 +519,164 @@ pub type Shared = std::sync::Arc<str>;
 ///
 /// Its strings and metadata are shared (`Arc`): a copy of the state (the next one
 /// being built from the committed one) shares them, and a fetch replaces only
-/// what changed. On the wire they are plain strings and maps.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// what changed. Its host name, address, URLs and endpoint are one block
+/// ([`InstanceTexts`]). On the wire they are plain strings and maps, the fields
+/// of [`InstanceRecordWire`].
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(from = "InstanceRecordWire")]
 pub struct InstanceRecord {
     pub instance_id: Shared,
     pub app: Shared,
-    pub host_name: Option<Shared>,
-    pub ip_addr: Option<Shared>,
+    pub texts: InstanceTexts,
     pub port: Option<u16>,
     /// As Eureka wrote it, or `no data` while its application's fetch fails.
+    pub status: Shared,
+    pub state: InstanceState,
+    pub last_known_status: Option<Shared>,
+    pub last_known_state: InstanceState,
+    pub metadata: std::sync::Arc<BTreeMap<String, String>>,
+    /// Set while the instance is absent from successful fetches.
+    pub removed_at: Option<Ts>,
+    /// The instance's lease, when the source reports one.
+    pub lease: Option<Lease>,
+    /// `lastUpdatedTimestamp` on the registry's clock, when reported.
+    pub last_updated_at: Option<Ts>,
+    /// The last renewal is older than the lease (plus one poll interval): the
+    /// registry should have evicted the instance and keeps it.
+    pub lease_expired: bool,
+}
+
+/// An instance's host name, address, health check, home page and status page
+/// URLs and endpoint, in one block, in this order.
+pub type InstanceTexts = TextPack<6>;
+
+impl InstanceRecord {
+    /// The texts of [`InstanceTexts`], in their order.
+    pub fn texts_of<'a>(
+        host_name: Option<&'a str>,
+        ip_addr: Option<&'a str>,
+        health_check_url: Option<&'a str>,
+        home_page_url: Option<&'a str>,
+        status_page_url: Option<&'a str>,
+        endpoint: Option<&'a str>,
+    ) -> [Option<&'a str>; 6] {
+        [
+            host_name,
+            ip_addr,
+            health_check_url,
+            home_page_url,
+            status_page_url,
+            endpoint,
+        ]
+    }
+
+    pub fn host_name(&self) -> Option<&str> {
+        self.texts.get(0)
+    }
+
+    pub fn ip_addr(&self) -> Option<&str> {
+        self.texts.get(1)
+    }
+
+    pub fn health_check_url(&self) -> Option<&str> {
+        self.texts.get(2)
+    }
+
+    pub fn home_page_url(&self) -> Option<&str> {
+        self.texts.get(3)
+    }
+
+    pub fn status_page_url(&self) -> Option<&str> {
+        self.texts.get(4)
+    }
+
+    /// `ipAddr:port` (or `ipAddr:securePort`): matched against HAProxy addresses.
+    pub fn endpoint(&self) -> Option<&str> {
+        self.texts.get(5)
+    }
+}
+
+/// An [`InstanceRecord`] as stored: fields in this order.
+#[derive(Serialize, Deserialize)]
+pub struct InstanceRecordWire<S = Shared, M = std::sync::Arc<BTreeMap<String, String>>> {
+    pub instance_id: S,
+    pub app: S,
+    pub host_name: Option<S>,
+    pub ip_addr: Option<S>,
+    pub port: Option<u16>,
     #[serde(deserialize_with = "intern::de_interned")]
     pub status: Shared,
     pub state: InstanceState,
     #[serde(default, deserialize_with = "intern::de_interned_opt")]
     pub last_known_status: Option<Shared>,
     pub last_known_state: InstanceState,
-    pub health_check_url: Option<Shared>,
-    pub home_page_url: Option<Shared>,
-    pub status_page_url: Option<Shared>,
-    pub metadata: std::sync::Arc<BTreeMap<String, String>>,
-    /// Set while the instance is absent from successful fetches.
+    pub health_check_url: Option<S>,
+    pub home_page_url: Option<S>,
+    pub status_page_url: Option<S>,
+    pub metadata: M,
     pub removed_at: Option<Ts>,
-    /// `ipAddr:port` (or `ipAddr:securePort`): matched against HAProxy addresses.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub endpoint: Option<Shared>,
-    /// The instance's lease, when the source reports one.
+    pub endpoint: Option<S>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lease: Option<Lease>,
-    /// `lastUpdatedTimestamp` on the registry's clock, when reported.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_updated_at: Option<Ts>,
-    /// The last renewal is older than the lease (plus one poll interval): the
-    /// registry should have evicted the instance and keeps it.
     #[serde(default)]
     pub lease_expired: bool,
+}
+
+impl From<InstanceRecordWire> for InstanceRecord {
+    fn from(w: InstanceRecordWire) -> InstanceRecord {
+        let texts = TextPack::new(InstanceRecord::texts_of(
+            w.host_name.as_deref(),
+            w.ip_addr.as_deref(),
+            w.health_check_url.as_deref(),
+            w.home_page_url.as_deref(),
+            w.status_page_url.as_deref(),
+            w.endpoint.as_deref(),
+        ));
+        InstanceRecord {
+            instance_id: w.instance_id,
+            app: w.app,
+            texts,
+            port: w.port,
+            status: w.status,
+            state: w.state,
+            last_known_status: w.last_known_status,
+            last_known_state: w.last_known_state,
+            metadata: w.metadata,
+            removed_at: w.removed_at,
+            lease: w.lease,
+            last_updated_at: w.last_updated_at,
+            lease_expired: w.lease_expired,
+        }
+    }
+}
+
+impl Serialize for InstanceRecord {
+    fn serialize<Ser: serde::Serializer>(&self, s: Ser) -> Result<Ser::Ok, Ser::Error> {
+        let wire: InstanceRecordWire<&str, &BTreeMap<String, String>> = InstanceRecordWire {
+            instance_id: &self.instance_id,
+            app: &self.app,
+            host_name: self.host_name(),
+            ip_addr: self.ip_addr(),
+            port: self.port,
+            status: self.status.clone(),
+            state: self.state,
+            last_known_status: self.last_known_status.clone(),
+            last_known_state: self.last_known_state,
+            health_check_url: self.health_check_url(),
+            home_page_url: self.home_page_url(),
+            status_page_url: self.status_page_url(),
+            metadata: &self.metadata,
+            removed_at: self.removed_at,
+            endpoint: self.endpoint(),
+            lease: self.lease.clone(),
+            last_updated_at: self.last_updated_at,
+            lease_expired: self.lease_expired,
+        };
+        wire.serialize(s)
+    }
 }
 
 /// A Eureka application with its own fetch status.

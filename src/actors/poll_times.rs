@@ -197,19 +197,14 @@ fn instances_differ(a: &InstanceRecord, b: &InstanceRecord) -> bool {
     let InstanceRecord {
         instance_id,
         app,
-        host_name,
-        ip_addr,
+        texts,
         port,
         status,
         state,
         last_known_status,
         last_known_state,
-        health_check_url,
-        home_page_url,
-        status_page_url,
         metadata,
         removed_at,
-        endpoint,
         lease,
         last_updated_at,
         lease_expired,
@@ -217,14 +212,11 @@ fn instances_differ(a: &InstanceRecord, b: &InstanceRecord) -> bool {
     let terms = |l: &Option<Lease>| l.as_ref().map(|l| (l.duration_s, l.renewal_interval_s));
     *instance_id != b.instance_id
         || *app != b.app
-        || (host_name, ip_addr, port) != (&b.host_name, &b.ip_addr, &b.port)
+        || (texts, port) != (&b.texts, &b.port)
         || (status, state) != (&b.status, &b.state)
         || (last_known_status, last_known_state) != (&b.last_known_status, &b.last_known_state)
-        || (health_check_url, home_page_url, status_page_url)
-            != (&b.health_check_url, &b.home_page_url, &b.status_page_url)
         || *metadata != b.metadata
         || *removed_at != b.removed_at
-        || *endpoint != b.endpoint
         || terms(lease) != terms(&b.lease)
         || *last_updated_at != b.last_updated_at
         || *lease_expired != b.lease_expired

@@ -6,7 +6,7 @@ use super::{NO_DATA, push};
 use crate::model::{
     AppRecord, AppSample, EventData, EventDraft, FailureKind, FetchFailure, FetchRecovery,
     FetchStatus, InstanceChange, InstanceMember, InstanceRecord, InstanceSample, InstanceState,
-    Shared, Ts, intern,
+    Shared, TextPack, Ts, intern,
 };
 
 /// How long an instance absent from the registry is kept, with `removed_at`, before it
@@ -210,10 +210,6 @@ fn shared(s: &str) -> Shared {
     Shared::from(s)
 }
 
-fn shared_opt(s: &Option<String>) -> Option<Shared> {
-    s.as_deref().map(shared)
-}
-
 /// Replaces `slot` only when its text differs from `new`.
 fn keep_or_set(slot: &mut Shared, new: &str) {
     if **slot != *new {
@@ -221,18 +217,14 @@ fn keep_or_set(slot: &mut Shared, new: &str) {
     }
 }
 
-fn keep_or_set_opt(slot: &mut Option<Shared>, new: &Option<String>) {
-    if slot.as_deref() != new.as_deref() {
-        *slot = shared_opt(new);
-    }
-}
-
 /// Sets every field the sample gives, keeping the shared values that are equal.
 fn refresh(rec: &mut InstanceRecord, s: &InstanceSample) {
     let state = InstanceState::from_eureka_status(&s.status);
     keep_or_set(&mut rec.app, &s.app);
-    keep_or_set_opt(&mut rec.host_name, &s.host_name);
-    keep_or_set_opt(&mut rec.ip_addr, &s.ip_addr);
+    let texts = texts_of(s);
+    if !rec.texts.holds(texts) {
+        rec.texts = TextPack::new(texts);
+    }
     rec.port = s.port;
     match &rec.last_known_status {
         Some(known) if **known == *s.status => rec.status = known.clone(),
@@ -241,16 +233,24 @@ fn refresh(rec: &mut InstanceRecord, s: &InstanceSample) {
     }
     (rec.state, rec.last_known_state) = (state, state);
     rec.last_known_status = Some(rec.status.clone());
-    keep_or_set_opt(&mut rec.health_check_url, &s.health_check_url);
-    keep_or_set_opt(&mut rec.home_page_url, &s.home_page_url);
-    keep_or_set_opt(&mut rec.status_page_url, &s.status_page_url);
     if *rec.metadata != s.metadata {
         rec.metadata = metadata(&s.metadata);
     }
     rec.removed_at = None;
-    keep_or_set_opt(&mut rec.endpoint, &s.endpoint);
     rec.lease = s.lease.clone();
     rec.last_updated_at = s.last_updated_at;
+}
+
+/// The sample's texts in the order of [`crate::model::InstanceTexts`].
+fn texts_of(s: &InstanceSample) -> [Option<&str>; 6] {
+    InstanceRecord::texts_of(
+        s.host_name.as_deref(),
+        s.ip_addr.as_deref(),
+        s.health_check_url.as_deref(),
+        s.home_page_url.as_deref(),
+        s.status_page_url.as_deref(),
+        s.endpoint.as_deref(),
+    )
 }
 
 fn record_of(s: &InstanceSample) -> InstanceRecord {
@@ -259,19 +259,14 @@ fn record_of(s: &InstanceSample) -> InstanceRecord {
     InstanceRecord {
         instance_id: shared(&s.instance_id),
         app: shared(&s.app),
-        host_name: shared_opt(&s.host_name),
-        ip_addr: shared_opt(&s.ip_addr),
+        texts: TextPack::new(texts_of(s)),
         port: s.port,
         status: status.clone(),
         state,
         last_known_status: Some(status),
         last_known_state: state,
-        health_check_url: shared_opt(&s.health_check_url),
-        home_page_url: shared_opt(&s.home_page_url),
-        status_page_url: shared_opt(&s.status_page_url),
         metadata: metadata(&s.metadata),
         removed_at: None,
-        endpoint: shared_opt(&s.endpoint),
         lease: s.lease.clone(),
         last_updated_at: s.last_updated_at,
         lease_expired: false,

@@ -61,9 +61,7 @@ fn shares_all(a: &InstanceRecord, b: &InstanceRecord) -> bool {
         && same(&a.app, &b.app)
         && same(&a.status, &b.status)
         && same(&a.metadata, &b.metadata)
-        && opt(&a.host_name, &b.host_name)
-        && opt(&a.health_check_url, &b.health_check_url)
-        && opt(&a.endpoint, &b.endpoint)
+        && a.texts.same_block(&b.texts)
         && opt(&a.last_known_status, &b.last_known_status)
 }
 

@@ -52,7 +52,7 @@ fn by_endpoint<'a>(fresh: &[&'a TargetState]) -> FastMap<&'a str, Vec<At<'a>>> {
     for t in fresh.iter().filter(|t| t.kind == TargetKind::EurekaServer) {
         for app in t.applications.iter().filter(|a| usable(a)) {
             for inst in live(app) {
-                if let Some(e) = inst.endpoint.as_deref() {
+                if let Some(e) = inst.endpoint() {
                     map.entry(e).or_default().push(At {
                         target: t,
                         app,
@@ -100,13 +100,13 @@ fn linked(link: &Link, fresh: &FastMap<&str, &TargetState>, out: &mut Vec<Mismat
     let endpoints: HashSet<&str> = app
         .into_iter()
         .flat_map(live)
-        .filter_map(|i| i.endpoint.as_deref())
+        .filter_map(|i| i.endpoint())
         .collect();
     for backend in link.backends.iter().filter_map(|b| fresh.get(b.as_str())) {
         let served: HashSet<&str> = backend.servers.iter().filter_map(|s| s.addr()).collect();
         let up = app.into_iter().flat_map(|a| live(a).map(move |i| (a, i)));
         for (app, inst) in up.filter(|(_, i)| i.state == InstanceState::Up) {
-            let Some(e) = inst.endpoint.as_deref().filter(|e| !served.contains(e)) else {
+            let Some(e) = inst.endpoint().filter(|e| !served.contains(e)) else {
                 continue;
             };
             let at = At {

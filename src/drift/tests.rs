@@ -4,7 +4,7 @@ use super::track::{Change, Resolution, Sides, track};
 use super::*;
 use crate::model::{
     AppRecord, EventType, InstanceRecord, InstanceState, Lease, ServerRecord, ServerState,
-    TargetKind, TargetMeta,
+    TargetKind, TargetMeta, TextPack,
 };
 
 fn target(id: &str, kind: TargetKind) -> TargetState {
@@ -43,19 +43,14 @@ fn inst(id: &str, endpoint: &str, state: InstanceState) -> InstanceRecord {
     InstanceRecord {
         instance_id: id.into(),
         app: "APP".into(),
-        host_name: None,
-        ip_addr: None,
+        texts: TextPack::new([None, None, None, None, None, Some(endpoint)]),
         port: None,
         status: format!("{state:?}").to_uppercase().into(),
         state,
         last_known_status: None,
         last_known_state: state,
-        health_check_url: None,
-        home_page_url: None,
-        status_page_url: None,
         metadata: Default::default(),
         removed_at: None,
-        endpoint: Some(endpoint.into()),
         lease: None,
         last_updated_at: None,
         lease_expired: false,
