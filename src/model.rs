@@ -278,7 +278,8 @@ pub struct ServerSample {
 pub struct BackendSample {
     /// The `BACKEND` row's status (`UP`, `DOWN`), without a `(up/total)` count;
     /// `None` when the source gives no such row (FAgent, server-only tables).
-    pub status: Option<String>,
+    /// Interned, like a server's status.
+    pub status: Option<Shared>,
     pub servers: Vec<ServerSample>,
 }
 
@@ -742,8 +743,12 @@ pub struct TargetState {
     pub capacity: Option<Capacity>,
     /// HAProxy targets: the BACKEND row's status (`UP`, `DOWN`) where the source
     /// reports one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backend_state: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "intern::de_interned_opt"
+    )]
+    pub backend_state: Option<Shared>,
     pub applications: Vec<AppRecord>,
     /// Eureka only: at least 15 % (and at least 2) of the instances have expired
     /// leases, so the registry is probably in self-preservation.

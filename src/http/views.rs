@@ -88,7 +88,7 @@ pub fn backend(t: &TargetState) -> BackendView {
         circuit_state: t.circuit.state,
         next_attempt_at: t.circuit.next_attempt_at,
         capacity: t.capacity,
-        backend_state: t.backend_state.clone(),
+        backend_state: t.backend_state.as_deref().map(str::to_string),
         servers: t.servers.iter().map(ServerView::from).collect(),
         stale: None,
     }
@@ -340,7 +340,7 @@ pub fn target_detail(t: &TargetState) -> TargetDetail {
         target: target(t),
         servers: (!eureka).then(|| t.servers.iter().map(ServerView::from).collect()),
         capacity: (!eureka).then_some(t.capacity),
-        backend_state: (!eureka).then(|| t.backend_state.clone()),
+        backend_state: (!eureka).then(|| t.backend_state.as_deref().map(str::to_string)),
         applications: eureka.then(|| applications(t).collect()),
         instances: eureka.then(|| instances(t).collect()),
     }

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use memchr::{memchr, memchr2};
 
-use crate::model::{BackendSample, ServerRead, ServerRecord, ServerSample, intern};
+use crate::model::{BackendSample, ServerRead, ServerRecord, ServerSample, Shared, intern};
 
 /// How many characters of an unexpected body an error message quotes.
 const SNIPPET_CHARS: usize = 80;
@@ -690,10 +690,10 @@ fn add_row(sample: &mut Option<BackendSample>, row: &Row) {
 }
 
 /// A `BACKEND` row's status without its `(up/total)` count: `UP`, `DOWN`.
-fn backend_status(row: &impl Slots) -> Option<String> {
+fn backend_status(row: &impl Slots) -> Option<Shared> {
     let status = row.slot(STATUS)?;
     let word = status.split_once('(').map_or(status, |(w, _)| w).trim();
-    (!word.is_empty()).then(|| word.to_string())
+    (!word.is_empty()).then(|| intern(word))
 }
 
 /// Every backend of the table with its servers, in one pass (a poll round shares one
