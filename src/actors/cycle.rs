@@ -291,11 +291,14 @@ impl RoundWaiter for RoundPoll {
             false => vec![polled],
         };
         let report = report(PollResult::Success, None, after);
+        // Told from the status actor's thread with the rest of its batch, in one
+        // message to this (the pollers') thread.
+        let home = super::told::Home::here();
         let then = move |committed: Result<(), super::status::CommitFailed>| {
             if let Err(e) = committed {
                 tracing::warn!(target_id = %spec.meta.id, error = %e, "poll result not recorded");
             }
-            poller.do_send(RoundEnded::Done(report));
+            super::told::tell(home, poller, RoundEnded::Done(report));
         };
         status.observe_then(obs, Box::new(then));
     }

@@ -20,6 +20,7 @@ pub mod specs;
 pub mod status;
 pub mod status_alerts;
 pub mod store;
+pub mod told;
 pub mod transaction;
 pub mod transaction_run;
 #[cfg(test)]

@@ -635,11 +635,15 @@ impl Actor {
                 Err(CommitFailed::Storage(e))
             }
         };
-        for m in batch {
-            if let Some(done) = m.done {
-                done.send(reply.clone());
+        // The polls of a stats round are told on their pollers' thread, one
+        // message for the batch (`told`).
+        super::told::gathering(|| {
+            for m in batch {
+                if let Some(done) = m.done {
+                    done.send(reply.clone());
+                }
             }
-        }
+        });
     }
 }
 
